@@ -77,6 +77,7 @@ typedef struct sl_job_spec {
 	uint32_t partitions; /* R, >= 1 */
 	uint8_t bad_records; /* 0 fail, 1 skip */
 	uint32_t max_attempts; /* >= 1 */
+	uint64_t max_record; /* bytes in the longest input record, >= 1 */
 } sl_job_spec;
 
 /* Where a reduce task fetches the output of one map task. */
