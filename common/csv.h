@@ -7,8 +7,10 @@
  * before the LF) are skipped entirely, as sqlite's .import does, so they
  * are never a record of one empty field; `""` on a line is such a record.
  *
- * The header is the file's first non-blank record. It is read at open
- * whatever the split and never returned by sl_csv_next().
+ * The header is the file's first non-blank record; a UTF-8 byte order
+ * mark (EF BB BF, which spreadsheets write) at the start of the file is
+ * dropped from it. It is read at open whatever the split and never returned by
+ * sl_csv_next().
  *
  * Record boundaries: an LF ends a record when the count of '"' bytes in
  * the file before it is even. For valid RFC 4180 that is exactly "outside

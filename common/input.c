@@ -156,10 +156,9 @@ in_add_dir(sl_strlist *files, const char *dir, struct sl_buf *err)
 		if (in_hidden(de->d_name))
 			continue;
 		sl_buf_reset(&path);
-		if (sl_buf_addf(&path, "%s%s%s", dir, sep, de->d_name) != SL_OK) {
-			rv = SL_ENOMEM;
+		rv = sl_buf_addf(&path, "%s%s%s", dir, sep, de->d_name);
+		if (rv != SL_OK)
 			goto out;
-		}
 		/* stat, not d_type: a symlink to a file is a file. */
 		if (stat(path.buf, &st) != 0) {
 			e = errno;

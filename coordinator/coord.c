@@ -724,6 +724,10 @@ coord_on_message(sl_coord *c)
 	w = coord_worker_by_peer(c, &peer);
 	if (w)
 		w->last_heard_ms = sl_now_ms();
+	else if (m.type != SL_MSG_SUBMIT && m.type != SL_MSG_SHUTDOWN &&
+		 m.type != SL_MSG_HELLO)
+		sl_debug("coordinator: %s from an unknown peer ignored",
+			 sl_msg_type_name(m.type));
 	switch (m.type) {
 	case SL_MSG_SUBMIT:
 		coord_on_submit(c, &peer, &m);
@@ -747,10 +751,6 @@ coord_on_message(sl_coord *c)
 	default:
 		sl_warn("coordinator: unexpected %s", sl_msg_type_name(m.type));
 	}
-	if (!w && m.type != SL_MSG_SUBMIT && m.type != SL_MSG_SHUTDOWN &&
-	    m.type != SL_MSG_HELLO)
-		sl_debug("coordinator: %s from an unknown peer ignored",
-			 sl_msg_type_name(m.type));
 	sl_msg_release(&m);
 	coord_progress(c);
 out:

@@ -43,15 +43,16 @@ enum sched_why {
 };
 
 typedef struct sched_attempt {
-	uint32_t worker;   /* id of the worker it runs or ran on */
-	uint64_t start_ms; /* when sl_sched_next() started it */
-	uint8_t state;     /* enum sched_att_state */
-	uint8_t why;       /* enum sched_why, used when error is NULL */
-	bool speculative;  /* a copy of a straggler */
-	bool obsolete;     /* while running: no longer needed, to be killed */
-	bool kill_sent;    /* returned by sl_sched_next_kill() */
-	int status;        /* the failure's status, SL_OK until one */
-	char *error;       /* owned copy of the reported error, or NULL */
+	uint32_t worker;        /* id of the worker it runs or ran on */
+	uint64_t start_ms;      /* when sl_sched_next() started it */
+	uint64_t lost_at_start; /* sl_sched.outputs_lost when it started */
+	uint8_t state;          /* enum sched_att_state */
+	uint8_t why;            /* enum sched_why, used when error is NULL */
+	bool speculative;       /* a copy of a straggler */
+	bool obsolete;          /* while running: not needed, to be killed */
+	bool kill_sent;         /* returned by sl_sched_next_kill() */
+	int status;             /* the failure's status, SL_OK until one */
+	char *error;            /* owned copy of the reported error, or NULL */
 } sched_attempt;
 
 typedef struct sched_task {
@@ -113,6 +114,8 @@ struct sl_sched {
 	uint32_t ralloc;
 	sched_task **queue;     /* reruns, in queue order; room for all */
 	uint32_t nqueue;
+	uint64_t outputs_lost;  /* map outputs lost so far (lost worker or
+	                           failed fetch) */
 	sl_sched_state state;
 	uint8_t fail_kind;      /* enum sched_fail_kind, when FAILED */
 	sched_task *fail_task;  /* FAIL_TASK, FAIL_ATTEMPT */
@@ -286,6 +289,7 @@ sched_start(sl_sched *s, sched_task *t, sched_worker *w, bool speculative,
 	memset(a, 0, sizeof(*a));
 	a->worker = w->id;
 	a->start_ms = now;
+	a->lost_at_start = s->outputs_lost;
 	a->state = ATT_RUNNING;
 	a->why = WHY_STATUS;
 	a->speculative = speculative;
@@ -407,8 +411,6 @@ sched_charge(sl_sched *s, uint32_t worker)
 	if (s->cfg.exclude_after && w->failures >= s->cfg.exclude_after) {
 		w->excluded = true;
 		s->nusable--;
-		sl_info("worker %u excluded from the job after %u failures",
-			w->id, w->failures);
 	}
 }
 
@@ -634,6 +636,7 @@ sl_sched_worker_lost(sl_sched *s, uint32_t worker, uint64_t now_ms)
 			continue;
 		t->ok = SCHED_NONE;
 		maps->ndone--;
+		s->outputs_lost++;
 		sched_queue(s, t, now_ms);
 	}
 	return SL_OK;
@@ -746,7 +749,7 @@ sl_sched_attempt_done(sl_sched *s, uint8_t kind, uint32_t task,
 {
 	sched_task *t = sched_task_of(s, kind, task);
 	sched_attempt *a = sched_running_att(t, attempt);
-	bool ok = status == SL_OK;
+	bool ok = status == SL_OK, counted;
 
 	if (a == NULL)
 		return SL_EINVAL;
@@ -767,8 +770,12 @@ sl_sched_attempt_done(sl_sched *s, uint8_t kind, uint32_t task,
 		if (a->error == NULL && a->status == SL_OK)
 			a->why = WHY_NO_COMMIT;
 	}
-	sched_finish(s, t, attempt, ok, retryable,
-		     !(kind == SL_TASK_REDUCE && status == SL_ELOST), now_ms);
+	/* a reduce that lost a peer is not charged when a map output was
+	   lost while it ran; any other one is, so that a peer that keeps
+	   failing cannot make it run for ever */
+	counted = !(kind == SL_TASK_REDUCE && status == SL_ELOST &&
+		    s->outputs_lost != a->lost_at_start);
+	sched_finish(s, t, attempt, ok, retryable, counted, now_ms);
 	return SL_OK;
 }
 
@@ -872,6 +879,7 @@ sl_sched_fetch_failed(sl_sched *s, uint32_t map, uint32_t attempt,
 	a->status = SL_ELOST;
 	t->ok = SCHED_NONE;
 	s->stage[0].ndone--;
+	s->outputs_lost++;
 	sched_count_failure(s, t, worker, now_ms);
 	return SL_OK;
 }

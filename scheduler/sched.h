@@ -121,9 +121,10 @@ int sl_sched_next(sl_sched *s, uint64_t now_ms, sl_assign *out);
  * had committed. A failure is counted and the task rerun after its delay
  * while failures < max_attempts, else the job fails; a failure that is not
  * `retryable` (bad input, usage) fails the job at once. A reduce that ends
- * with SL_ELOST could not fetch a map output (the coordinator has called
- * sl_sched_fetch_failed): not counted, rerun once the maps are back. The
- * end of an attempt that is no longer needed (killed copy, task done, job
+ * with SL_ELOST could not fetch a map output: when a map output was lost
+ * while it ran (sl_sched_fetch_failed, sl_sched_worker_lost) it is not
+ * counted and reruns once the maps are back; else it counts. The end of
+ * an attempt that is no longer needed (killed copy, task done, job
  * over) only frees its slot. SL_OK; SL_EINVAL for a stale report (unknown
  * or already ended attempt: ignored, for the caller to log); SL_ENOMEM
  * (nothing changed).

@@ -42,7 +42,6 @@ tdir_make(void)
 static int
 rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
-	chmod(path, 0700); /* so that a mode 000 directory goes too */
 	return remove(path);
 }
 
@@ -365,6 +364,7 @@ test_expand_reports_unreadable_files_and_directories(void)
 	sl_buf_addf(&want, "cannot read '%s': Permission denied",
 		    tpath("closed"));
 	ASSERT_EQ_STR(out.buf, want.buf);
+	CU_ASSERT(chmod(tpath("closed"), 0700) == 0); /* for tdir_remove */
 	sl_buf_release(&want);
 	sl_buf_release(&out);
 	tdir_remove();
@@ -520,8 +520,8 @@ splits_match(const char *path, const char *data, size_t n, uint64_t split_size,
 					 memcmp(line.ptr, data + off,
 						line.len) != 0)) ||
 			    (rv != 1 && rv != SL_ETOOBIG)) {
-				fprintf(stderr, "\nsplit %zu [%llu,%llu) line %zu "
-					"rv %d off %llu\n", i,
+				fprintf(stderr, "\nsplit %zu [%llu,%llu) "
+					"line %zu rv %d off %llu\n", i,
 					(unsigned long long)sp.v[i].start,
 					(unsigned long long)sp.v[i].end, k, rv,
 					(unsigned long long)off);
@@ -539,9 +539,9 @@ splits_match(const char *path, const char *data, size_t n, uint64_t split_size,
 		ok = false;
 	}
 	if (!ok)
-		fprintf(stderr, "split_size %llu buf_size %zu max_line %zu: %s\n",
-			(unsigned long long)split_size, buf_size, max_line,
-			err.buf);
+		fprintf(stderr, "split_size %llu buf_size %zu max_line %zu: "
+			"%s\n", (unsigned long long)split_size, buf_size,
+			max_line, err.buf);
 	sl_split_list_release(&sp);
 	sl_strlist_release(&files);
 	sl_buf_release(&err);
@@ -566,8 +566,9 @@ check_splits(const char *data, size_t n, const uint64_t *sizes,
 			nrun = sizes ? nsizes : n;
 			for (s = 0; s < nrun; s++) {
 				split = sizes ? sizes[s] : s + 1;
-				if (!splits_match(tpath("data"), data, n, split,
-						  bufs[b], maxes[m], ref, nref)) {
+				if (!splits_match(tpath("data"), data, n,
+						  split, bufs[b], maxes[m],
+						  ref, nref)) {
 					CU_FAIL("splits differ from the file");
 					goto out;
 				}
@@ -675,7 +676,7 @@ expect_next(sl_line_reader *r, int want_rv, uint64_t want_off,
 	ASSERT_EQ_INT(rv, want_rv);
 	if (rv != 0)
 		ASSERT_EQ_INT(off, want_off);
-	if (rv == 1)
+	if (rv == 1 && want_rv == 1)
 		ASSERT_EQ_MEM(line.ptr, line.len, want_line, strlen(want_line));
 	if (rv == SL_ETOOBIG)
 		ASSERT_EQ_INT(line.len, 0);

@@ -218,14 +218,16 @@ static sl_kvpair spec_options[] = {
 	{ "sep", "\t\x01\x7f\xff" },
 };
 #define SPEC_TEXT "[\"wordcount\", [[\"lower\", \"\"], " \
-	"[\"sep\", \"\\x09\\x01\\x7f\\xff\"]], 4294967295, 1, 4]"
+	"[\"sep\", \"\\x09\\x01\\x7f\\xff\"]], 4294967295, 1, 4, " \
+	"18446744073709551615]"
 
 static sl_job_spec
 full_spec(void)
 {
 	return (sl_job_spec){ .job = "wordcount", .options = spec_options,
 			      .noptions = 2, .partitions = UINT32_MAX,
-			      .bad_records = 1, .max_attempts = 4 };
+			      .bad_records = 1, .max_attempts = 4,
+			      .max_record = UINT64_MAX };
 }
 
 static void
@@ -240,6 +242,7 @@ assert_full_spec(const sl_job_spec *s)
 	CU_ASSERT(s->partitions == UINT32_MAX);
 	ASSERT_EQ_INT(s->bad_records, 1);
 	ASSERT_EQ_INT(s->max_attempts, 4);
+	CU_ASSERT(s->max_record == UINT64_MAX);
 }
 
 /* ---- round trips ---- */
@@ -406,10 +409,11 @@ test_empty_arrays_and_null_strings_round_trip_as_empty(void)
 {
 	sl_msg m = { .type = SL_MSG_TASK, .u.task = {
 		.id = { 2, SL_TASK_REDUCE, 1, 0 },
-		.spec = { .partitions = 1, .max_attempts = 1 } } };
+		.spec = { .partitions = 1, .max_attempts = 1,
+			  .max_record = 1 } } };
 	sl_msg d;
 
-	round_trip(&m, "[1, 11, [2, 2, 1, 0], [\"\", [], 1, 0, 1], \"\", 0, 0, "
+	round_trip(&m, "[1, 11, [2, 2, 1, 0], [\"\", [], 1, 0, 1, 1], \"\", 0, 0, "
 		   "[], \"\"]", &d);
 	ASSERT_EQ_STR(d.u.task.spec.job, "");
 	CU_ASSERT(d.u.task.spec.options == NULL);
@@ -669,7 +673,7 @@ test_wrong_field_counts_are_refused(void)
 	expect_bad("[1, 13, [1, 1, 0]]",
 		   "KILL: field 'id': field count 3, expected 4");
 	expect_bad("[1, 11, [1, 1, 0, 0], [\"wc\", [[\"k\", \"v\", \"x\"]], 1, "
-		   "0, 1], \"\", 0, 0, [], \"\"]",
+		   "0, 1, 1], \"\", 0, 0, [], \"\"]",
 		   "TASK: field 'spec.options[0]': field count 3, expected 2");
 }
 
@@ -678,7 +682,7 @@ test_wrong_field_types_are_refused(void)
 {
 	expect_bad("[1, 1, 5, 1, 1, \"e\"]",
 		   "HELLO: field 'name': expected str, got int");
-	expect_bad("[1, 11, [1, 1, 0, 0], [\"wc\", [], 1, 0, 1], 7, 0, 0, [], "
+	expect_bad("[1, 11, [1, 1, 0, 0], [\"wc\", [], 1, 0, 1, 1], 7, 0, 0, [], "
 		   "\"\"]", "TASK: field 'path': expected str, got int");
 	expect_bad("[1, 2, 1.5, 0]",
 		   "HEARTBEAT: field 'worker': expected int, got float");
@@ -689,13 +693,13 @@ test_wrong_field_types_are_refused(void)
 	expect_bad("[1, 2, \"3\", 0]",
 		   "HEARTBEAT: field 'worker': expected int, got str");
 	expect_bad("[1, 13, 5]", "KILL: field 'id': expected array, got int");
-	expect_bad("[1, 11, [1, 1, 0, 0], [\"wc\", [\"k\"], 1, 0, 1], \"\", 0, "
+	expect_bad("[1, 11, [1, 1, 0, 0], [\"wc\", [\"k\"], 1, 0, 1, 1], \"\", 0, "
 		   "0, [], \"\"]",
 		   "TASK: field 'spec.options[0]': expected array, got str");
-	expect_bad("[1, 11, [1, 1, 0, 0], [\"wc\", [], 1, 0, 1], \"\", 0, 0, "
+	expect_bad("[1, 11, [1, 1, 0, 0], [\"wc\", [], 1, 0, 1, 1], \"\", 0, 0, "
 		   "[[0, 0, \"a\"], [1, 0, 2]], \"\"]",
 		   "TASK: field 'maps[1].endpoint': expected str, got int");
-	expect_bad("[1, 20, [\"wc\", [], 1, 0, 1], [\"a\", \"b\", nil], \"o\", "
+	expect_bad("[1, 20, [\"wc\", [], 1, 0, 1, 1], [\"a\", \"b\", nil], \"o\", "
 		   "1, 0]", "SUBMIT: field 'inputs[2]': expected str, got nil");
 	expect_bad("[1, 3, [1, 1, 0, 0], 0, \"\", [[\"n\", 1.0]], 0, 0, 0, 0]",
 		   "TASK_DONE: field 'counters[0].value': expected int, got "
@@ -751,19 +755,24 @@ test_semantic_limits_are_enforced(void)
 {
 	expect_bad("[1, 1, \"h\", 1, 0, \"\"]", "HELLO: field 'slots': 0 is "
 		   "out of range [1, 4294967295]");
-	expect_bad("[1, 20, [\"wc\", [], 0, 0, 1], [], \"o\", 1, 0]",
+	expect_bad("[1, 20, [\"wc\", [], 0, 0, 1, 1], [], \"o\", 1, 0]",
 		   "SUBMIT: field 'spec.partitions': 0 is out of range "
 		   "[1, 4294967295]");
-	expect_bad("[1, 20, [\"wc\", [], 1, 2, 1], [], \"o\", 1, 0]",
+	expect_bad("[1, 20, [\"wc\", [], 1, 2, 1, 1], [], \"o\", 1, 0]",
 		   "SUBMIT: field 'spec.bad_records': 2 is out of range "
 		   "[0, 1]");
-	expect_bad("[1, 20, [\"wc\", [], 1, 0, 0], [], \"o\", 1, 0]",
+	expect_bad("[1, 20, [\"wc\", [], 1, 0, 0, 1], [], \"o\", 1, 0]",
 		   "SUBMIT: field 'spec.max_attempts': 0 is out of range "
 		   "[1, 4294967295]");
-	expect_bad("[1, 20, [\"wc\", [], 1, 0, 1], [], \"o\", 0, 0]",
+	expect_bad("[1, 20, [\"wc\", [], 1, 0, 1, 0], [], \"o\", 1, 0]",
+		   "SUBMIT: field 'spec.max_record': 0 is out of range "
+		   "[1, 18446744073709551615]");
+	expect_bad("[1, 20, [\"wc\", [], 1, 0, 1], [], \"o\", 1, 0]",
+		   "SUBMIT: field 'spec': field count 5, expected 6");
+	expect_bad("[1, 20, [\"wc\", [], 1, 0, 1, 1], [], \"o\", 0, 0]",
 		   "SUBMIT: field 'split_size': 0 is out of range "
 		   "[1, 18446744073709551615]");
-	expect_bad("[1, 20, [\"wc\", [], 1, 0, 1], [], \"o\", 1, 2]",
+	expect_bad("[1, 20, [\"wc\", [], 1, 0, 1, 1], [], \"o\", 1, 2]",
 		   "SUBMIT: field 'overwrite': 2 is out of range [0, 1]");
 }
 
@@ -772,7 +781,7 @@ test_strings_with_nul_are_refused(void)
 {
 	expect_bad("[1, 1, \"a\\x00b\", 1, 1, \"\"]",
 		   "HELLO: field 'name': string contains a NUL byte");
-	expect_bad("[1, 20, [\"wc\", [], 1, 0, 1], [\"\\x00\"], \"o\", 1, 0]",
+	expect_bad("[1, 20, [\"wc\", [], 1, 0, 1, 1], [\"\\x00\"], \"o\", 1, 0]",
 		   "SUBMIT: field 'inputs[0]': string contains a NUL byte");
 }
 
@@ -860,11 +869,11 @@ static void
 test_a_failure_after_allocations_leaks_nothing(void)
 {
 	/* path and maps[0] are copied before output_dir fails */
-	expect_bad("[1, 11, [1, 1, 0, 0], [\"wc\", [[\"k\", \"v\"]], 1, 0, 1], "
+	expect_bad("[1, 11, [1, 1, 0, 0], [\"wc\", [[\"k\", \"v\"]], 1, 0, 1, 1], "
 		   "\"in.txt\", 0, 10, [[0, 0, \"tcp://a:1\"]], 5]",
 		   "TASK: field 'output_dir': expected str, got int");
 	/* the second map output fails after the first was copied */
-	expect_bad("[1, 11, [1, 1, 0, 0], [\"wc\", [], 1, 0, 1], \"\", 0, 0, "
+	expect_bad("[1, 11, [1, 1, 0, 0], [\"wc\", [], 1, 0, 1, 1], \"\", 0, 0, "
 		   "[[0, 0, \"tcp://a:1\"], [1, -1, \"b\"]], \"o\"]",
 		   "TASK: field 'maps[1].attempt': -1 is out of range "
 		   "[0, 4294967295]");
@@ -963,11 +972,16 @@ test_encode_refuses_what_decode_would_refuse(void)
 		{ .type = SL_MSG_KILL, .u.kill.id = { 1, 3, 0, 0 } },
 		{ .type = SL_MSG_HELLO, .u.hello = { .slots = 0 } },
 		{ .type = SL_MSG_TASK, .u.task = { .id = { 1, 1, 0, 0 },
-		  .spec = { .partitions = 0, .max_attempts = 1 } } },
+		  .spec = { .partitions = 0, .max_attempts = 1,
+			    .max_record = 1 } } },
 		{ .type = SL_MSG_SUBMIT, .u.submit = { .spec = { .partitions = 1,
-		  .max_attempts = 1 }, .split_size = 1, .overwrite = 2 } },
+		  .max_attempts = 1, .max_record = 0 }, .split_size = 1 } },
 		{ .type = SL_MSG_SUBMIT, .u.submit = { .spec = { .partitions = 1,
-		  .max_attempts = 1 }, .split_size = 1, .ninputs = 1 } },
+		  .max_attempts = 1, .max_record = 1 }, .split_size = 1,
+		  .overwrite = 2 } },
+		{ .type = SL_MSG_SUBMIT, .u.submit = { .spec = { .partitions = 1,
+		  .max_attempts = 1, .max_record = 1 }, .split_size = 1,
+		  .ninputs = 1 } },
 		{ .type = SL_MSG_JOB_DONE, .u.job_done = { .counters = &c,
 		  .ncounters = SL_PROTO_MAX_ITEMS + 1 } },
 	};

@@ -665,6 +665,31 @@ test_a_fetch_failure_counts_against_the_map_not_the_reduce(void)
 	sl_sched_free(s);
 }
 
+static void
+test_a_lost_peer_counts_when_no_map_output_was_lost(void)
+{
+	sl_sched_config c = config();
+	sl_sched *s;
+
+	c.max_attempts = 2;
+	c.backoff_ms = 0;
+	s = make(1, 1, &c);
+	add(s, 1, 1);
+	EXPECT_NEXT(s, 0, MAP, 0, 0, 1);
+	DONE(s, MAP, 0, 0, SL_OK, 10);
+	EXPECT_NEXT(s, 10, RED, 0, 0, 1);
+	ASSERT_EQ_INT(sl_sched_attempt_done(s, RED, 0, 0, SL_ELOST, true,
+					    "peer lost", 20), SL_OK);
+	expect_location(s, 0, 1, 0); /* nobody reported the map output */
+	EXPECT_NEXT(s, 20, RED, 0, 1, 1);
+	ASSERT_EQ_INT(sl_sched_attempt_done(s, RED, 0, 1, SL_ELOST, true,
+					    NULL, 30), SL_OK);
+	expect_failure(s, "reduce task 0 failed after 2 attempts:\n"
+			  "  attempt 0 on worker 1: peer lost\n"
+			  "  attempt 1 on worker 1: peer lost");
+	sl_sched_free(s);
+}
+
 /* Worker 1 (2 slots) fails maps 0 and 1; worker 2 (1 slot) runs map 2. */
 static sl_sched *
 two_failures_on_worker_1(void)
@@ -846,6 +871,8 @@ static const unit_case cases[] = {
 	  test_stale_and_unknown_reports_are_ignored },
 	{ "a fetch failure counts against the map, not the reduce",
 	  test_a_fetch_failure_counts_against_the_map_not_the_reduce },
+	{ "a lost peer counts when no map output was lost",
+	  test_a_lost_peer_counts_when_no_map_output_was_lost },
 	{ "a worker is excluded after repeated failures",
 	  test_a_worker_is_excluded_after_repeated_failures },
 	{ "exclusion lifts when only excluded workers are left",

@@ -56,12 +56,22 @@ typedef struct unit_case {
 		size_t al_ = (alen), bl_ = (blen);                            \
 		int ok_ = al_ == bl_ && memcmp((a), (b), al_) == 0;           \
 		if (!ok_)                                                     \
-			fprintf(stderr, "%s:%d: %s == \"%.*s\", %s == "       \
-				"\"%.*s\"\n", __FILE__, __LINE__, #a,         \
-				(int)al_, (const char *)(a), #b, (int)bl_,    \
-				(const char *)(b));                           \
+			unit_mem_diff(__FILE__, __LINE__, #a, (a), al_, #b,   \
+				      (b), bl_);                              \
 		CU_ASSERT(ok_);                                               \
 	} while (0)
+
+/* Prints both sides of a failed ASSERT_EQ_MEM; the bytes need no NUL. */
+static inline void
+unit_mem_diff(const char *file, int line, const char *an, const void *a,
+	      size_t alen, const char *bn, const void *b, size_t blen)
+{
+	fprintf(stderr, "%s:%d: %s == \"", file, line, an);
+	fwrite(a, 1, alen, stderr);
+	fprintf(stderr, "\" (%zu bytes), %s == \"", alen, bn);
+	fwrite(b, 1, blen, stderr);
+	fprintf(stderr, "\" (%zu bytes)\n", blen);
+}
 
 static inline int
 unit_run(const char *suite_name, const unit_case *cases)
