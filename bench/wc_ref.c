@@ -47,7 +47,7 @@
 #define WC_MAX_THREADS 256
 #define WC_PAD 4096		/* readable bytes mapped past the end of the file */
 #define WC_OUTBUF (1 << 20)	/* bytes of the output buffer */
-#define WC_BATCH 32		/* words looked up together */
+#define WC_BATCH 128		/* words looked up together */
 
 /* One distinct word. An empty slot has count 0. */
 struct wc_slot {
@@ -231,6 +231,23 @@ wc_arena_add(struct wc_table *t, const uint8_t *w, size_t len)
 	return off;
 }
 
+/* Whether slot s holds word w[0..len) of wc_prefix() prefix; s->len ==
+ * len. Keys of up to 16 bytes are compared as two 8-byte words (the
+ * arena keeps 8 spare bytes) rather than through a call to memcmp. */
+static int
+wc_key_eq(const struct wc_table *t, const struct wc_slot *s,
+	  const uint8_t *w, size_t len, uint64_t prefix)
+{
+	const uint8_t *k = t->arena + s->key;
+
+	if (len <= 8)
+		return s->key == prefix;
+	if (len <= 16)
+		return wc_load8(k) == prefix &&
+		       wc_load8(k + len - 8) == wc_load8(w + len - 8);
+	return memcmp(k, w, len) == 0;
+}
+
 /* Add n to the count of word w[0..len) whose wc_prefix() and wc_hash()
  * are prefix and h. */
 static void
@@ -246,8 +263,7 @@ wc_table_put(struct wc_table *t, const uint8_t *w, size_t len,
 			break;
 		if (s->hash != h || s->len != len)
 			continue;
-		if (len <= 8 ? s->key == prefix
-			     : memcmp(t->arena + s->key, w, len) == 0) {
+		if (wc_key_eq(t, s, w, len, prefix)) {
 			s->count += n;
 			return;
 		}
@@ -312,7 +328,7 @@ wc_space64(const uint8_t *p)
 static void
 wc_scan(struct wc_table *t, const uint8_t *beg, const uint8_t *end)
 {
-	struct wc_word batch[WC_BATCH + 64]; /* room for a block's words */
+	struct wc_word batch[WC_BATCH + 32]; /* a 64-byte block has <= 32 words */
 	size_t n = 0;
 	const uint8_t *word = NULL; /* start of the open word, or NULL */
 

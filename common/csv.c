@@ -239,8 +239,8 @@ csv_quoted(sl_csv_reader *r, const char *p, size_t n, size_t *i,
 }
 
 /*
- * Cuts the record p[0, n) (n > 0) into r->fields. SL_EBADRECORD with the
- * reason appended to err, or SL_ENOMEM.
+ * Cuts the record p[0, n) into r->fields (n == 0: one empty field).
+ * SL_EBADRECORD with the reason appended to err, or SL_ENOMEM.
  */
 static int
 csv_parse(sl_csv_reader *r, const char *p, size_t n, sl_buf *err)

@@ -9,8 +9,8 @@
  *
  * The header is the file's first non-blank record; a UTF-8 byte order
  * mark (EF BB BF, which spreadsheets write) at the start of the file is
- * dropped from it. It is read at open whatever the split and never returned by
- * sl_csv_next().
+ * dropped from it. It is read at open whatever the split and never
+ * returned by sl_csv_next().
  *
  * Record boundaries: an LF ends a record when the count of '"' bytes in
  * the file before it is even. For valid RFC 4180 that is exactly "outside
@@ -22,8 +22,8 @@
  * Splits: a record belongs to the split in which its first byte lies. A
  * reader with start > 0 counts the quotes in [0, start - 1) to learn the
  * quote state there: the cost is one sequential read of the bytes before
- * the split (at memory or disk speed, about 1 s a GB from disk), so the
- * splits of one file cost O(file size x splits / 2) in all. A record that
+ * the split (at page-cache or disk speed), so the S splits of a file
+ * cost about S/2 extra reads of the file in all. A record that
  * starts before `end` is read whole, past `end` if need be. Reading the
  * splits of any cutting of a file returns every record exactly once.
  *

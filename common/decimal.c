@@ -55,25 +55,34 @@ static const uint64_t dec_pow10[SL_DEC_MAX_SCALE + 1] = {
 
 #define DEC_AVG_SCALE 6
 
+/* Hot in every combine: a plain copy where the host is little-endian. */
 void
 sl_u64_put(void *dst, uint64_t v)
 {
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	memcpy(dst, &v, 8);
+#else
 	unsigned char *p = dst;
 	int i;
 
 	for (i = 0; i < 8; i++)
 		p[i] = (unsigned char)(v >> (8 * i));
+#endif
 }
 
 uint64_t
 sl_u64_get(const void *src)
 {
-	const unsigned char *p = src;
 	uint64_t v = 0;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	memcpy(&v, src, 8);
+#else
+	const unsigned char *p = src;
 	int i;
 
 	for (i = 0; i < 8; i++)
 		v |= (uint64_t)p[i] << (8 * i);
+#endif
 	return v;
 }
 
@@ -87,8 +96,11 @@ dec_in_range(sl_i128 m)
 static int
 dec_rescale(sl_i128 *m, unsigned k)
 {
-	sl_i128 limit = DEC_MAX_MANT / (sl_i128)dec_pow10[k];
+	sl_i128 limit;
 
+	if (k == 0) /* the common case, without a 128-bit division */
+		return SL_OK;
+	limit = DEC_MAX_MANT / (sl_i128)dec_pow10[k];
 	if (*m > limit || *m < -limit)
 		return SL_EOVERFLOW;
 	*m *= (sl_i128)dec_pow10[k];
@@ -159,6 +171,8 @@ sl_dec_cmp(sl_decimal a, sl_decimal b)
 	unsigned diff = a.scale < b.scale ? b.scale - a.scale
 					  : a.scale - b.scale;
 
+	if (diff == 0) /* the common case */
+		return (x > y) - (x < y);
 	if (diff > SL_DEC_MAX_SCALE)
 		diff = SL_DEC_MAX_SCALE;
 	/* When the rescaled mantissa leaves int128 its magnitude exceeds any

@@ -112,9 +112,10 @@ void sl_split_list_release(sl_split_list *l);
  * past `end` to finish the last one.
  *
  * A line is too long when what would be returned is more than max_line
- * bytes. The reader reads in blocks of SL_LINE_READER_BUF bytes; its
- * buffer grows only for a line longer than that, up to max_line + 2 bytes,
- * and keeps that size until closed.
+ * bytes. The reader reads in blocks of SL_LINE_READER_BUF bytes into a
+ * buffer of one block (less for a split much smaller than a block); the
+ * buffer grows only for a line longer than that, up to max_line + 2
+ * bytes, and keeps that size until closed.
  */
 typedef struct sl_line_reader sl_line_reader;
 
@@ -147,7 +148,9 @@ int sl__line_reader_open_buf(sl_line_reader **r, const char *path,
  *   SL_ETOOBIG    a line longer than max_line starts at *offset (*line is
  *                 empty); the reader has skipped it, and the caller may go
  *                 on reading (--bad-records=skip) or stop;
- *   SL_EIO        cannot read 'x': ... (the reader can only be closed).
+ *   SL_EIO        cannot read 'x': ..., or SL_ENOMEM (no message) when
+ *                 the buffer cannot grow for a long line: the reader can
+ *                 only be closed.
  */
 int sl_line_reader_next(sl_line_reader *r, sl_slice *line, uint64_t *offset,
 			struct sl_buf *err);

@@ -2,7 +2,7 @@
  * streaming.c - the `streaming` job: map and reduce with external commands
  * that speak the Hadoop Streaming line protocol (docs/streaming.md).
  *
- *   sluice run streaming --mapper CMD --reducer CMD [--combiner CMD] IN... -o OUT
+ *   sluice run streaming --mapper CMD --reducer CMD [--combiner CMD] IN...
  *
  * Map task: the mapper runs once per task; every input line goes to its
  * stdin followed by "\n", and every line it prints is a record, "key\tvalue"
@@ -405,7 +405,8 @@ stm_lines(stm_child *c, bool eof)
 	if (rv != SL_OK)
 		return rv;
 	rest = (size_t)(end - start);
-	memmove(c->out.buf, start, rest);
+	if (start != c->out.buf) /* a long line is not moved at every read */
+		memmove(c->out.buf, start, rest);
 	sl_buf_setlen(&c->out, rest);
 	c->out_scan = rest;
 	if (rest > STM_LINE_MAX)

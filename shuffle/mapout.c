@@ -6,10 +6,11 @@
  * table at finish with combine. Finish then sorts each part into its
  * segment with sl_kv_sort, so both cases share one sort.
  *
- * The sort (merge sort, stable) moves 16-byte entries: the first 8 key
- * bytes as a big-endian integer, zero-padded, and a pointer to the record.
- * Most comparisons end at the integer; only equal prefixes decode the two
- * records and compare whole keys.
+ * The sort (merge sort, stable) moves 24-byte entries: the first 8 key
+ * bytes as a big-endian integer, zero-padded, the key length and a pointer
+ * to the record. Most comparisons end at the integer; on equal integers,
+ * a key of at most 8 bytes is a prefix of the other and the lengths
+ * decide. Only keys longer than 8 bytes with one prefix touch the records.
  */
 #include "sl_impl.h"
 
@@ -34,6 +35,7 @@ struct sl_mapout {
 typedef struct mo_ent {
 	uint64_t prefix;                /* first 8 key bytes, big-endian */
 	const unsigned char *rec;       /* the record, valid kv encoding */
+	size_t klen;                    /* key bytes */
 } mo_ent;
 
 /*
@@ -219,9 +221,11 @@ mo_cmp(const mo_ent *a, const mo_ent *b)
 
 	if (a->prefix != b->prefix)
 		return a->prefix < b->prefix ? -1 : 1;
+	if (a->klen <= 8 || b->klen <= 8)
+		return (a->klen > b->klen) - (a->klen < b->klen);
 	ka = mo_key(a->rec, &la, &unused);
 	kb = mo_key(b->rec, &lb, &unused);
-	return sl_key_cmp(ka, la, kb, lb);
+	return sl_key_cmp(ka + 8, la - 8, kb + 8, lb - 8);
 }
 
 /* Stable merge sort of a[n]; tmp has room for n / 2 entries. */
@@ -276,6 +280,7 @@ sl_kv_sort(const void *data, size_t len, sl_buf *out)
 		sl_kv_next(data, len, &pos, &key, &val);
 		ents[i].prefix = mo_prefix((const unsigned char *)key.ptr,
 					   key.len);
+		ents[i].klen = key.len;
 	}
 	mo_sort(ents, ents + n, n);
 	for (i = 0; i < n; i++) {

@@ -17,7 +17,7 @@
  * Ownership: sl_mapout copies keys and values. Not thread-safe: one map
  * output belongs to one map task attempt.
  * Costs: an add is one hash plus a combine add or an append; finish sorts
- * each partition in O(n log n) with 24 bytes of scratch per record.
+ * each partition in O(n log n) with 36 bytes of scratch per record.
  */
 #ifndef SL_MAPOUT_H
 #define SL_MAPOUT_H

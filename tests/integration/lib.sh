@@ -171,9 +171,15 @@ expect_rc() {
 	return 1
 }
 
+# err_lines : the last run's stderr with the path of $T written "$T", so
+# that the random letters and digits of its name match nothing by chance.
+err_lines() {
+	sed "s|$T|\$T|g" "$T/err"
+}
+
 # expect_err NAME ERE : a line of the last run's stderr matches ERE.
 expect_err() {
-	if grep -q -a -E -e "$2" "$T/err"; then
+	if err_lines | grep -q -a -E -e "$2"; then
 		pass "$1"
 	else
 		fail "$1" "no stderr line matches /$2/"
@@ -184,7 +190,7 @@ expect_err() {
 # expect_sluice_error NAME ERE : stderr has an error line "sluice: ..."
 # that matches ERE.
 expect_sluice_error() {
-	if grep -a '^sluice: ' "$T/err" | grep -q -a -E -e "$2"; then
+	if err_lines | grep -a '^sluice: ' | grep -q -a -E -e "$2"; then
 		pass "$1"
 	else
 		fail "$1" "no stderr line 'sluice: ...' matches /$2/"
@@ -311,7 +317,8 @@ wc_ref_perl() {
 		for my $f (@ARGV) {
 			open(my $h, "<:raw", $f) or die "cannot open $f: $!\n";
 			my $s = <$h>;
-			$n{$_}++ for grep { length } split /[ \t\n\x0b\f\r]+/, $s;
+			$n{$_}++ for grep { length }
+				split /[ \t\n\x0b\f\r]+/, $s;
 		}
 		print "$_\t$n{$_}\n" for sort keys %n;
 	' "$@"

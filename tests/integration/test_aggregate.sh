@@ -26,7 +26,8 @@ gen_csv() {
 	awk -v seed="$1" -v rows="$2" -v multiline="${3:-0}" '
 	function dec(cents,   a) {
 		a = cents < 0 ? -cents : cents
-		return (cents < 0 ? "-" : "") int(a / 100) "." sprintf("%02d", a % 100)
+		return (cents < 0 ? "-" : "") int(a / 100) "." \
+		    sprintf("%02d", a % 100)
 	}
 	BEGIN {
 		srand(seed)
@@ -40,7 +41,8 @@ gen_csv() {
 			k = sprintf("r%02d", int(rand() * 30))
 			c = "c" int(rand() * 5)
 			n = rand() < 0.05 ? "" : int(rand() * 2001) - 1000
-			d = rand() < 0.05 ? "" : dec(int(rand() * 200001) - 100000)
+			d = int(rand() * 200001) - 100000
+			d = rand() < 0.05 ? "" : dec(d)
 			print k "," c "," n "," d "," notes[int(rand() * 5)]
 		}
 		print "rzz,c0,,,all empty"
@@ -79,7 +81,8 @@ sql_avg() {
 	_sa_q="((2 * abs($1) * $3 + $2) / (2 * $2))"
 	printf '%s\n' "CASE WHEN $2 = 0 THEN '' ELSE
 		(CASE WHEN $1 < 0 AND $_sa_q > 0 THEN '-' ELSE '' END) ||
-		($_sa_q / 1000000) || '.' || printf('%06d', $_sa_q % 1000000) END"
+		($_sa_q / 1000000) || '.' ||
+		printf('%06d', $_sa_q % 1000000) END"
 }
 
 # esc X : text X on one line: backslash, tab, newline and CR escaped with
@@ -104,7 +107,8 @@ agg_ref() {
 		_ar_sel="$_ar_sel$(sql_agg "$_ar_a"), "
 	done
 	{
-		echo "CREATE TABLE src(k TEXT, c TEXT, n INTEGER, d TEXT, note TEXT);"
+		echo "CREATE TABLE src(k TEXT, c TEXT, n INTEGER, d TEXT,
+			note TEXT);"
 		for _ar_f in "$@"; do
 			echo ".import --csv --skip 1 '$_ar_f' src"
 		done
@@ -122,7 +126,7 @@ agg_ref() {
 			FROM v GROUP BY $_ar_keys) ORDER BY $_ar_keys;"
 	} | sqlite3 -batch :memory: 2>"$T/sqlite.err"
 	[ ! -s "$T/sqlite.err" ] ||
-		hard_error "sqlite3 reference failed: $(head -n 3 "$T/sqlite.err")"
+		hard_error "sqlite3 reference: $(head -n 3 "$T/sqlite.err")"
 }
 
 # agg_got NKEYS NCOLS OUTDIR : sluice's rows read back with sqlite3's CSV
@@ -136,12 +140,14 @@ agg_got() {
 	while [ "$_ag_i" -le "$2" ]; do
 		_ag_cols="$_ag_cols${_ag_cols:+, }c$_ag_i"
 		# A missing column is NULL: show it, unlike an empty one.
-		_ag_dump="$_ag_dump${_ag_dump:+, }coalesce($(esc "c$_ag_i"), '<missing>')"
+		_ag_dump="$_ag_dump${_ag_dump:+, }coalesce($(esc "c$_ag_i"),
+			'<missing>')"
 		_ag_i=$((_ag_i + 1))
 	done
 	_ag_kcols=$(echo "$_ag_cols" | cut -d , -f "1-$1")
 	_ag_prev=$(echo "$_ag_kcols" | sed 's/c\([0-9]*\)/p\1/g')
-	_ag_lag=$(echo "$_ag_kcols" | sed 's/c\([0-9]*\)/lag(c\1) OVER w AS p\1/g')
+	_ag_lag=$(echo "$_ag_kcols" |
+		sed 's/c\([0-9]*\)/lag(c\1) OVER w AS p\1/g')
 	{
 		echo "CREATE TABLE got($_ag_cols);"
 		echo ".output '$T/agg.order'"
@@ -177,7 +183,8 @@ agg_case() {
 	_ac_hdr="$_ac_keys,$(echo "$_ac_aggs" | sed 's/:/_/g')"
 	_ac_bad=
 	for _ac_p in "$_ac_out"/part-*; do
-		[ "$(head -n 1 "$_ac_p")" = "$_ac_hdr" ] || _ac_bad="$_ac_bad ${_ac_p##*/}"
+		[ "$(head -n 1 "$_ac_p")" = "$_ac_hdr" ] ||
+			_ac_bad="$_ac_bad ${_ac_p##*/}"
 	done
 	if [ -n "$_ac_bad" ]; then
 		fail "$_ac_name: header" "wanted '$_ac_hdr' first in:$_ac_bad"

@@ -14,7 +14,8 @@ help_mentions() {
 	shift
 	_hm_missing=
 	for _hm_w in "$@"; do
-		grep -q -F -e "$_hm_w" "$T/out" || _hm_missing="$_hm_missing $_hm_w"
+		grep -q -F -e "$_hm_w" "$T/out" ||
+			_hm_missing="$_hm_missing $_hm_w"
 	done
 	if [ -n "$_hm_missing" ]; then
 		fail "$_hm_name" "not mentioned:$_hm_missing"

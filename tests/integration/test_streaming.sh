@@ -54,9 +54,10 @@ sort "$T/map.a" "$T/map.b" >"$T/want.cat"
 cat_parts "$T/cat" | sort >"$T/got"
 check_eq "reducer cat: every mapper line once" "$T/want.cat" "$T/got"
 
-# A mapper that fails: the job fails and says how the command ended.
+# A mapper that fails: the job fails and says how the command ended. The
+# status is computed so that the command's text does not hold the number.
 run_sluice run streaming "$T/a.txt" -o "$T/fail" --partitions 2 \
-	--mapper "sh -c 'exit 37'" --reducer cat
+	--mapper "sh -c 'exit \$((30 + 7))'" --reducer cat
 expect_rc "failing mapper: exit status" 1
 expect_sluice_error "failing mapper: status in the error" \
 	'(^|[^0-9])37([^0-9]|$)'
@@ -64,7 +65,7 @@ expect_no_success "failing mapper: no output" "$T/fail"
 
 # A mapper that reads its input and then fails.
 run_sluice run streaming "$T/a.txt" -o "$T/fail2" --partitions 2 \
-	--mapper "cat >/dev/null; exit 41" --reducer cat
+	--mapper "cat >/dev/null; exit \$((40 + 1))" --reducer cat
 expect_rc "mapper failing after its input: exit status" 1
 expect_sluice_error "mapper failing after its input: status in the error" \
 	'(^|[^0-9])41([^0-9]|$)'
@@ -80,7 +81,8 @@ expect_no_success "missing mapper: no output" "$T/nocmd"
 # A reducer that fails. Other reduce tasks may have committed their parts,
 # but the job must not commit.
 run_sluice run streaming "$T/a.txt" -o "$T/rfail" --partitions 2 \
-	--mapper "$MAPPER" --reducer "cat >/dev/null; exit 43"
+	--mapper "$MAPPER" \
+	--reducer "cat >/dev/null; exit \$((40 + 3))"
 expect_rc "failing reducer: exit status" 1
 expect_sluice_error "failing reducer: status in the error" \
 	'(^|[^0-9])43([^0-9]|$)'

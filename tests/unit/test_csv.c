@@ -481,32 +481,66 @@ read_cut(const char *path, uint64_t len, const uint64_t *cuts, size_t ncuts,
 	ASSERT_EQ_INT(bytes, len);
 }
 
+/* Splits of every size 1..len of the file must give `want`. */
+static void
+check_every_split_size(const char *path, size_t len, const sl_buf *want)
+{
+	sl_buf t = SL_BUF_INIT;
+	uint64_t cuts[512];
+	size_t s, i, n;
+
+	CU_ASSERT_FATAL(len < SL_ARRAY_LEN(cuts));
+	for (s = 1; s <= len; s++) {
+		for (n = 0, i = s; i < len; i += s)
+			cuts[n++] = i;
+		sl_buf_reset(&t);
+		read_cut(path, len, cuts, n, &t);
+		if (t.len != want->len || memcmp(t.buf, want->buf, t.len))
+			fprintf(stderr, "split size %zu differs\n", s);
+		ASSERT_EQ_MEM(t.buf, t.len, want->buf, want->len);
+	}
+	sl_buf_release(&t);
+}
+
 static void
 check_all_split_sizes(bool bad, uint64_t seed)
 {
 	sl_buf csv = SL_BUF_INIT, want = SL_BUF_INIT, t = SL_BUF_INIT;
-	uint64_t cuts[512];
-	size_t s, i, n;
 	const char *path;
 
 	rng_state = seed;
 	gen_csv(300, bad, &csv, &want);
-	CU_ASSERT_FATAL(csv.len < SL_ARRAY_LEN(cuts));
 	path = tmp_file(csv.buf, csv.len);
 	read_whole(path, 1 << 16, &t);
 	ASSERT_EQ_MEM(t.buf, t.len, want.buf, want.len);
-	for (s = 1; s <= csv.len; s++) {
-		for (n = 0, i = s; i < csv.len; i += s)
-			cuts[n++] = i;
-		sl_buf_reset(&t);
-		read_cut(path, csv.len, cuts, n, &t);
-		if (t.len != want.len || memcmp(t.buf, want.buf, t.len))
-			fprintf(stderr, "split size %zu differs\n", s);
-		ASSERT_EQ_MEM(t.buf, t.len, want.buf, want.len);
-	}
+	check_every_split_size(path, csv.len, &want);
 	tmp_done();
 	sl_buf_release(&csv);
 	sl_buf_release(&want);
+	sl_buf_release(&t);
+}
+
+static void
+test_a_leading_bom_is_dropped_from_the_header_only(void)
+{
+	static const char *const hdr[] = { "k", "v" };
+	static const char *const bom_only[] = { "" };
+	const char csv[] = "\xEF\xBB\xBF\"k\",v\n1,2\n\xEF\xBB\xBF,3\n";
+	const char want[] = "R@9 3:1,2 2 1:1 1:2\n"
+			    "R@13 5:\xEF\xBB\xBF,3 2 3:\xEF\xBB\xBF 1:3\n";
+	sl_buf w = SL_BUF_INIT, t = SL_BUF_INIT;
+	const char *path = tmp_file(csv, sizeof(csv) - 1);
+
+	check_header(path, hdr, 2);
+	read_whole(path, 100, &t);
+	ASSERT_EQ_MEM(t.buf, t.len, want, sizeof(want) - 1);
+	sl_buf_add(&w, want, sizeof(want) - 1);
+	check_every_split_size(path, sizeof(csv) - 1, &w);
+	tmp_done();
+	/* only at the start of the file, and a BOM alone is an empty name */
+	check_header(tmp_file("\xEF\xBB\xBF\n", 4), bom_only, 1);
+	tmp_done();
+	sl_buf_release(&w);
 	sl_buf_release(&t);
 }
 
@@ -617,6 +651,8 @@ static const unit_case cases[] = {
 	  test_an_empty_file_has_no_header_and_no_records },
 	{ "a split reads the record that starts in it past its end",
 	  test_a_split_reads_the_record_that_starts_in_it_past_its_end },
+	{ "a leading BOM is dropped from the header only",
+	  test_a_leading_bom_is_dropped_from_the_header_only },
 	{ "every split size of a small file reads each record once",
 	  test_every_split_size_of_a_small_file_reads_each_record_once },
 	{ "splits agree on malformed records too",
