@@ -493,6 +493,21 @@ cli_print_top(const char *dir, uint32_t parts, uint64_t k)
 	return rv;
 }
 
+/* An error of several lines: each becomes a "sluice: " line of its own. */
+static void
+cli_print_error(const char *prefix, const char *msg)
+{
+	const char *nl;
+
+	while ((nl = strchr(msg, '\n')) != NULL) {
+		sl_error("%s%.*s", prefix, (int)(nl - msg), msg);
+		prefix = "";
+		msg = nl + 1;
+	}
+	if (*msg)
+		sl_error("%s%s", prefix, msg);
+}
+
 static void
 cli_summary(const cli_run *r, const sl_msg *d)
 {
@@ -628,7 +643,7 @@ cli_cmd_run(int argc, char **argv)
 					   r.top) != SL_OK)
 			code = EXIT_JOB;
 	} else {
-		sl_error("job failed: %s", done.u.job_done.error);
+		cli_print_error("job failed: ", done.u.job_done.error);
 		code = done.u.job_done.status == SL_EUSAGE ? EXIT_USAGE
 							   : EXIT_JOB;
 	}

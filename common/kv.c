@@ -98,7 +98,8 @@ sl_kv_next(const void *base, size_t len, size_t *pos, sl_slice *key,
 int
 sl_key_cmp(const void *a, size_t alen, const void *b, size_t blen)
 {
-	int c = memcmp(a, b, alen < blen ? alen : blen);
+	size_t n = alen < blen ? alen : blen;
+	int c = n ? memcmp(a, b, n) : 0;
 
 	if (c)
 		return c;

@@ -15,7 +15,8 @@
  * one table belongs to one map task attempt.
  * Costs: an add is one probe sequence, a hash compare per probed slot and
  * a key compare on hash equality; memory is 16 bytes a slot plus the
- * arena (key and value each rounded up to 16 bytes, plus 8).
+ * arena: per key, an 8-byte header and the key rounded up together to a
+ * multiple of 16 bytes, then the value rounded up to 16 bytes.
  */
 #ifndef SL_COMBINE_H
 #define SL_COMBINE_H
@@ -39,8 +40,9 @@ sl_combine *sl_combine_new(sl_fold_fn fold, void *arg);
  * key's held value. `hash` must be the same function of the key bytes on
  * every call. Returns SL_OK; SL_EINVAL when vlen differs from the length
  * of the held value of that key (nothing changes); SL_ETOOBIG when klen or
- * vlen exceeds UINT32_MAX (SIZE_MAX / 4 on 32-bit hosts); SL_ENOMEM (nothing changes); or the error of
- * fold, as it is (the held value is then whatever fold left in it).
+ * vlen exceeds UINT32_MAX (SIZE_MAX / 4 on 32-bit hosts); SL_ENOMEM
+ * (nothing changes); or the error of fold, as it is (the held value is
+ * then whatever fold left in it).
  */
 int sl_combine_add(sl_combine *t, uint64_t hash, const void *key,
 		   size_t klen, const void *val, size_t vlen);

@@ -263,12 +263,12 @@ sl_kv_sort(const void *data, size_t len, sl_buf *out)
 	sl_slice key, val;
 	int rv;
 
+	if (len == 0)
+		return SL_OK; /* data may be NULL: no arithmetic on it */
 	while ((rv = sl_kv_next(data, len, &pos, &key, &val)) == 1)
 		n++;
 	if (rv < 0)
 		return rv;
-	if (n == 0)
-		return SL_OK;
 	if (n > SIZE_MAX / sizeof(*ents) / 2 ||
 	    (ents = malloc((n + n / 2) * sizeof(*ents))) == NULL ||
 	    sl_buf_grow(out, len) != SL_OK) {

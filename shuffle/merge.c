@@ -75,6 +75,8 @@ mg_read(mg_cursor *c, bool first, bool *same)
 	sl_slice key;
 	int rv, cmp;
 
+	if (c->pos == c->len)
+		return 0; /* base may be NULL when len is 0 */
 	rv = sl_kv_next(c->base, c->len, &c->pos, &key, &c->val);
 	if (rv != 1)
 		return rv;

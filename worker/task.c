@@ -45,7 +45,7 @@ struct sl_ctx {
 	int out_fd;                /* temporary part file, or -1 */
 	sl_buf out;                /* output not yet written */
 	uint64_t bytes_out;
-	uint64_t lines_out;
+	uint64_t lines_out;        /* newlines written */
 	int deferred;              /* error met by sl_values_next */
 };
 
@@ -80,9 +80,15 @@ sl_values_next(sl_values *it, const void **val, size_t *len)
 static int
 task_flush(sl_ctx *ctx)
 {
+	const char *p = ctx->out.buf, *end = p + ctx->out.len;
 	size_t off = 0;
 	ssize_t n;
 
+	/* Output lines, for the job's summary, whatever wrote them. */
+	while ((p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		ctx->lines_out++;
+		p++;
+	}
 	while (off < ctx->out.len) {
 		n = write(ctx->out_fd, ctx->out.buf + off, ctx->out.len - off);
 		if (n < 0 && errno == EINTR)
@@ -121,7 +127,6 @@ sl_emit(sl_ctx *ctx, const void *key, size_t klen, const void *val,
 				"whose combined value has another length", vlen);
 		return rv;
 	case SL_TASK_REDUCE:
-		ctx->lines_out++;
 		if (sl_buf_grow(&ctx->out, klen + vlen + 2) != SL_OK)
 			return SL_ENOMEM;
 		sl_buf_add(&ctx->out, key, klen);

@@ -337,7 +337,8 @@ static const unit_case cases[] = {
 	  test_odd_keys_are_distinct },
 	{ "the held value is aligned like malloc memory",
 	  test_held_value_is_aligned_like_malloc },
-	{ "an empty table iterates nothing", test_empty_table_iterates_nothing },
+	{ "an empty table iterates nothing",
+	  test_empty_table_iterates_nothing },
 	{ NULL, NULL }
 };
 

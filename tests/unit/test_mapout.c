@@ -316,6 +316,36 @@ test_value_of_another_length_is_rejected(void)
 	sl_mapout_free(m);
 }
 
+/*
+ * The partition function is frozen: XXH3-64 of "" is 0x2d06800538d394c2
+ * (xxHash's published test vector), 4 mod 7; of "a" 0xe6c632b61e964e1f,
+ * 1 mod 7. A change of hash, seed or reduction would move these keys.
+ */
+static void
+test_partitions_follow_the_xxh3_test_vectors(void)
+{
+	sl_buf segs[7];
+	sl_mapout *m;
+	uint32_t p;
+
+	for (p = 0; p < 7; p++)
+		sl_buf_init(&segs[p]);
+	ASSERT_EQ_INT(sl_mapout_new(&m, 7, NULL, NULL), SL_OK);
+	ASSERT_EQ_INT(sl_mapout_add(m, "", 0, "e", 1), SL_OK);
+	ASSERT_EQ_INT(sl_mapout_add(m, "a", 1, "v", 1), SL_OK);
+	ASSERT_EQ_INT(sl_mapout_finish(m, segs), SL_OK);
+	for (p = 0; p < 7; p++) {
+		if (p == 4)
+			ASSERT_EQ_MEM(segs[p].buf, segs[p].len, "\0\1e", 3);
+		else if (p == 1)
+			ASSERT_EQ_MEM(segs[p].buf, segs[p].len, "\1\1av", 4);
+		else
+			ASSERT_EQ_INT(segs[p].len, 0);
+		sl_buf_release(&segs[p]);
+	}
+	sl_mapout_free(m);
+}
+
 static void
 test_zero_partitions_is_invalid(void)
 {
@@ -334,7 +364,8 @@ run_finish_twice(sl_fold_fn fold)
 	sl_buf second[2] = { SL_BUF_INIT, SL_BUF_INIT };
 	sl_mapout *m;
 	size_t empty_bytes;
-	uint32_t pa = sl_partition_of("a", 1, 2), pb = sl_partition_of("b", 1, 2);
+	uint32_t pa = sl_partition_of("a", 1, 2);
+	uint32_t pb = sl_partition_of("b", 1, 2);
 
 	u64_put(one, 1);
 	ASSERT_EQ_INT(sl_mapout_new(&m, 2, fold, NULL), SL_OK);
@@ -374,7 +405,7 @@ test_kv_sort_rejects_malformed_bytes(void)
 		size_t len;
 	} bad[] = {
 		{ "\x80", 1 },                  /* truncated varint */
-		{ "\x01\x01" "ab" "\x85", 5 },  /* good record, then truncated */
+		{ "\x01\x01" "ab" "\x85", 5 },  /* a record, then truncated */
 		{ "\x05\x00" "ab", 4 },         /* key past the end */
 		{ "\x01\x05" "ab", 4 },         /* value past the end */
 		{ "\xff\xff\xff\xff\xff\xff\xff\xff\xff\x7f\x00", 11 },
@@ -481,6 +512,8 @@ static const unit_case cases[] = {
 	  test_fold_error_is_returned },
 	{ "a value of another length for a held key is rejected",
 	  test_value_of_another_length_is_rejected },
+	{ "partitions follow the xxHash3-64 test vectors",
+	  test_partitions_follow_the_xxh3_test_vectors },
 	{ "zero partitions is an invalid argument",
 	  test_zero_partitions_is_invalid },
 	{ "finish empties the map output, which takes new records",
