@@ -72,13 +72,14 @@ int
 sl_kv_next(const void *base, size_t len, size_t *pos, sl_slice *key,
 	   sl_slice *val)
 {
-	const unsigned char *p = (const unsigned char *)base + *pos;
-	const unsigned char *end = (const unsigned char *)base + len;
+	const unsigned char *p, *end;
 	uint64_t klen, vlen;
 	size_t n;
 
 	if (*pos >= len)
 		return 0;
+	p = (const unsigned char *)base + *pos;
+	end = (const unsigned char *)base + len;
 	if ((n = sl_varint_get(p, end, &klen)) == 0)
 		return SL_EPROTO;
 	p += n;
