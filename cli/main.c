@@ -39,7 +39,8 @@
 typedef enum {
 	OPT_OUTPUT, OPT_WORKERS, OPT_PARTITIONS, OPT_SPLIT_SIZE,
 	OPT_BAD_RECORDS, OPT_MAX_RECORD, OPT_MAX_ATTEMPTS, OPT_OVERWRITE,
-	OPT_TOP, OPT_VERBOSE, OPT_HELP,
+	OPT_TOP, OPT_VERBOSE, OPT_HELP, OPT_HB_INTERVAL, OPT_HB_TIMEOUT,
+	OPT_SPECULATION,
 	/* worker */
 	OPT_CONNECT, OPT_SHUFFLE_BIND, OPT_SLOTS,
 } cli_opt_id;
@@ -68,6 +69,12 @@ static const cli_opt cli_run_opts[] = {
 	  "longest input line or CSV record (default 1G)" },
 	{ OPT_MAX_ATTEMPTS, "max-attempts", 0, "N",
 	  "attempts of a task before the job fails (default 4)" },
+	{ OPT_HB_INTERVAL, "heartbeat-interval", 0, "MS",
+	  "heartbeats between coordinator and workers (default 500)" },
+	{ OPT_HB_TIMEOUT, "heartbeat-timeout", 0, "MS",
+	  "a silent worker is lost after this (default 10000)" },
+	{ OPT_SPECULATION, "speculation", 0, "on|off",
+	  "speculative copies of straggling tasks (default on)" },
 	{ OPT_OVERWRITE, "overwrite", 0, NULL,
 	  "replace an output directory that holds a complete output" },
 	{ OPT_TOP, "top", 0, "K",
@@ -101,6 +108,7 @@ typedef struct cli_run {
 	bool overwrite;
 	uint64_t top;
 	int verbose;
+	sl_coord_config coord;    /* heartbeats, retries, speculation */
 } cli_run;
 
 static void __attribute__((format(printf, 1, 2), noreturn))
@@ -266,6 +274,7 @@ cli_parse_run(int argc, char **argv, cli_run *r, sl_job_ref *ref)
 	r->split_size = 64ull << 20;
 	r->spec.max_attempts = 4;
 	r->spec.max_record = 1ull << 30;
+	sl_coord_config_default(&r->coord);
 	if (argc < 3 || argv[2][0] == '-') {
 		if (argc >= 3 && (strcmp(argv[2], "--help") == 0 ||
 				  strcmp(argv[2], "-h") == 0)) {
@@ -341,6 +350,22 @@ cli_parse_run(int argc, char **argv, cli_run *r, sl_job_ref *ref)
 						"'fail' or 'skip'", val);
 			r->spec.bad_records = strcmp(val, "skip") == 0;
 			break;
+		case OPT_HB_INTERVAL:
+			r->coord.heartbeat_ms = (uint32_t)cli_number(o->name,
+								     val, 10,
+								     60000);
+			break;
+		case OPT_HB_TIMEOUT:
+			r->coord.timeout_ms = (uint32_t)cli_number(o->name, val,
+								   100,
+								   3600000);
+			break;
+		case OPT_SPECULATION:
+			if (strcmp(val, "on") && strcmp(val, "off"))
+				cli_usage_error("--speculation: '%s' is not "
+						"'on' or 'off'", val);
+			r->coord.sched.speculation = strcmp(val, "on") == 0;
+			break;
 		case OPT_OVERWRITE: r->overwrite = true; break;
 		case OPT_TOP:
 			if (strcmp(ref->job->name, "wordcount") != 0)
@@ -357,6 +382,10 @@ cli_parse_run(int argc, char **argv, cli_run *r, sl_job_ref *ref)
 	if (r->ninputs == 0)
 		cli_usage_error("missing the input (files, directories or "
 				"globs)");
+	if (r->coord.timeout_ms <= 2 * r->coord.heartbeat_ms)
+		cli_usage_error("--heartbeat-timeout must be more than twice "
+				"--heartbeat-interval");
+	r->coord.sched.max_attempts = r->spec.max_attempts;
 	if (r->workers == 0)
 		r->workers = cli_cores();
 	if (r->spec.partitions == 0)
@@ -555,7 +584,9 @@ cli_wait_job(void *client, sl_local_cluster *lc, sl_msg *done, sl_buf *err)
 			return SL_EIO;
 		}
 		if (n == 0) {
-			if (sl_local_poll(lc) == 0) {
+			sl_local_poll(lc);
+			sl_local_replace(lc);
+			if (lc->alive == 0) {
 				sl_buf_addstr(err, "every worker process "
 					      "exited before the job ended");
 				return SL_ELOST;
@@ -577,7 +608,6 @@ cli_cmd_run(int argc, char **argv)
 	cli_run r;
 	sl_job_ref ref;
 	sl_buf err = SL_BUF_INIT, ep = SL_BUF_INIT, inproc = SL_BUF_INIT;
-	sl_coord_config cfg;
 	cli_coord_thread ct = { NULL, SL_OK, SL_BUF_INIT };
 	sl_local_cluster lc = { 0 };
 	char rundir[] = "/tmp/sluice-XXXXXX";
@@ -601,10 +631,8 @@ cli_cmd_run(int argc, char **argv)
 		goto out;
 	}
 	zctx = zmq_ctx_new();
-	sl_coord_config_default(&cfg);
-	cfg.sched.max_attempts = r.spec.max_attempts;
 	if (zctx == NULL ||
-	    sl_coord_new(&ct.coord, zctx, &cfg, &err) != SL_OK)
+	    sl_coord_new(&ct.coord, zctx, &r.coord, &err) != SL_OK)
 		goto fail;
 	sl_buf_addf(&inproc, "inproc://sluice-coord");
 	sl_buf_addf(&ep, "ipc://%s/coord", rundir);

@@ -27,55 +27,69 @@ launch_reaped(sl_local_cluster *lc, uint32_t i, int status)
 			WEXITSTATUS(status));
 }
 
+/* Starts worker i (its shuffle endpoint is rundir/shuffle-(i+1)). */
+static int
+launch_spawn(sl_local_cluster *lc, uint32_t i, sl_buf *err)
+{
+	sl_buf shuffle = SL_BUF_INIT;
+	pid_t pid, parent = getpid();
+
+	sl_buf_addf(&shuffle, "ipc://%s/shuffle-%u", lc->rundir, i + 1);
+	char *argv[] = { lc->exe, "worker", "--connect", lc->coordinator,
+			 "--shuffle-bind", shuffle.buf,
+			 lc->verbose >= 2 ? "-vv" : lc->verbose ? "-v" : NULL,
+			 NULL };
+	pid = fork();
+	if (pid < 0) {
+		sl_buf_addf(err, "cannot start a worker: %s", strerror(errno));
+		sl_buf_release(&shuffle);
+		return SL_EIO;
+	}
+	if (pid == 0) {
+		/* Only async-signal-safe calls: the parent has threads. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(1);
+		execv(lc->exe, argv);
+		_exit(127);
+	}
+	sl_buf_release(&shuffle);
+	lc->pids[i] = pid;
+	lc->alive++;
+	return SL_OK;
+}
+
 int
 sl_local_start(sl_local_cluster *lc, uint32_t n, const char *coordinator,
 	       const char *rundir, int verbose, sl_buf *err)
 {
-	sl_buf shuffle = SL_BUF_INIT;
-	char exe[4096];
 	ssize_t len;
 	uint32_t i;
-	pid_t pid, parent = getpid();
 
 	memset(lc, 0, sizeof(*lc));
+	lc->verbose = verbose;
 	lc->pids = calloc(n, sizeof(*lc->pids));
-	if (lc->pids == NULL)
+	lc->coordinator = strdup(coordinator);
+	lc->rundir = strdup(rundir);
+	if (!lc->pids || !lc->coordinator || !lc->rundir) {
+		sl_local_stop(lc, 0);
 		return SL_ENOMEM;
-	len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	}
+	len = readlink("/proc/self/exe", lc->exe, sizeof(lc->exe) - 1);
 	if (len <= 0) {
 		sl_buf_addf(err, "cannot find this program: %s",
 			    strerror(errno));
+		sl_local_stop(lc, 0);
 		return SL_EIO;
 	}
-	exe[len] = '\0';
+	lc->exe[len] = '\0';
+	lc->n = n;
 	for (i = 0; i < n; i++) {
-		sl_buf_reset(&shuffle);
-		sl_buf_addf(&shuffle, "ipc://%s/shuffle-%u", rundir, i + 1);
-		char *argv[] = { exe, "worker", "--connect", (char *)coordinator,
-				 "--shuffle-bind", shuffle.buf,
-				 verbose >= 2 ? "-vv" : verbose ? "-v" : NULL,
-				 NULL };
-		pid = fork();
-		if (pid < 0) {
-			sl_buf_addf(err, "cannot start a worker: %s",
-				    strerror(errno));
+		if (launch_spawn(lc, i, err) != SL_OK) {
 			sl_local_stop(lc, 0);
-			sl_buf_release(&shuffle);
 			return SL_EIO;
 		}
-		if (pid == 0) {
-			/* Only async-signal-safe calls: the parent has threads. */
-			prctl(PR_SET_PDEATHSIG, SIGKILL);
-			if (getppid() != parent)
-				_exit(1);
-			execv(exe, argv);
-			_exit(127);
-		}
-		lc->pids[i] = pid;
-		lc->n++;
-		lc->alive++;
 	}
-	sl_buf_release(&shuffle);
 	return SL_OK;
 }
 
@@ -90,6 +104,29 @@ sl_local_poll(sl_local_cluster *lc)
 		    waitpid(lc->pids[i], &status, WNOHANG) == lc->pids[i])
 			launch_reaped(lc, i, status);
 	return lc->alive;
+}
+
+uint32_t
+sl_local_replace(sl_local_cluster *lc)
+{
+	sl_buf err = SL_BUF_INIT;
+	uint32_t i, started = 0;
+
+	for (i = 0; i < lc->n; i++) {
+		if (lc->pids[i] ||
+		    lc->replaced >= SL_LOCAL_MAX_REPLACE_PER_WORKER * lc->n)
+			continue;
+		if (launch_spawn(lc, i, &err) != SL_OK) {
+			sl_warn("%s", err.buf);
+			break;
+		}
+		lc->replaced++;
+		started++;
+		sl_info("started a new worker process %u to replace the one "
+			"that exited", i + 1);
+	}
+	sl_buf_release(&err);
+	return started;
 }
 
 void
@@ -114,5 +151,7 @@ sl_local_stop(sl_local_cluster *lc, uint32_t grace_ms)
 		}
 	}
 	free(lc->pids);
+	free(lc->coordinator);
+	free(lc->rundir);
 	memset(lc, 0, sizeof(*lc));
 }

@@ -5,7 +5,9 @@
  * the same code path as a cluster: only the endpoints differ.
  *
  * The children die with their parent (PR_SET_PDEATHSIG), so an
- * interrupted `sluice run` leaves no worker behind.
+ * interrupted `sluice run` leaves no worker behind. A worker that dies
+ * during the job is replaced (sl_local_replace), up to a bound, so a job
+ * on one machine does not run out of workers.
  */
 #ifndef SL_LAUNCH_H
 #define SL_LAUNCH_H
@@ -14,10 +16,17 @@
 
 #include "sl_impl.h"
 
+#define SL_LOCAL_MAX_REPLACE_PER_WORKER 3 /* replacements per worker slot */
+
 typedef struct sl_local_cluster {
-	pid_t *pids;        /* by worker index; 0 once reaped */
-	uint32_t n;         /* workers started */
-	uint32_t alive;     /* not yet reaped */
+	pid_t *pids;          /* by worker index; 0 once reaped */
+	uint32_t n;           /* workers started */
+	uint32_t alive;       /* not yet reaped */
+	uint32_t replaced;    /* replacements started so far */
+	char exe[4096];       /* this program */
+	char *coordinator;    /* endpoint the workers connect to */
+	char *rundir;         /* private directory for ipc endpoints */
+	int verbose;          /* log level passed on */
 } sl_local_cluster;
 
 /*
@@ -30,6 +39,13 @@ int sl_local_start(sl_local_cluster *lc, uint32_t n, const char *coordinator,
 
 /* Reaps exited workers without waiting; returns how many still run. */
 uint32_t sl_local_poll(sl_local_cluster *lc);
+
+/*
+ * Starts a new process for each worker that has exited, while fewer than
+ * SL_LOCAL_MAX_REPLACE_PER_WORKER * n replacements were made. Returns how
+ * many it started.
+ */
+uint32_t sl_local_replace(sl_local_cluster *lc);
 
 /* Waits up to grace_ms for every worker to exit, then kills the rest. */
 void sl_local_stop(sl_local_cluster *lc, uint32_t grace_ms);

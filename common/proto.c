@@ -158,6 +158,8 @@ static const pr_field pr_task_done[] = {
 	F_U64("bytes_in", M(task_done, bytes_in)),
 	F_U64("records_out", M(task_done, records_out)),
 	F_U64("bytes_out", M(task_done, bytes_out)),
+	F_U32("lost_map", M(task_done, lost_map)),
+	F_U32("lost_attempt", M(task_done, lost_attempt)),
 	F_END
 };
 

@@ -110,6 +110,10 @@ typedef struct sl_msg {
 			uint64_t bytes_in;
 			uint64_t records_out;
 			uint64_t bytes_out;
+			uint32_t lost_map;     /* reduce: 1 + the map task whose
+						  output could not be fetched,
+						  0 for none */
+			uint32_t lost_attempt; /* the attempt of that output */
 		} task_done;
 		struct {
 			sl_attempt_id id;

@@ -90,7 +90,7 @@ coord_send(sl_coord *c, const sl_buf *peer, const sl_msg *m)
 	return rv;
 }
 
-static void
+static int
 coord_send_simple(sl_coord *c, const sl_buf *peer, int type, uint64_t job)
 {
 	sl_msg m;
@@ -98,7 +98,7 @@ coord_send_simple(sl_coord *c, const sl_buf *peer, int type, uint64_t job)
 	memset(&m, 0, sizeof(m));
 	m.type = (uint8_t)type;
 	m.u.job_end.job = job;
-	coord_send(c, peer, &m);
+	return coord_send(c, peer, &m);
 }
 
 static void
@@ -369,6 +369,7 @@ coord_job_end_workers(sl_coord *c, uint64_t job)
 }
 
 static void coord_start_next(sl_coord *c);
+static void coord_worker_lost(sl_coord *c, coord_worker *w, const char *why);
 
 /* The running job ended (success or failure): report and clean up. */
 static void
@@ -405,6 +406,7 @@ coord_dispatch(sl_coord *c)
 	sl_msg m;
 	uint64_t now = sl_now_ms();
 	uint32_t i, w, att;
+	int rv;
 
 	if (j == NULL)
 		return;
@@ -456,9 +458,12 @@ coord_dispatch(sl_coord *c)
 			 a.kind == SL_TASK_MAP ? "map" : "reduce", a.task,
 			 a.attempt, a.worker, cw->name,
 			 a.speculative ? " speculative" : "");
-		if (coord_send(c, &cw->peer, &m) != SL_OK)
+		rv = coord_send(c, &cw->peer, &m);
+		if (rv == SL_ELOST)
+			coord_worker_lost(c, cw, "connection closed");
+		else if (rv != SL_OK)
 			sl_sched_attempt_done(j->sched, a.kind, a.task,
-					      a.attempt, SL_ELOST, true,
+					      a.attempt, rv, true,
 					      "cannot send the task to its "
 					      "worker", now);
 	}
@@ -670,6 +675,14 @@ coord_on_task_done(sl_coord *c, coord_worker *w, const sl_msg *m)
 	if (id->kind == SL_TASK_REDUCE)
 		sl_sched_commit_done(j->sched, id->task, id->attempt, status,
 				     m->u.task_done.error, now);
+	if (m->u.task_done.lost_map) {
+		uint32_t map = m->u.task_done.lost_map - 1, holder, att;
+
+		/* Only the output the scheduler still points at is lost. */
+		if (sl_sched_map_location(j->sched, map, &holder, &att) ==
+		    SL_OK && att == m->u.task_done.lost_attempt)
+			sl_sched_fetch_failed(j->sched, map, att, holder, now);
+	}
 	if (sl_sched_attempt_done(j->sched, id->kind, id->task, id->attempt,
 				  status, sl_status_retryable(status),
 				  m->u.task_done.error, now) != SL_OK)
@@ -722,12 +735,18 @@ coord_on_message(sl_coord *c)
 		goto out;
 	}
 	w = coord_worker_by_peer(c, &peer);
-	if (w)
+	if (w) {
 		w->last_heard_ms = sl_now_ms();
-	else if (m.type != SL_MSG_SUBMIT && m.type != SL_MSG_SHUTDOWN &&
-		 m.type != SL_MSG_HELLO)
-		sl_debug("coordinator: %s from an unknown peer ignored",
-			 sl_msg_type_name(m.type));
+	} else if (m.type != SL_MSG_SUBMIT && m.type != SL_MSG_SHUTDOWN &&
+		   m.type != SL_MSG_HELLO) {
+		/* Fencing: a worker declared lost that speaks again (it was
+		 * stopped, or its network was cut) must not act on its stale
+		 * work: ignore it and tell it to exit. */
+		sl_info("coordinator: %s from a lost or unknown worker "
+			"ignored; telling it to shut down",
+			sl_msg_type_name(m.type));
+		coord_send_simple(c, &peer, SL_MSG_SHUTDOWN, 0);
+	}
 	switch (m.type) {
 	case SL_MSG_SUBMIT:
 		coord_on_submit(c, &peer, &m);
@@ -773,8 +792,14 @@ coord_tick(sl_coord *c, uint64_t now)
 		if (now - w->last_heard_ms > c->cfg.timeout_ms) {
 			coord_worker_lost(c, w, "no heartbeat");
 			lost = true;
-		} else if (now - c->last_beat_ms >= c->cfg.heartbeat_ms) {
-			coord_send_simple(c, &w->peer, SL_MSG_HEARTBEAT, 0);
+		} else if (now - c->last_beat_ms >= c->cfg.heartbeat_ms &&
+			   coord_send_simple(c, &w->peer, SL_MSG_HEARTBEAT,
+					     0) == SL_ELOST) {
+			/* ROUTER_MANDATORY: its connection is gone, which
+			 * for ipc and tcp means the process (or its host)
+			 * died: no need to wait for the timeout. */
+			coord_worker_lost(c, w, "connection closed");
+			lost = true;
 		}
 	}
 	if (now - c->last_beat_ms >= c->cfg.heartbeat_ms)

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -292,6 +293,53 @@ sl_part_path(sl_buf *out, const char *dir, uint32_t r)
 	return sl_buf_addf(out, "%s/part-%05u", dir, r);
 }
 
+/* --- fault injection (tests) -------------------------------------------- */
+
+uint64_t
+sl_fault(const char *point, uint32_t task, uint32_t attempt)
+{
+	const char *spec = getenv("SLUICE_FAULT"), *p, *end;
+	size_t plen = strlen(point);
+	char *rest;
+	unsigned long long v;
+
+	if (spec == NULL || attempt != 0)
+		return 0;
+	for (p = spec; *p; p = *end ? end + 1 : end) {
+		end = strchr(p, ',');
+		if (end == NULL)
+			end = p + strlen(p);
+		if ((size_t)(end - p) <= plen || strncmp(p, point, plen) != 0)
+			continue;
+		rest = (char *)p + plen;
+		if (*rest == '@') {
+			if (strtoul(rest + 1, &rest, 10) != task)
+				continue;
+		}
+		if (*rest != '=')
+			continue;
+		v = strtoull(rest + 1, NULL, 10);
+		return v;
+	}
+	return 0;
+}
+
+/* Sleeps ms unless the attempt is cancelled first; SL_ECANCELED then. */
+static int
+task_fault_sleep(const char *point, const sl_msg *t, const sl_task_env *env)
+{
+	const sl_attempt_id *id = &t->u.task.id;
+	uint64_t ms = sl_fault(point, id->task, id->attempt);
+	struct timespec ts = { 0, 10 * 1000 * 1000 };
+
+	for (; ms >= 10; ms -= 10) {
+		if (atomic_load(env->cancel))
+			return SL_ECANCELED;
+		nanosleep(&ts, NULL);
+	}
+	return SL_OK;
+}
+
 /* --- map ----------------------------------------------------------------- */
 
 static int
@@ -397,7 +445,8 @@ task_map(sl_ctx *ctx, const sl_msg *t, const sl_task_env *env,
 	res->nsegs = r;
 	for (i = 0; i < r; i++)
 		sl_buf_init(&res->segs[i]);
-	if ((rv = task_map_records(ctx, t, env, res)) != SL_OK)
+	if ((rv = task_map_records(ctx, t, env, res)) != SL_OK ||
+	    (rv = task_fault_sleep("map-sleep", t, env)) != SL_OK)
 		goto out;
 	if ((rv = sl_mapout_finish(ctx->mo, res->segs)) != SL_OK) {
 		sl_fail(ctx, "cannot sort map output: %s", sl_strerror(rv));
@@ -533,11 +582,18 @@ task_fetch(sl_ctx *ctx, const sl_msg *t, const sl_task_env *env,
 				   &err);
 		rv = s ? task_fetch_one(s, t, mo, env, &segs[i], &err)
 		       : SL_EIO;
-		if (rv != SL_OK)
+		if (rv != SL_OK && rv != SL_ECANCELED && rv != SL_ENOMEM) {
 			sl_fail(ctx, "cannot fetch output of map task %u "
 				"(attempt %u) from '%s': %s", mo->map,
 				mo->attempt, mo->endpoint, err.buf);
+			/* The coordinator reruns that map, then us. */
+			res->lost_map = mo->map + 1;
+			res->lost_attempt = mo->attempt;
+			rv = SL_ELOST;
+		}
 		res->bytes_in += segs[i].len;
+		if (rv == SL_OK)
+			rv = task_fault_sleep("fetch-sleep", t, env);
 	}
 	for (i = 0; i < npeers; i++)
 		sl_zsock_close(peers[i].sock);
@@ -601,7 +657,8 @@ task_reduce(sl_ctx *ctx, const sl_msg *t, const sl_task_env *env,
 		return SL_ENOMEM;
 	for (i = 0; i < n; i++)
 		sl_buf_init(&segs[i]);
-	if ((rv = task_fetch(ctx, t, env, segs, res)) != SL_OK)
+	if ((rv = task_fault_sleep("reduce-sleep", t, env)) != SL_OK ||
+	    (rv = task_fetch(ctx, t, env, segs, res)) != SL_OK)
 		goto out;
 	sl_buf_addf(&res->temp_path, "%s/_temporary/part-%05u.job%llu-a%u",
 		    t->u.task.output_dir, t->u.task.id.task,
@@ -668,7 +725,9 @@ sl_task_run(const sl_msg *t, const sl_task_env *env, sl_task_result *res)
 	}
 	task_ctx_init(&ctx, ref.job, (sl_task_kind)t->u.task.id.kind,
 		      t->u.task.id.task, &t->u.task.spec, &res->error);
-	if (ctx.kind == SL_TASK_MAP)
+	if (sl_fault("fail", t->u.task.id.task, t->u.task.id.attempt))
+		rv = sl_fail(&ctx, "injected fault");
+	else if (ctx.kind == SL_TASK_MAP)
 		rv = task_map(&ctx, t, env, res);
 	else
 		rv = task_reduce(&ctx, t, env, res);

@@ -40,6 +40,9 @@ typedef struct sl_task_result {
 	sl_buf *segs;             /* map: one sorted segment per partition */
 	uint32_t nsegs;
 	sl_buf temp_path;         /* reduce: the part file to commit */
+	uint32_t lost_map;        /* reduce: 1 + map whose output could not
+				     be fetched (status SL_ELOST), or 0 */
+	uint32_t lost_attempt;    /* the attempt of that map output */
 } sl_task_result;
 
 void sl_task_result_init(sl_task_result *res);
@@ -57,6 +60,19 @@ int sl_task_check(const sl_job_spec *spec, sl_buf *err);
 
 /* The final name of partition r in dir: DIR/part-%05u. */
 int sl_part_path(sl_buf *out, const char *dir, uint32_t r);
+
+/*
+ * Fault injection for tests, from the environment variable SLUICE_FAULT:
+ * a comma-separated list of POINT[@TASK]=VALUE. Faults hit only attempt 0
+ * of a task (so a retry recovers), and only task TASK when given:
+ *   map-sleep=MS     a map attempt sleeps MS before it finishes
+ *   reduce-sleep=MS  a reduce attempt sleeps MS before it fetches
+ *   fetch-sleep=MS   a reduce attempt sleeps MS after each map output
+ *   fail=1           the attempt fails with "injected fault"
+ * Sleeps end early when the attempt is cancelled. Returns the value of
+ * the point for this attempt, or 0.
+ */
+uint64_t sl_fault(const char *point, uint32_t task, uint32_t attempt);
 
 /* Whether an attempt that failed with this status may be retried. */
 bool sl_status_retryable(int status);

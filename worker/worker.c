@@ -163,6 +163,8 @@ worker_report(worker *w, worker_attempt *a)
 	m.u.task_done.bytes_in = a->res.bytes_in;
 	m.u.task_done.records_out = a->res.records_out;
 	m.u.task_done.bytes_out = a->res.bytes_out;
+	m.u.task_done.lost_map = a->res.lost_map;
+	m.u.task_done.lost_attempt = a->res.lost_attempt;
 	worker_send(w, &m);
 }
 
@@ -533,6 +535,20 @@ sl_worker_run(const sl_worker_config *cfg, sl_buf *err)
 			rv = SL_EIO;
 			goto out;
 		}
+		/*
+		 * Checked before reading what waits: a worker that was
+		 * stopped (SIGSTOP) past the timeout has been declared lost
+		 * and its work given to others, so it must not act on the
+		 * stale messages queued meanwhile (a COMMIT_GO among them).
+		 */
+		now = sl_now_ms();
+		if (now - w.last_heard_ms > w.timeout_ms) {
+			sl_buf_addf(err, "coordinator '%s' silent for more "
+				    "than %u ms: this worker stops",
+				    cfg->coordinator, w.timeout_ms);
+			rv = SL_ELOST;
+			goto out;
+		}
 		if (items[2].revents & ZMQ_POLLIN)
 			worker_on_done(&w);
 		if (items[1].revents & ZMQ_POLLIN)
@@ -540,12 +556,6 @@ sl_worker_run(const sl_worker_config *cfg, sl_buf *err)
 		if (items[0].revents & ZMQ_POLLIN)
 			worker_on_ctrl(&w);
 		now = sl_now_ms();
-		if (now - w.last_heard_ms > w.timeout_ms) {
-			sl_buf_addf(err, "coordinator '%s' lost: silent for "
-				    "%u ms", cfg->coordinator, w.timeout_ms);
-			rv = SL_ELOST;
-			goto out;
-		}
 		if (now >= w.last_sent_ms + w.heartbeat_ms)
 			worker_heartbeat(&w, now);
 	}

@@ -187,10 +187,21 @@ expect_err() {
 	fi
 }
 
-# expect_sluice_error NAME ERE : stderr has an error line "sluice: ..."
-# that matches ERE.
+# error_reports : the "sluice: ..." lines of the last run's stderr, each
+# joined with the indented lines that follow it (a failed job lists the
+# error of each attempt of the failed task on such lines).
+error_reports() {
+	err_lines | awk '
+		/^sluice: / { if (r != "") print r; r = $0; next }
+		/^[ \t]/ && r != "" { r = r " " $0; next }
+		{ if (r != "") print r; r = "" }
+		END { if (r != "") print r }'
+}
+
+# expect_sluice_error NAME ERE : stderr has an error report "sluice: ..."
+# (with its indented lines) that matches ERE.
 expect_sluice_error() {
-	if err_lines | grep -a '^sluice: ' | grep -q -a -E -e "$2"; then
+	if error_reports | grep -q -a -E -e "$2"; then
 		pass "$1"
 	else
 		fail "$1" "no stderr line 'sluice: ...' matches /$2/"

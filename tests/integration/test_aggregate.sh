@@ -263,6 +263,8 @@ d"
 plain,y,,3.00,""
 "multi
 line",y,-6,-1.00,e
+"",x,7,0.01,an empty key is a key
+,x,8,,
 EOF
 run_sluice run aggregate "$T/quoted.csv" -o "$T/quoted" --partitions 1 \
 	--key k --agg "$ALL_AGGS"
@@ -297,8 +299,9 @@ expect_rc "plain CSV: exit status" 0
 check_eq "plain CSV: same bytes as awk" "$T/plain.want" "$T/plain/part-00000"
 
 # Exactness, by hand: integers above 2^53 (a double loses them), 0.10 +
-# 0.20, averages whose 7th decimal is a 5 (1/128 = 0.0078125), a group with
-# only empty values.
+# 0.20, averages whose 7th decimal is a 5 (1/128 = 0.0078125), -2/3, mixed
+# scales (the sum takes the largest; min and max of equal values take the
+# one with more decimals), a group with only empty values.
 {
 	echo "g,v"
 	echo "big,9007199254740993"
@@ -306,6 +309,13 @@ check_eq "plain CSV: same bytes as awk" "$T/plain.want" "$T/plain/part-00000"
 	echo "big,1"
 	echo "dec,0.10"
 	echo "dec,0.20"
+	echo "mix,1.5"
+	echo "mix,2.25"
+	echo "tie,1.50"
+	echo "tie,1.5"
+	echo "third,-1"
+	echo "third,-1"
+	echo "third,0"
 	echo "half,1"
 	echo "neg,-1"
 	i=0
@@ -325,8 +335,11 @@ check_text "exact: sums, averages, NULLs" \
 big,3,18014398509481987,6004799503160662.333333,1,9007199254740993
 dec,2,0.30,0.150000,0.10,0.20
 half,128,1,0.007813,0,1
+mix,2,3.75,1.875000,1.5,2.25
 neg,128,-1,-0.007813,-1,0
 null,2,,,,
+third,3,-2,-0.666667,-1,0
+tie,2,3.00,1.500000,1.50,1.50
 ' "$T/exact/part-00000"
 
 finish

@@ -71,14 +71,28 @@ fi
 
 # --- empty input -----------------------------------------------------------
 
-# A directory with no files is an empty input, as in Hadoop and Spark: the
-# job succeeds with empty parts.
+# No input file at all is an error (docs/input.md), unlike empty files.
 mkdir "$T/emptydir"
 run_sluice run wordcount "$T/emptydir" -o "$T/emptydirout" --partitions 2
-expect_rc "directory with no files: exit status" 0
-check_layout "directory with no files: layout" "$T/emptydirout" 2
-cat_parts "$T/emptydirout" >"$T/got"
-check_text "directory with no files: empty parts" "" "$T/got"
+failed_run "directory with no files" "$T/emptydirout" \
+	"no input files in '[^']*emptydir'" 1 2
+run_sluice run wordcount "$T/emptydir/*.txt" -o "$T/nomatch" --partitions 2
+failed_run "glob that matches nothing" "$T/nomatch" \
+	"no input files match '[^']*emptydir/\\*\\.txt'" 1 2
+
+# A fifo is not read (it could block for ever): an error, not a hang.
+mkfifo "$T/fifo.txt"
+run_sluice run wordcount "$T/ok.txt" "$T/fifo.txt" -o "$T/fifo" \
+	--partitions 2
+failed_run "a fifo" "$T/fifo" "fifo\\.txt.*not a regular file" 1 2
+
+# A dangling symlink inside a directory is an error, not a skipped file.
+mkdir "$T/dangling"
+cp "$T/ok.txt" "$T/dangling/a.txt"
+ln -s nowhere.txt "$T/dangling/b.txt"
+run_sluice run wordcount "$T/dangling" -o "$T/danglingout" --partitions 2
+failed_run "dangling symlink in a directory" "$T/danglingout" \
+	"b\\.txt.*No such file or directory" 1 2
 
 : >"$T/empty.txt"
 run_sluice run wordcount "$T/empty.txt" -o "$T/empty" --partitions 3

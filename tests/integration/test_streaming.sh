@@ -4,8 +4,8 @@
 # Streaming). A word count in awk must equal the coreutils word count; the
 # reducer sees its keys sorted; a failing or missing command fails the job.
 #
-# Assumed: each CMD runs through the shell (sh -c CMD), once per task, with
-# the task's records on stdin; a reducer's stdout lines are the part file.
+# A CMD is split into words without a shell (docs/streaming.md): shell
+# syntax needs "sh -c '...'". A reducer's stdout is the part file as it is.
 . "$(dirname "$0")/lib.sh"
 
 # The text has only spaces between words: awk's default field splitting
@@ -65,7 +65,7 @@ expect_no_success "failing mapper: no output" "$T/fail"
 
 # A mapper that reads its input and then fails.
 run_sluice run streaming "$T/a.txt" -o "$T/fail2" --partitions 2 \
-	--mapper "cat >/dev/null; exit \$((40 + 1))" --reducer cat
+	--mapper "sh -c 'cat >/dev/null; exit \$((40 + 1))'" --reducer cat
 expect_rc "mapper failing after its input: exit status" 1
 expect_sluice_error "mapper failing after its input: status in the error" \
 	'(^|[^0-9])41([^0-9]|$)'
@@ -78,11 +78,18 @@ expect_rc "missing mapper: exit status" 1 2
 expect_sluice_error "missing mapper: named in the error" 'no-such-mapper'
 expect_no_success "missing mapper: no output" "$T/nocmd"
 
+# A command that does not parse is a usage error, before any task runs.
+run_sluice run streaming "$T/a.txt" -o "$T/badcmd" --partitions 2 \
+	--mapper "awk '{ print }" --reducer cat
+expect_rc "unterminated quote in --mapper: exit status" 2
+expect_sluice_error "unterminated quote in --mapper: message" "mapper|quote"
+expect_no_success "unterminated quote in --mapper: no output" "$T/badcmd"
+
 # A reducer that fails. Other reduce tasks may have committed their parts,
 # but the job must not commit.
 run_sluice run streaming "$T/a.txt" -o "$T/rfail" --partitions 2 \
 	--mapper "$MAPPER" \
-	--reducer "cat >/dev/null; exit \$((40 + 3))"
+	--reducer "sh -c 'cat >/dev/null; exit \$((40 + 3))'"
 expect_rc "failing reducer: exit status" 1
 expect_sluice_error "failing reducer: status in the error" \
 	'(^|[^0-9])43([^0-9]|$)'

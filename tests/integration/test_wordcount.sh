@@ -25,6 +25,12 @@ gen_text 2 2000 >"$T/d/b.txt"
 gen_text 3 500 | head -c 20000 >"$T/d/c.txt"
 printf 'lonely lonely-without-newline' >>"$T/d/c.txt"
 gen_text 4 700 >"$T/d/notes.md"
+# Names starting with "." or "_" are left out of a directory (as Hadoop
+# does: a job's _SUCCESS, .crc files), and of a glob's matches.
+gen_text 5 100 >"$T/d/.hidden.txt"
+gen_text 6 100 >"$T/d/_ignored.txt"
+mkdir "$T/d/subdir"
+gen_text 7 100 >"$T/d/subdir/not-read.txt"
 wc_ref "$T/d/a.txt" "$T/d/b.txt" "$T/d/c.txt" >"$T/ref.abc"
 wc_ref "$T/d/a.txt" "$T/d/b.txt" "$T/d/c.txt" "$T/d/notes.md" >"$T/ref.all"
 
@@ -32,7 +38,7 @@ run_sluice run wordcount "$T/d/a.txt" "$T/d/b.txt" "$T/d/c.txt" \
 	-o "$T/files" --workers 2 --partitions 3
 wc_case "three files" "$T/files" 3 "$T/ref.abc"
 
-# A directory stands for the files in it.
+# A directory stands for the regular files in it, not subdirectories.
 run_sluice run wordcount "$T/d" -o "$T/dir" --workers 2 --partitions 2
 wc_case "a directory" "$T/dir" 2 "$T/ref.all"
 

@@ -296,14 +296,14 @@ test_task_done_round_trips(void)
 		.error = "map failed at 'x.txt': caf\xc3\xa9 \xe2\x82\xac",
 		.counters = counters, .ncounters = 3,
 		.records_in = 1, .bytes_in = UINT64_MAX, .records_out = 0,
-		.bytes_out = 1ull << 40 } };
+		.bytes_out = 1ull << 40, .lost_map = 8, .lost_attempt = 2 } };
 	sl_msg d;
 
 	round_trip(&m, "[1, 3, [18446744073709551615, 2, 3, 4294967295], "
 		   "-2147483648, \"map failed at 'x.txt': caf\\xc3\\xa9 "
 		   "\\xe2\\x82\\xac\", [[\"records\", -9223372036854775808], "
 		   "[\"\", 9223372036854775807], [\"b\\xc3\\xa9\", -1]], 1, "
-		   "18446744073709551615, 0, 1099511627776]", &d);
+		   "18446744073709551615, 0, 1099511627776, 8, 2]", &d);
 	assert_id(&d.u.task_done.id, UINT64_MAX, SL_TASK_REDUCE, 3, UINT32_MAX);
 	ASSERT_EQ_INT(d.u.task_done.status, INT32_MIN);
 	ASSERT_EQ_STR(d.u.task_done.error,
@@ -319,6 +319,8 @@ test_task_done_round_trips(void)
 	CU_ASSERT(d.u.task_done.bytes_in == UINT64_MAX);
 	CU_ASSERT(d.u.task_done.records_out == 0);
 	CU_ASSERT(d.u.task_done.bytes_out == 1ull << 40);
+	ASSERT_EQ_INT(d.u.task_done.lost_map, 8);
+	ASSERT_EQ_INT(d.u.task_done.lost_attempt, 2);
 	sl_msg_release(&d);
 }
 
@@ -701,7 +703,7 @@ test_wrong_field_types_are_refused(void)
 		   "TASK: field 'maps[1].endpoint': expected str, got int");
 	expect_bad("[1, 20, [\"wc\", [], 1, 0, 1, 1], [\"a\", \"b\", nil], \"o\", "
 		   "1, 0]", "SUBMIT: field 'inputs[2]': expected str, got nil");
-	expect_bad("[1, 3, [1, 1, 0, 0], 0, \"\", [[\"n\", 1.0]], 0, 0, 0, 0]",
+	expect_bad("[1, 3, [1, 1, 0, 0], 0, \"\", [[\"n\", 1.0]], 0, 0, 0, 0, 0, 0]",
 		   "TASK_DONE: field 'counters[0].value': expected int, got "
 		   "float");
 }

@@ -1,0 +1,755 @@
+/*
+ * main.c - the `sluice` command.
+ *
+ *   sluice run JOB [options] INPUT... -o OUTDIR   a job on this machine
+ *   sluice worker --connect ENDPOINT [...]        a worker process
+ *
+ * `run` starts a coordinator on a thread of this process and local worker
+ * processes, submits the job to the coordinator with the same SUBMIT
+ * message a standalone coordinator accepts, waits for JOB_DONE, shuts
+ * everything down and exits 0 (success), 1 (job failed) or 2 (usage).
+ * Only this file calls exit().
+ *
+ * One table of options (cli_opts) drives parsing and --help; a job's own
+ * options come from its sl_job.options table.
+ */
+#include "sl_impl.h"
+
+#include <errno.h>
+#include <hwloc.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "cluster/launch.h"
+#include "cluster/zmsg.h"
+#include "common/input.h"
+#include "coordinator/coord.h"
+#include "examples/jobs.h"
+#include "worker/task.h"
+#include "worker/worker.h"
+
+#define EXIT_JOB 1
+#define EXIT_USAGE 2
+
+typedef enum {
+	OPT_OUTPUT, OPT_WORKERS, OPT_PARTITIONS, OPT_SPLIT_SIZE,
+	OPT_BAD_RECORDS, OPT_MAX_RECORD, OPT_MAX_ATTEMPTS, OPT_OVERWRITE,
+	OPT_TOP, OPT_VERBOSE, OPT_HELP,
+	/* worker */
+	OPT_CONNECT, OPT_SHUFFLE_BIND, OPT_SLOTS,
+} cli_opt_id;
+
+typedef struct cli_opt {
+	cli_opt_id id;
+	const char *name;     /* long name, without "--" */
+	char shortname;       /* or 0 */
+	const char *arg;      /* value's name, or NULL for a flag */
+	const char *help;
+} cli_opt;
+
+static const cli_opt cli_run_opts[] = {
+	{ OPT_OUTPUT, "output", 'o', "DIR",
+	  "output directory (required): part-00000... and _SUCCESS" },
+	{ OPT_WORKERS, "workers", 0, "N",
+	  "local worker processes (default: one per core)" },
+	{ OPT_PARTITIONS, "partitions", 0, "R",
+	  "reduce tasks, i.e. part files (default: number of workers)" },
+	{ OPT_SPLIT_SIZE, "split-size", 0, "SIZE",
+	  "input bytes per map task, K/M/G suffixes (default 64M)" },
+	{ OPT_BAD_RECORDS, "bad-records", 0, "fail|skip",
+	  "malformed input records fail the job, or are skipped and "
+	  "counted (default fail)" },
+	{ OPT_MAX_RECORD, "max-record-size", 0, "SIZE",
+	  "longest input line or CSV record (default 1G)" },
+	{ OPT_MAX_ATTEMPTS, "max-attempts", 0, "N",
+	  "attempts of a task before the job fails (default 4)" },
+	{ OPT_OVERWRITE, "overwrite", 0, NULL,
+	  "replace an output directory that holds a complete output" },
+	{ OPT_TOP, "top", 0, "K",
+	  "wordcount: then print the K most frequent words on stdout" },
+	{ OPT_VERBOSE, "verbose", 'v', NULL,
+	  "progress on stderr (twice: debug)" },
+	{ OPT_HELP, "help", 'h', NULL, "this help" },
+};
+
+static const cli_opt cli_worker_opts[] = {
+	{ OPT_CONNECT, "connect", 0, "ENDPOINT",
+	  "the coordinator's endpoint (required)" },
+	{ OPT_SHUFFLE_BIND, "shuffle-bind", 0, "ENDPOINT",
+	  "where to serve map outputs (default tcp://127.0.0.1:*)" },
+	{ OPT_SLOTS, "slots", 0, "N", "task slots (default 1)" },
+	{ OPT_VERBOSE, "verbose", 'v', NULL,
+	  "progress on stderr (twice: debug)" },
+	{ OPT_HELP, "help", 'h', NULL, "this help" },
+};
+
+/* What `sluice run` was asked to do. */
+typedef struct cli_run {
+	sl_job_spec spec;
+	sl_kvpair *opts;          /* job options (strings point into argv) */
+	uint32_t nopts;
+	char **inputs;
+	uint32_t ninputs;
+	const char *output;
+	uint32_t workers;
+	uint64_t split_size;
+	bool overwrite;
+	uint64_t top;
+	int verbose;
+} cli_run;
+
+static void __attribute__((format(printf, 1, 2), noreturn))
+cli_usage_error(const char *fmt, ...)
+{
+	sl_buf b = SL_BUF_INIT;
+	va_list ap;
+
+	va_start(ap, fmt);
+	sl_buf_vaddf(&b, fmt, ap);
+	va_end(ap);
+	sl_error("%s (try 'sluice --help')", b.buf);
+	sl_buf_release(&b);
+	exit(EXIT_USAGE);
+}
+
+static void
+cli_print_opts(FILE *f, const cli_opt *opts, size_t n)
+{
+	char left[64];
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		snprintf(left, sizeof(left), "%s%c%s--%s%s%s",
+			 opts[i].shortname ? "-" : "",
+			 opts[i].shortname ? opts[i].shortname : ' ',
+			 opts[i].shortname ? ", " : "  ", opts[i].name,
+			 opts[i].arg ? " " : "", opts[i].arg ? opts[i].arg : "");
+		fprintf(f, "  %-28s %s\n", left + (opts[i].shortname ? 0 : 1),
+			opts[i].help);
+	}
+}
+
+static void
+cli_help(FILE *f)
+{
+	size_t i, k;
+
+	fprintf(f,
+		"usage: sluice run JOB [options] INPUT... -o OUTDIR\n"
+		"       sluice worker --connect ENDPOINT [options]\n"
+		"       sluice --help | --version\n\n"
+		"Runs a MapReduce job on this machine: a coordinator and local "
+		"worker\nprocesses over ZeroMQ. INPUT is a file, a directory "
+		"(its files) or a glob.\nExit status: 0 success, 1 job "
+		"failed, 2 usage error.\n\nJobs:\n");
+	for (i = 0; sl__jobs_builtin[i]; i++)
+		fprintf(f, "  %-28s %s\n", sl__jobs_builtin[i]->name,
+			sl__jobs_builtin[i]->summary);
+	fprintf(f, "  %-28s %s\n", "./PATH.so",
+		"a job of your own built against sluice.h");
+	fprintf(f, "\nOptions of run:\n");
+	cli_print_opts(f, cli_run_opts, SL_ARRAY_LEN(cli_run_opts));
+	for (i = 0; sl__jobs_builtin[i]; i++) {
+		const sl_job_option *o = sl__jobs_builtin[i]->options;
+
+		if (o == NULL || o[0].name == NULL)
+			continue;
+		fprintf(f, "\nOptions of %s:\n", sl__jobs_builtin[i]->name);
+		for (k = 0; o[k].name; k++) {
+			char left[64];
+
+			snprintf(left, sizeof(left), "--%s %s", o[k].name,
+				 o[k].arg ? o[k].arg : "VALUE");
+			fprintf(f, "  %-28s %s\n", left, o[k].help);
+		}
+	}
+	fprintf(f, "\nOptions of worker:\n");
+	cli_print_opts(f, cli_worker_opts, SL_ARRAY_LEN(cli_worker_opts));
+}
+
+/*
+ * Matches argv[*i] against the table. Returns the option, or NULL when it
+ * is not one of them; *val gets its value (from "--x=v" or the next
+ * argument).
+ */
+static const cli_opt *
+cli_match(const cli_opt *opts, size_t n, int argc, char **argv, int *i,
+	  const char **val)
+{
+	const char *a = argv[*i], *eq;
+	size_t k, len;
+
+	*val = NULL;
+	for (k = 0; k < n; k++) {
+		if (a[1] == '-') {
+			eq = strchr(a + 2, '=');
+			len = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
+			if (strlen(opts[k].name) != len ||
+			    strncmp(a + 2, opts[k].name, len) != 0)
+				continue;
+			if (!opts[k].arg && eq)
+				cli_usage_error("option '--%s' takes no value",
+						opts[k].name);
+			if (opts[k].arg)
+				*val = eq ? eq + 1 : NULL;
+		} else if (opts[k].shortname == 0 || a[1] != opts[k].shortname ||
+			   a[2] != '\0') {
+			continue;
+		}
+		if (opts[k].arg && *val == NULL) {
+			if (*i + 1 >= argc)
+				cli_usage_error("option '%s' needs a value", a);
+			*val = argv[++*i];
+		}
+		return &opts[k];
+	}
+	return NULL;
+}
+
+static uint64_t
+cli_number(const char *name, const char *v, uint64_t min, uint64_t max)
+{
+	char *end;
+	unsigned long long n;
+
+	errno = 0;
+	n = strtoull(v, &end, 10);
+	if (errno || end == v || *end || v[0] == '-' || n < min || n > max)
+		cli_usage_error("--%s: '%s' is not a number from %llu to %llu",
+				name, v, (unsigned long long)min,
+				(unsigned long long)max);
+	return n;
+}
+
+static uint64_t
+cli_size(const char *name, const char *v)
+{
+	uint64_t n;
+
+	if (sl_parse_size(v, &n) != SL_OK)
+		cli_usage_error("--%s: '%s' is not a size (e.g. 64M)", name, v);
+	return n;
+}
+
+/* One worker per core, as hwloc sees this machine (cores, not threads). */
+static uint32_t
+cli_cores(void)
+{
+	hwloc_topology_t topo;
+	int n = 0;
+
+	if (hwloc_topology_init(&topo) == 0) {
+		if (hwloc_topology_load(topo) == 0)
+			n = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_CORE);
+		hwloc_topology_destroy(topo);
+	}
+	if (n <= 0)
+		n = (int)sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 0 ? (uint32_t)n : 1;
+}
+
+static void
+cli_parse_run(int argc, char **argv, cli_run *r, sl_job_ref *ref)
+{
+	const sl_job_option *jo;
+	const cli_opt *o;
+	const char *val;
+	sl_buf err = SL_BUF_INIT;
+	int i;
+
+	memset(r, 0, sizeof(*r));
+	r->split_size = 64ull << 20;
+	r->spec.max_attempts = 4;
+	r->spec.max_record = 1ull << 30;
+	if (argc < 3 || argv[2][0] == '-') {
+		if (argc >= 3 && (strcmp(argv[2], "--help") == 0 ||
+				  strcmp(argv[2], "-h") == 0)) {
+			cli_help(stdout);
+			exit(0);
+		}
+		cli_usage_error("'run' needs a job: sluice run JOB [options] "
+				"INPUT... -o OUTDIR");
+	}
+	if (sl_job_load(argv[2], ref, &err) != SL_OK) {
+		sl_error("%s", err.buf);
+		exit(EXIT_USAGE);
+	}
+	r->spec.job = argv[2];
+	r->inputs = calloc((size_t)argc, sizeof(*r->inputs));
+	r->opts = calloc((size_t)argc, sizeof(*r->opts));
+	if (!r->inputs || !r->opts)
+		cli_usage_error("out of memory");
+	for (i = 3; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (a[0] != '-' || a[1] == '\0') {
+			r->inputs[r->ninputs++] = argv[i];
+			continue;
+		}
+		if (strcmp(a, "--") == 0) {
+			while (++i < argc)
+				r->inputs[r->ninputs++] = argv[i];
+			break;
+		}
+		o = cli_match(cli_run_opts, SL_ARRAY_LEN(cli_run_opts), argc,
+			      argv, &i, &val);
+		if (o == NULL) {
+			/* A job option: --name VALUE or --name=VALUE. */
+			const char *eq = strchr(a, '=');
+			size_t len = eq ? (size_t)(eq - a - 2) : strlen(a) - 2;
+
+			for (jo = ref->job->options; a[1] == '-' && jo &&
+			     jo->name; jo++)
+				if (strlen(jo->name) == len &&
+				    strncmp(jo->name, a + 2, len) == 0)
+					break;
+			if (a[1] != '-' || jo == NULL || jo->name == NULL)
+				cli_usage_error("unknown option '%s' for job "
+						"'%s'", a, ref->job->name);
+			if (!eq && i + 1 >= argc)
+				cli_usage_error("option '%s' needs a value", a);
+			r->opts[r->nopts].key = (char *)jo->name;
+			r->opts[r->nopts++].value = eq ? (char *)eq + 1
+						       : argv[++i];
+			continue;
+		}
+		switch (o->id) {
+		case OPT_OUTPUT: r->output = val; break;
+		case OPT_WORKERS:
+			r->workers = (uint32_t)cli_number(o->name, val, 1, 1024);
+			break;
+		case OPT_PARTITIONS:
+			r->spec.partitions = (uint32_t)cli_number(o->name, val,
+								  1, 100000);
+			break;
+		case OPT_SPLIT_SIZE: r->split_size = cli_size(o->name, val); break;
+		case OPT_MAX_RECORD:
+			r->spec.max_record = cli_size(o->name, val);
+			break;
+		case OPT_MAX_ATTEMPTS:
+			r->spec.max_attempts = (uint32_t)cli_number(o->name, val,
+								    1, 100);
+			break;
+		case OPT_BAD_RECORDS:
+			if (strcmp(val, "fail") && strcmp(val, "skip"))
+				cli_usage_error("--bad-records: '%s' is not "
+						"'fail' or 'skip'", val);
+			r->spec.bad_records = strcmp(val, "skip") == 0;
+			break;
+		case OPT_OVERWRITE: r->overwrite = true; break;
+		case OPT_TOP:
+			if (strcmp(ref->job->name, "wordcount") != 0)
+				cli_usage_error("--top works with wordcount");
+			r->top = cli_number(o->name, val, 1, 1u << 30);
+			break;
+		case OPT_VERBOSE: r->verbose++; break;
+		case OPT_HELP: cli_help(stdout); exit(0);
+		default: break;
+		}
+	}
+	if (r->output == NULL)
+		cli_usage_error("missing the output directory (-o OUTDIR)");
+	if (r->ninputs == 0)
+		cli_usage_error("missing the input (files, directories or "
+				"globs)");
+	if (r->workers == 0)
+		r->workers = cli_cores();
+	if (r->spec.partitions == 0)
+		r->spec.partitions = r->workers;
+	r->spec.options = r->opts;
+	r->spec.noptions = r->nopts;
+	sl_buf_release(&err);
+}
+
+/* --- run ----------------------------------------------------------------- */
+
+typedef struct cli_coord_thread {
+	sl_coord *coord;
+	int rv;
+	sl_buf err;
+} cli_coord_thread;
+
+static void *
+cli_coord_main(void *arg)
+{
+	cli_coord_thread *t = arg;
+
+	t->rv = sl_coord_run(t->coord, &t->err);
+	return NULL;
+}
+
+/* A word and its count, for --top. */
+typedef struct cli_top {
+	char *word;
+	uint64_t count;
+} cli_top;
+
+/* Whether a ranks before b: count descending, then word ascending. */
+static bool
+cli_top_before(const cli_top *a, const cli_top *b)
+{
+	if (a->count != b->count)
+		return a->count > b->count;
+	return strcmp(a->word, b->word) < 0;
+}
+
+static void
+cli_top_sift(cli_top *h, size_t n, size_t i)
+{
+	/* Min-heap on rank: the root is the worst of the best K. */
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, m = i;
+		cli_top t;
+
+		if (l < n && cli_top_before(&h[m], &h[l]))
+			m = l;
+		if (r < n && cli_top_before(&h[m], &h[r]))
+			m = r;
+		if (m == i)
+			return;
+		t = h[i];
+		h[i] = h[m];
+		h[m] = t;
+		i = m;
+	}
+}
+
+static int
+cli_top_cmp(const void *a, const void *b)
+{
+	return cli_top_before(a, b) ? -1 : cli_top_before(b, a) ? 1 : 0;
+}
+
+/*
+ * Prints the K most frequent words of a word count's output. Words hold
+ * no whitespace and so no tab; NUL bytes in words end them here (the
+ * part files keep them).
+ */
+static int
+cli_print_top(const char *dir, uint32_t parts, uint64_t k)
+{
+	cli_top *heap = calloc(k, sizeof(*heap));
+	sl_buf path = SL_BUF_INIT;
+	char *line = NULL, *tab;
+	size_t cap = 0, n = 0, i;
+	ssize_t len;
+	uint32_t r;
+	FILE *f;
+	int rv = SL_OK;
+
+	if (heap == NULL)
+		return SL_ENOMEM;
+	for (r = 0; r < parts && rv == SL_OK; r++) {
+		sl_part_path(&path, dir, r);
+		if ((f = fopen(path.buf, "r")) == NULL) {
+			sl_error("cannot open '%s': %s", path.buf,
+				 strerror(errno));
+			rv = SL_EIO;
+			break;
+		}
+		while ((len = getline(&line, &cap, f)) > 0) {
+			cli_top t;
+
+			if (line[len - 1] == '\n')
+				line[len - 1] = '\0';
+			if ((tab = strrchr(line, '\t')) == NULL)
+				continue;
+			*tab = '\0';
+			t.count = strtoull(tab + 1, NULL, 10);
+			t.word = line;
+			if (n == k && !cli_top_before(&t, &heap[0]))
+				continue;
+			if ((t.word = strdup(line)) == NULL) {
+				rv = SL_ENOMEM;
+				break;
+			}
+			if (n < k) {
+				heap[n++] = t;
+				for (i = n / 2 + 1; i-- > 0;)
+					cli_top_sift(heap, n, i);
+			} else {
+				free(heap[0].word);
+				heap[0] = t;
+				cli_top_sift(heap, n, 0);
+			}
+		}
+		fclose(f);
+	}
+	qsort(heap, n, sizeof(*heap), cli_top_cmp);
+	for (i = 0; i < n; i++) {
+		if (rv == SL_OK)
+			printf("%s\t%llu\n", heap[i].word,
+			       (unsigned long long)heap[i].count);
+		free(heap[i].word);
+	}
+	free(heap);
+	free(line);
+	sl_buf_release(&path);
+	return rv;
+}
+
+/* An error of several lines: each becomes a "sluice: " line of its own. */
+static void
+cli_print_error(const char *prefix, const char *msg)
+{
+	const char *nl;
+
+	while ((nl = strchr(msg, '\n')) != NULL) {
+		sl_error("%s%.*s", prefix, (int)(nl - msg), msg);
+		prefix = "";
+		msg = nl + 1;
+	}
+	if (*msg)
+		sl_error("%s%s", prefix, msg);
+}
+
+static void
+cli_summary(const cli_run *r, const sl_msg *d)
+{
+	double secs = (double)d->u.job_done.elapsed_ms / 1000.0;
+	double mb = (double)d->u.job_done.bytes_in / 1e6;
+	uint32_t i;
+
+	fprintf(stderr, "sluice: job %s done: %u map and %u reduce tasks, "
+		"%.1f MB in %.2f s (%.1f MB/s), %llu records in, %llu out\n",
+		r->spec.job, d->u.job_done.maps, d->u.job_done.reduces, mb,
+		secs, secs > 0 ? mb / secs : 0.0,
+		(unsigned long long)d->u.job_done.records_in,
+		(unsigned long long)d->u.job_done.records_out);
+	for (i = 0; i < d->u.job_done.ncounters; i++) {
+		const sl_counter *c = &d->u.job_done.counters[i];
+
+		if (strcmp(c->name, "bad_records") == 0)
+			fprintf(stderr, "sluice: skipped %lld bad record%s\n",
+				(long long)c->value, c->value == 1 ? "" : "s");
+		else
+			fprintf(stderr, "sluice: counter %s = %lld\n", c->name,
+				(long long)c->value);
+	}
+	fprintf(stderr, "sluice: output in %s/ (part-00000 to part-%05u)\n",
+		r->output, r->spec.partitions - 1);
+}
+
+/*
+ * Submits the job on `client` and waits for its JOB_DONE, watching the
+ * local workers: if all of them are gone the job cannot finish.
+ */
+static int
+cli_wait_job(void *client, sl_local_cluster *lc, sl_msg *done, sl_buf *err)
+{
+	zmq_pollitem_t item = { .socket = client, .events = ZMQ_POLLIN };
+	int n, rv;
+
+	for (;;) {
+		n = zmq_poll(&item, 1, 100);
+		if (n < 0 && zmq_errno() == EINTR)
+			continue;
+		if (n < 0) {
+			sl_buf_addf(err, "poll failed: %s",
+				    zmq_strerror(zmq_errno()));
+			return SL_EIO;
+		}
+		if (n == 0) {
+			if (sl_local_poll(lc) == 0) {
+				sl_buf_addstr(err, "every worker process "
+					      "exited before the job ended");
+				return SL_ELOST;
+			}
+			continue;
+		}
+		if ((rv = sl_zrecv(client, false, NULL, done, NULL, err)) !=
+		    SL_OK)
+			return rv;
+		if (done->type == SL_MSG_JOB_DONE)
+			return SL_OK;
+		sl_msg_release(done);
+	}
+}
+
+static int
+cli_cmd_run(int argc, char **argv)
+{
+	cli_run r;
+	sl_job_ref ref;
+	sl_buf err = SL_BUF_INIT, ep = SL_BUF_INIT, inproc = SL_BUF_INIT;
+	sl_coord_config cfg;
+	cli_coord_thread ct = { NULL, SL_OK, SL_BUF_INIT };
+	sl_local_cluster lc = { 0 };
+	char rundir[] = "/tmp/sluice-XXXXXX";
+	pthread_t thread;
+	bool thread_started = false;
+	void *zctx = NULL, *client = NULL;
+	sl_msg m, done;
+	int rv, code = EXIT_JOB;
+
+	cli_parse_run(argc, argv, &r, &ref);
+	sl_log_set_level(r.verbose ? SL_LOG_INFO + r.verbose - 1 : SL_LOG_WARN);
+	memset(&done, 0, sizeof(done));
+	if ((rv = sl_task_check(&r.spec, &err)) != SL_OK) {
+		sl_error("%s", err.buf);
+		code = EXIT_USAGE;
+		goto out;
+	}
+	if (mkdtemp(rundir) == NULL) {
+		sl_error("cannot create a directory in /tmp: %s",
+			 strerror(errno));
+		goto out;
+	}
+	zctx = zmq_ctx_new();
+	sl_coord_config_default(&cfg);
+	cfg.sched.max_attempts = r.spec.max_attempts;
+	if (zctx == NULL ||
+	    sl_coord_new(&ct.coord, zctx, &cfg, &err) != SL_OK)
+		goto fail;
+	sl_buf_addf(&inproc, "inproc://sluice-coord");
+	sl_buf_addf(&ep, "ipc://%s/coord", rundir);
+	if (sl_coord_bind(ct.coord, inproc.buf, &inproc, &err) != SL_OK ||
+	    sl_coord_bind(ct.coord, ep.buf, &ep, &err) != SL_OK)
+		goto fail;
+	if (pthread_create(&thread, NULL, cli_coord_main, &ct) != 0) {
+		sl_buf_addstr(&err, "cannot start the coordinator thread");
+		goto fail;
+	}
+	thread_started = true;
+	if (sl_local_start(&lc, r.workers, ep.buf, rundir, r.verbose, &err) !=
+	    SL_OK)
+		goto fail;
+	client = sl_zsock_new(zctx, ZMQ_DEALER, SL_PROTO_MAX_MSG, &err);
+	if (client == NULL || zmq_connect(client, inproc.buf) != 0)
+		goto fail;
+	memset(&m, 0, sizeof(m));
+	m.type = SL_MSG_SUBMIT;
+	m.u.submit.spec = r.spec;
+	m.u.submit.inputs = r.inputs;
+	m.u.submit.ninputs = r.ninputs;
+	m.u.submit.output_dir = (char *)r.output;
+	m.u.submit.split_size = r.split_size;
+	m.u.submit.overwrite = r.overwrite;
+	if ((rv = sl_zsend(client, NULL, &m, NULL, 0)) != SL_OK) {
+		sl_buf_addf(&err, "cannot submit the job: %s", sl_strerror(rv));
+		goto fail;
+	}
+	if (cli_wait_job(client, &lc, &done, &err) != SL_OK)
+		goto fail;
+	if (done.u.job_done.status == SL_OK) {
+		cli_summary(&r, &done);
+		code = 0;
+		if (r.top && cli_print_top(r.output, r.spec.partitions,
+					   r.top) != SL_OK)
+			code = EXIT_JOB;
+	} else {
+		cli_print_error("job failed: ", done.u.job_done.error);
+		code = done.u.job_done.status == SL_EUSAGE ? EXIT_USAGE
+							   : EXIT_JOB;
+	}
+	goto shutdown;
+fail:
+	if (err.len)
+		sl_error("%s", err.buf);
+shutdown:
+	if (client && thread_started) {
+		memset(&m, 0, sizeof(m));
+		m.type = SL_MSG_SHUTDOWN;
+		sl_zsend(client, NULL, &m, NULL, 0);
+	}
+	if (thread_started) {
+		pthread_join(thread, NULL);
+		if (ct.rv != SL_OK)
+			sl_error("coordinator: %s", ct.err.buf);
+	}
+	sl_local_stop(&lc, 5000);
+	sl_zsock_close(client);
+	sl_coord_free(ct.coord);
+	if (zctx)
+		zmq_ctx_term(zctx);
+	sl_buf_reset(&ep);
+	sl_buf_addf(&ep, "%s/coord", rundir);
+	unlink(ep.buf);
+	for (uint32_t i = 1; i <= r.workers; i++) {
+		sl_buf_reset(&ep);
+		sl_buf_addf(&ep, "%s/shuffle-%u", rundir, i);
+		unlink(ep.buf);
+	}
+	rmdir(rundir);
+out:
+	sl_msg_release(&done);
+	sl_job_unload(&ref);
+	free(r.inputs);
+	free(r.opts);
+	sl_buf_release(&err);
+	sl_buf_release(&ep);
+	sl_buf_release(&inproc);
+	sl_buf_release(&ct.err);
+	return code;
+}
+
+/* --- worker -------------------------------------------------------------- */
+
+static int
+cli_cmd_worker(int argc, char **argv)
+{
+	sl_worker_config cfg = { NULL, "tcp://127.0.0.1:*", 1 };
+	sl_buf err = SL_BUF_INIT;
+	const cli_opt *o;
+	const char *val;
+	int i, verbose = 0, rv;
+
+	for (i = 2; i < argc; i++) {
+		if (argv[i][0] != '-')
+			cli_usage_error("unexpected argument '%s'", argv[i]);
+		if (strcmp(argv[i], "-vv") == 0) {
+			verbose += 2;
+			continue;
+		}
+		o = cli_match(cli_worker_opts, SL_ARRAY_LEN(cli_worker_opts),
+			      argc, argv, &i, &val);
+		if (o == NULL)
+			cli_usage_error("unknown option '%s'", argv[i]);
+		switch (o->id) {
+		case OPT_CONNECT: cfg.coordinator = val; break;
+		case OPT_SHUFFLE_BIND: cfg.shuffle_bind = val; break;
+		case OPT_SLOTS:
+			cfg.slots = (uint32_t)cli_number(o->name, val, 1, 1024);
+			break;
+		case OPT_VERBOSE: verbose++; break;
+		case OPT_HELP: cli_help(stdout); exit(0);
+		default: break;
+		}
+	}
+	if (cfg.coordinator == NULL)
+		cli_usage_error("worker needs --connect ENDPOINT");
+	sl_log_set_level(verbose ? SL_LOG_INFO + verbose - 1 : SL_LOG_WARN);
+	/* A streaming task's child that exits early must not kill us. */
+	signal(SIGPIPE, SIG_IGN);
+	rv = sl_worker_run(&cfg, &err);
+	if (rv != SL_OK)
+		sl_error("worker: %s", err.buf);
+	sl_buf_release(&err);
+	return rv == SL_OK ? 0 : EXIT_JOB;
+}
+
+int
+main(int argc, char **argv)
+{
+	if (argc < 2)
+		cli_usage_error("missing a command: run or worker");
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		cli_help(stdout);
+		return 0;
+	}
+	if (strcmp(argv[1], "--version") == 0) {
+		printf("sluice %s\n", PACKAGE_VERSION);
+		return 0;
+	}
+	if (strcmp(argv[1], "run") == 0)
+		return cli_cmd_run(argc, argv);
+	if (strcmp(argv[1], "worker") == 0)
+		return cli_cmd_worker(argc, argv);
+	cli_usage_error("unknown command '%s'", argv[1]);
+}

@@ -1,0 +1,118 @@
+/*
+ * launch.c - worker processes of the local mode; see launch.h.
+ */
+#include "launch.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "zmsg.h"
+
+static void
+launch_reaped(sl_local_cluster *lc, uint32_t i, int status)
+{
+	lc->pids[i] = 0;
+	lc->alive--;
+	if (WIFSIGNALED(status))
+		sl_warn("worker process %u killed by signal %d", i + 1,
+			WTERMSIG(status));
+	else if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
+		sl_warn("worker process %u exited with status %d", i + 1,
+			WEXITSTATUS(status));
+}
+
+int
+sl_local_start(sl_local_cluster *lc, uint32_t n, const char *coordinator,
+	       const char *rundir, int verbose, sl_buf *err)
+{
+	sl_buf shuffle = SL_BUF_INIT;
+	char exe[4096];
+	ssize_t len;
+	uint32_t i;
+	pid_t pid, parent = getpid();
+
+	memset(lc, 0, sizeof(*lc));
+	lc->pids = calloc(n, sizeof(*lc->pids));
+	if (lc->pids == NULL)
+		return SL_ENOMEM;
+	len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (len <= 0) {
+		sl_buf_addf(err, "cannot find this program: %s",
+			    strerror(errno));
+		return SL_EIO;
+	}
+	exe[len] = '\0';
+	for (i = 0; i < n; i++) {
+		sl_buf_reset(&shuffle);
+		sl_buf_addf(&shuffle, "ipc://%s/shuffle-%u", rundir, i + 1);
+		char *argv[] = { exe, "worker", "--connect", (char *)coordinator,
+				 "--shuffle-bind", shuffle.buf,
+				 verbose >= 2 ? "-vv" : verbose ? "-v" : NULL,
+				 NULL };
+		pid = fork();
+		if (pid < 0) {
+			sl_buf_addf(err, "cannot start a worker: %s",
+				    strerror(errno));
+			sl_local_stop(lc, 0);
+			sl_buf_release(&shuffle);
+			return SL_EIO;
+		}
+		if (pid == 0) {
+			/* Only async-signal-safe calls: the parent has threads. */
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			if (getppid() != parent)
+				_exit(1);
+			execv(exe, argv);
+			_exit(127);
+		}
+		lc->pids[i] = pid;
+		lc->n++;
+		lc->alive++;
+	}
+	sl_buf_release(&shuffle);
+	return SL_OK;
+}
+
+uint32_t
+sl_local_poll(sl_local_cluster *lc)
+{
+	uint32_t i;
+	int status;
+
+	for (i = 0; i < lc->n; i++)
+		if (lc->pids[i] &&
+		    waitpid(lc->pids[i], &status, WNOHANG) == lc->pids[i])
+			launch_reaped(lc, i, status);
+	return lc->alive;
+}
+
+void
+sl_local_stop(sl_local_cluster *lc, uint32_t grace_ms)
+{
+	uint64_t until = sl_now_ms() + grace_ms;
+	struct timespec ts = { 0, 10 * 1000 * 1000 };
+	uint32_t i;
+	int status;
+
+	/* Bounded wait for a clean exit; polling since waitpid has no
+	 * timeout and SIGCHLD handling would reach into the caller. */
+	while (sl_local_poll(lc) > 0 && sl_now_ms() < until)
+		nanosleep(&ts, NULL);
+	for (i = 0; i < lc->n; i++) {
+		if (lc->pids[i] == 0)
+			continue;
+		kill(lc->pids[i], SIGKILL);
+		if (waitpid(lc->pids[i], &status, 0) == lc->pids[i]) {
+			lc->pids[i] = 0;
+			lc->alive--;
+		}
+	}
+	free(lc->pids);
+	memset(lc, 0, sizeof(*lc));
+}

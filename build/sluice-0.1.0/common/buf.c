@@ -1,0 +1,139 @@
+/*
+ * buf.c - growable byte buffer; see buf.h for invariants.
+ */
+#include "sl_impl.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+char sl__buf_empty[1];
+
+void
+sl_buf_init(sl_buf *b)
+{
+	b->alloc = 0;
+	b->len = 0;
+	b->buf = sl__buf_empty;
+}
+
+void
+sl_buf_release(sl_buf *b)
+{
+	if (b->alloc)
+		free(b->buf);
+	sl_buf_init(b);
+}
+
+int
+sl_buf_grow(sl_buf *b, size_t extra)
+{
+	size_t need, nalloc;
+	char *p;
+
+	if (extra > SIZE_MAX - b->len - 1)
+		return SL_ENOMEM;
+	need = b->len + extra + 1;
+	if (need <= b->alloc)
+		return SL_OK;
+	nalloc = b->alloc < 64 ? 64 : b->alloc;
+	while (nalloc < need)
+		nalloc = nalloc > SIZE_MAX / 2 ? need : nalloc * 2;
+	p = b->alloc ? realloc(b->buf, nalloc) : malloc(nalloc);
+	if (p == NULL)
+		return SL_ENOMEM;
+	if (!b->alloc)
+		p[0] = '\0';
+	b->buf = p;
+	b->alloc = nalloc;
+	return SL_OK;
+}
+
+int
+sl_buf_add(sl_buf *b, const void *data, size_t len)
+{
+	if (sl_buf_grow(b, len) != SL_OK)
+		return SL_ENOMEM;
+	if (len)
+		memcpy(b->buf + b->len, data, len);
+	b->len += len;
+	b->buf[b->len] = '\0';
+	return SL_OK;
+}
+
+int
+sl_buf_addstr(sl_buf *b, const char *s)
+{
+	return sl_buf_add(b, s, strlen(s));
+}
+
+int
+sl_buf_addch(sl_buf *b, int c)
+{
+	char ch = (char)c;
+
+	return sl_buf_add(b, &ch, 1);
+}
+
+int
+sl_buf_vaddf(sl_buf *b, const char *fmt, va_list ap)
+{
+	va_list cp;
+	int n;
+
+	va_copy(cp, ap);
+	n = vsnprintf(NULL, 0, fmt, cp);
+	va_end(cp);
+	if (n < 0)
+		return SL_EINVAL;
+	if (sl_buf_grow(b, (size_t)n) != SL_OK)
+		return SL_ENOMEM;
+	vsnprintf(b->buf + b->len, (size_t)n + 1, fmt, ap);
+	b->len += (size_t)n;
+	return SL_OK;
+}
+
+int
+sl_buf_addf(sl_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int rv;
+
+	va_start(ap, fmt);
+	rv = sl_buf_vaddf(b, fmt, ap);
+	va_end(ap);
+	return rv;
+}
+
+void
+sl_buf_reset(sl_buf *b)
+{
+	sl_buf_setlen(b, 0);
+}
+
+void
+sl_buf_setlen(sl_buf *b, size_t len)
+{
+	if (!b->alloc)
+		return;
+	b->len = len;
+	b->buf[len] = '\0';
+}
+
+char *
+sl_buf_detach(sl_buf *b, size_t *len)
+{
+	char *p;
+
+	if (len)
+		*len = b->len;
+	if (!b->alloc) {
+		p = malloc(1);
+		if (p)
+			p[0] = '\0';
+	} else {
+		p = b->buf;
+	}
+	sl_buf_init(b);
+	return p;
+}

@@ -1,0 +1,198 @@
+/*
+ * proto.h - the wire protocol of sluice: message structs and their msgpack
+ * codec.
+ *
+ * Every message is one msgpack array: [version, type, fields...], fields in
+ * the order of the struct below, each of a fixed msgpack type. The bulk
+ * bytes of a FETCH_REPLY travel in a second ZeroMQ frame, not in msgpack.
+ * docs/protocol.md describes each message for implementers.
+ *
+ * Decoding is for untrusted bytes: the decoder checks the version, the
+ * type, the array length, every field's msgpack type and range, string
+ * lengths (SL_PROTO_MAX_STR) and element counts (SL_PROTO_MAX_ITEMS, and
+ * never more elements than bytes left), and returns SL_EPROTO with a
+ * one-line reason, never a half-filled message.
+ *
+ * Ownership: a decoded message owns copies of all its strings and arrays
+ * (nothing points into the input buffer); sl_msg_release() frees them. The
+ * caller of sl_msg_encode() keeps ownership of the struct it passes.
+ * Thread-safety: no shared state; any thread may encode or decode.
+ */
+#ifndef SL_PROTO_H
+#define SL_PROTO_H
+
+#include "sl_impl.h"
+
+#define SL_PROTO_VERSION 1
+#define SL_PROTO_MAX_STR (64 * 1024)       /* bytes in one string field */
+#define SL_PROTO_MAX_ITEMS (1024 * 1024)   /* elements in one array field */
+#define SL_PROTO_MAX_MSG (64 * 1024 * 1024) /* bytes of one control message */
+
+typedef enum sl_msg_type {
+	/* worker -> coordinator */
+	SL_MSG_HELLO = 1,
+	SL_MSG_HEARTBEAT = 2,
+	SL_MSG_TASK_DONE = 3,
+	SL_MSG_COMMIT_REQ = 4,
+	SL_MSG_COMMIT_DONE = 5,
+	/* coordinator -> worker */
+	SL_MSG_WELCOME = 10,
+	SL_MSG_TASK = 11,
+	SL_MSG_COMMIT_GO = 12,
+	SL_MSG_KILL = 13,
+	SL_MSG_JOB_END = 14,
+	SL_MSG_SHUTDOWN = 15,
+	/* client <-> coordinator */
+	SL_MSG_SUBMIT = 20,
+	SL_MSG_ACCEPTED = 21,
+	SL_MSG_JOB_DONE = 22,
+	/* reducer <-> worker holding map outputs */
+	SL_MSG_FETCH = 30,
+	SL_MSG_FETCH_REPLY = 31,
+} sl_msg_type;
+
+/* Identifies one attempt of one task of one job, across processes. */
+typedef struct sl_attempt_id {
+	uint64_t job;     /* job id, from 1, unique per coordinator */
+	uint8_t kind;     /* SL_TASK_MAP or SL_TASK_REDUCE */
+	uint32_t task;    /* map: split index; reduce: partition */
+	uint32_t attempt; /* 0 for the first attempt of the task */
+} sl_attempt_id;
+
+typedef struct sl_kvpair {
+	char *key;
+	char *value;
+} sl_kvpair;
+
+typedef struct sl_counter {
+	char *name;
+	int64_t value;
+} sl_counter;
+
+/* What a job is and how to run it; carried by SUBMIT and every TASK. */
+typedef struct sl_job_spec {
+	char *job;           /* built-in job name, or path of a .so */
+	sl_kvpair *options;  /* job options, in command-line order */
+	uint32_t noptions;
+	uint32_t partitions; /* R, >= 1 */
+	uint8_t bad_records; /* 0 fail, 1 skip */
+	uint32_t max_attempts; /* >= 1 */
+	uint64_t max_record; /* bytes in the longest input record, >= 1 */
+} sl_job_spec;
+
+/* Where a reduce task fetches the output of one map task. */
+typedef struct sl_map_output {
+	uint32_t map;       /* map task index */
+	uint32_t attempt;   /* the attempt whose output to fetch */
+	char *endpoint;     /* the holding worker's shuffle endpoint */
+} sl_map_output;
+
+typedef struct sl_msg {
+	uint8_t type; /* sl_msg_type */
+	union {
+		struct {
+			char *name;      /* host:pid, for messages */
+			uint32_t pid;
+			uint32_t slots;  /* task slots, >= 1 */
+			char *shuffle_endpoint;
+		} hello;
+		struct {
+			uint32_t worker;  /* id from WELCOME (coordinator: 0) */
+			uint32_t running; /* attempts running now */
+		} heartbeat;
+		struct {
+			sl_attempt_id id;
+			int32_t status;    /* SL_OK or an error code */
+			char *error;       /* "" when status is SL_OK */
+			sl_counter *counters;
+			uint32_t ncounters;
+			uint64_t records_in;
+			uint64_t bytes_in;
+			uint64_t records_out;
+			uint64_t bytes_out;
+		} task_done;
+		struct {
+			sl_attempt_id id;
+		} commit_req, commit_go, kill;
+		struct {
+			sl_attempt_id id;
+			int32_t status;
+			char *error;
+		} commit_done;
+		struct {
+			uint32_t worker;        /* the id the worker now has */
+			uint32_t heartbeat_ms;  /* send a HEARTBEAT this often */
+			uint32_t timeout_ms;    /* peer lost after this silence */
+		} welcome;
+		struct {
+			sl_attempt_id id;
+			sl_job_spec spec;
+			/* map */
+			char *path;          /* input file */
+			uint64_t start;      /* split [start, end) in bytes */
+			uint64_t end;
+			/* reduce */
+			sl_map_output *maps; /* one per map task, by index */
+			uint32_t nmaps;
+			char *output_dir;    /* the job's output directory */
+		} task;
+		struct {
+			uint64_t job;
+		} job_end;
+		struct {
+			sl_job_spec spec;
+			char **inputs;       /* files, directories or globs */
+			uint32_t ninputs;
+			char *output_dir;
+			uint64_t split_size; /* bytes, >= 1 */
+			uint8_t overwrite;   /* replace a complete output */
+		} submit;
+		struct {
+			uint64_t job;
+		} accepted;
+		struct {
+			uint64_t job;
+			int32_t status;      /* SL_OK, or the job's error */
+			char *error;         /* "" on success */
+			sl_counter *counters;
+			uint32_t ncounters;
+			uint32_t maps;       /* map tasks run */
+			uint32_t reduces;    /* reduce tasks run */
+			uint64_t bytes_in;   /* input bytes read */
+			uint64_t records_in; /* input records */
+			uint64_t records_out; /* output records */
+			uint64_t elapsed_ms;
+		} job_done;
+		struct {
+			uint64_t job;
+			uint32_t map;
+			uint32_t attempt;
+			uint32_t partition;
+			uint64_t offset;     /* first byte wanted */
+			uint32_t max_bytes;  /* at most this many in the reply */
+		} fetch;
+		struct {
+			int32_t status;  /* SL_OK, or SL_ENOTFOUND for no such output */
+			uint64_t total;  /* bytes in the whole segment */
+			uint64_t offset; /* offset of the data frame's first byte */
+		} fetch_reply;
+	} u;
+} sl_msg;
+
+/* Appends the encoding of m to out. SL_OK, SL_EINVAL (bad type), SL_ENOMEM. */
+int sl_msg_encode(const sl_msg *m, sl_buf *out);
+
+/*
+ * Decodes one whole message from [data, data+len). On SL_OK *m owns its
+ * fields (release with sl_msg_release). On SL_EPROTO or SL_ENOMEM *m is
+ * zeroed and, when err is not NULL, a one-line reason is appended to err.
+ */
+int sl_msg_decode(const void *data, size_t len, sl_msg *m, sl_buf *err);
+
+/* Frees what a decoded message owns; zeroes it. NULL-safe. */
+void sl_msg_release(sl_msg *m);
+
+/* "HELLO", "TASK", ... ("?" for an unknown type). */
+const char *sl_msg_type_name(int type);
+
+#endif

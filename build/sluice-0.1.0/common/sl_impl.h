@@ -1,0 +1,28 @@
+/*
+ * sl_impl.h - the internal umbrella header of common/: every module of
+ * sluice includes this first. Dependencies point down only:
+ * cli -> coordinator/worker -> scheduler/shuffle/cluster -> common.
+ *
+ * Naming: sl_ public, sl__ internal non-static, static + file prefix for
+ * file-local names.
+ */
+#ifndef SL_IMPL_H
+#define SL_IMPL_H
+
+#include "sluice.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "buf.h"
+#include "kv.h"
+#include "log.h"
+
+#define SL_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Partition of a key: xxHash3-64 (seed 0) of the key bytes, modulo r. */
+uint32_t sl_partition_of(const void *key, size_t klen, uint32_t r);
+
+#endif

@@ -1,0 +1,873 @@
+/*
+ * coord.c - the coordinator's event loop; see coord.h.
+ *
+ * A job's life: SUBMIT -> checked (job, options, output directory,
+ * inputs) -> ACCEPTED -> splits planned, a scheduler made -> TASK
+ * messages as the scheduler decides -> TASK_DONE / COMMIT_REQ fed back ->
+ * when every partition committed: _SUCCESS written last, JOB_DONE to the
+ * client, JOB_END to the workers (they free the map outputs). On failure
+ * the committed parts and the temporary directory are removed, so a
+ * failed job never leaves output that looks complete.
+ */
+#include "coord.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "cluster/zmsg.h"
+#include "common/input.h"
+#include "common/proto.h"
+#include "worker/task.h"
+
+typedef struct coord_worker {
+	uint32_t id;            /* from 1 */
+	sl_buf peer;            /* ROUTER identity */
+	char *name;             /* host:pid */
+	char *endpoint;         /* shuffle endpoint */
+	uint32_t slots;
+	uint64_t last_heard_ms;
+	bool alive;
+} coord_worker;
+
+/* What the successful attempt of a task reported. */
+typedef struct coord_task_stats {
+	sl_counter *counters;
+	uint32_t ncounters;
+	uint64_t records_in;
+	uint64_t bytes_in;
+	uint64_t records_out;
+} coord_task_stats;
+
+typedef struct coord_job {
+	uint64_t id;
+	sl_buf client;           /* the submitter's ROUTER identity */
+	sl_msg submit;           /* the SUBMIT message (owned) */
+	sl_split_list splits;
+	sl_sched *sched;
+	coord_task_stats *maps;  /* by map index */
+	coord_task_stats *reduces; /* by partition */
+	uint64_t start_ms;
+	struct coord_job *next;  /* queue */
+} coord_job;
+
+struct sl_coord {
+	sl_coord_config cfg;
+	void *zctx;
+	void *sock;              /* ROUTER */
+	coord_worker *workers;   /* by id - 1 */
+	uint32_t nworkers;
+	coord_job *job;          /* running */
+	coord_job *queue;        /* waiting, in order */
+	uint64_t next_job_id;
+	uint64_t last_beat_ms;
+	bool stop;
+};
+
+void
+sl_coord_config_default(sl_coord_config *cfg)
+{
+	cfg->heartbeat_ms = 500;
+	cfg->timeout_ms = 10000;
+	sl_sched_config_default(&cfg->sched);
+}
+
+/* --- sending ------------------------------------------------------------- */
+
+static int
+coord_send(sl_coord *c, const sl_buf *peer, const sl_msg *m)
+{
+	int rv = sl_zsend(c->sock, peer, m, NULL, 0);
+
+	if (rv != SL_OK)
+		sl_debug("coordinator: cannot send %s: %s",
+			 sl_msg_type_name(m->type), sl_strerror(rv));
+	return rv;
+}
+
+static void
+coord_send_simple(sl_coord *c, const sl_buf *peer, int type, uint64_t job)
+{
+	sl_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = (uint8_t)type;
+	m.u.job_end.job = job;
+	coord_send(c, peer, &m);
+}
+
+static void
+coord_send_attempt(sl_coord *c, uint32_t worker, int type, uint64_t job,
+		   uint8_t kind, uint32_t task, uint32_t attempt)
+{
+	sl_msg m;
+
+	if (worker == 0 || worker > c->nworkers || !c->workers[worker - 1].alive)
+		return;
+	memset(&m, 0, sizeof(m));
+	m.type = (uint8_t)type;
+	m.u.kill.id = (sl_attempt_id){ job, kind, task, attempt };
+	coord_send(c, &c->workers[worker - 1].peer, &m);
+}
+
+/* --- output directory ---------------------------------------------------- */
+
+static int
+coord_path(sl_buf *b, const char *dir, const char *name)
+{
+	sl_buf_reset(b);
+	return sl_buf_addf(b, "%s/%s", dir, name);
+}
+
+/* Removes DIR/_temporary (one level: it holds only attempt files). */
+static void
+coord_rm_temporary(const char *dir)
+{
+	sl_buf p = SL_BUF_INIT, f = SL_BUF_INIT;
+	struct dirent *de;
+	DIR *d;
+
+	coord_path(&p, dir, "_temporary");
+	if ((d = opendir(p.buf)) != NULL) {
+		while ((de = readdir(d)) != NULL) {
+			if (strcmp(de->d_name, ".") == 0 ||
+			    strcmp(de->d_name, "..") == 0)
+				continue;
+			coord_path(&f, p.buf, de->d_name);
+			unlink(f.buf);
+		}
+		closedir(d);
+	}
+	rmdir(p.buf);
+	sl_buf_release(&p);
+	sl_buf_release(&f);
+}
+
+/* Removes part-NNNNN files and _SUCCESS: never any other file. */
+static void
+coord_rm_parts(const char *dir)
+{
+	sl_buf f = SL_BUF_INIT;
+	struct dirent *de;
+	DIR *d;
+	unsigned r;
+	char tail;
+
+	coord_path(&f, dir, "_SUCCESS");
+	unlink(f.buf);
+	if ((d = opendir(dir)) != NULL) {
+		while ((de = readdir(d)) != NULL) {
+			if (sscanf(de->d_name, "part-%5u%c", &r, &tail) != 1 ||
+			    strlen(de->d_name) != 10)
+				continue;
+			coord_path(&f, dir, de->d_name);
+			unlink(f.buf);
+		}
+		closedir(d);
+	}
+	sl_buf_release(&f);
+}
+
+static int
+coord_mkdirs(const char *path, sl_buf *err)
+{
+	sl_buf p = SL_BUF_INIT;
+	size_t i;
+	int rv = SL_OK;
+
+	sl_buf_addstr(&p, path);
+	for (i = 1; i <= p.len; i++) {
+		if (p.buf[i] != '/' && p.buf[i] != '\0')
+			continue;
+		p.buf[i] = '\0';
+		if (mkdir(p.buf, 0755) != 0 && errno != EEXIST) {
+			sl_buf_addf(err, "cannot create directory '%s': %s",
+				    p.buf, strerror(errno));
+			rv = SL_EIO;
+			break;
+		}
+		p.buf[i] = i < p.len ? '/' : '\0';
+	}
+	sl_buf_release(&p);
+	return rv;
+}
+
+/*
+ * Makes the output directory ready: refuses a complete output unless
+ * overwrite, removes what an earlier run left, creates _temporary.
+ */
+static int
+coord_prepare_output(const sl_msg *s, sl_buf *err)
+{
+	const char *dir = s->u.submit.output_dir;
+	sl_buf p = SL_BUF_INIT;
+	struct stat st;
+	int rv = SL_OK;
+
+	coord_path(&p, dir, "_SUCCESS");
+	if (stat(p.buf, &st) == 0 && !s->u.submit.overwrite) {
+		sl_buf_addf(err, "output directory '%s' already holds a "
+			    "complete output (_SUCCESS); use --overwrite to "
+			    "replace it", dir);
+		rv = SL_EUSAGE;
+		goto out;
+	}
+	if (stat(dir, &st) == 0 && !S_ISDIR(st.st_mode)) {
+		sl_buf_addf(err, "output '%s' is not a directory", dir);
+		rv = SL_EUSAGE;
+		goto out;
+	}
+	if ((rv = coord_mkdirs(dir, err)) != SL_OK)
+		goto out;
+	coord_rm_parts(dir);
+	coord_rm_temporary(dir);
+	coord_path(&p, dir, "_temporary");
+	if (mkdir(p.buf, 0755) != 0) {
+		sl_buf_addf(err, "cannot create directory '%s': %s", p.buf,
+			    strerror(errno));
+		rv = SL_EIO;
+	}
+out:
+	sl_buf_release(&p);
+	return rv;
+}
+
+static int
+coord_write_success(const char *dir, sl_buf *err)
+{
+	sl_buf p = SL_BUF_INIT;
+	int fd, rv = SL_OK;
+
+	coord_path(&p, dir, "_SUCCESS");
+	fd = open(p.buf, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0 || close(fd) != 0) {
+		sl_buf_addf(err, "cannot create '%s': %s", p.buf,
+			    strerror(errno));
+		rv = SL_EIO;
+	}
+	sl_buf_release(&p);
+	return rv;
+}
+
+/* --- jobs ---------------------------------------------------------------- */
+
+static void
+coord_stats_release(coord_task_stats *s)
+{
+	uint32_t i;
+
+	for (i = 0; i < s->ncounters; i++)
+		free(s->counters[i].name);
+	free(s->counters);
+	memset(s, 0, sizeof(*s));
+}
+
+static void
+coord_job_free(coord_job *j)
+{
+	size_t i, nmaps;
+
+	if (j == NULL)
+		return;
+	nmaps = j->splits.n;
+	for (i = 0; j->maps && i < nmaps; i++)
+		coord_stats_release(&j->maps[i]);
+	for (i = 0; j->reduces && i < j->submit.u.submit.spec.partitions; i++)
+		coord_stats_release(&j->reduces[i]);
+	free(j->maps);
+	free(j->reduces);
+	sl_sched_free(j->sched);
+	sl_split_list_release(&j->splits);
+	sl_msg_release(&j->submit);
+	sl_buf_release(&j->client);
+	free(j);
+}
+
+/* Adds counters of src into the list *dst (by name). */
+static int
+coord_counters_add(sl_counter **dst, uint32_t *n, const sl_counter *src,
+		   uint32_t nsrc)
+{
+	uint32_t i, k;
+	sl_counter *c;
+
+	for (i = 0; i < nsrc; i++) {
+		for (k = 0; k < *n; k++)
+			if (strcmp((*dst)[k].name, src[i].name) == 0)
+				break;
+		if (k < *n) {
+			(*dst)[k].value += src[i].value;
+			continue;
+		}
+		c = realloc(*dst, (*n + 1) * sizeof(*c));
+		if (c == NULL)
+			return SL_ENOMEM;
+		*dst = c;
+		if ((c[*n].name = strdup(src[i].name)) == NULL)
+			return SL_ENOMEM;
+		c[(*n)++].value = src[i].value;
+	}
+	return SL_OK;
+}
+
+/* Sends JOB_DONE to the submitter. */
+static void
+coord_reply_done(sl_coord *c, const sl_buf *client, uint64_t job, int status,
+		 const char *error, const coord_job *j)
+{
+	sl_counter *counters = NULL;
+	uint32_t ncounters = 0, i;
+	sl_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = SL_MSG_JOB_DONE;
+	m.u.job_done.job = job;
+	m.u.job_done.status = status;
+	m.u.job_done.error = (char *)error;
+	if (j && status == SL_OK) {
+		uint32_t r = j->submit.u.submit.spec.partitions;
+
+		m.u.job_done.maps = (uint32_t)j->splits.n;
+		m.u.job_done.reduces = r;
+		for (i = 0; i < j->splits.n; i++) {
+			m.u.job_done.bytes_in += j->maps[i].bytes_in;
+			m.u.job_done.records_in += j->maps[i].records_in;
+			coord_counters_add(&counters, &ncounters,
+					   j->maps[i].counters,
+					   j->maps[i].ncounters);
+		}
+		for (i = 0; i < r; i++) {
+			m.u.job_done.records_out += j->reduces[i].records_out;
+			coord_counters_add(&counters, &ncounters,
+					   j->reduces[i].counters,
+					   j->reduces[i].ncounters);
+		}
+		m.u.job_done.elapsed_ms = sl_now_ms() - j->start_ms;
+	}
+	m.u.job_done.counters = counters;
+	m.u.job_done.ncounters = ncounters;
+	coord_send(c, client, &m);
+	for (i = 0; i < ncounters; i++)
+		free(counters[i].name);
+	free(counters);
+}
+
+static void
+coord_job_end_workers(sl_coord *c, uint64_t job)
+{
+	uint32_t i;
+
+	for (i = 0; i < c->nworkers; i++)
+		if (c->workers[i].alive)
+			coord_send_simple(c, &c->workers[i].peer,
+					  SL_MSG_JOB_END, job);
+}
+
+static void coord_start_next(sl_coord *c);
+
+/* The running job ended (success or failure): report and clean up. */
+static void
+coord_job_finish(sl_coord *c, int status, const char *error)
+{
+	coord_job *j = c->job;
+	const char *dir = j->submit.u.submit.output_dir;
+	sl_buf err = SL_BUF_INIT;
+
+	coord_job_end_workers(c, j->id);
+	coord_rm_temporary(dir);
+	if (status == SL_OK &&
+	    (status = coord_write_success(dir, &err)) != SL_OK)
+		error = err.buf;
+	if (status != SL_OK)
+		coord_rm_parts(dir);
+	sl_info("job %llu %s", (unsigned long long)j->id,
+		status == SL_OK ? "succeeded" : "failed");
+	coord_reply_done(c, &j->client, j->id, status, error, j);
+	coord_job_free(j);
+	c->job = NULL;
+	sl_buf_release(&err);
+	coord_start_next(c);
+}
+
+/* Sends TASK messages for every assignment the scheduler makes now. */
+static void
+coord_dispatch(sl_coord *c)
+{
+	coord_job *j = c->job;
+	const sl_msg *s;
+	sl_map_output *maps = NULL;
+	sl_assign a;
+	sl_msg m;
+	uint64_t now = sl_now_ms();
+	uint32_t i, w, att;
+
+	if (j == NULL)
+		return;
+	s = &j->submit;
+	while (sl_sched_next_kill(j->sched, &a) == 1)
+		coord_send_attempt(c, a.worker, SL_MSG_KILL, j->id, a.kind,
+				   a.task, a.attempt);
+	while (sl_sched_next(j->sched, now, &a) == 1) {
+		coord_worker *cw = &c->workers[a.worker - 1];
+
+		memset(&m, 0, sizeof(m));
+		m.type = SL_MSG_TASK;
+		m.u.task.id = (sl_attempt_id){ j->id, a.kind, a.task,
+					       a.attempt };
+		m.u.task.spec = s->u.submit.spec;
+		m.u.task.output_dir = s->u.submit.output_dir;
+		m.u.task.path = "";
+		if (a.kind == SL_TASK_MAP) {
+			m.u.task.path = j->splits.v[a.task].path;
+			m.u.task.start = j->splits.v[a.task].start;
+			m.u.task.end = j->splits.v[a.task].end;
+		} else {
+			free(maps);
+			maps = calloc(j->splits.n ? j->splits.n : 1,
+				      sizeof(*maps));
+			if (maps == NULL) {
+				sl_sched_fail(j->sched, "out of memory");
+				break;
+			}
+			for (i = 0; i < j->splits.n; i++) {
+				if (sl_sched_map_location(j->sched, i, &w,
+							  &att) != SL_OK)
+					break;
+				maps[i].map = i;
+				maps[i].attempt = att;
+				maps[i].endpoint = c->workers[w - 1].endpoint;
+			}
+			if (i < j->splits.n) {
+				/* The scheduler said reduces may run. */
+				sl_sched_fail(j->sched, "internal error: a map "
+					      "output has no location");
+				break;
+			}
+			m.u.task.maps = maps;
+			m.u.task.nmaps = (uint32_t)j->splits.n;
+		}
+		sl_debug("job %llu: %s task %u attempt %u -> worker %u (%s)%s",
+			 (unsigned long long)j->id,
+			 a.kind == SL_TASK_MAP ? "map" : "reduce", a.task,
+			 a.attempt, a.worker, cw->name,
+			 a.speculative ? " speculative" : "");
+		if (coord_send(c, &cw->peer, &m) != SL_OK)
+			sl_sched_attempt_done(j->sched, a.kind, a.task,
+					      a.attempt, SL_ELOST, true,
+					      "cannot send the task to its "
+					      "worker", now);
+	}
+	free(maps);
+}
+
+/* Checks the scheduler's state after an event; finishes the job if due. */
+static void
+coord_progress(sl_coord *c)
+{
+	sl_buf msg = SL_BUF_INIT;
+
+	if (c->job == NULL)
+		return;
+	coord_dispatch(c);
+	switch (sl_sched_state_of(c->job->sched)) {
+	case SL_SCHED_SUCCEEDED:
+		coord_job_finish(c, SL_OK, "");
+		break;
+	case SL_SCHED_FAILED:
+		sl_sched_failure(c->job->sched, &msg);
+		coord_job_finish(c, SL_EJOB, msg.buf);
+		break;
+	default:
+		break;
+	}
+	sl_buf_release(&msg);
+}
+
+/* Plans and starts a queued job; refuses it (JOB_DONE) when it cannot. */
+static int
+coord_job_start(sl_coord *c, coord_job *j, sl_buf *err)
+{
+	const sl_msg *s = &j->submit;
+	sl_strlist files = { 0 };
+	uint32_t r = s->u.submit.spec.partitions, i;
+	int rv;
+
+	if ((rv = sl_task_check(&s->u.submit.spec, err)) != SL_OK)
+		goto out;
+	if ((rv = sl_input_expand(s->u.submit.inputs, s->u.submit.ninputs,
+				  &files, err)) != SL_OK)
+		goto out;
+	if ((rv = sl_input_plan(&files, s->u.submit.split_size, &j->splits,
+				err)) != SL_OK)
+		goto out;
+	if ((rv = coord_prepare_output(s, err)) != SL_OK)
+		goto out;
+	j->maps = calloc(j->splits.n ? j->splits.n : 1, sizeof(*j->maps));
+	j->reduces = calloc(r, sizeof(*j->reduces));
+	if (!j->maps || !j->reduces) {
+		rv = SL_ENOMEM;
+		goto out;
+	}
+	if ((rv = sl_sched_new(&j->sched, (uint32_t)j->splits.n, r,
+			       &c->cfg.sched)) != SL_OK)
+		goto out;
+	for (i = 0; i < c->nworkers; i++)
+		if (c->workers[i].alive)
+			sl_sched_worker_add(j->sched, c->workers[i].id,
+					    c->workers[i].slots);
+	j->start_ms = sl_now_ms();
+	sl_info("job %llu: %zu map tasks, %u reduce tasks",
+		(unsigned long long)j->id, j->splits.n, r);
+out:
+	sl_strlist_release(&files);
+	return rv;
+}
+
+static void
+coord_start_next(sl_coord *c)
+{
+	sl_buf err = SL_BUF_INIT;
+	coord_job *j;
+	int rv;
+
+	while (c->job == NULL && (j = c->queue) != NULL) {
+		c->queue = j->next;
+		sl_buf_reset(&err);
+		if ((rv = coord_job_start(c, j, &err)) != SL_OK) {
+			if (err.len == 0)
+				sl_buf_addstr(&err, sl_strerror(rv));
+			coord_reply_done(c, &j->client, j->id, rv, err.buf,
+					 NULL);
+			coord_job_free(j);
+			continue;
+		}
+		c->job = j;
+		coord_progress(c);
+	}
+	sl_buf_release(&err);
+}
+
+static void
+coord_on_submit(sl_coord *c, const sl_buf *peer, sl_msg *m)
+{
+	coord_job *j = calloc(1, sizeof(*j)), **pp;
+	sl_msg r;
+
+	if (j == NULL) {
+		coord_reply_done(c, peer, 0, SL_ENOMEM, "out of memory", NULL);
+		return;
+	}
+	j->id = ++c->next_job_id;
+	sl_buf_init(&j->client);
+	sl_buf_add(&j->client, peer->buf, peer->len);
+	j->submit = *m;
+	memset(m, 0, sizeof(*m));
+	memset(&r, 0, sizeof(r));
+	r.type = SL_MSG_ACCEPTED;
+	r.u.accepted.job = j->id;
+	coord_send(c, peer, &r);
+	for (pp = &c->queue; *pp; pp = &(*pp)->next)
+		;
+	*pp = j;
+	coord_start_next(c);
+}
+
+/* --- workers ------------------------------------------------------------- */
+
+static coord_worker *
+coord_worker_by_peer(sl_coord *c, const sl_buf *peer)
+{
+	uint32_t i;
+
+	for (i = 0; i < c->nworkers; i++) {
+		coord_worker *w = &c->workers[i];
+
+		if (w->alive && w->peer.len == peer->len &&
+		    memcmp(w->peer.buf, peer->buf, peer->len) == 0)
+			return w;
+	}
+	return NULL;
+}
+
+static void
+coord_on_hello(sl_coord *c, const sl_buf *peer, const sl_msg *m)
+{
+	coord_worker *w, *nw;
+	sl_msg r;
+
+	if (coord_worker_by_peer(c, peer) != NULL) {
+		sl_warn("coordinator: a second HELLO from worker '%s' ignored",
+			m->u.hello.name);
+		return;
+	}
+	nw = realloc(c->workers, (c->nworkers + 1) * sizeof(*nw));
+	if (nw == NULL)
+		return;
+	c->workers = nw;
+	w = &c->workers[c->nworkers];
+	memset(w, 0, sizeof(*w));
+	w->id = ++c->nworkers;
+	sl_buf_init(&w->peer);
+	sl_buf_add(&w->peer, peer->buf, peer->len);
+	w->name = strdup(m->u.hello.name);
+	w->endpoint = strdup(m->u.hello.shuffle_endpoint);
+	w->slots = m->u.hello.slots;
+	w->last_heard_ms = sl_now_ms();
+	w->alive = w->name && w->endpoint;
+	if (!w->alive)
+		return;
+	memset(&r, 0, sizeof(r));
+	r.type = SL_MSG_WELCOME;
+	r.u.welcome.worker = w->id;
+	r.u.welcome.heartbeat_ms = c->cfg.heartbeat_ms;
+	r.u.welcome.timeout_ms = c->cfg.timeout_ms;
+	coord_send(c, peer, &r);
+	sl_info("worker %u joined: %s, %u slot(s), shuffle at %s", w->id,
+		w->name, w->slots, w->endpoint);
+	if (c->job)
+		sl_sched_worker_add(c->job->sched, w->id, w->slots);
+	coord_progress(c);
+}
+
+static void
+coord_worker_lost(sl_coord *c, coord_worker *w, const char *why)
+{
+	w->alive = false;
+	sl_warn("worker %u (%s) lost: %s", w->id, w->name, why);
+	if (c->job)
+		sl_sched_worker_lost(c->job->sched, w->id, sl_now_ms());
+}
+
+static bool
+coord_attempt_current(const sl_coord *c, const sl_attempt_id *id)
+{
+	return c->job && id->job == c->job->id;
+}
+
+static void
+coord_on_task_done(sl_coord *c, coord_worker *w, const sl_msg *m)
+{
+	const sl_attempt_id *id = &m->u.task_done.id;
+	coord_job *j = c->job;
+	coord_task_stats *st;
+	uint64_t now = sl_now_ms();
+	int status = m->u.task_done.status;
+
+	if (!coord_attempt_current(c, id))
+		return;
+	if (status != SL_OK)
+		sl_info("job %llu: %s task %u attempt %u on worker %u "
+			"failed: %s", (unsigned long long)id->job,
+			id->kind == SL_TASK_MAP ? "map" : "reduce", id->task,
+			id->attempt, w->id, m->u.task_done.error);
+	/* A reduce attempt that was told to commit reports the rename here;
+	 * for the others the scheduler answers SL_EINVAL, which is fine. */
+	if (id->kind == SL_TASK_REDUCE)
+		sl_sched_commit_done(j->sched, id->task, id->attempt, status,
+				     m->u.task_done.error, now);
+	if (sl_sched_attempt_done(j->sched, id->kind, id->task, id->attempt,
+				  status, sl_status_retryable(status),
+				  m->u.task_done.error, now) != SL_OK)
+		return;     /* stale or duplicate report */
+	if (status == SL_OK) {
+		if (id->kind == SL_TASK_MAP && id->task < j->splits.n)
+			st = &j->maps[id->task];
+		else if (id->kind == SL_TASK_REDUCE &&
+			 id->task < j->submit.u.submit.spec.partitions)
+			st = &j->reduces[id->task];
+		else
+			return;
+		coord_stats_release(st);
+		coord_counters_add(&st->counters, &st->ncounters,
+				   m->u.task_done.counters,
+				   m->u.task_done.ncounters);
+		st->records_in = m->u.task_done.records_in;
+		st->bytes_in = m->u.task_done.bytes_in;
+		st->records_out = m->u.task_done.records_out;
+	}
+}
+
+static void
+coord_on_commit_req(sl_coord *c, coord_worker *w, const sl_msg *m)
+{
+	const sl_attempt_id *id = &m->u.commit_req.id;
+	int go;
+
+	if (!coord_attempt_current(c, id) || id->kind != SL_TASK_REDUCE) {
+		coord_send_attempt(c, w->id, SL_MSG_KILL, id->job, id->kind,
+				   id->task, id->attempt);
+		return;
+	}
+	go = sl_sched_commit_request(c->job->sched, id->task, id->attempt);
+	coord_send_attempt(c, w->id, go == 1 ? SL_MSG_COMMIT_GO : SL_MSG_KILL,
+			   id->job, id->kind, id->task, id->attempt);
+}
+
+/* --- the loop ------------------------------------------------------------ */
+
+static void
+coord_on_message(sl_coord *c)
+{
+	sl_buf peer = SL_BUF_INIT, err = SL_BUF_INIT;
+	coord_worker *w;
+	sl_msg m;
+
+	if (sl_zrecv(c->sock, true, &peer, &m, NULL, &err) != SL_OK) {
+		sl_warn("coordinator: bad message: %s", err.buf);
+		goto out;
+	}
+	w = coord_worker_by_peer(c, &peer);
+	if (w)
+		w->last_heard_ms = sl_now_ms();
+	else if (m.type != SL_MSG_SUBMIT && m.type != SL_MSG_SHUTDOWN &&
+		 m.type != SL_MSG_HELLO)
+		sl_debug("coordinator: %s from an unknown peer ignored",
+			 sl_msg_type_name(m.type));
+	switch (m.type) {
+	case SL_MSG_SUBMIT:
+		coord_on_submit(c, &peer, &m);
+		break;
+	case SL_MSG_SHUTDOWN:
+		c->stop = true;
+		break;
+	case SL_MSG_HELLO:
+		coord_on_hello(c, &peer, &m);
+		break;
+	case SL_MSG_HEARTBEAT:
+		break;
+	case SL_MSG_TASK_DONE:
+		if (w)
+			coord_on_task_done(c, w, &m);
+		break;
+	case SL_MSG_COMMIT_REQ:
+		if (w)
+			coord_on_commit_req(c, w, &m);
+		break;
+	default:
+		sl_warn("coordinator: unexpected %s", sl_msg_type_name(m.type));
+	}
+	sl_msg_release(&m);
+	coord_progress(c);
+out:
+	sl_buf_release(&peer);
+	sl_buf_release(&err);
+}
+
+/* Heartbeats out, and loss of silent workers. */
+static void
+coord_tick(sl_coord *c, uint64_t now)
+{
+	uint32_t i;
+	bool lost = false;
+
+	for (i = 0; i < c->nworkers; i++) {
+		coord_worker *w = &c->workers[i];
+
+		if (!w->alive)
+			continue;
+		if (now - w->last_heard_ms > c->cfg.timeout_ms) {
+			coord_worker_lost(c, w, "no heartbeat");
+			lost = true;
+		} else if (now - c->last_beat_ms >= c->cfg.heartbeat_ms) {
+			coord_send_simple(c, &w->peer, SL_MSG_HEARTBEAT, 0);
+		}
+	}
+	if (now - c->last_beat_ms >= c->cfg.heartbeat_ms)
+		c->last_beat_ms = now;
+	if (lost || c->job)
+		coord_progress(c);
+}
+
+int
+sl_coord_new(sl_coord **cp, void *zctx, const sl_coord_config *cfg,
+	     sl_buf *err)
+{
+	sl_coord *c = calloc(1, sizeof(*c));
+
+	*cp = NULL;
+	if (c == NULL)
+		return SL_ENOMEM;
+	c->cfg = *cfg;
+	c->zctx = zctx;
+	c->sock = sl_zsock_new(zctx, ZMQ_ROUTER, SL_PROTO_MAX_MSG, err);
+	if (c->sock == NULL) {
+		free(c);
+		return SL_EIO;
+	}
+	*cp = c;
+	return SL_OK;
+}
+
+int
+sl_coord_bind(sl_coord *c, const char *endpoint, sl_buf *out, sl_buf *err)
+{
+	return sl_zsock_bind(c->sock, endpoint, out, err);
+}
+
+int
+sl_coord_run(sl_coord *c, sl_buf *err)
+{
+	zmq_pollitem_t item;
+	uint64_t now, due;
+	uint32_t i;
+	long timeout;
+
+	c->last_beat_ms = sl_now_ms();
+	while (!c->stop) {
+		now = sl_now_ms();
+		due = c->last_beat_ms + c->cfg.heartbeat_ms;
+		if (c->job) {
+			uint64_t d = sl_sched_next_due(c->job->sched, now);
+
+			if (d < due)
+				due = d;
+		}
+		timeout = due > now ? (long)(due - now) : 0;
+		item = (zmq_pollitem_t){ .socket = c->sock, .events = ZMQ_POLLIN };
+		if (zmq_poll(&item, 1, timeout) < 0) {
+			if (zmq_errno() == EINTR)
+				continue;
+			sl_buf_addf(err, "poll failed: %s",
+				    zmq_strerror(zmq_errno()));
+			return SL_EIO;
+		}
+		if (item.revents & ZMQ_POLLIN)
+			coord_on_message(c);
+		coord_tick(c, sl_now_ms());
+	}
+	if (c->job)
+		coord_job_finish(c, SL_ECANCELED, "coordinator shut down");
+	for (i = 0; i < c->nworkers; i++)
+		if (c->workers[i].alive)
+			coord_send_simple(c, &c->workers[i].peer,
+					  SL_MSG_SHUTDOWN, 0);
+	return SL_OK;
+}
+
+void
+sl_coord_free(sl_coord *c)
+{
+	coord_job *j;
+	uint32_t i;
+
+	if (c == NULL)
+		return;
+	while ((j = c->queue) != NULL) {
+		c->queue = j->next;
+		coord_job_free(j);
+	}
+	coord_job_free(c->job);
+	for (i = 0; i < c->nworkers; i++) {
+		sl_buf_release(&c->workers[i].peer);
+		free(c->workers[i].name);
+		free(c->workers[i].endpoint);
+	}
+	free(c->workers);
+	sl_zsock_close(c->sock);
+	free(c);
+}

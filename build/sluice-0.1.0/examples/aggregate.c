@@ -1,0 +1,768 @@
+/*
+ * aggregate.c - the built-in `aggregate` job: SQL's GROUP BY over CSV.
+ *
+ *   sluice run aggregate IN.csv -o OUT --key COL[,COL...] \
+ *       --agg count,sum:COL,avg:COL,min:COL,max:COL
+ *
+ * Written against include/sluice.h only, as a user's job would be; see
+ * docs/aggregate.md for the semantics (NULLs, number syntax, output).
+ *
+ * map     checks the row (field count, numbers), and emits
+ *           key   = the key columns, each with 0x00 escaped as 00 FF and
+ *                   ended by 00 01, so that memcmp order of keys is the
+ *                   order of key tuples (a field that is a prefix of
+ *                   another ends with 00 01, which sorts before any byte
+ *                   or escaped NUL that the longer one goes on with);
+ *           value = the partial aggregate of one row (layout below).
+ * combine folds two partial aggregates of a key (hash aggregation in the
+ *         map task): exact, associative and commutative.
+ * reduce  folds the partial aggregates of a key and writes one CSV row.
+ *
+ * Value layout, little-endian, no padding, the same on every machine:
+ *   u64 rows                    count of rows, NULLs included
+ *   per numeric column (the distinct columns of sum/avg/min/max, in the
+ *   order of their first use in --agg), AGG_COL_BYTES each:
+ *     u64 nonnull               rows whose value is not empty
+ *     dec sum, dec min, dec max 16-byte two's complement mantissa + 1-byte
+ *                               scale; all zero while nonnull is 0
+ * min/max of numerically equal values of different scales (1.5, 1.50)
+ * keep the larger scale, so the result does not depend on the order.
+ *
+ * Per task attempt: an agg_state (options parsed, header positions,
+ * scratch buffers) set as task data in task_begin, freed in task_end. No
+ * allocation per record once the scratch buffers have grown.
+ */
+#include "sluice.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The registry (examples/jobs.c) finds the job by this name. */
+extern const sl_job sl__job_aggregate;
+
+#define AGG_DEC_BYTES 17                      /* mantissa 16 + scale 1 */
+#define AGG_COL_BYTES (8 + 3 * AGG_DEC_BYTES) /* nonnull, sum, min, max */
+#define AGG_ROWS_BYTES 8
+#define AGG_SHOW_MAX 64 /* bytes of a bad value quoted in a message */
+
+__extension__ typedef unsigned __int128 agg_u128;
+
+typedef enum agg_fn { AGG_COUNT, AGG_SUM, AGG_AVG, AGG_MIN, AGG_MAX } agg_fn;
+
+static const char *const agg_fn_names[] = { "count", "sum", "avg", "min",
+					    "max" };
+
+typedef struct agg_item {
+	agg_fn fn;   /* what to compute */
+	size_t col;  /* index into agg_state.cols; unused for count */
+} agg_item;
+
+/* A growable byte string. */
+typedef struct agg_bytes {
+	char *p;     /* the bytes, NULL while cap is 0 */
+	size_t len;  /* bytes in use */
+	size_t cap;  /* bytes allocated */
+} agg_bytes;
+
+typedef struct agg_state {
+	char **keys;         /* --key column names */
+	size_t nkeys;
+	char **cols;         /* distinct numeric columns of --agg */
+	size_t ncols;
+	agg_item *items;     /* --agg, in order */
+	size_t nitems;
+	char **names;        /* output columns: keys, then one per item */
+	size_t nnames;
+
+	size_t *key_at;      /* map: header position of each key column */
+	size_t *col_at;      /* map: header position of each numeric column */
+	size_t width;        /* map: fields in the header */
+	char *file;          /* map: the file the positions are for */
+
+	unsigned char *val;  /* one value: a row's (map) or the fold (reduce) */
+	size_t vlen;         /* AGG_ROWS_BYTES + ncols * AGG_COL_BYTES */
+	agg_bytes key;       /* map: encoded key; reduce: a decoded field */
+	agg_bytes row;       /* reduce: the CSV row being made */
+} agg_state;
+
+static int
+agg_nomem(sl_ctx *ctx)
+{
+	sl_fail(ctx, "aggregate: out of memory");
+	return SL_ENOMEM;
+}
+
+static int
+agg_put(agg_bytes *b, const void *p, size_t n)
+{
+	if (n > b->cap - b->len) {
+		size_t cap = b->cap ? b->cap : 256;
+		char *q;
+
+		if (n > SIZE_MAX / 2 - b->len)
+			return SL_ENOMEM;
+		while (cap < b->len + n)
+			cap *= 2;
+		q = realloc(b->p, cap);
+		if (q == NULL)
+			return SL_ENOMEM;
+		b->p = q;
+		b->cap = cap;
+	}
+	if (n)
+		memcpy(b->p + b->len, p, n);
+	b->len += n;
+	return SL_OK;
+}
+
+/* One CSV field, quoted (RFC 4180) when it holds , " CR or LF. */
+static int
+agg_put_field(agg_bytes *b, const char *p, size_t n)
+{
+	size_t i, from = 0;
+	int rv = SL_OK;
+
+	for (i = 0; i < n; i++)
+		if (p[i] == ',' || p[i] == '"' || p[i] == '\r' || p[i] == '\n')
+			break;
+	if (i == n)
+		return agg_put(b, p, n);
+	rv |= agg_put(b, "\"", 1);
+	for (i = 0; i < n; i++) {
+		if (p[i] != '"')
+			continue;
+		rv |= agg_put(b, p + from, i + 1 - from); /* up to the quote */
+		rv |= agg_put(b, "\"", 1);                /* doubled */
+		from = i + 1;
+	}
+	rv |= agg_put(b, p + from, n - from);
+	rv |= agg_put(b, "\"", 1);
+	return rv ? SL_ENOMEM : SL_OK;
+}
+
+static void
+agg_free_strings(char **v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; v && i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static void
+agg_state_free(agg_state *st)
+{
+	if (st == NULL)
+		return;
+	agg_free_strings(st->keys, st->nkeys);
+	agg_free_strings(st->cols, st->ncols);
+	agg_free_strings(st->names, st->nnames);
+	free(st->items);
+	free(st->key_at);
+	free(st->col_at);
+	free(st->file);
+	free(st->val);
+	free(st->key.p);
+	free(st->row.p);
+	free(st);
+}
+
+/* --- options ------------------------------------------------------------- */
+
+/* Number of comma-separated items in s. */
+static size_t
+agg_count_items(const char *s)
+{
+	size_t n = 1;
+
+	for (; *s; s++)
+		n += *s == ',';
+	return n;
+}
+
+/* A copy of s[0, n) as a C string; NULL when out of memory. */
+static char *
+agg_strndup(const char *s, size_t n)
+{
+	char *p = malloc(n + 1);
+
+	if (p) {
+		memcpy(p, s, n);
+		p[n] = '\0';
+	}
+	return p;
+}
+
+static int
+agg_parse_keys(sl_ctx *ctx, agg_state *st, const char *opt)
+{
+	size_t n = agg_count_items(opt);
+
+	st->keys = calloc(n, sizeof(*st->keys));
+	if (st->keys == NULL)
+		return SL_ENOMEM;
+	while (st->nkeys < n) {
+		size_t len = strcspn(opt, ",");
+
+		if (len == 0) {
+			sl_fail(ctx, "empty column name in --key");
+			return SL_EUSAGE;
+		}
+		st->keys[st->nkeys] = agg_strndup(opt, len);
+		if (st->keys[st->nkeys] == NULL)
+			return SL_ENOMEM;
+		st->nkeys++;
+		opt += len + (opt[len] == ',');
+	}
+	return SL_OK;
+}
+
+/* Index of column name[0, len) in st->cols, added if new. */
+static int
+agg_col_index(agg_state *st, const char *name, size_t len, size_t *at)
+{
+	for (*at = 0; *at < st->ncols; (*at)++)
+		if (strlen(st->cols[*at]) == len &&
+		    memcmp(st->cols[*at], name, len) == 0)
+			return SL_OK;
+	st->cols[st->ncols] = agg_strndup(name, len);
+	if (st->cols[st->ncols] == NULL)
+		return SL_ENOMEM;
+	st->ncols++;
+	return SL_OK;
+}
+
+/* One --agg item s[0, len): "count" or "FN:COL". */
+static int
+agg_parse_item(sl_ctx *ctx, agg_state *st, const char *s, size_t len)
+{
+	agg_item *it = &st->items[st->nitems];
+	size_t fnlen = strcspn(s, ":,");
+	size_t i;
+
+	if (len == 0) {
+		sl_fail(ctx, "empty aggregate in --agg");
+		return SL_EUSAGE;
+	}
+	for (i = 0; i < sizeof(agg_fn_names) / sizeof(agg_fn_names[0]); i++)
+		if (strlen(agg_fn_names[i]) == fnlen &&
+		    memcmp(agg_fn_names[i], s, fnlen) == 0)
+			break;
+	if (i == sizeof(agg_fn_names) / sizeof(agg_fn_names[0])) {
+		sl_fail(ctx, "unknown aggregate '%.*s' in --agg (count, "
+			"sum:COL, avg:COL, min:COL, max:COL)", (int)len, s);
+		return SL_EUSAGE;
+	}
+	it->fn = (agg_fn)i;
+	if (it->fn == AGG_COUNT && fnlen != len) {
+		sl_fail(ctx, "aggregate 'count' takes no column in --agg: "
+			"'%.*s'", (int)len, s);
+		return SL_EUSAGE;
+	}
+	if (it->fn != AGG_COUNT && len <= fnlen + 1) {
+		sl_fail(ctx, "aggregate '%s' needs a column in --agg: "
+			"%s:COL", agg_fn_names[i], agg_fn_names[i]);
+		return SL_EUSAGE;
+	}
+	st->nitems++;
+	if (it->fn == AGG_COUNT)
+		return SL_OK;
+	return agg_col_index(st, s + fnlen + 1, len - fnlen - 1, &it->col);
+}
+
+static int
+agg_parse_aggs(sl_ctx *ctx, agg_state *st, const char *opt)
+{
+	size_t n = agg_count_items(opt);
+	int rv;
+
+	st->items = calloc(n, sizeof(*st->items));
+	st->cols = calloc(n, sizeof(*st->cols));
+	if (st->items == NULL || st->cols == NULL)
+		return SL_ENOMEM;
+	while (st->nitems < n) {
+		size_t len = strcspn(opt, ",");
+
+		rv = agg_parse_item(ctx, st, opt, len);
+		if (rv != SL_OK)
+			return rv;
+		opt += len + (opt[len] == ',');
+	}
+	return SL_OK;
+}
+
+/* Output column i: a key column's name, "count", or "FN_COL". */
+static char *
+agg_output_name(const agg_state *st, size_t i)
+{
+	const agg_item *it;
+	size_t fl, cl;
+	char *name;
+
+	if (i < st->nkeys)
+		return agg_strndup(st->keys[i], strlen(st->keys[i]));
+	it = &st->items[i - st->nkeys];
+	if (it->fn == AGG_COUNT)
+		return agg_strndup("count", 5);
+	fl = strlen(agg_fn_names[it->fn]);
+	cl = strlen(st->cols[it->col]);
+	name = malloc(fl + 1 + cl + 1);
+	if (name) {
+		memcpy(name, agg_fn_names[it->fn], fl);
+		name[fl] = '_';
+		memcpy(name + fl + 1, st->cols[it->col], cl + 1);
+	}
+	return name;
+}
+
+/* The output column names, checked for duplicates. */
+static int
+agg_make_names(sl_ctx *ctx, agg_state *st)
+{
+	size_t i, j;
+
+	st->names = calloc(st->nkeys + st->nitems, sizeof(*st->names));
+	if (st->names == NULL)
+		return SL_ENOMEM;
+	for (i = 0; i < st->nkeys + st->nitems; i++) {
+		char *name = agg_output_name(st, i);
+
+		if (name == NULL)
+			return SL_ENOMEM;
+		st->names[st->nnames++] = name;
+		for (j = 0; j < i; j++) {
+			if (strcmp(st->names[j], name) != 0)
+				continue;
+			sl_fail(ctx, "duplicate output column '%s' (from --key "
+				"and --agg)", name);
+			return SL_EUSAGE;
+		}
+	}
+	return SL_OK;
+}
+
+/*
+ * Parses --key and --agg into st. SL_EUSAGE with the message set by
+ * sl_fail, or SL_ENOMEM.
+ */
+static int
+agg_parse(sl_ctx *ctx, agg_state *st)
+{
+	const char *key = sl_option(ctx, "key");
+	const char *agg = sl_option(ctx, "agg");
+	int rv;
+
+	if (key == NULL || agg == NULL) {
+		sl_fail(ctx, "aggregate needs --key COL[,COL...] and --agg "
+			"count,sum:COL,avg:COL,min:COL,max:COL");
+		return SL_EUSAGE;
+	}
+	rv = agg_parse_keys(ctx, st, key);
+	if (rv == SL_OK)
+		rv = agg_parse_aggs(ctx, st, agg);
+	if (rv == SL_OK)
+		rv = agg_make_names(ctx, st);
+	if (rv == SL_OK) {
+		st->vlen = AGG_ROWS_BYTES + st->ncols * AGG_COL_BYTES;
+		st->val = malloc(st->vlen);
+		if (st->val == NULL)
+			rv = SL_ENOMEM;
+	}
+	return rv == SL_ENOMEM ? agg_nomem(ctx) : rv;
+}
+
+/* Position of `name` in the header, first match; SL_EUSAGE if absent. */
+static int
+agg_find(sl_ctx *ctx, const sl_slice *hdr, size_t n, const char *name,
+	 const char *opt, size_t *at)
+{
+	size_t len = strlen(name);
+
+	for (*at = 0; *at < n; (*at)++)
+		if (hdr[*at].len == len && memcmp(hdr[*at].ptr, name, len) == 0)
+			return SL_OK;
+	sl_fail(ctx, "unknown column '%s' in --%s", name, opt);
+	return SL_EUSAGE;
+}
+
+/*
+ * Finds the columns in the header of the file being read. `file` (may be
+ * NULL in task_begin) is remembered so that map() redoes this when a task
+ * moves on to another file.
+ */
+static int
+agg_resolve(sl_ctx *ctx, agg_state *st, const char *file)
+{
+	const sl_slice *hdr;
+	size_t n, i;
+	int rv = SL_OK;
+
+	if (sl_csv_header(ctx, &hdr, &n) != SL_OK || n == 0) {
+		/* In task_begin: no file open yet, or one without even a
+		 * header, which then has no records. */
+		if (file == NULL)
+			return SL_OK;
+		return sl_fail(ctx, "no CSV header in '%s'", file);
+	}
+	if (st->key_at == NULL)
+		st->key_at = calloc(st->nkeys, sizeof(*st->key_at));
+	if (st->col_at == NULL && st->ncols > 0)
+		st->col_at = calloc(st->ncols, sizeof(*st->col_at));
+	if (st->key_at == NULL || (st->ncols > 0 && st->col_at == NULL))
+		return agg_nomem(ctx);
+	for (i = 0; rv == SL_OK && i < st->nkeys; i++)
+		rv = agg_find(ctx, hdr, n, st->keys[i], "key", &st->key_at[i]);
+	for (i = 0; rv == SL_OK && i < st->ncols; i++)
+		rv = agg_find(ctx, hdr, n, st->cols[i], "agg", &st->col_at[i]);
+	if (rv != SL_OK)
+		return rv;
+	st->width = n;
+	free(st->file);
+	st->file = file ? agg_strndup(file, strlen(file)) : NULL;
+	if (file && st->file == NULL)
+		return agg_nomem(ctx);
+	return SL_OK;
+}
+
+/* --- values -------------------------------------------------------------- */
+
+static void
+agg_dec_put(unsigned char *p, sl_decimal d)
+{
+	agg_u128 m = (agg_u128)d.mant;
+
+	sl_u64_put(p, (uint64_t)m);
+	sl_u64_put(p + 8, (uint64_t)(m >> 64));
+	p[16] = d.scale;
+}
+
+static sl_decimal
+agg_dec_get(const unsigned char *p)
+{
+	agg_u128 m = ((agg_u128)sl_u64_get(p + 8) << 64) | sl_u64_get(p);
+	sl_decimal d;
+
+	d.mant = (sl_i128)m;
+	d.scale = p[16];
+	return d;
+}
+
+/* Whether v replaces the kept extreme a: sign -1 for min, +1 for max. */
+static bool
+agg_better(sl_decimal v, sl_decimal a, int sign)
+{
+	int c = sl_dec_cmp(v, a) * sign;
+
+	return c > 0 || (c == 0 && v.scale > a.scale);
+}
+
+static const char *
+agg_col_name(sl_ctx *ctx, size_t col)
+{
+	agg_state *st = sl_task_data(ctx);
+
+	return st && col < st->ncols ? st->cols[col] : "?";
+}
+
+/*
+ * The combine: folds the partial aggregate val into acc, both len bytes.
+ * Row and non-NULL counts are u64 and cannot overflow in practice.
+ */
+static int
+agg_fold(sl_ctx *ctx, void *accp, const void *valp, size_t len)
+{
+	unsigned char *acc = accp;
+	const unsigned char *val = valp;
+	size_t c;
+
+	if (len < AGG_ROWS_BYTES || (len - AGG_ROWS_BYTES) % AGG_COL_BYTES)
+		return sl_fail(ctx, "aggregate: a value of %zu bytes is not "
+			       "one of this job", len);
+	sl_u64_put(acc, sl_u64_get(acc) + sl_u64_get(val));
+	for (c = 0; c < (len - AGG_ROWS_BYTES) / AGG_COL_BYTES; c++) {
+		unsigned char *a = acc + AGG_ROWS_BYTES + c * AGG_COL_BYTES;
+		const unsigned char *v = val + AGG_ROWS_BYTES +
+					 c * AGG_COL_BYTES;
+		uint64_t an = sl_u64_get(a), vn = sl_u64_get(v);
+		sl_decimal sum, vmin, vmax;
+
+		if (vn == 0)
+			continue;
+		if (an == 0) {
+			memcpy(a, v, AGG_COL_BYTES);
+			continue;
+		}
+		sl_u64_put(a, an + vn);
+		sum = agg_dec_get(a + 8);
+		if (sl_dec_add(&sum, agg_dec_get(v + 8)) != SL_OK) {
+			sl_fail(ctx, "sum of column '%s' overflows (more than "
+				"38 digits)", agg_col_name(ctx, c));
+			return SL_EOVERFLOW;
+		}
+		agg_dec_put(a + 8, sum);
+		vmin = agg_dec_get(v + 8 + AGG_DEC_BYTES);
+		if (agg_better(vmin, agg_dec_get(a + 8 + AGG_DEC_BYTES), -1))
+			agg_dec_put(a + 8 + AGG_DEC_BYTES, vmin);
+		vmax = agg_dec_get(v + 8 + 2 * AGG_DEC_BYTES);
+		if (agg_better(vmax, agg_dec_get(a + 8 + 2 * AGG_DEC_BYTES), 1))
+			agg_dec_put(a + 8 + 2 * AGG_DEC_BYTES, vmax);
+	}
+	return SL_OK;
+}
+
+/* --- callbacks ----------------------------------------------------------- */
+
+static int
+agg_check(sl_ctx *ctx)
+{
+	agg_state *st = calloc(1, sizeof(*st));
+	int rv;
+
+	if (st == NULL)
+		return agg_nomem(ctx);
+	rv = agg_parse(ctx, st);
+	agg_state_free(st);
+	return rv;
+}
+
+/* The header row of a part file. */
+static int
+agg_write_header(sl_ctx *ctx, agg_state *st)
+{
+	size_t i;
+	int rv = SL_OK;
+
+	st->row.len = 0;
+	for (i = 0; rv == SL_OK && i < st->nnames; i++) {
+		if (i)
+			rv = agg_put(&st->row, ",", 1);
+		if (rv == SL_OK)
+			rv = agg_put_field(&st->row, st->names[i],
+					   strlen(st->names[i]));
+	}
+	if (rv == SL_OK)
+		rv = agg_put(&st->row, "\n", 1);
+	if (rv != SL_OK)
+		return agg_nomem(ctx);
+	return sl_write(ctx, st->row.p, st->row.len);
+}
+
+static int
+agg_task_begin(sl_ctx *ctx)
+{
+	agg_state *st = calloc(1, sizeof(*st));
+	int rv;
+
+	if (st == NULL)
+		return agg_nomem(ctx);
+	rv = agg_parse(ctx, st);
+	if (rv == SL_OK && sl_task_kind_of(ctx) == SL_TASK_MAP)
+		rv = agg_resolve(ctx, st, NULL);
+	if (rv == SL_OK && sl_task_kind_of(ctx) == SL_TASK_REDUCE)
+		rv = agg_write_header(ctx, st);
+	if (rv != SL_OK) {
+		agg_state_free(st);
+		return rv;
+	}
+	sl_set_task_data(ctx, st);
+	return SL_OK;
+}
+
+static int
+agg_task_end(sl_ctx *ctx)
+{
+	agg_state_free(sl_task_data(ctx));
+	sl_set_task_data(ctx, NULL);
+	return SL_OK;
+}
+
+/* Appends one key field, 0x00 escaped as 00 FF, ended by 00 01. */
+static int
+agg_put_key_field(agg_bytes *b, const sl_slice *f)
+{
+	const char *p = f->ptr, *end = f->ptr + f->len, *nul;
+	int rv = SL_OK;
+
+	while ((nul = memchr(p, '\0', (size_t)(end - p))) != NULL) {
+		rv |= agg_put(b, p, (size_t)(nul - p));
+		rv |= agg_put(b, "\0\xff", 2);
+		p = nul + 1;
+	}
+	rv |= agg_put(b, p, (size_t)(end - p));
+	rv |= agg_put(b, "\0\x01", 2);
+	return rv ? SL_ENOMEM : SL_OK;
+}
+
+static int
+agg_map(sl_ctx *ctx, const sl_record *rec)
+{
+	agg_state *st = sl_task_data(ctx);
+	size_t i;
+	int rv;
+
+	if (st->file == NULL || strcmp(st->file, rec->file) != 0) {
+		rv = agg_resolve(ctx, st, rec->file);
+		if (rv != SL_OK)
+			return rv;
+	}
+	if (rec->nfields != st->width)
+		return sl_bad_record(ctx, rec, "expected %zu fields, found %zu",
+				     st->width, rec->nfields);
+	memset(st->val, 0, st->vlen);
+	sl_u64_put(st->val, 1);
+	for (i = 0; i < st->ncols; i++) {
+		const sl_slice *f = &rec->fields[st->col_at[i]];
+		unsigned char *v = st->val + AGG_ROWS_BYTES + i * AGG_COL_BYTES;
+		bool cut = f->len > AGG_SHOW_MAX;
+		int show = cut ? AGG_SHOW_MAX : (int)f->len;
+		sl_decimal d;
+
+		if (f->len == 0)
+			continue; /* NULL */
+		rv = sl_dec_parse(f->ptr, f->len, &d);
+		if (rv != SL_OK)
+			return sl_bad_record(ctx, rec, "column '%s': '%.*s%s' "
+					     "is %s", st->cols[i], show,
+					     f->ptr, cut ? "..." : "",
+					     rv == SL_EOVERFLOW
+						     ? "out of range (over 38 "
+						       "digits)"
+						     : "not a number");
+		sl_u64_put(v, 1);
+		agg_dec_put(v + 8, d);
+		agg_dec_put(v + 8 + AGG_DEC_BYTES, d);
+		agg_dec_put(v + 8 + 2 * AGG_DEC_BYTES, d);
+	}
+	st->key.len = 0;
+	for (i = 0; i < st->nkeys; i++)
+		if (agg_put_key_field(&st->key, &rec->fields[st->key_at[i]]))
+			return agg_nomem(ctx);
+	return sl_emit(ctx, st->key.p, st->key.len, st->val, st->vlen);
+}
+
+/* Appends the key's fields, decoded and CSV-quoted, to the row. */
+static int
+agg_put_key(sl_ctx *ctx, agg_state *st, const unsigned char *k, size_t n)
+{
+	size_t i = 0, field;
+
+	for (field = 0; field < st->nkeys; field++) {
+		st->key.len = 0;
+		for (;;) {
+			if (i < n && k[i] != 0) {
+				if (agg_put(&st->key, &k[i++], 1))
+					goto nomem;
+			} else if (i + 1 < n && k[i + 1] == 0xff) {
+				if (agg_put(&st->key, "", 1)) /* the NUL */
+					goto nomem;
+				i += 2;
+			} else if (i + 1 < n && k[i + 1] == 0x01) {
+				i += 2;
+				break;
+			} else {
+				return sl_fail(ctx, "aggregate: a key of %zu "
+					       "bytes is not one of this job",
+					       n);
+			}
+		}
+		if ((field && agg_put(&st->row, ",", 1)) ||
+		    agg_put_field(&st->row, st->key.p, st->key.len))
+			goto nomem;
+	}
+	if (i != n)
+		return sl_fail(ctx, "aggregate: a key of %zu bytes is not one "
+			       "of this job", n);
+	return SL_OK;
+nomem:
+	return agg_nomem(ctx);
+}
+
+/* Appends ",VALUE" of one --agg item of the folded value st->val. */
+static int
+agg_put_item(sl_ctx *ctx, agg_state *st, const agg_item *it)
+{
+	const unsigned char *c = NULL;
+	char buf[SL_DEC_STR_MAX > 24 ? SL_DEC_STR_MAX : 24];
+	sl_decimal d;
+	size_t n = 0;
+
+	if (it->fn != AGG_COUNT)
+		c = st->val + AGG_ROWS_BYTES + it->col * AGG_COL_BYTES;
+	if (it->fn == AGG_COUNT) {
+		n = (size_t)snprintf(buf, sizeof(buf), "%llu",
+				     (unsigned long long)sl_u64_get(st->val));
+	} else if (sl_u64_get(c) > 0) {
+		/* sum, min, max at 8, 8 + 17, 8 + 34; avg from the sum */
+		size_t at = it->fn == AGG_MIN ? 1 : it->fn == AGG_MAX ? 2 : 0;
+
+		d = agg_dec_get(c + 8 + at * AGG_DEC_BYTES);
+		if (it->fn == AGG_AVG &&
+		    sl_dec_avg(d, sl_u64_get(c), &d) != SL_OK) {
+			sl_fail(ctx, "avg of column '%s' overflows (more than "
+				"38 digits)", st->cols[it->col]);
+			return SL_EOVERFLOW;
+		}
+		n = sl_dec_format(d, buf);
+	}
+	/* a group whose values are all NULL prints an empty field */
+	if (agg_put(&st->row, ",", 1) || agg_put(&st->row, buf, n))
+		return agg_nomem(ctx);
+	return SL_OK;
+}
+
+static int
+agg_reduce(sl_ctx *ctx, const void *key, size_t klen, sl_values *vals)
+{
+	agg_state *st = sl_task_data(ctx);
+	const void *v;
+	size_t len, i;
+	bool first = true;
+	int rv;
+
+	while (sl_values_next(vals, &v, &len)) {
+		if (len != st->vlen)
+			return sl_fail(ctx, "aggregate: a value of %zu bytes "
+				       "is not one of this job", len);
+		if (first)
+			memcpy(st->val, v, len);
+		else if ((rv = agg_fold(ctx, st->val, v, len)) != SL_OK)
+			return rv;
+		first = false;
+	}
+	if (first)
+		return SL_OK; /* a key without values has no row */
+	st->row.len = 0;
+	rv = agg_put_key(ctx, st, key, klen);
+	for (i = 0; rv == SL_OK && i < st->nitems; i++)
+		rv = agg_put_item(ctx, st, &st->items[i]);
+	if (rv == SL_OK && agg_put(&st->row, "\n", 1))
+		rv = agg_nomem(ctx);
+	if (rv != SL_OK)
+		return rv;
+	return sl_write(ctx, st->row.p, st->row.len);
+}
+
+static const sl_job_option agg_options[] = {
+	{ "key", "COL[,COL...]", "columns to group by (CSV header names)" },
+	{ "agg", "AGG[,AGG...]",
+	  "aggregates: count, sum:COL, avg:COL, min:COL, max:COL" },
+	{ NULL, NULL, NULL },
+};
+
+const sl_job sl__job_aggregate = {
+	.api_version = SL_API_VERSION,
+	.name = "aggregate",
+	.summary = "group CSV rows by key columns: count, exact sum, avg, "
+		   "min, max",
+	.input = SL_INPUT_CSV,
+	.options = agg_options,
+	.check = agg_check,
+	.task_begin = agg_task_begin,
+	.task_end = agg_task_end,
+	.map = agg_map,
+	.combine = agg_fold,
+	.reduce = agg_reduce,
+};

@@ -1,0 +1,239 @@
+/*
+ * sluice.h - the public job API of sluice.
+ *
+ * A job is a table of callbacks (struct sl_job) that the engine calls inside
+ * task attempts running on worker processes:
+ *
+ *   map task:    task_begin -> map (once per input record) -> task_end
+ *                values emitted by map go through the in-memory combine
+ *                (hash aggregation with job->combine, when set), are
+ *                partitioned by key and sorted, and wait for the reducers.
+ *   reduce task: task_begin -> reduce (once per key, keys in memcmp order,
+ *                values of a key in input order) -> task_end
+ *                sl_emit() in a reduce writes "key\tvalue\n" to the part
+ *                file, sl_write() writes raw bytes.
+ *
+ * All callbacks of one task attempt run on one thread. Callbacks return
+ * SL_OK or an error code; a failing callback fails the task attempt, and the
+ * message set with sl_fail() is the attempt's error.
+ *
+ * A job built as a shared object exports `const struct sl_job sluice_job`
+ * and runs with `sluice run ./myjob.so ...`. The built-in jobs (examples/)
+ * use this same API.
+ *
+ * Memory: every pointer the engine hands to a callback (records, keys,
+ * values, options) is valid only during that callback. Data the engine
+ * copies (emitted keys and values) may be freed or reused by the job at once.
+ */
+#ifndef SLUICE_H
+#define SLUICE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdarg.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SL_API_VERSION 1
+
+/*
+ * Error codes: SL_OK is 0, the others are negative. SL_ERRNO_MAP makes both
+ * the enum and the messages of sl_strerror().
+ */
+#define SL_ERRNO_MAP(XX)                                                      \
+	XX(NOMEM, "out of memory")                                            \
+	XX(INVAL, "invalid argument")                                         \
+	XX(IO, "input/output error")                                          \
+	XX(NOTFOUND, "not found")                                             \
+	XX(BADRECORD, "malformed record")                                     \
+	XX(OVERFLOW, "numeric overflow")                                      \
+	XX(PROTO, "protocol error")                                           \
+	XX(TOOBIG, "too large")                                               \
+	XX(JOB, "job failed")                                                 \
+	XX(CANCELED, "canceled")                                              \
+	XX(TIMEOUT, "timed out")                                              \
+	XX(LOST, "peer lost")                                                 \
+	XX(USAGE, "usage error")                                              \
+	XX(INTERNAL, "internal error")
+
+typedef enum sl_err {
+	SL_OK = 0,
+#define XX(code, _) SL_E##code,
+	SL__ERR_FIRST = -100,
+	SL_ERRNO_MAP(XX)
+#undef XX
+} sl_err;
+
+/* Static message for an error code; never NULL. */
+const char *sl_strerror(int err);
+
+/* A task attempt in progress; opaque. */
+typedef struct sl_ctx sl_ctx;
+
+/* A byte string that is not NUL-terminated. */
+typedef struct sl_slice {
+	const char *ptr;
+	size_t len;
+} sl_slice;
+
+/* How the input files are cut into records for map(). */
+typedef enum sl_input_format {
+	SL_INPUT_LINES = 1, /* one record per line, without "\n" or "\r\n" */
+	SL_INPUT_CSV = 2,   /* RFC 4180 rows; the first row of each file is
+	                       the header and is not passed to map() */
+} sl_input_format;
+
+/* One input record, as map() sees it. */
+typedef struct sl_record {
+	sl_slice line;         /* SL_INPUT_LINES: the line; CSV: the raw row */
+	const sl_slice *fields; /* SL_INPUT_CSV: the unquoted fields */
+	size_t nfields;        /* SL_INPUT_CSV: number of fields */
+	const char *file;      /* the input file's path */
+	uint64_t offset;       /* byte offset of the record in that file */
+} sl_record;
+
+/* An option that a job accepts on the command line (--name VALUE). */
+typedef struct sl_job_option {
+	const char *name;    /* without the leading "--" */
+	const char *arg;     /* the value's name in --help, e.g. "COL,..." */
+	const char *help;    /* one line */
+} sl_job_option;
+
+/* The values of one key in reduce(), in input order. */
+typedef struct sl_values sl_values;
+
+/*
+ * Next value of the key: sets *val and *len and returns 1, or returns 0
+ * when there are no more. The value is valid until the next call.
+ */
+int sl_values_next(sl_values *it, const void **val, size_t *len);
+
+typedef struct sl_job {
+	int api_version;        /* SL_API_VERSION */
+	const char *name;       /* e.g. "wordcount" */
+	const char *summary;    /* one line for `sluice run --help` */
+	sl_input_format input;
+	const sl_job_option *options; /* ends with {NULL}; may be NULL */
+
+	/*
+	 * Optional. Validates the job's options before the job is submitted
+	 * (on the submitting host, without input data). Returns SL_OK, or
+	 * SL_EUSAGE with a message set by sl_fail(): `sluice` exits 2.
+	 */
+	int (*check)(sl_ctx *ctx);
+
+	/* Optional. Called at the start and end of every task attempt. */
+	int (*task_begin)(sl_ctx *ctx);
+	int (*task_end)(sl_ctx *ctx);
+
+	/* Required. Called once per input record in a map task. */
+	int (*map)(sl_ctx *ctx, const sl_record *rec);
+
+	/*
+	 * Optional: the in-memory combine. Folds value `val` into the
+	 * accumulated value `acc` of the same key, in place. Both are
+	 * `len` bytes: a job with a combine emits values of one fixed length
+	 * per key (an emit of a different length for a key already held is an
+	 * error). Must be associative and commutative.
+	 */
+	int (*combine)(sl_ctx *ctx, void *acc, const void *val, size_t len);
+
+	/* Required. Called once per key in a reduce task, keys in order. */
+	int (*reduce)(sl_ctx *ctx, const void *key, size_t klen,
+		      sl_values *vals);
+} sl_job;
+
+/*
+ * Emit a key and value. In map: into the shuffle (through combine). In
+ * reduce: "key\tvalue\n" into the part file. Copies both. Returns SL_OK,
+ * SL_ENOMEM, SL_ETOOBIG, or an error from combine.
+ */
+int sl_emit(sl_ctx *ctx, const void *key, size_t klen,
+	    const void *val, size_t vlen);
+
+/* Reduce (and task_begin/task_end of a reduce): raw bytes to the part file. */
+int sl_write(sl_ctx *ctx, const void *data, size_t len);
+
+/*
+ * Set the attempt's error message (printf format) and return SL_EJOB,
+ * or SL_EUSAGE when called from check().
+ */
+int sl_fail(sl_ctx *ctx, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/*
+ * A malformed input record. Under --bad-records=fail (the default) this
+ * sets the error "FILE:LINE: byte OFFSET: MESSAGE" and returns
+ * SL_EBADRECORD, which the job returns from map() to fail the job (bad
+ * input is not retried). Under --bad-records=skip it counts the record in
+ * the "bad_records" counter, logs it, and returns SL_OK.
+ */
+int sl_bad_record(sl_ctx *ctx, const sl_record *rec, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Add n to the named counter; counters are summed over the job. */
+int sl_counter_add(sl_ctx *ctx, const char *name, int64_t n);
+
+/* The value of a job option, or NULL when it was not given. */
+const char *sl_option(sl_ctx *ctx, const char *name);
+
+/* Per-attempt data for the job's own use (set in task_begin). */
+void *sl_task_data(sl_ctx *ctx);
+void sl_set_task_data(sl_ctx *ctx, void *data);
+
+typedef enum sl_task_kind {
+	SL_TASK_CHECK = 0,  /* check() on the submitting host */
+	SL_TASK_MAP = 1,
+	SL_TASK_REDUCE = 2,
+} sl_task_kind;
+
+sl_task_kind sl_task_kind_of(sl_ctx *ctx);
+
+/* Reduce: this task's partition, 0..R-1. Map: the split's index. */
+uint32_t sl_task_index(sl_ctx *ctx);
+
+/*
+ * CSV map tasks: the header row of the current file (valid during the
+ * task). Returns SL_OK, or SL_EINVAL when the input is not CSV or no file
+ * has been opened yet (in task_begin, the first file is already open).
+ */
+int sl_csv_header(sl_ctx *ctx, const sl_slice **fields, size_t *nfields);
+
+/* --- value helpers ------------------------------------------------------ */
+
+/* Fixed 8-byte little-endian unsigned integers, the counts of word count. */
+void sl_u64_put(void *dst, uint64_t v);
+uint64_t sl_u64_get(const void *src);
+
+/*
+ * Exact decimals: value = mant / 10^scale, 128-bit mantissa, scale 0..18.
+ * Arithmetic checks for overflow and returns SL_EOVERFLOW, never a wrong
+ * number.
+ */
+__extension__ typedef __int128 sl_i128;
+
+typedef struct sl_decimal {
+	sl_i128 mant;    /* signed mantissa */
+	uint8_t scale;   /* digits after the decimal point, 0..SL_DEC_MAX_SCALE */
+} sl_decimal;
+
+#define SL_DEC_MAX_SCALE 18
+#define SL_DEC_STR_MAX 48   /* enough for any formatted sl_decimal + NUL */
+
+/* Parse [+-]digits[.digits]; SL_EINVAL when not a number of that form. */
+int sl_dec_parse(const char *s, size_t len, sl_decimal *out);
+/* *acc += v, at the larger of the two scales. */
+int sl_dec_add(sl_decimal *acc, sl_decimal v);
+/* <0, 0, >0 as a < b numerically. */
+int sl_dec_cmp(sl_decimal a, sl_decimal b);
+/* Format with exactly d.scale decimals; returns the length written. */
+size_t sl_dec_format(sl_decimal d, char buf[SL_DEC_STR_MAX]);
+/* sum / count to 6 decimals, rounded half away from zero. count > 0. */
+int sl_dec_avg(sl_decimal sum, uint64_t count, sl_decimal *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* SLUICE_H */

@@ -1,0 +1,212 @@
+/*
+ * sched.h - the scheduler of one job: a pure state machine.
+ *
+ * The coordinator owns one sl_sched per running job. It feeds events in
+ * (workers joined or lost, attempts ended, commit requests and results,
+ * fetch failures, always with the current time in ms) and asks for
+ * decisions (the next attempt to start and where, whether an attempt may
+ * commit, which attempts to kill, when to ask again). The scheduler does
+ * no I/O, has no clock and no threads: every rule below is unit-tested
+ * without processes or sockets. docs/scheduling.md states the rules.
+ *
+ * Job model: M map tasks (M may be 0) then R reduce tasks (R >= 1). An
+ * attempt is (kind, task index, attempt number from 0). Reduce attempts
+ * start only while every map task has an available output. The job
+ * succeeds when every reduce partition has committed.
+ *
+ * Reduce attempt protocol: the attempt asks to commit while it runs
+ * (sl_sched_commit_request), renames its output on a go and reports the
+ * rename (sl_sched_commit_done), then ends (sl_sched_attempt_done). A
+ * reduce attempt that ends with SL_OK without having committed counts as
+ * failed. A killed attempt reports its end too (any status): its slot is
+ * busy until then.
+ *
+ * Ownership: the caller keeps every string it passes; the scheduler copies
+ * what it keeps. Not thread-safe: one thread (the coordinator's) calls it.
+ * Costs: memory O(M + R + attempts + workers). sl_sched_next() is
+ * O(queued reruns + running attempts x workers); the other events are
+ * O(running attempts + workers), sl_sched_worker_lost() O(M) more.
+ */
+#ifndef SL_SCHED_H
+#define SL_SCHED_H
+
+#include "sl_impl.h"
+
+#define SL_SCHED_MAX_BACKOFF_MS 30000u /* cap of the retry delay */
+#define SL_SCHED_MAX_SLOTS 1024u       /* slots one worker may declare */
+
+typedef struct sl_sched_config {
+	uint32_t max_attempts;  /* counted failures that fail a task, and
+	                           with it the job; >= 1, default 4 */
+	uint64_t backoff_ms;    /* delay before the rerun after the n-th
+	                           counted failure: backoff_ms * 2^(n-1), at
+	                           most SL_SCHED_MAX_BACKOFF_MS; default 1000 */
+	bool speculation;       /* start copies of stragglers; default true */
+	double slow_ratio;      /* straggler: runtime > slow_ratio x median
+	                           runtime of the stage's finished tasks;
+	                           1..1000, default 1.5 */
+	double spec_quantile;   /* ...once at least this fraction of the
+	                           stage's tasks finished; (0, 1], default
+	                           0.75 */
+	uint64_t spec_min_ms;   /* ...and runtime > this; default 1000 */
+	uint32_t exclude_after; /* counted failures on one worker that
+	                           exclude it from the job; 0 never; default
+	                           3 */
+} sl_sched_config;
+
+void sl_sched_config_default(sl_sched_config *c);
+
+typedef struct sl_sched sl_sched;
+
+typedef enum sl_sched_state {
+	SL_SCHED_RUNNING,
+	SL_SCHED_SUCCEEDED,
+	SL_SCHED_FAILED,
+} sl_sched_state;
+
+/* One attempt: to start (sl_sched_next) or to kill (sl_sched_next_kill). */
+typedef struct sl_assign {
+	uint8_t kind;      /* SL_TASK_MAP or SL_TASK_REDUCE */
+	uint32_t task;     /* map: split index; reduce: partition */
+	uint32_t attempt;  /* attempt number, from 0 per task */
+	uint32_t worker;   /* the worker it runs on */
+	bool speculative;  /* started as a copy of a straggler */
+} sl_assign;
+
+/*
+ * A scheduler for nmaps map tasks and nreduces (>= 1) reduce tasks; cfg
+ * NULL means the defaults. SL_OK and *sp, SL_EINVAL (nreduces 0 or a
+ * config value out of range), SL_ENOMEM. Free with sl_sched_free().
+ */
+int sl_sched_new(sl_sched **sp, uint32_t nmaps, uint32_t nreduces,
+		 const sl_sched_config *cfg);
+/* NULL-safe. */
+void sl_sched_free(sl_sched *s);
+
+/*
+ * A worker joined with `slots` task slots (1..SL_SCHED_MAX_SLOTS).
+ * SL_EINVAL for a bad slot count or an id already known (ids are never
+ * reused, not even after a loss), SL_ENOMEM.
+ */
+int sl_sched_worker_add(sl_sched *s, uint32_t worker, uint32_t slots);
+
+/*
+ * The worker is gone. Its running attempts end as failed (counted, error
+ * "worker lost"), and the map outputs it held are lost: those map tasks
+ * run again (at once, not counted as failures) unless the job has already
+ * succeeded. Reduce attempts fetching from it keep running. SL_OK, or
+ * SL_EINVAL for an unknown or already lost worker (nothing changes).
+ */
+int sl_sched_worker_lost(sl_sched *s, uint32_t worker, uint64_t now_ms);
+
+/* Workers not lost (excluded ones included). */
+uint32_t sl_sched_workers(const sl_sched *s);
+
+/*
+ * The next attempt to start now: 1 and *out, 0 when none, SL_ENOMEM
+ * (nothing changed). Call again until 0. Order: reruns whose delay has
+ * passed (in the order they were queued), then new tasks in index order
+ * (maps, then reduces once every map output is available), then one
+ * speculative copy of the slowest straggler. The worker is the usable one
+ * with the most free slots (ties: lowest id); a rerun avoids the workers
+ * this task failed on while another usable worker exists; a copy never
+ * goes to a worker running an attempt of its task.
+ */
+int sl_sched_next(sl_sched *s, uint64_t now_ms, sl_assign *out);
+
+/*
+ * An attempt ended with `status` (SL_OK or an error code) and `error`
+ * (NULL or "" for none; copied). SL_OK: a map's output is now available
+ * on its worker, and the task's other attempts are to be killed; a reduce
+ * had committed. A failure is counted and the task rerun after its delay
+ * while failures < max_attempts, else the job fails; a failure that is not
+ * `retryable` (bad input, usage) fails the job at once. A reduce that ends
+ * with SL_ELOST could not fetch a map output: when a map output was lost
+ * while it ran (sl_sched_fetch_failed, sl_sched_worker_lost) it is not
+ * counted and reruns once the maps are back; else it counts. The end of
+ * an attempt that is no longer needed (killed copy, task done, job
+ * over) only frees its slot. SL_OK; SL_EINVAL for a stale report (unknown
+ * or already ended attempt: ignored, for the caller to log); SL_ENOMEM
+ * (nothing changed).
+ */
+int sl_sched_attempt_done(sl_sched *s, uint8_t kind, uint32_t task,
+			  uint32_t attempt, int status, bool retryable,
+			  const char *error, uint64_t now_ms);
+
+/*
+ * A running reduce attempt asks to commit partition `partition`. 1: go, it
+ * is the first and its commit is now in flight. 0: denied, the partition
+ * is committed or committing (or the job is over); the attempt is to be
+ * killed (sl_sched_next_kill returns it). SL_EINVAL for an unknown or
+ * ended attempt.
+ */
+int sl_sched_commit_request(sl_sched *s, uint32_t partition,
+			    uint32_t attempt);
+
+/*
+ * The commit in flight ended. SL_OK status: the partition is done, its
+ * other attempts are to be killed, and when it was the last the job has
+ * succeeded. A failure (error copied, kept for the attempt's report)
+ * makes the partition committable again; the attempt is expected to end
+ * as failed. SL_OK; SL_EINVAL when no such commit is in flight; SL_ENOMEM
+ * (nothing changed).
+ */
+int sl_sched_commit_done(sl_sched *s, uint32_t partition, uint32_t attempt,
+			 int status, const char *error, uint64_t now_ms);
+
+/*
+ * An attempt to kill (a copy that lost, a commit that was denied, every
+ * attempt still working when the job ends): 1 and *out, each attempt
+ * once; 0 when none.
+ */
+int sl_sched_next_kill(sl_sched *s, sl_assign *out);
+
+/*
+ * Where the output of map task `map` is: the worker and attempt that made
+ * it. SL_OK, SL_ENOTFOUND when no output is available now, SL_EINVAL for
+ * a bad index.
+ */
+int sl_sched_map_location(const sl_sched *s, uint32_t map, uint32_t *worker,
+			  uint32_t *attempt);
+
+/*
+ * A reduce could not fetch map `map`'s output of `attempt` from `worker`:
+ * that output is lost, the map attempt counts as failed (against the map
+ * task's max_attempts and against the worker) and the map runs again after
+ * its delay. SL_OK; SL_EINVAL when that is not the current output (a stale
+ * or repeated report: ignored).
+ */
+int sl_sched_fetch_failed(sl_sched *s, uint32_t map, uint32_t attempt,
+			  uint32_t worker, uint64_t now_ms);
+
+sl_sched_state sl_sched_state_of(const sl_sched *s);
+
+/*
+ * Why the job failed, appended to out: for a task that ran out of
+ * attempts, "map task 3 failed after 4 attempts:" and a line
+ * "  attempt N on worker W: ERROR" for each failed attempt; for a failure
+ * that is not retryable, that error alone; else the reason given to
+ * sl_sched_fail(). SL_OK, SL_EINVAL when the job has not failed, SL_ENOMEM.
+ */
+int sl_sched_failure(const sl_sched *s, sl_buf *out);
+
+/*
+ * Fail the running job for `reason` (copied), e.g. when no worker is left
+ * and none may join. Every working attempt is to be killed. No effect
+ * when the job is already over. SL_OK, or SL_ENOMEM (the job has failed
+ * all the same, with "out of memory" as its reason).
+ */
+int sl_sched_fail(sl_sched *s, const char *reason);
+
+/*
+ * The next time after now_ms at which the passing of time alone changes a
+ * decision (a rerun's delay expires, a running attempt becomes a
+ * straggler), or UINT64_MAX: the coordinator's poll timeout. Events (a
+ * slot freed, a worker joined) are not included.
+ */
+uint64_t sl_sched_next_due(const sl_sched *s, uint64_t now_ms);
+
+/* Attempts running now, those to be killed included. */
+uint32_t sl_sched_running(const sl_sched *s);
+
+#endif

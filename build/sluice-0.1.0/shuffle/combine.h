@@ -1,0 +1,67 @@
+/*
+ * combine.h - the map-side combine table: hash aggregation of emitted
+ * values by key, folding each new value into the one already held.
+ *
+ * An open-addressing hash table (linear probing, power-of-two capacity,
+ * doubled when it is 3/4 full). Each slot holds the key's 64-bit hash and
+ * a pointer to its entry; entries (key and accumulated value, stored
+ * inline) live in a chunked arena, so an add does no allocation of its own
+ * unless a new key fills the current chunk or the table doubles. The
+ * caller computes the hash (XXH3-64 in sluice, so that it serves the
+ * partitioning too, see mapout.c); the table never hashes.
+ *
+ * Ownership: the table copies keys and values; pointers it returns (in
+ * sl_combine_next) stay valid until sl_combine_free(). Not thread-safe:
+ * one table belongs to one map task attempt.
+ * Costs: an add is one probe sequence, a hash compare per probed slot and
+ * a key compare on hash equality; memory is 16 bytes a slot plus the
+ * arena: per key, an 8-byte header and the key rounded up together to a
+ * multiple of 16 bytes, then the value rounded up to 16 bytes.
+ */
+#ifndef SL_COMBINE_H
+#define SL_COMBINE_H
+
+#include "sl_impl.h"
+
+/*
+ * Folds `val` into the accumulated value `acc` of the same key, in place.
+ * Both are `len` bytes; `acc` is aligned as malloc() memory is. Returns
+ * SL_OK or an error code, which sl_combine_add() passes on as it is.
+ */
+typedef int (*sl_fold_fn)(void *arg, void *acc, const void *val, size_t len);
+
+typedef struct sl_combine sl_combine;
+
+/* A new empty table folding with fold(arg, ...); NULL when out of memory. */
+sl_combine *sl_combine_new(sl_fold_fn fold, void *arg);
+
+/*
+ * Inserts the key with a copy of the value, or folds the value into the
+ * key's held value. `hash` must be the same function of the key bytes on
+ * every call. Returns SL_OK; SL_EINVAL when vlen differs from the length
+ * of the held value of that key (nothing changes); SL_ETOOBIG when klen or
+ * vlen exceeds UINT32_MAX (SIZE_MAX / 4 on 32-bit hosts); SL_ENOMEM
+ * (nothing changes); or the error of fold, as it is (the held value is
+ * then whatever fold left in it).
+ */
+int sl_combine_add(sl_combine *t, uint64_t hash, const void *key,
+		   size_t klen, const void *val, size_t vlen);
+
+/*
+ * Iterates over the entries in no particular order: start with *pos = 0;
+ * returns 1 and sets hash, key and val, or 0 when there are no more.
+ * Adding to the table invalidates *pos (not the slices already returned).
+ */
+int sl_combine_next(const sl_combine *t, size_t *pos, uint64_t *hash,
+		    sl_slice *key, sl_slice *val);
+
+/* Number of distinct keys held. */
+size_t sl_combine_count(const sl_combine *t);
+
+/* Bytes of memory the table holds (slots, arena chunks, the struct). */
+size_t sl_combine_bytes(const sl_combine *t);
+
+/* Frees the table and everything in it; NULL is a no-op. */
+void sl_combine_free(sl_combine *t);
+
+#endif

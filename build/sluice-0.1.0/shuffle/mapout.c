@@ -1,0 +1,296 @@
+/*
+ * mapout.c - map output: partition, combine, sort; see mapout.h.
+ *
+ * Records wait in parts[r], the kv encoding of partition r in emission
+ * order: appended on add without combine, written out of the combine
+ * table at finish with combine. Finish then sorts each part into its
+ * segment with sl_kv_sort, so both cases share one sort.
+ *
+ * The sort (merge sort, stable) moves 24-byte entries: the first 8 key
+ * bytes as a big-endian integer, zero-padded, the key length and a pointer
+ * to the record. Most comparisons end at the integer; on equal integers,
+ * a key of at most 8 bytes is a prefix of the other and the lengths
+ * decide. Only keys longer than 8 bytes with one prefix touch the records.
+ */
+#include "sl_impl.h"
+
+#include <endian.h>
+#include <stdlib.h>
+#include <xxhash.h>
+
+#include "shuffle/mapout.h"
+
+#define MO_INSERTION 16 /* runs this short are insertion-sorted */
+
+struct sl_mapout {
+	uint32_t partitions;    /* R, >= 1 */
+	sl_fold_fn fold;        /* NULL: no combine */
+	void *arg;              /* first argument of fold */
+	sl_combine *table;      /* with fold: the records; NULL until the
+	                           first add after new or finish */
+	sl_buf *parts;          /* R buffers: kv records of each partition */
+	uint64_t records_in;    /* records added, ever */
+};
+
+typedef struct mo_ent {
+	uint64_t prefix;                /* first 8 key bytes, big-endian */
+	const unsigned char *rec;       /* the record, valid kv encoding */
+	size_t klen;                    /* key bytes */
+} mo_ent;
+
+/*
+ * Partition of a key whose XXH3-64 is `hash`: the same number as
+ * sl_partition_of(key, klen, r), which would hash the key again.
+ */
+static uint32_t
+mo_partition(uint64_t hash, uint32_t r)
+{
+	return (uint32_t)(hash % r);
+}
+
+int
+sl_mapout_new(sl_mapout **out, uint32_t partitions, sl_fold_fn fold,
+	      void *arg)
+{
+	sl_mapout *m;
+	uint32_t r;
+
+	*out = NULL;
+	if (partitions == 0)
+		return SL_EINVAL;
+	m = calloc(1, sizeof(*m));
+	if (m == NULL)
+		return SL_ENOMEM;
+	m->parts = calloc(partitions, sizeof(*m->parts));
+	if (m->parts == NULL) {
+		free(m);
+		return SL_ENOMEM;
+	}
+	for (r = 0; r < partitions; r++)
+		sl_buf_init(&m->parts[r]);
+	m->partitions = partitions;
+	m->fold = fold;
+	m->arg = arg;
+	*out = m;
+	return SL_OK;
+}
+
+int
+sl_mapout_add(sl_mapout *m, const void *key, size_t klen, const void *val,
+	      size_t vlen)
+{
+	uint64_t hash;
+	int rv;
+
+	if (m->fold) {
+		if (m->table == NULL &&
+		    (m->table = sl_combine_new(m->fold, m->arg)) == NULL)
+			return SL_ENOMEM;
+		rv = sl_combine_add(m->table, XXH3_64bits(key, klen), key,
+				    klen, val, vlen);
+	} else {
+		/* One partition needs no hash. */
+		hash = m->partitions > 1 ? XXH3_64bits(key, klen) : 0;
+		rv = sl_kv_append(&m->parts[mo_partition(hash, m->partitions)],
+				  key, klen, val, vlen);
+	}
+	if (rv == SL_OK)
+		m->records_in++;
+	return rv;
+}
+
+/* Moves the combine table's records into their parts, frees the table. */
+static int
+mo_drain_table(sl_mapout *m)
+{
+	size_t pos = 0;
+	uint64_t hash;
+	sl_slice key, val;
+
+	while (sl_combine_next(m->table, &pos, &hash, &key, &val))
+		if (sl_kv_append(&m->parts[mo_partition(hash, m->partitions)],
+				 key.ptr, key.len, val.ptr, val.len) != SL_OK)
+			return SL_ENOMEM;
+	sl_combine_free(m->table);
+	m->table = NULL;
+	return SL_OK;
+}
+
+int
+sl_mapout_finish(sl_mapout *m, sl_buf *segs)
+{
+	uint32_t r;
+	int rv;
+
+	if (m->table && (rv = mo_drain_table(m)) != SL_OK)
+		return rv;
+	for (r = 0; r < m->partitions; r++) {
+		rv = sl_kv_sort(m->parts[r].buf, m->parts[r].len, &segs[r]);
+		if (rv != SL_OK)
+			return rv;
+		sl_buf_release(&m->parts[r]);
+	}
+	return SL_OK;
+}
+
+uint64_t
+sl_mapout_records_in(const sl_mapout *m)
+{
+	return m->records_in;
+}
+
+size_t
+sl_mapout_bytes(const sl_mapout *m)
+{
+	size_t n = sizeof(*m) + m->partitions * sizeof(*m->parts);
+	uint32_t r;
+
+	if (m->table)
+		n += sl_combine_bytes(m->table);
+	for (r = 0; r < m->partitions; r++)
+		n += m->parts[r].alloc;
+	return n;
+}
+
+void
+sl_mapout_free(sl_mapout *m)
+{
+	uint32_t r;
+
+	if (m == NULL)
+		return;
+	sl_combine_free(m->table);
+	for (r = 0; r < m->partitions; r++)
+		sl_buf_release(&m->parts[r]);
+	free(m->parts);
+	free(m);
+}
+
+/* --- sort ------------------------------------------------------------- */
+
+static uint64_t
+mo_prefix(const unsigned char *key, size_t klen)
+{
+	uint64_t x = 0;
+	size_t i;
+
+	if (klen >= 8) {
+		memcpy(&x, key, 8);
+		return be64toh(x);
+	}
+	for (i = 0; i < klen; i++)
+		x |= (uint64_t)key[i] << (56 - 8 * i);
+	return x;
+}
+
+/* A varint of a record already validated by sl_kv_next. */
+static uint64_t
+mo_varint(const unsigned char **p)
+{
+	uint64_t v = 0;
+	unsigned shift = 0;
+
+	while (**p & 0x80) {
+		v |= (uint64_t)(**p & 0x7f) << shift;
+		shift += 7;
+		(*p)++;
+	}
+	v |= (uint64_t)**p << shift;
+	(*p)++;
+	return v;
+}
+
+/* Key of a validated record; sets *klen, and *rlen to the record's size. */
+static const unsigned char *
+mo_key(const unsigned char *rec, size_t *klen, size_t *rlen)
+{
+	const unsigned char *p = rec;
+	size_t vlen;
+
+	*klen = (size_t)mo_varint(&p);
+	vlen = (size_t)mo_varint(&p);
+	*rlen = (size_t)(p - rec) + *klen + vlen;
+	return p;
+}
+
+static int
+mo_cmp(const mo_ent *a, const mo_ent *b)
+{
+	const unsigned char *ka, *kb;
+	size_t la, lb, unused;
+
+	if (a->prefix != b->prefix)
+		return a->prefix < b->prefix ? -1 : 1;
+	if (a->klen <= 8 || b->klen <= 8)
+		return (a->klen > b->klen) - (a->klen < b->klen);
+	ka = mo_key(a->rec, &la, &unused);
+	kb = mo_key(b->rec, &lb, &unused);
+	return sl_key_cmp(ka + 8, la - 8, kb + 8, lb - 8);
+}
+
+/* Stable merge sort of a[n]; tmp has room for n / 2 entries. */
+static void
+mo_sort(mo_ent *a, mo_ent *tmp, size_t n)
+{
+	size_t h = n / 2, i, j, k;
+	mo_ent x;
+
+	if (n <= MO_INSERTION) {
+		for (i = 1; i < n; i++) {
+			x = a[i];
+			for (j = i; j > 0 && mo_cmp(&a[j - 1], &x) > 0; j--)
+				a[j] = a[j - 1];
+			a[j] = x;
+		}
+		return;
+	}
+	mo_sort(a, tmp, h);
+	mo_sort(a + h, tmp, n - h);
+	if (mo_cmp(&a[h - 1], &a[h]) <= 0)
+		return; /* already in order, common for sorted input */
+	memcpy(tmp, a, h * sizeof(*a));
+	/* Merge tmp[0..h) and a[h..n) into a; k never passes j. */
+	for (i = 0, j = h, k = 0; i < h && j < n; k++)
+		a[k] = mo_cmp(&tmp[i], &a[j]) <= 0 ? tmp[i++] : a[j++];
+	memcpy(a + k, tmp + i, (h - i) * sizeof(*a));
+}
+
+int
+sl_kv_sort(const void *data, size_t len, sl_buf *out)
+{
+	size_t pos = 0, n = 0, i, klen, rlen;
+	mo_ent *ents = NULL;
+	sl_slice key, val;
+	int rv;
+
+	if (len == 0)
+		return SL_OK; /* data may be NULL: no arithmetic on it */
+	while ((rv = sl_kv_next(data, len, &pos, &key, &val)) == 1)
+		n++;
+	if (rv < 0)
+		return rv;
+	if (n > SIZE_MAX / sizeof(*ents) / 2 ||
+	    (ents = malloc((n + n / 2) * sizeof(*ents))) == NULL ||
+	    sl_buf_grow(out, len) != SL_OK) {
+		rv = SL_ENOMEM;
+		goto out;
+	}
+	for (pos = 0, i = 0; i < n; i++) {
+		ents[i].rec = (const unsigned char *)data + pos;
+		sl_kv_next(data, len, &pos, &key, &val);
+		ents[i].prefix = mo_prefix((const unsigned char *)key.ptr,
+					   key.len);
+		ents[i].klen = key.len;
+	}
+	mo_sort(ents, ents + n, n);
+	for (i = 0; i < n; i++) {
+		mo_key(ents[i].rec, &klen, &rlen);
+		memcpy(out->buf + out->len, ents[i].rec, rlen);
+		out->len += rlen;
+	}
+	out->buf[out->len] = '\0';
+	rv = SL_OK;
+out:
+	free(ents);
+	return rv;
+}

@@ -1,0 +1,73 @@
+/*
+ * mapout.h - the output of one map task: records collected in memory,
+ * then split into R partitions, sorted by key and encoded as one shuffle
+ * segment per partition (the kv encoding of kv.h).
+ *
+ * With a fold function, records go into a combine table (combine.h) that
+ * folds the values of equal keys in place, so a segment holds each key
+ * once. Without, records are appended as they come to the buffer of their
+ * partition and keep every record; records of equal keys stay in emission
+ * order (the sort is stable).
+ *
+ * The partition of a key is sl_partition_of(key, R): XXH3-64 (seed 0) of
+ * the key bytes, modulo R; docs/shuffle.md says why that is stable across
+ * machines. The hash is computed once per record and serves the combine
+ * table too.
+ *
+ * Ownership: sl_mapout copies keys and values. Not thread-safe: one map
+ * output belongs to one map task attempt.
+ * Costs: an add is one hash plus a combine add or an append; finish sorts
+ * each partition in O(n log n) with 36 bytes of scratch per record.
+ */
+#ifndef SL_MAPOUT_H
+#define SL_MAPOUT_H
+
+#include "sl_impl.h"
+
+#include "shuffle/combine.h"
+
+typedef struct sl_mapout sl_mapout;
+
+/*
+ * A new map output with `partitions` (R >= 1) partitions, combining with
+ * fold(arg, ...) when fold is not NULL. Sets *out and returns SL_OK, or
+ * returns SL_EINVAL (R == 0) or SL_ENOMEM and sets *out to NULL.
+ */
+int sl_mapout_new(sl_mapout **out, uint32_t partitions, sl_fold_fn fold,
+		  void *arg);
+
+/*
+ * Adds one record. Returns SL_OK, SL_ENOMEM, or with a fold function the
+ * errors of sl_combine_add(): SL_EINVAL for a value whose length differs
+ * from the held value of the key, SL_ETOOBIG, or the fold's own error.
+ */
+int sl_mapout_add(sl_mapout *m, const void *key, size_t klen,
+		  const void *val, size_t vlen);
+
+/*
+ * Partitions, sorts and encodes the records: appends partition r's
+ * records, sorted, to segs[r] for r in 0..R-1 (segs is the caller's array
+ * of R initialized buffers). On SL_OK the map output is empty again (its
+ * memory released) and takes new records. On SL_ENOMEM the contents of
+ * segs are unspecified and m may only be freed.
+ */
+int sl_mapout_finish(sl_mapout *m, sl_buf *segs);
+
+/* Records added since sl_mapout_new (finish does not reset it). */
+uint64_t sl_mapout_records_in(const sl_mapout *m);
+
+/* Bytes of memory held for the records now in m (for a memory budget). */
+size_t sl_mapout_bytes(const sl_mapout *m);
+
+/* Frees m; NULL is a no-op. */
+void sl_mapout_free(sl_mapout *m);
+
+/*
+ * Sorts the kv-encoded records in [data, data + len) by key (sl_key_cmp
+ * order), stably (records of equal keys keep their order), and appends
+ * them to out. Returns SL_OK; SL_EPROTO when the bytes are not kv records
+ * (out unchanged); SL_ENOMEM (out unchanged). data must not point into out.
+ */
+int sl_kv_sort(const void *data, size_t len, sl_buf *out);
+
+#endif

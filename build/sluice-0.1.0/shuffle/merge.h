@@ -1,0 +1,54 @@
+/*
+ * merge.h - the reduce-side k-way merge of sorted shuffle segments.
+ *
+ * A reduce task fetches segment r of every map task and reads them as one
+ * sorted stream grouped by key: sl_merge_next_key() gives each distinct
+ * key once, in sl_key_cmp order, and sl_merge_next_value() the values of
+ * that key: first those of segment 0, then segment 1, ..., each segment's
+ * in its record order. With segments given in map-task order, the values
+ * of a key therefore come in input order, whatever the scheduling was.
+ *
+ * The segments came over the network: every record is decoded with the
+ * checks of sl_kv_next(), and each segment's keys must not decrease.
+ * A violation is SL_EPROTO, and every later call returns it again.
+ *
+ * Ownership: the merge reads the caller's segment bytes in place and
+ * copies nothing; they must stay unchanged until sl_merge_free(). Key and
+ * value slices point into them. Not thread-safe.
+ * Costs: a binary heap of the non-empty segments; each record costs
+ * O(log k) key comparisons, except that consecutive records of one key in
+ * one segment cost a single comparison.
+ */
+#ifndef SL_MERGE_H
+#define SL_MERGE_H
+
+#include "sl_impl.h"
+
+typedef struct sl_merge sl_merge;
+
+/*
+ * A merge of segs[0..nsegs) (nsegs may be 0, segments may be empty; the
+ * array itself is copied). Sets *m and returns SL_OK, or returns SL_ENOMEM
+ * and sets *m to NULL. The segments are read from the first next_key.
+ */
+int sl_merge_new(sl_merge **m, const sl_slice *segs, size_t nsegs);
+
+/*
+ * Moves to the next distinct key, skipping the values of the current key
+ * not yet read. Returns 1 and sets *key (valid as long as the segments);
+ * 0 at the end; SL_EPROTO for a segment that is not kv encoding or not
+ * sorted.
+ */
+int sl_merge_next_key(sl_merge *m, sl_slice *key);
+
+/*
+ * The next value of the current key: returns 1 and sets *val (valid as
+ * long as the segments); 0 when the key has no more values (or before the
+ * first next_key); SL_EPROTO as sl_merge_next_key().
+ */
+int sl_merge_next_value(sl_merge *m, sl_slice *val);
+
+/* Frees m (not the segments); NULL is a no-op. */
+void sl_merge_free(sl_merge *m);
+
+#endif

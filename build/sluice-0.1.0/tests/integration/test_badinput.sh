@@ -1,0 +1,205 @@
+#!/bin/sh
+# test_badinput.sh - every kind of bad or odd input has its defined outcome:
+# missing and unopenable files, an empty directory, an empty file, no final
+# newline, CRLF, a 100 MB line, a line over --max-record-size, NUL and
+# non-UTF-8 bytes, malformed CSV rows under --bad-records fail and skip,
+# unknown columns, non-numbers in a summed column, an output directory that
+# already holds a job's output. A failed job never leaves _SUCCESS.
+. "$(dirname "$0")/lib.sh"
+
+# wc_ok NAME OUTDIR R FILE... : the last wordcount run succeeded and its
+# output is the perl word count (safe for any bytes) of the files.
+wc_ok() {
+	_wo_name=$1
+	_wo_out=$2
+	_wo_r=$3
+	shift 3
+	expect_rc "$_wo_name: exit status" 0 || return
+	check_layout "$_wo_name: layout" "$_wo_out" "$_wo_r"
+	check_sorted "$_wo_name: parts sorted by word" "$_wo_out" -u
+	wc_ref_perl "$@" >"$T/want"
+	cat_parts "$_wo_out" | sort >"$T/got"
+	check_eq "$_wo_name: counts" "$T/want" "$T/got"
+}
+
+# failed_run NAME OUTDIR ERE [CODE...] : the last run failed with exit 1
+# (or one of the CODEs), an error line "sluice: ..." that matches ERE, and
+# left no output.
+failed_run() {
+	_fr_name=$1
+	_fr_out=$2
+	_fr_ere=$3
+	shift 3
+	[ $# -gt 0 ] || set -- 1
+	expect_rc "$_fr_name: exit status" "$@"
+	expect_sluice_error "$_fr_name: error message" "$_fr_ere"
+	expect_no_success "$_fr_name: no output" "$_fr_out"
+}
+
+printf 'some words\nmore words\n' >"$T/ok.txt"
+
+# --- files that cannot be read -------------------------------------------
+# Exit 1 (the job failed) or 2 (refused before it started) will do.
+
+run_sluice run wordcount "$T/ok.txt" "$T/missing.txt" -o "$T/missing" \
+	--partitions 2
+failed_run "missing file" "$T/missing" \
+	"missing\\.txt.*No such file or directory" 1 2
+
+# A symbolic link to itself cannot be opened, even by root.
+ln -s loop.txt "$T/loop.txt"
+run_sluice run wordcount "$T/ok.txt" "$T/loop.txt" -o "$T/loop" \
+	--partitions 2
+failed_run "unopenable file (symlink loop)" "$T/loop" "loop\\.txt" 1 2
+
+# Permissions do not stop root: that case only runs as another user.
+if [ "$(id -u)" -ne 0 ]; then
+	cp "$T/ok.txt" "$T/secret.txt"
+	chmod 000 "$T/secret.txt"
+	run_sluice run wordcount "$T/secret.txt" -o "$T/secret" --partitions 2
+	failed_run "unreadable file" "$T/secret" \
+		"secret\\.txt.*Permission denied" 1 2
+	mkdir "$T/closed"
+	cp "$T/ok.txt" "$T/closed/a.txt"
+	chmod 000 "$T/closed"
+	run_sluice run wordcount "$T/closed" -o "$T/closedout" --partitions 2
+	failed_run "unreadable directory" "$T/closedout" \
+		"closed.*Permission denied" 1 2
+else
+	echo "skip: unreadable file and directory (running as root)"
+fi
+
+# --- empty input -----------------------------------------------------------
+
+# A directory with no files is an empty input, as in Hadoop and Spark: the
+# job succeeds with empty parts.
+mkdir "$T/emptydir"
+run_sluice run wordcount "$T/emptydir" -o "$T/emptydirout" --partitions 2
+expect_rc "directory with no files: exit status" 0
+check_layout "directory with no files: layout" "$T/emptydirout" 2
+cat_parts "$T/emptydirout" >"$T/got"
+check_text "directory with no files: empty parts" "" "$T/got"
+
+: >"$T/empty.txt"
+run_sluice run wordcount "$T/empty.txt" -o "$T/empty" --partitions 3
+expect_rc "empty file: exit status" 0
+check_layout "empty file: layout" "$T/empty" 3
+cat_parts "$T/empty" >"$T/got"
+check_text "empty file: empty parts" "" "$T/got"
+
+# A CSV file with only its header: every part holds the header alone.
+echo "k,n" >"$T/header.csv"
+run_sluice run aggregate "$T/header.csv" -o "$T/header" --partitions 2 \
+	--key k --agg count,sum:n
+expect_rc "header-only CSV: exit status" 0
+check_layout "header-only CSV: layout" "$T/header" 2
+check_text "header-only CSV: part 0" 'k,count,sum_n\n' "$T/header/part-00000"
+check_text "header-only CSV: part 1" 'k,count,sum_n\n' "$T/header/part-00001"
+
+# --- odd text --------------------------------------------------------------
+
+printf 'first line\nlast line without newline' >"$T/nonl.txt"
+printf 'crlf line\r\nanother\r\n\r\nword\r\n' >"$T/crlf.txt"
+printf 'a\000b c\377\376 \300\200 a\000b\n\000\n\t\000 e\001 caf\303\251\n' \
+	>"$T/binary.txt"
+run_sluice run wordcount "$T/nonl.txt" -o "$T/nonl" --partitions 2
+wc_ok "no final newline" "$T/nonl" 2 "$T/nonl.txt"
+run_sluice run wordcount "$T/crlf.txt" -o "$T/crlf" --partitions 2
+wc_ok "CRLF lines" "$T/crlf" 2 "$T/crlf.txt"
+run_sluice run wordcount "$T/binary.txt" -o "$T/binary" --partitions 2
+wc_ok "NUL and non-UTF-8 bytes" "$T/binary" 2 "$T/binary.txt"
+# The reference itself, by hand: NUL is a word byte like any other.
+want='\000\t2\na\000b\t2\ncaf\303\251\t1\nc\377\376\t1\n'
+want="$want"'e\001\t1\n\300\200\t1\n'
+check_text "NUL and non-UTF-8 bytes: the reference" "$want" "$T/want"
+
+# One line of 100 MB: a word, 60 MB of spaces, a word of 10 MB (a key of
+# that size through the whole pipeline), 30 MB of tabs, a word.
+{
+	echo "before the long line"
+	printf 'head'
+	head -c 60000000 /dev/zero | tr '\000' ' '
+	head -c 10000000 /dev/zero | tr '\000' 'x'
+	head -c 30000000 /dev/zero | tr '\000' '\t'
+	echo "tail"
+	echo "after the long line head"
+} >"$T/long.txt"
+run_sluice run wordcount "$T/long.txt" -o "$T/long" --partitions 2
+wc_ok "a line of 100 MB" "$T/long" 2 "$T/long.txt"
+
+# A line longer than --max-record-size is a bad record (line 2, byte 6).
+{
+	echo "short"
+	head -c 2000000 /dev/zero | tr '\000' 'y'
+	echo
+	echo "short again"
+} >"$T/toolong.txt"
+run_sluice run wordcount "$T/toolong.txt" -o "$T/toolong" --partitions 2 \
+	--max-record-size 1M
+failed_run "line over --max-record-size" "$T/toolong" \
+	"toolong\\.txt:2: byte 6:"
+run_sluice run wordcount "$T/toolong.txt" -o "$T/toolong2" --partitions 2 \
+	--max-record-size 1M --bad-records skip
+expect_rc "line over --max-record-size, skipped: exit status" 0
+expect_err "line over --max-record-size, skipped: reported" \
+	"skipped 1 bad record"
+cat_parts "$T/toolong2" | sort >"$T/got"
+check_text "line over --max-record-size, skipped: the other lines" \
+	'again\t1\nshort\t2\n' "$T/got"
+
+# --- malformed CSV ---------------------------------------------------------
+
+# Line 4 (byte 12) has a column too few.
+printf 'k,n\na,1\nb,2\nc\nd,4\n' >"$T/short.csv"
+run_sluice run aggregate "$T/short.csv" -o "$T/short" --partitions 1 \
+	--key k --agg count,sum:n
+failed_run "CSV row with a missing column" "$T/short" \
+	"short\\.csv:4: byte 12:"
+run_sluice run aggregate "$T/short.csv" -o "$T/short2" --partitions 1 \
+	--key k --agg count,sum:n --bad-records skip
+expect_rc "CSV row with a missing column, skipped: exit status" 0
+expect_err "CSV row with a missing column, skipped: reported" \
+	"skipped 1 bad record"
+check_text "CSV row with a missing column, skipped: the other rows" \
+	'k,count,sum_n\na,1,1\nb,1,2\nd,1,4\n' "$T/short2/part-00000"
+
+# A value of a summed column that is not a number: line 3, byte 13.
+printf 'k,amount\na,1\nb,x2\nb,3\n' >"$T/nan.csv"
+run_sluice run aggregate "$T/nan.csv" -o "$T/nan" --partitions 1 \
+	--key k --agg count,sum:amount
+failed_run "non-numeric value" "$T/nan" "nan\\.csv:3: byte 13: .*amount"
+run_sluice run aggregate "$T/nan.csv" -o "$T/nan2" --partitions 1 \
+	--key k --agg count,sum:amount --bad-records skip
+expect_rc "non-numeric value, skipped: exit status" 0
+expect_err "non-numeric value, skipped: reported" "skipped 1 bad record"
+check_text "non-numeric value, skipped: the other rows" \
+	'k,count,sum_amount\na,1,1\nb,1,3\n' "$T/nan2/part-00000"
+
+# Columns that the header does not have: exit 1 (found when the data is
+# read) or 2 (found before), and the column named.
+run_sluice run aggregate "$T/nan.csv" -o "$T/nokey" --partitions 1 \
+	--key nosuchkey --agg count
+expect_rc "unknown --key column: exit status" 1 2
+expect_sluice_error "unknown --key column: named" "nosuchkey"
+expect_no_success "unknown --key column: no output" "$T/nokey"
+run_sluice run aggregate "$T/nan.csv" -o "$T/noagg" --partitions 1 \
+	--key k --agg count,sum:nosuchcol
+expect_rc "unknown --agg column: exit status" 1 2
+expect_sluice_error "unknown --agg column: named" "nosuchcol"
+expect_no_success "unknown --agg column: no output" "$T/noagg"
+
+# --- the output directory --------------------------------------------------
+
+run_sluice run wordcount "$T/ok.txt" -o "$T/done" --partitions 3
+expect_rc "first run: exit status" 0
+cp -R "$T/done" "$T/done.before"
+run_sluice run wordcount "$T/nonl.txt" -o "$T/done" --partitions 2
+expect_rc "output holding _SUCCESS: refused" 2
+expect_sluice_error "output holding _SUCCESS: message" "_SUCCESS|overwrite"
+check_same_output "output holding _SUCCESS: left as it was" \
+	"$T/done.before" "$T/done"
+run_sluice run wordcount "$T/nonl.txt" -o "$T/done" --partitions 2 \
+	--overwrite
+wc_ok "--overwrite" "$T/done" 2 "$T/nonl.txt"
+
+finish

@@ -1,0 +1,194 @@
+#!/bin/sh
+# test_cli.sh - the `sluice` command line: --help, --version, usage errors
+# (exit 2 with a "sluice: ..." line), and a user job written in C against
+# include/sluice.h, built as a shared object and run as `sluice run ./x.so`.
+. "$(dirname "$0")/lib.sh"
+
+printf 'one two\nthree\n' >"$T/in.txt"
+
+# --- help and version ------------------------------------------------------
+
+# help_mentions NAME WORD... : the last run's stdout names every WORD.
+help_mentions() {
+	_hm_name=$1
+	shift
+	_hm_missing=
+	for _hm_w in "$@"; do
+		grep -q -F -e "$_hm_w" "$T/out" ||
+			_hm_missing="$_hm_missing $_hm_w"
+	done
+	if [ -n "$_hm_missing" ]; then
+		fail "$_hm_name" "not mentioned:$_hm_missing"
+		show_head "$T/out" 40
+	else
+		pass "$_hm_name"
+	fi
+}
+
+OPTIONS="-o --output --workers --partitions --split-size --bad-records
+	--max-record-size --overwrite --top --verbose --key --agg --mapper
+	--reducer --combiner wordcount aggregate streaming"
+
+# Help asked for is output, not an error: on stdout, exit 0.
+for args in "--help" "run --help"; do
+	# shellcheck disable=SC2086
+	run_sluice $args
+	expect_rc "sluice $args: exit status" 0
+	# shellcheck disable=SC2086
+	help_mentions "sluice $args: every option" $OPTIONS
+done
+
+run_sluice --version
+expect_rc "--version: exit status" 0
+check "--version: 'sluice VERSION' on stdout" \
+	grep -q -E '^sluice (version )?[0-9]+\.[0-9]+' "$T/out"
+
+# --- usage errors: exit 2 and a "sluice: ..." line --------------------------
+
+# usage_error NAME ERE ARGS... : `sluice ARGS` exits 2, says why in a line
+# "sluice: ..." matching ERE, and writes no output.
+usage_error() {
+	_ue_name=$1
+	_ue_ere=$2
+	shift 2
+	rm -rf "$T/o"
+	run_sluice "$@"
+	expect_rc "$_ue_name: exit status" 2
+	expect_sluice_error "$_ue_name: message" "$_ue_ere"
+	check_absent "$_ue_name: no _SUCCESS" "$T/o/_SUCCESS"
+}
+
+usage_error "no arguments" ""
+usage_error "unknown command" "frobnicate" frobnicate
+usage_error "run without a job" "" run
+usage_error "unknown job" "nosuchjob" run nosuchjob "$T/in.txt" -o "$T/o"
+usage_error "unknown option" "--frobnicate" \
+	run wordcount --frobnicate "$T/in.txt" -o "$T/o"
+usage_error "missing -o" "" run wordcount "$T/in.txt"
+usage_error "-o without a value" "" run wordcount "$T/in.txt" -o
+usage_error "no input" "" run wordcount -o "$T/o"
+for bad in 0 -1 abc 3x 99999999999999999999; do
+	usage_error "--partitions $bad" "partitions" \
+		run wordcount "$T/in.txt" -o "$T/o" --partitions "$bad"
+done
+for bad in 0 abc -5 12Q 1KK; do
+	usage_error "--split-size $bad" "split-size" \
+		run wordcount "$T/in.txt" -o "$T/o" --split-size "$bad"
+done
+usage_error "--workers 0" "workers" \
+	run wordcount "$T/in.txt" -o "$T/o" --workers 0
+usage_error "--workers abc" "workers" \
+	run wordcount "$T/in.txt" -o "$T/o" --workers abc
+usage_error "--bad-records maybe" "bad-records" \
+	run wordcount "$T/in.txt" -o "$T/o" --bad-records maybe
+usage_error "--max-record-size abc" "max-record-size" \
+	run wordcount "$T/in.txt" -o "$T/o" --max-record-size abc
+
+# Size suffixes are accepted.
+run_sluice run wordcount "$T/in.txt" -o "$T/sizes" --split-size 1M \
+	--max-record-size 64K --partitions 1 --workers 1 -v
+expect_rc "size suffixes and -v: exit status" 0
+check_text "size suffixes and -v: output" 'one\t1\nthree\t1\ntwo\t1\n' \
+	"$T/sizes/part-00000"
+
+# --- a user job as a shared object ------------------------------------------
+
+# linelen.c: counts the lines of each length in bytes ("LENGTH<TAB>COUNT"),
+# with a combine; LENGTH keys sort as bytes ("10" before "9").
+cat >"$T/linelen.c" <<'EOF'
+#include <sluice.h>
+#include <stdio.h>
+
+static int ll_map(sl_ctx *ctx, const sl_record *rec)
+{
+	char key[32];
+	unsigned char one[8];
+	int n = snprintf(key, sizeof key, "%zu", rec->line.len);
+
+	sl_u64_put(one, 1);
+	return sl_emit(ctx, key, (size_t)n, one, sizeof one);
+}
+
+static int ll_combine(sl_ctx *ctx, void *acc, const void *val, size_t len)
+{
+	(void)ctx;
+	(void)len;
+	sl_u64_put(acc, sl_u64_get(acc) + sl_u64_get(val));
+	return SL_OK;
+}
+
+static int ll_reduce(sl_ctx *ctx, const void *key, size_t klen,
+		     sl_values *vals)
+{
+	const void *val;
+	size_t len;
+	unsigned long long sum = 0;
+	char out[32];
+	int n;
+
+	while (sl_values_next(vals, &val, &len)) {
+		if (len != 8)
+			return sl_fail(ctx, "value of %zu bytes", len);
+		sum += sl_u64_get(val);
+	}
+	n = snprintf(out, sizeof out, "%llu", sum);
+	return sl_emit(ctx, key, klen, out, (size_t)n);
+}
+
+const struct sl_job sluice_job = {
+	.api_version = SL_API_VERSION,
+	.name = "linelen",
+	.summary = "count the lines of each length",
+	.input = SL_INPUT_LINES,
+	.map = ll_map,
+	.combine = ll_combine,
+	.reduce = ll_reduce,
+};
+EOF
+# notajob.c: a shared object without a sluice_job.
+echo 'int not_a_job = 1;' >"$T/notajob.c"
+# oldjob.c: a job for an API version this sluice does not have.
+sed 's/\.api_version = SL_API_VERSION/.api_version = SL_API_VERSION + 99/' \
+	"$T/linelen.c" >"$T/oldjob.c"
+
+# compile_jobs NAME... : $T/NAME.c to $T/NAME.so.
+compile_jobs() {
+	for _cj_job in "$@"; do
+		"$CC" -std=gnu11 -Wall -Wextra -Werror -shared -fPIC \
+			-I"$SLUICE_SRCDIR/include" \
+			-o "$T/$_cj_job.so" "$T/$_cj_job.c" || return 1
+	done
+}
+
+CC=${CC:-cc}
+if ! command -v "$CC" >/dev/null 2>&1; then
+	echo "skip: user job cases (no C compiler '$CC')"
+elif ! compile_jobs linelen notajob oldjob; then
+	fail "user jobs compile against include/sluice.h" "$CC failed"
+else
+	pass "user jobs compile against include/sluice.h"
+	cd "$T" || hard_error "cannot cd to $T"
+	{
+		gen_text 41 3000
+		printf '\n\n  \r\nno final newline'
+	} >"$T/lines.txt"
+	# Lines as the job sees them: without "\n" or "\r\n".
+	sed 's/\r$//' "$T/lines.txt" | awk '{ print length($0) }' | sort |
+		uniq -c | sed "s/^ *\([0-9]*\) \(.*\)\$/\2$TAB\1/" >"$T/want"
+	run_sluice run ./linelen.so "$T/lines.txt" -o "$T/ll" --partitions 3 \
+		--workers 2 --split-size 16K
+	expect_rc "user job ./linelen.so: exit status" 0
+	check_layout "user job ./linelen.so: layout" "$T/ll" 3
+	check_sorted "user job ./linelen.so: parts sorted" "$T/ll" -u
+	cat_parts "$T/ll" | sort >"$T/got"
+	check_eq "user job ./linelen.so: counts" "$T/want" "$T/got"
+
+	usage_error "a .so without sluice_job" "notajob\\.so|sluice_job" \
+		run ./notajob.so "$T/lines.txt" -o "$T/o"
+	usage_error "a .so of another API version" "oldjob\\.so|version" \
+		run ./oldjob.so "$T/lines.txt" -o "$T/o"
+	usage_error "a .so that does not exist" "nosuch\\.so" \
+		run ./nosuch.so "$T/lines.txt" -o "$T/o"
+fi
+
+finish

@@ -1,0 +1,345 @@
+/*
+ * test_combine.c - the combine table against a naive reference: all
+ * records sorted with qsort and summed by a linear scan.
+ */
+#include "sl_impl.h"
+
+#include <stdalign.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <xxhash.h>
+
+#include "shuffle/combine.h"
+#include "tests/unit/unit.h"
+
+/* Sums 8-byte counts (sl_u64 layout); SL_EOVERFLOW on overflow. */
+static int
+fold_sum(void *arg, void *acc, const void *val, size_t len)
+{
+	uint64_t a, v;
+
+	CU_ASSERT_EQUAL(len, 8);
+	memcpy(&a, acc, 8);
+	memcpy(&v, val, 8);
+	if (__builtin_add_overflow(a, v, &a))
+		return SL_EOVERFLOW;
+	memcpy(acc, &a, 8);
+	return SL_OK;
+}
+
+static int
+add_u64(sl_combine *t, const void *key, size_t klen, uint64_t v)
+{
+	return sl_combine_add(t, XXH3_64bits(key, klen), key, klen, &v, 8);
+}
+
+/* The held u64 value of a key, found by iteration; -1 when absent. */
+static int
+held(const sl_combine *t, const void *key, size_t klen, uint64_t *v)
+{
+	size_t pos = 0;
+	uint64_t hash;
+	sl_slice k, val;
+
+	while (sl_combine_next(t, &pos, &hash, &k, &val))
+		if (sl_key_cmp(k.ptr, k.len, key, klen) == 0) {
+			CU_ASSERT_EQUAL(hash, XXH3_64bits(key, klen));
+			CU_ASSERT_EQUAL(val.len, 8);
+			memcpy(v, val.ptr, 8);
+			return 0;
+		}
+	return -1;
+}
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+
+static uint64_t
+rng(void)
+{
+	rng_state ^= rng_state >> 12;
+	rng_state ^= rng_state << 25;
+	rng_state ^= rng_state >> 27;
+	return rng_state * 0x2545f4914f6cdd1dull;
+}
+
+typedef struct rec {
+	unsigned char key[12];
+	size_t klen;
+	uint64_t val;
+} rec;
+
+static int
+rec_cmp(const void *a, const void *b)
+{
+	const rec *x = a, *y = b;
+
+	return sl_key_cmp(x->key, x->klen, y->key, y->klen);
+}
+
+static void
+test_new_key_holds_a_copy(void)
+{
+	sl_combine *t = sl_combine_new(fold_sum, NULL);
+	char key[] = "word";
+	uint64_t v = 0;
+
+	ASSERT_EQ_INT(add_u64(t, key, 4, 5), SL_OK);
+	key[0] = 'x';
+	ASSERT_EQ_INT(held(t, "word", 4, &v), 0);
+	ASSERT_EQ_INT(v, 5);
+	ASSERT_EQ_INT(held(t, "xord", 4, &v), -1);
+	ASSERT_EQ_INT(sl_combine_count(t), 1);
+	sl_combine_free(t);
+}
+
+static void
+test_random_keys_fold_like_reference(void)
+{
+	enum { N = 20000 };
+	static const unsigned char alphabet[] = { 0x00, 'a', 'b', 0xff };
+	rec *recs = calloc(N, sizeof(*recs));
+	rec *held_recs = calloc(N, sizeof(*held_recs));
+	sl_combine *t = sl_combine_new(fold_sum, NULL);
+	size_t i, j, nheld, groups = 0, pos = 0;
+	uint64_t hash, sum;
+	sl_slice k, val;
+
+	for (i = 0; i < N; i++) {
+		recs[i].klen = rng() % 9;
+		for (j = 0; j < recs[i].klen; j++)
+			recs[i].key[j] = alphabet[rng() % 4];
+		recs[i].val = rng() % 1000;
+		ASSERT_EQ_INT(add_u64(t, recs[i].key, recs[i].klen,
+				      recs[i].val), SL_OK);
+	}
+	/* What the table holds, as records sorted by key. */
+	for (nheld = 0; nheld < N &&
+	     sl_combine_next(t, &pos, &hash, &k, &val); nheld++) {
+		CU_ASSERT(k.len <= sizeof(held_recs[nheld].key));
+		CU_ASSERT_EQUAL(val.len, 8);
+		CU_ASSERT_EQUAL(hash, XXH3_64bits(k.ptr, k.len));
+		memcpy(held_recs[nheld].key, k.ptr, k.len);
+		held_recs[nheld].klen = k.len;
+		memcpy(&held_recs[nheld].val, val.ptr, 8);
+	}
+	ASSERT_EQ_INT(nheld, sl_combine_count(t));
+	qsort(held_recs, nheld, sizeof(*held_recs), rec_cmp);
+	/* The reference: all records sorted, each run of a key summed. */
+	qsort(recs, N, sizeof(*recs), rec_cmp);
+	for (i = 0; i < N; i = j, groups++) {
+		for (sum = 0, j = i; j < N && rec_cmp(&recs[i], &recs[j]) == 0;
+		     j++)
+			sum += recs[j].val;
+		if (groups >= nheld)
+			continue;
+		ASSERT_EQ_MEM(held_recs[groups].key, held_recs[groups].klen,
+			      recs[i].key, recs[i].klen);
+		ASSERT_EQ_INT(held_recs[groups].val, sum);
+	}
+	ASSERT_EQ_INT(groups, nheld);
+	CU_ASSERT(groups > 100 && groups < N);
+	free(held_recs);
+	free(recs);
+	sl_combine_free(t);
+}
+
+static void
+test_equal_hashes_keep_keys_apart(void)
+{
+	sl_combine *t = sl_combine_new(fold_sum, NULL);
+	char key[16];
+	uint64_t v, got;
+	size_t i, j, pos = 0;
+	sl_slice k, val;
+	uint64_t hash;
+	int n;
+
+	/* One hash for all keys, and hashes that differ only in high bits. */
+	for (i = 0; i < 300; i++) {
+		n = snprintf(key, sizeof(key), "k%zu", i);
+		v = i;
+		ASSERT_EQ_INT(sl_combine_add(t, i % 2 ? 7 : 7 | (i << 40), key,
+					     (size_t)n, &v, 8), SL_OK);
+		ASSERT_EQ_INT(sl_combine_add(t, i % 2 ? 7 : 7 | (i << 40), key,
+					     (size_t)n, &v, 8), SL_OK);
+	}
+	ASSERT_EQ_INT(sl_combine_count(t), 300);
+	for (i = 0; sl_combine_next(t, &pos, &hash, &k, &val); i++) {
+		memcpy(&got, val.ptr, 8);
+		j = got / 2; /* key "k<j>" got j twice */
+		n = snprintf(key, sizeof(key), "k%zu", j);
+		ASSERT_EQ_MEM(k.ptr, k.len, key, (size_t)n);
+		ASSERT_EQ_INT(hash, j % 2 ? 7 : 7 | (j << 40));
+	}
+	ASSERT_EQ_INT(i, 300);
+	sl_combine_free(t);
+}
+
+static void
+test_table_grows_and_keeps_every_key(void)
+{
+	enum { N = 100000 };
+	sl_combine *t = sl_combine_new(fold_sum, NULL);
+	size_t i, bad = 0, bytes0 = sl_combine_bytes(t);
+	char key[16];
+	uint64_t got;
+	int n;
+
+	for (i = 0; i < 2 * N; i++) {
+		n = snprintf(key, sizeof(key), "%zu", i % N);
+		ASSERT_EQ_INT(add_u64(t, key, (size_t)n, i % N), SL_OK);
+	}
+	ASSERT_EQ_INT(sl_combine_count(t), N);
+	for (i = 0; i < N; i += 997) {
+		n = snprintf(key, sizeof(key), "%zu", i);
+		if (held(t, key, (size_t)n, &got) != 0 || got != 2 * i)
+			bad++;
+	}
+	ASSERT_EQ_INT(bad, 0);
+	/* At least the slots (16 bytes each, <= 3/4 full) and the keys. */
+	CU_ASSERT(sl_combine_bytes(t) >= bytes0 + N * 4 / 3 * 16 + N * 5);
+	sl_combine_free(t);
+}
+
+static void
+test_value_of_another_length_is_rejected(void)
+{
+	sl_combine *t = sl_combine_new(fold_sum, NULL);
+	uint64_t got;
+
+	ASSERT_EQ_INT(add_u64(t, "k", 1, 3), SL_OK);
+	ASSERT_EQ_INT(sl_combine_add(t, XXH3_64bits("k", 1), "k", 1, "abcd", 4),
+		      SL_EINVAL);
+	ASSERT_EQ_INT(sl_combine_add(t, XXH3_64bits("k", 1), "k", 1, "", 0),
+		      SL_EINVAL);
+	ASSERT_EQ_INT(held(t, "k", 1, &got), 0);
+	ASSERT_EQ_INT(got, 3);
+	ASSERT_EQ_INT(sl_combine_count(t), 1);
+	sl_combine_free(t);
+}
+
+static void
+test_fold_error_is_returned_as_it_is(void)
+{
+	sl_combine *t = sl_combine_new(fold_sum, NULL);
+	uint64_t got;
+
+	ASSERT_EQ_INT(add_u64(t, "k", 1, UINT64_MAX - 1), SL_OK);
+	ASSERT_EQ_INT(add_u64(t, "k", 1, 1), SL_OK);
+	ASSERT_EQ_INT(add_u64(t, "k", 1, 1), SL_EOVERFLOW);
+	ASSERT_EQ_INT(held(t, "k", 1, &got), 0);
+	ASSERT_EQ_INT(got, UINT64_MAX);
+	sl_combine_free(t);
+}
+
+static void
+test_odd_keys_are_distinct(void)
+{
+	enum { BIG = 1 << 20 };
+	sl_combine *t = sl_combine_new(fold_sum, NULL);
+	char *big = malloc(BIG + 1);
+	size_t bytes0 = sl_combine_bytes(t);
+	uint64_t got;
+
+	memset(big, 'x', BIG + 1);
+	ASSERT_EQ_INT(add_u64(t, "", 0, 1), SL_OK);
+	ASSERT_EQ_INT(add_u64(t, NULL, 0, 1), SL_OK);
+	ASSERT_EQ_INT(add_u64(t, "\0", 1, 10), SL_OK);
+	ASSERT_EQ_INT(add_u64(t, "\0\0", 2, 100), SL_OK);
+	ASSERT_EQ_INT(add_u64(t, "a\0b", 3, 1000), SL_OK);
+	ASSERT_EQ_INT(add_u64(t, "a\0c", 3, 10000), SL_OK);
+	ASSERT_EQ_INT(add_u64(t, big, BIG, 3), SL_OK);
+	ASSERT_EQ_INT(add_u64(t, big, BIG + 1, 5), SL_OK);
+	ASSERT_EQ_INT(add_u64(t, big, BIG, 4), SL_OK);
+	ASSERT_EQ_INT(add_u64(t, "x", 1, 7), SL_OK);
+	ASSERT_EQ_INT(sl_combine_count(t), 8);
+	ASSERT_EQ_INT(held(t, "", 0, &got), 0);
+	ASSERT_EQ_INT(got, 2);
+	ASSERT_EQ_INT(held(t, "\0", 1, &got), 0);
+	ASSERT_EQ_INT(got, 10);
+	ASSERT_EQ_INT(held(t, "\0\0", 2, &got), 0);
+	ASSERT_EQ_INT(got, 100);
+	ASSERT_EQ_INT(held(t, "a\0b", 3, &got), 0);
+	ASSERT_EQ_INT(got, 1000);
+	ASSERT_EQ_INT(held(t, "a\0c", 3, &got), 0);
+	ASSERT_EQ_INT(got, 10000);
+	ASSERT_EQ_INT(held(t, big, BIG, &got), 0);
+	ASSERT_EQ_INT(got, 7);
+	ASSERT_EQ_INT(held(t, big, BIG + 1, &got), 0);
+	ASSERT_EQ_INT(got, 5);
+	ASSERT_EQ_INT(held(t, "x", 1, &got), 0);
+	ASSERT_EQ_INT(got, 7);
+	CU_ASSERT(sl_combine_bytes(t) >= bytes0 + 2 * (size_t)BIG);
+	free(big);
+	sl_combine_free(t);
+}
+
+static int
+fold_check_align(void *arg, void *acc, const void *val, size_t len)
+{
+	int *misaligned = arg;
+
+	if ((uintptr_t)acc % alignof(max_align_t))
+		(*misaligned)++;
+	return SL_OK;
+}
+
+static void
+test_held_value_is_aligned_like_malloc(void)
+{
+	int misaligned = 0;
+	sl_combine *t = sl_combine_new(fold_check_align, &misaligned);
+	char key[32];
+	size_t klen, i;
+
+	/* Every key length mod 16, twice each so that fold sees them. */
+	for (i = 0; i < 64; i++) {
+		klen = i % 32;
+		memset(key, 'a' + (int)(i % 32), klen);
+		ASSERT_EQ_INT(sl_combine_add(t, i % 32, key, klen, "123", 3),
+			      SL_OK);
+	}
+	ASSERT_EQ_INT(sl_combine_count(t), 32);
+	ASSERT_EQ_INT(misaligned, 0);
+	sl_combine_free(t);
+}
+
+static void
+test_empty_table_iterates_nothing(void)
+{
+	sl_combine *t = sl_combine_new(fold_sum, NULL);
+	size_t pos = 0;
+	uint64_t hash;
+	sl_slice k, v;
+
+	ASSERT_EQ_INT(sl_combine_next(t, &pos, &hash, &k, &v), 0);
+	ASSERT_EQ_INT(sl_combine_next(t, &pos, &hash, &k, &v), 0);
+	ASSERT_EQ_INT(sl_combine_count(t), 0);
+	CU_ASSERT(sl_combine_bytes(t) > 0);
+	sl_combine_free(t);
+	sl_combine_free(NULL);
+}
+
+static const unit_case cases[] = {
+	{ "a new key holds a copy of its first value",
+	  test_new_key_holds_a_copy },
+	{ "random keys fold to the sums of a sorted reference",
+	  test_random_keys_fold_like_reference },
+	{ "keys with equal hashes are kept apart",
+	  test_equal_hashes_keep_keys_apart },
+	{ "the table grows and keeps every key",
+	  test_table_grows_and_keeps_every_key },
+	{ "a value of another length for a held key is rejected",
+	  test_value_of_another_length_is_rejected },
+	{ "a fold error is returned as it is",
+	  test_fold_error_is_returned_as_it_is },
+	{ "empty, NUL, prefix and 1 MiB keys are distinct keys",
+	  test_odd_keys_are_distinct },
+	{ "the held value is aligned like malloc memory",
+	  test_held_value_is_aligned_like_malloc },
+	{ "an empty table iterates nothing",
+	  test_empty_table_iterates_nothing },
+	{ NULL, NULL }
+};
+
+UNIT_MAIN("combine", cases)

@@ -1,0 +1,1012 @@
+/*
+ * test_input.c - input expansion, split planning, the line reader, line
+ * numbers and sizes (common/input.c).
+ *
+ * Every case works in its own mkdtemp directory under $TMPDIR (or /tmp)
+ * and removes it. The split cases compare the lines of all the splits of
+ * a file, read split by split, with a whole-file reading done here by a
+ * plain byte loop.
+ */
+#include "sl_impl.h"
+
+#include "input.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "tests/unit/unit.h"
+
+/* --- fixtures ---------------------------------------------------------- */
+
+static char tdir[1024]; /* the case's temporary directory */
+
+static void
+tdir_make(void)
+{
+	const char *t = getenv("TMPDIR");
+
+	if ((size_t)snprintf(tdir, sizeof(tdir), "%s/sl-input-XXXXXX",
+			     t && *t ? t : "/tmp") >= sizeof(tdir) ||
+	    mkdtemp(tdir) == NULL) {
+		perror("mkdtemp");
+		exit(99);
+	}
+}
+
+static int
+rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	return remove(path);
+}
+
+static void
+tdir_remove(void)
+{
+	CU_ASSERT(nftw(tdir, rm_one, 16, FTW_DEPTH | FTW_PHYS) == 0);
+}
+
+/* tdir/name, in one of a few rotating static buffers. */
+static const char *
+tpath(const char *name)
+{
+	static char bufs[8][PATH_MAX];
+	static int i;
+
+	i = (i + 1) % 8;
+	snprintf(bufs[i], sizeof(bufs[i]), "%s/%s", tdir, name);
+	return bufs[i];
+}
+
+static void
+write_file(const char *path, const void *data, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+
+	if (f == NULL || fwrite(data, 1, len, f) != len || fclose(f) != 0) {
+		perror(path);
+		exit(99);
+	}
+}
+
+static void
+make_dir(const char *path)
+{
+	if (mkdir(path, 0755) != 0) {
+		perror(path);
+		exit(99);
+	}
+}
+
+/* Expand args; the files joined by spaces, or the error message. */
+static int
+expand(char *const *args, size_t nargs, sl_buf *out)
+{
+	sl_strlist files = SL_STRLIST_INIT;
+	size_t i;
+	int rv;
+
+	sl_buf_reset(out);
+	rv = sl_input_expand(args, nargs, &files, out);
+	if (rv != SL_OK)
+		CU_ASSERT(files.n == 0 && files.v == NULL);
+	for (i = 0; i < files.n; i++) {
+		CU_ASSERT(strncmp(files.v[i], tdir, strlen(tdir)) == 0);
+		sl_buf_addf(out, "%s%s", i ? " " : "",
+			    files.v[i] + strlen(tdir) + 1);
+	}
+	sl_strlist_release(&files);
+	return rv;
+}
+
+/* --- expansion --------------------------------------------------------- */
+
+static void
+test_expand_directory_takes_visible_regular_files(void)
+{
+	sl_buf out = SL_BUF_INIT;
+	char *args[2];
+
+	tdir_make();
+	make_dir(tpath("in"));
+	write_file(tpath("in/b.txt"), "b\n", 2);
+	write_file(tpath("in/a.txt"), "a\n", 2);
+	write_file(tpath("in/.hidden"), "h\n", 2);
+	write_file(tpath("in/_SUCCESS"), "", 0);
+	write_file(tpath("in/empty"), "", 0);
+	make_dir(tpath("in/sub"));
+	write_file(tpath("in/sub/c.txt"), "c\n", 2);
+	CU_ASSERT(symlink("a.txt", tpath("in/link")) == 0);
+
+	args[0] = (char *)tpath("in");
+	ASSERT_EQ_INT(expand(args, 1, &out), SL_OK);
+	ASSERT_EQ_STR(out.buf, "in/a.txt in/b.txt in/empty in/link");
+
+	/* A trailing slash does not double the separator. */
+	args[0] = (char *)tpath("in/");
+	ASSERT_EQ_INT(expand(args, 1, &out), SL_OK);
+	ASSERT_EQ_STR(out.buf, "in/a.txt in/b.txt in/empty in/link");
+	sl_buf_release(&out);
+	tdir_remove();
+}
+
+static void
+test_expand_sorts_files_and_drops_duplicates(void)
+{
+	sl_buf out = SL_BUF_INIT;
+	char *args[4];
+
+	tdir_make();
+	make_dir(tpath("in"));
+	write_file(tpath("in/a"), "a", 1);
+	write_file(tpath("in/b"), "b", 1);
+	write_file(tpath("z"), "z", 1);
+	write_file(tpath("_named"), "n", 1);
+	args[0] = (char *)tpath("z");
+	args[1] = (char *)tpath("in/b");
+	args[2] = (char *)tpath("in");
+	args[3] = (char *)tpath("_named"); /* named: taken though hidden */
+	ASSERT_EQ_INT(expand(args, 4, &out), SL_OK);
+	ASSERT_EQ_STR(out.buf, "_named in/a in/b z");
+	sl_buf_release(&out);
+	tdir_remove();
+}
+
+static void
+test_expand_globs_match_files_and_directories(void)
+{
+	sl_buf out = SL_BUF_INIT;
+	char *args[1];
+
+	tdir_make();
+	make_dir(tpath("d1"));
+	make_dir(tpath("d2"));
+	write_file(tpath("d1/x.txt"), "x", 1);
+	write_file(tpath("d1/y.csv"), "y", 1);
+	write_file(tpath("d1/_z.txt"), "z", 1);
+	write_file(tpath("d1/.w.txt"), "w", 1);
+	write_file(tpath("d2/p.txt"), "p", 1);
+
+	args[0] = (char *)tpath("d1/*.txt");
+	ASSERT_EQ_INT(expand(args, 1, &out), SL_OK);
+	ASSERT_EQ_STR(out.buf, "d1/x.txt");
+
+	args[0] = (char *)tpath("d?");
+	ASSERT_EQ_INT(expand(args, 1, &out), SL_OK);
+	ASSERT_EQ_STR(out.buf, "d1/x.txt d1/y.csv d2/p.txt");
+
+	/* A pattern that starts with '_' asks for such names. */
+	args[0] = (char *)tpath("d1/_*");
+	ASSERT_EQ_INT(expand(args, 1, &out), SL_OK);
+	ASSERT_EQ_STR(out.buf, "d1/_z.txt");
+
+	args[0] = (char *)tpath("d1/*.json");
+	ASSERT_EQ_INT(expand(args, 1, &out), SL_ENOTFOUND);
+	ASSERT_EQ_STR(strstr(out.buf, "no input files match '"), out.buf);
+	CU_ASSERT(strstr(out.buf, "/d1/*.json'") != NULL);
+
+	/* Only hidden names match: nothing left. */
+	args[0] = (char *)tpath("d1/*z*");
+	ASSERT_EQ_INT(expand(args, 1, &out), SL_ENOTFOUND);
+	CU_ASSERT(strstr(out.buf, "no input files match '") == out.buf);
+	sl_buf_release(&out);
+	tdir_remove();
+}
+
+static void
+test_expand_takes_an_existing_name_with_glob_characters_literally(void)
+{
+	sl_buf out = SL_BUF_INIT;
+	char *args[1];
+
+	tdir_make();
+	write_file(tpath("a*"), "1", 1);
+	write_file(tpath("ab"), "2", 1);
+	args[0] = (char *)tpath("a*");
+	ASSERT_EQ_INT(expand(args, 1, &out), SL_OK);
+	ASSERT_EQ_STR(out.buf, "a*");
+	sl_buf_release(&out);
+	tdir_remove();
+}
+
+static void
+test_expand_reports_a_missing_file(void)
+{
+	sl_buf out = SL_BUF_INIT, want = SL_BUF_INIT;
+	char *args[2];
+
+	tdir_make();
+	write_file(tpath("ok"), "1", 1);
+	args[0] = (char *)tpath("ok");
+	args[1] = (char *)tpath("nope.txt");
+	ASSERT_EQ_INT(expand(args, 2, &out), SL_ENOTFOUND);
+	sl_buf_addf(&want, "cannot open '%s': No such file or directory",
+		    tpath("nope.txt"));
+	ASSERT_EQ_STR(out.buf, want.buf);
+
+	/* Under a file, as if it were a directory. */
+	args[0] = (char *)tpath("ok/x");
+	ASSERT_EQ_INT(expand(args, 1, &out), SL_ENOTFOUND);
+	sl_buf_reset(&want);
+	sl_buf_addf(&want, "cannot open '%s': Not a directory", tpath("ok/x"));
+	ASSERT_EQ_STR(out.buf, want.buf);
+	sl_buf_release(&want);
+	sl_buf_release(&out);
+	tdir_remove();
+}
+
+static void
+test_expand_reports_a_dangling_symlink(void)
+{
+	sl_buf out = SL_BUF_INIT, want = SL_BUF_INIT;
+	char *args[1];
+
+	tdir_make();
+	make_dir(tpath("in"));
+	write_file(tpath("in/a"), "a", 1);
+	CU_ASSERT(symlink("gone", tpath("in/dangling")) == 0);
+
+	args[0] = (char *)tpath("in/dangling");
+	ASSERT_EQ_INT(expand(args, 1, &out), SL_ENOTFOUND);
+	sl_buf_addf(&want, "cannot open '%s': No such file or directory",
+		    tpath("in/dangling"));
+	ASSERT_EQ_STR(out.buf, want.buf);
+
+	/* Inside a directory argument it is an error too: no silent loss. */
+	args[0] = (char *)tpath("in");
+	ASSERT_EQ_INT(expand(args, 1, &out), SL_ENOTFOUND);
+	ASSERT_EQ_STR(out.buf, want.buf);
+	sl_buf_release(&want);
+	sl_buf_release(&out);
+	tdir_remove();
+}
+
+static void
+test_expand_refuses_a_fifo_and_skips_one_in_a_directory(void)
+{
+	sl_buf out = SL_BUF_INIT, want = SL_BUF_INIT;
+	char *args[1];
+
+	tdir_make();
+	make_dir(tpath("in"));
+	write_file(tpath("in/a"), "a", 1);
+	CU_ASSERT(mkfifo(tpath("in/fifo"), 0644) == 0);
+
+	args[0] = (char *)tpath("in/fifo");
+	ASSERT_EQ_INT(expand(args, 1, &out), SL_EINVAL);
+	sl_buf_addf(&want, "'%s' is not a regular file", tpath("in/fifo"));
+	ASSERT_EQ_STR(out.buf, want.buf);
+
+	args[0] = (char *)tpath("in");
+	ASSERT_EQ_INT(expand(args, 1, &out), SL_OK);
+	ASSERT_EQ_STR(out.buf, "in/a");
+
+	args[0] = (char *)"/dev/null";
+	ASSERT_EQ_INT(expand(args, 1, &out), SL_EINVAL);
+	ASSERT_EQ_STR(out.buf, "'/dev/null' is not a regular file");
+	sl_buf_release(&want);
+	sl_buf_release(&out);
+	tdir_remove();
+}
+
+static void
+test_expand_refuses_a_directory_without_input_files(void)
+{
+	sl_buf out = SL_BUF_INIT, want = SL_BUF_INIT;
+	char *args[1];
+
+	tdir_make();
+	make_dir(tpath("empty"));
+	args[0] = (char *)tpath("empty");
+	ASSERT_EQ_INT(expand(args, 1, &out), SL_ENOTFOUND);
+	sl_buf_addf(&want, "no input files in '%s'", tpath("empty"));
+	ASSERT_EQ_STR(out.buf, want.buf);
+
+	/* Only hidden names and a subdirectory: the same. */
+	make_dir(tpath("out"));
+	write_file(tpath("out/_SUCCESS"), "", 0);
+	write_file(tpath("out/.crc"), "", 0);
+	make_dir(tpath("out/part"));
+	write_file(tpath("out/part/x"), "x", 1);
+	args[0] = (char *)tpath("out");
+	ASSERT_EQ_INT(expand(args, 1, &out), SL_ENOTFOUND);
+	sl_buf_reset(&want);
+	sl_buf_addf(&want, "no input files in '%s'", tpath("out"));
+	ASSERT_EQ_STR(out.buf, want.buf);
+	sl_buf_release(&want);
+	sl_buf_release(&out);
+	tdir_remove();
+}
+
+static void
+test_expand_refuses_no_arguments(void)
+{
+	sl_strlist files = SL_STRLIST_INIT;
+	sl_buf err = SL_BUF_INIT;
+
+	ASSERT_EQ_INT(sl_input_expand(NULL, 0, &files, &err), SL_EINVAL);
+	ASSERT_EQ_STR(err.buf, "no input given");
+	ASSERT_EQ_INT(files.n, 0);
+	sl_buf_release(&err);
+}
+
+static void
+test_expand_reports_unreadable_files_and_directories(void)
+{
+	sl_buf out = SL_BUF_INIT, want = SL_BUF_INIT;
+	char *args[1];
+
+	if (geteuid() == 0) {
+		/* Root opens anything: nothing to test. */
+		fprintf(stderr, "(unreadable files: not testable as root) ");
+		return;
+	}
+	tdir_make();
+	write_file(tpath("secret"), "s", 1);
+	CU_ASSERT(chmod(tpath("secret"), 0) == 0);
+	args[0] = (char *)tpath("secret");
+	ASSERT_EQ_INT(expand(args, 1, &out), SL_EIO);
+	sl_buf_addf(&want, "cannot read '%s': Permission denied",
+		    tpath("secret"));
+	ASSERT_EQ_STR(out.buf, want.buf);
+
+	make_dir(tpath("closed"));
+	write_file(tpath("closed/a"), "a", 1);
+	CU_ASSERT(chmod(tpath("closed"), 0) == 0);
+	args[0] = (char *)tpath("closed");
+	ASSERT_EQ_INT(expand(args, 1, &out), SL_EIO);
+	sl_buf_reset(&want);
+	sl_buf_addf(&want, "cannot read '%s': Permission denied",
+		    tpath("closed"));
+	ASSERT_EQ_STR(out.buf, want.buf);
+	CU_ASSERT(chmod(tpath("closed"), 0700) == 0); /* for tdir_remove */
+	sl_buf_release(&want);
+	sl_buf_release(&out);
+	tdir_remove();
+}
+
+/* --- planning ---------------------------------------------------------- */
+
+static void
+test_plan_cuts_files_in_order_and_skips_empty_ones(void)
+{
+	sl_strlist files = SL_STRLIST_INIT;
+	sl_split_list sp = SL_SPLIT_LIST_INIT;
+	sl_buf err = SL_BUF_INIT;
+
+	tdir_make();
+	write_file(tpath("a"), "0123456789", 10);
+	write_file(tpath("b"), "", 0);
+	write_file(tpath("c"), "0123", 4);
+	sl_strlist_add(&files, tpath("a"));
+	sl_strlist_add(&files, tpath("b"));
+	sl_strlist_add(&files, tpath("c"));
+
+	ASSERT_EQ_INT(sl_input_plan(&files, 4, &sp, &err), SL_OK);
+	ASSERT_EQ_INT(sp.n, 4);
+	if (sp.n == 4) {
+		ASSERT_EQ_STR(sp.v[0].path, tpath("a"));
+		ASSERT_EQ_INT(sp.v[0].start, 0);
+		ASSERT_EQ_INT(sp.v[0].end, 4);
+		ASSERT_EQ_INT(sp.v[1].start, 4);
+		ASSERT_EQ_INT(sp.v[1].end, 8);
+		ASSERT_EQ_STR(sp.v[2].path, tpath("a"));
+		ASSERT_EQ_INT(sp.v[2].start, 8);
+		ASSERT_EQ_INT(sp.v[2].end, 10);
+		ASSERT_EQ_STR(sp.v[3].path, tpath("c"));
+		ASSERT_EQ_INT(sp.v[3].start, 0);
+		ASSERT_EQ_INT(sp.v[3].end, 4);
+	}
+	sl_split_list_release(&sp);
+
+	/* One split per file when split_size is larger than every file. */
+	ASSERT_EQ_INT(sl_input_plan(&files, UINT64_MAX, &sp, &err), SL_OK);
+	ASSERT_EQ_INT(sp.n, 2);
+	if (sp.n == 2) {
+		ASSERT_EQ_INT(sp.v[0].end, 10);
+		ASSERT_EQ_INT(sp.v[1].end, 4);
+	}
+	sl_split_list_release(&sp);
+	ASSERT_EQ_INT(err.len, 0);
+	ASSERT_EQ_INT(sp.n, 0);
+	CU_ASSERT(sp.v == NULL);
+
+	/* Only empty files: no split, no error. */
+	sl_strlist_release(&files);
+	sl_strlist_add(&files, tpath("b"));
+	ASSERT_EQ_INT(sl_input_plan(&files, 1, &sp, &err), SL_OK);
+	ASSERT_EQ_INT(sp.n, 0);
+	sl_strlist_release(&files);
+	sl_buf_release(&err);
+	tdir_remove();
+}
+
+static void
+test_plan_refuses_a_zero_split_size_and_a_missing_file(void)
+{
+	sl_strlist files = SL_STRLIST_INIT;
+	sl_split_list sp = SL_SPLIT_LIST_INIT;
+	sl_buf err = SL_BUF_INIT, want = SL_BUF_INIT;
+
+	tdir_make();
+	write_file(tpath("a"), "0123456789", 10);
+	sl_strlist_add(&files, tpath("a"));
+	ASSERT_EQ_INT(sl_input_plan(&files, 0, &sp, &err), SL_EINVAL);
+	ASSERT_EQ_STR(err.buf, "split size must not be 0");
+
+	sl_buf_reset(&err);
+	sl_strlist_add(&files, tpath("gone"));
+	ASSERT_EQ_INT(sl_input_plan(&files, 3, &sp, &err), SL_ENOTFOUND);
+	sl_buf_addf(&want, "cannot open '%s': No such file or directory",
+		    tpath("gone"));
+	ASSERT_EQ_STR(err.buf, want.buf);
+	ASSERT_EQ_INT(sp.n, 0); /* the splits of "a" are gone too */
+	CU_ASSERT(sp.v == NULL);
+	sl_strlist_release(&files);
+	sl_buf_release(&want);
+	sl_buf_release(&err);
+	tdir_remove();
+}
+
+/* --- the split property ------------------------------------------------ */
+
+/* A line of the whole-file reading: offset, length, too long or not. */
+typedef struct ref_line {
+	uint64_t off;
+	size_t len;
+	bool too_big;
+} ref_line;
+
+/* The lines of data, by the rule of input.h, with a plain byte loop. */
+static size_t
+ref_lines(const char *d, size_t n, size_t max_line, ref_line *out)
+{
+	size_t i = 0, j, len, k = 0;
+
+	while (i < n) {
+		for (j = i; j < n && d[j] != '\n'; j++)
+			;
+		len = j - i;
+		if (j < n && len > 0 && d[j - 1] == '\r')
+			len--;
+		out[k].off = i;
+		out[k].len = len;
+		out[k].too_big = len > max_line;
+		k++;
+		i = j + 1;
+	}
+	return k;
+}
+
+/*
+ * Read every split of `path` (cut at split_size) with reads of buf_size
+ * bytes; true when the lines, in order, are exactly the reference lines
+ * and the readers' byte counts add up to the file's size.
+ */
+static bool
+splits_match(const char *path, const char *data, size_t n, uint64_t split_size,
+	     size_t buf_size, size_t max_line, const ref_line *ref, size_t nref)
+{
+	sl_strlist files = SL_STRLIST_INIT;
+	sl_split_list sp = SL_SPLIT_LIST_INIT;
+	sl_line_reader *r;
+	sl_buf err = SL_BUF_INIT;
+	sl_slice line;
+	uint64_t off, bytes = 0;
+	size_t i, k = 0;
+	bool ok = true;
+	int rv;
+
+	if (sl_strlist_add(&files, path) != SL_OK ||
+	    sl_input_plan(&files, split_size, &sp, &err) != SL_OK)
+		ok = false;
+	for (i = 0; ok && i < sp.n; i++) {
+		rv = sl__line_reader_open_buf(&r, path, sp.v[i].start,
+					      sp.v[i].end, max_line, buf_size,
+					      &err);
+		if (rv != SL_OK) {
+			ok = false;
+			break;
+		}
+		while ((rv = sl_line_reader_next(r, &line, &off, &err)) != 0) {
+			if (k >= nref || off != ref[k].off ||
+			    (rv == SL_ETOOBIG) != ref[k].too_big ||
+			    (rv == 1 && (line.len != ref[k].len ||
+					 memcmp(line.ptr, data + off,
+						line.len) != 0)) ||
+			    (rv != 1 && rv != SL_ETOOBIG)) {
+				fprintf(stderr, "\nsplit %zu [%llu,%llu) "
+					"line %zu rv %d off %llu\n", i,
+					(unsigned long long)sp.v[i].start,
+					(unsigned long long)sp.v[i].end, k, rv,
+					(unsigned long long)off);
+				ok = false;
+				break;
+			}
+			k++;
+		}
+		bytes += sl_line_reader_bytes(r);
+		sl_line_reader_close(r);
+	}
+	if (ok && (k != nref || bytes != n)) {
+		fprintf(stderr, "\n%zu lines of %zu, %llu bytes of %zu\n", k,
+			nref, (unsigned long long)bytes, n);
+		ok = false;
+	}
+	if (!ok)
+		fprintf(stderr, "split_size %llu buf_size %zu max_line %zu: "
+			"%s\n", (unsigned long long)split_size, buf_size,
+			max_line, err.buf);
+	sl_split_list_release(&sp);
+	sl_strlist_release(&files);
+	sl_buf_release(&err);
+	return ok;
+}
+
+/* Check every split size 1..n (or the given ones) against ref_lines. */
+static void
+check_splits(const char *data, size_t n, const uint64_t *sizes,
+	     size_t nsizes, const size_t *bufs, size_t nbufs,
+	     const size_t *maxes, size_t nmaxes)
+{
+	ref_line *ref = calloc(n + 1, sizeof(*ref));
+	size_t nref, b, m, s, nrun;
+	uint64_t split;
+
+	CU_ASSERT_FATAL(ref != NULL);
+	write_file(tpath("data"), data, n);
+	for (m = 0; m < nmaxes; m++) {
+		nref = ref_lines(data, n, maxes[m], ref);
+		for (b = 0; b < nbufs; b++) {
+			nrun = sizes ? nsizes : n;
+			for (s = 0; s < nrun; s++) {
+				split = sizes ? sizes[s] : s + 1;
+				if (!splits_match(tpath("data"), data, n,
+						  split, bufs[b], maxes[m],
+						  ref, nref)) {
+					CU_FAIL("splits differ from the file");
+					goto out;
+				}
+			}
+		}
+	}
+	CU_PASS("splits match");
+out:
+	free(ref);
+}
+
+static const char small_text[] =
+	"hello world\n"
+	"\n"
+	"crlf line\r\n"
+	"\r\n"
+	"\n\n"
+	"nul\0inside\n"
+	"\xff\xfe\x80 not utf-8\r\n"
+	"cr\rin the middle\n"
+	"a line that is longer than forty bytes, so it is too long\n"
+	"x\n"
+	"\r\r\n"
+	"0123456789012345678901234567890123456789\n"  /* exactly 40 */
+	"01234567890123456789012345678901234567890\n" /* 41 */
+	"0123456789012345678901234567890123456789\r\n"
+	"last";
+
+static void
+test_splits_of_a_small_file_give_each_line_once(void)
+{
+	static const size_t bufs[] = { 1, 3, 16, SL_LINE_READER_BUF };
+	static const size_t maxes[] = { 40, 1, (size_t)1 << 30 };
+	size_t n = sizeof(small_text) - 1;
+	char *d = malloc(n + 2);
+
+	CU_ASSERT_FATAL(d != NULL);
+	memcpy(d, small_text, n);
+	tdir_make();
+	/* As it is (no final newline), with "\n", and ending in "\r". */
+	check_splits(d, n, NULL, 0, bufs, SL_ARRAY_LEN(bufs), maxes, 3);
+	d[n] = '\n';
+	check_splits(d, n + 1, NULL, 0, bufs, SL_ARRAY_LEN(bufs), maxes, 3);
+	d[n] = '\r';
+	check_splits(d, n + 1, NULL, 0, bufs, SL_ARRAY_LEN(bufs), maxes, 3);
+	/* Only newlines. */
+	memset(d, '\n', 7);
+	check_splits(d, 7, NULL, 0, bufs, SL_ARRAY_LEN(bufs), maxes, 3);
+	free(d);
+	tdir_remove();
+}
+
+/* xorshift64: the same pseudo-random file on every run. */
+static uint64_t
+rnd(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+static void
+test_splits_of_a_bigger_file_give_each_line_once(void)
+{
+	static const size_t bufs[] = { 64, 4096, SL_LINE_READER_BUF };
+	static const size_t maxes[] = { 1000, (size_t)1 << 30 };
+	static const uint64_t sizes[] = { 1000, 4096, 65536, 99991, 1 << 20 };
+	size_t n = 300000, i = 0, len, j;
+	uint64_t s = 0x9e3779b97f4a7c15ull;
+	char *d = malloc(n);
+
+	CU_ASSERT_FATAL(d != NULL);
+	while (i < n) {
+		len = rnd(&s) % 16 == 0 ? rnd(&s) % 5000 : rnd(&s) % 120;
+		for (j = 0; j < len && i < n; j++, i++) {
+			d[i] = (char)(rnd(&s) % 256);
+			if (d[i] == '\n')
+				d[i] = 'n';
+		}
+		if (i < n && rnd(&s) % 4 == 0)
+			d[i++] = '\r';
+		if (i < n)
+			d[i++] = '\n';
+	}
+	tdir_make();
+	check_splits(d, n, sizes, SL_ARRAY_LEN(sizes), bufs, 3, maxes, 2);
+	free(d);
+	tdir_remove();
+}
+
+/* --- the line reader --------------------------------------------------- */
+
+/* One next() call: its result, offset and line. */
+static void
+expect_next(sl_line_reader *r, int want_rv, uint64_t want_off,
+	    const char *want_line)
+{
+	sl_buf err = SL_BUF_INIT;
+	sl_slice line = { NULL, 0 };
+	uint64_t off = UINT64_MAX;
+	int rv;
+
+	rv = sl_line_reader_next(r, &line, &off, &err);
+	ASSERT_EQ_INT(rv, want_rv);
+	if (rv != 0)
+		ASSERT_EQ_INT(off, want_off);
+	if (rv == 1 && want_rv == 1)
+		ASSERT_EQ_MEM(line.ptr, line.len, want_line, strlen(want_line));
+	if (rv == SL_ETOOBIG)
+		ASSERT_EQ_INT(line.len, 0);
+	ASSERT_EQ_INT(err.len, 0);
+	sl_buf_release(&err);
+}
+
+static void
+test_reader_skips_lines_longer_than_max_line_and_goes_on(void)
+{
+	static const size_t bufs[] = { 1, 4, 11, 12, 13, 100,
+				       SL_LINE_READER_BUF };
+	char data[256];
+	sl_line_reader *r;
+	sl_buf err = SL_BUF_INIT;
+	size_t n = 0, b;
+
+	/* 0: "short"; 6: 50 x; 57: "ok"; 61: 10 bytes + CRLF (fits);
+	 * 73: 11 bytes + CRLF (too long); 86: 50 y without newline. */
+	n += (size_t)sprintf(data + n, "short\n");
+	memset(data + n, 'x', 50), n += 50, data[n++] = '\n';
+	n += (size_t)sprintf(data + n, "ok\r\n0123456789\r\n01234567890\r\n");
+	memset(data + n, 'y', 50), n += 50;
+	tdir_make();
+	write_file(tpath("f"), data, n);
+	for (b = 0; b < SL_ARRAY_LEN(bufs); b++) {
+		CU_ASSERT_FATAL(sl__line_reader_open_buf(&r, tpath("f"), 0, n,
+				10, bufs[b], &err) == SL_OK);
+		expect_next(r, 1, 0, "short");
+		expect_next(r, SL_ETOOBIG, 6, NULL);
+		expect_next(r, 1, 57, "ok");
+		expect_next(r, 1, 61, "0123456789");
+		expect_next(r, SL_ETOOBIG, 73, NULL);
+		expect_next(r, SL_ETOOBIG, 86, NULL);
+		expect_next(r, 0, 0, NULL);
+		expect_next(r, 0, 0, NULL); /* and stays at the end */
+		ASSERT_EQ_INT(sl_line_reader_bytes(r), n);
+		sl_line_reader_close(r);
+	}
+	sl_buf_release(&err);
+	tdir_remove();
+}
+
+static void
+test_reader_returns_a_100_mb_line_within_max_line(void)
+{
+	size_t big = (size_t)100 << 20, n = big + 8, i;
+	char *d = malloc(n);
+	sl_line_reader *r;
+	sl_buf err = SL_BUF_INIT;
+	sl_slice line;
+	uint64_t off;
+
+	CU_ASSERT_FATAL(d != NULL);
+	memcpy(d, "a\n", 2);
+	for (i = 0; i < big; i++)
+		d[2 + i] = (char)('a' + i % 26);
+	memcpy(d + 2 + big, "\r\nb\r\n\n", 6);
+	tdir_make();
+	write_file(tpath("big"), d, n);
+
+	CU_ASSERT_FATAL(sl_line_reader_open(&r, tpath("big"), 0, n, big,
+					    &err) == SL_OK);
+	expect_next(r, 1, 0, "a");
+	ASSERT_EQ_INT(sl_line_reader_next(r, &line, &off, &err), 1);
+	ASSERT_EQ_INT(off, 2);
+	ASSERT_EQ_INT(line.len, big);
+	CU_ASSERT(line.len == big && memcmp(line.ptr, d + 2, big) == 0);
+	expect_next(r, 1, big + 4, "b");
+	expect_next(r, 1, big + 7, "");
+	expect_next(r, 0, 0, NULL);
+	sl_line_reader_close(r);
+
+	/* One byte less allowed: skipped; a split starting inside it. */
+	CU_ASSERT_FATAL(sl_line_reader_open(&r, tpath("big"), 0, n / 2,
+					    big - 1, &err) == SL_OK);
+	expect_next(r, 1, 0, "a");
+	expect_next(r, SL_ETOOBIG, 2, NULL);
+	expect_next(r, 0, 0, NULL);
+	sl_line_reader_close(r);
+	CU_ASSERT_FATAL(sl_line_reader_open(&r, tpath("big"), n / 2, n,
+					    big - 1, &err) == SL_OK);
+	expect_next(r, 1, big + 4, "b");
+	expect_next(r, 1, big + 7, "");
+	expect_next(r, 0, 0, NULL);
+	sl_line_reader_close(r);
+	ASSERT_EQ_INT(err.len, 0);
+	sl_buf_release(&err);
+	free(d);
+	tdir_remove();
+}
+
+static void
+test_reader_splits_at_a_newline_boundary_exactly(void)
+{
+	sl_line_reader *r;
+	sl_buf err = SL_BUF_INIT;
+
+	tdir_make();
+	write_file(tpath("f"), "ab\ncd\nef", 8);
+	/* Byte 3 starts "cd": it belongs to the split [3, 6). */
+	CU_ASSERT_FATAL(sl_line_reader_open(&r, tpath("f"), 0, 3, 100,
+					    &err) == SL_OK);
+	expect_next(r, 1, 0, "ab");
+	expect_next(r, 0, 0, NULL);
+	ASSERT_EQ_INT(sl_line_reader_bytes(r), 3);
+	sl_line_reader_close(r);
+	CU_ASSERT_FATAL(sl_line_reader_open(&r, tpath("f"), 3, 6, 100,
+					    &err) == SL_OK);
+	expect_next(r, 1, 3, "cd");
+	expect_next(r, 0, 0, NULL);
+	sl_line_reader_close(r);
+	/* [4, 6) holds no line start: nothing. */
+	CU_ASSERT_FATAL(sl_line_reader_open(&r, tpath("f"), 4, 6, 100,
+					    &err) == SL_OK);
+	expect_next(r, 0, 0, NULL);
+	ASSERT_EQ_INT(sl_line_reader_bytes(r), 0);
+	sl_line_reader_close(r);
+	/* An empty split and a split past the end. */
+	CU_ASSERT_FATAL(sl_line_reader_open(&r, tpath("f"), 0, 0, 100,
+					    &err) == SL_OK);
+	expect_next(r, 0, 0, NULL);
+	sl_line_reader_close(r);
+	CU_ASSERT_FATAL(sl_line_reader_open(&r, tpath("f"), 20, 30, 100,
+					    &err) == SL_OK);
+	expect_next(r, 0, 0, NULL);
+	sl_line_reader_close(r);
+	ASSERT_EQ_INT(err.len, 0);
+	sl_buf_release(&err);
+	tdir_remove();
+}
+
+static void
+test_reader_open_refuses_bad_arguments_and_missing_files(void)
+{
+	sl_line_reader *r = (sl_line_reader *)&r;
+	sl_buf err = SL_BUF_INIT, want = SL_BUF_INIT;
+
+	tdir_make();
+	write_file(tpath("f"), "x\n", 2);
+	ASSERT_EQ_INT(sl_line_reader_open(&r, tpath("f"), 0, 2, 0, &err),
+		      SL_EINVAL);
+	CU_ASSERT(r == NULL);
+	ASSERT_EQ_INT(sl_line_reader_open(&r, tpath("f"), 2, 1, 10, &err),
+		      SL_EINVAL);
+	sl_buf_reset(&err);
+	ASSERT_EQ_INT(sl_line_reader_open(&r, tpath("nope"), 0, 2, 10, &err),
+		      SL_ENOTFOUND);
+	CU_ASSERT(r == NULL);
+	sl_buf_addf(&want, "cannot open '%s': No such file or directory",
+		    tpath("nope"));
+	ASSERT_EQ_STR(err.buf, want.buf);
+	sl_line_reader_close(NULL);
+	sl_buf_release(&want);
+	sl_buf_release(&err);
+	tdir_remove();
+}
+
+static void
+test_reader_reports_a_read_error(void)
+{
+	sl_line_reader *r;
+	sl_buf err = SL_BUF_INIT, want = SL_BUF_INIT;
+	sl_slice line;
+	uint64_t off;
+
+	/* A directory opens with O_RDONLY, and read() says EISDIR. */
+	tdir_make();
+	make_dir(tpath("d"));
+	CU_ASSERT_FATAL(sl_line_reader_open(&r, tpath("d"), 0, 10, 10,
+					    &err) == SL_OK);
+	ASSERT_EQ_INT(sl_line_reader_next(r, &line, &off, &err), SL_EIO);
+	sl_buf_addf(&want, "cannot read '%s': Is a directory", tpath("d"));
+	ASSERT_EQ_STR(err.buf, want.buf);
+	sl_line_reader_close(r);
+	sl_buf_release(&want);
+	sl_buf_release(&err);
+	tdir_remove();
+}
+
+/* --- line numbers ------------------------------------------------------ */
+
+static void
+test_line_number_counts_newlines_before_the_offset(void)
+{
+	static const struct { uint64_t off, line; } cases[] = {
+		{ 0, 1 }, { 1, 1 }, { 2, 2 }, { 3, 2 }, { 4, 3 }, { 5, 4 },
+		{ 6, 4 },
+	};
+	sl_buf err = SL_BUF_INIT, want = SL_BUF_INIT;
+	uint64_t line;
+	size_t i;
+
+	tdir_make();
+	write_file(tpath("f"), "a\nb\n\nc", 6);
+	for (i = 0; i < SL_ARRAY_LEN(cases); i++) {
+		line = 0;
+		ASSERT_EQ_INT(sl_line_number(tpath("f"), cases[i].off, &line,
+					     &err), SL_OK);
+		ASSERT_EQ_INT(line, cases[i].line);
+	}
+	ASSERT_EQ_INT(sl_line_number(tpath("f"), 7, &line, &err), SL_EINVAL);
+	sl_buf_addf(&want, "byte 7 is beyond the end of '%s'", tpath("f"));
+	ASSERT_EQ_STR(err.buf, want.buf);
+
+	sl_buf_reset(&err);
+	sl_buf_reset(&want);
+	ASSERT_EQ_INT(sl_line_number(tpath("g"), 0, &line, &err),
+		      SL_ENOTFOUND);
+	sl_buf_addf(&want, "cannot open '%s': No such file or directory",
+		    tpath("g"));
+	ASSERT_EQ_STR(err.buf, want.buf);
+	sl_buf_release(&want);
+	sl_buf_release(&err);
+	tdir_remove();
+}
+
+static void
+test_line_number_reads_a_file_larger_than_its_buffer(void)
+{
+	size_t n = 500000, i;
+	static const uint64_t offs[] = { 65535, 65536, 65537, 300001, 500000 };
+	char *d = malloc(n);
+	sl_buf err = SL_BUF_INIT;
+	uint64_t line, want;
+	size_t k;
+
+	CU_ASSERT_FATAL(d != NULL);
+	for (i = 0; i < n; i++)
+		d[i] = i % 7 == 3 || i % 1000 == 0 ? '\n' : 'z';
+	tdir_make();
+	write_file(tpath("f"), d, n);
+	for (k = 0; k < SL_ARRAY_LEN(offs); k++) {
+		want = 1;
+		for (i = 0; i < offs[k]; i++)
+			want += d[i] == '\n';
+		ASSERT_EQ_INT(sl_line_number(tpath("f"), offs[k], &line, &err),
+			      SL_OK);
+		ASSERT_EQ_INT(line, want);
+	}
+	free(d);
+	sl_buf_release(&err);
+	tdir_remove();
+}
+
+/* --- sizes ------------------------------------------------------------- */
+
+static void
+test_parse_size_reads_units_and_refuses_junk(void)
+{
+	static const struct { const char *s; uint64_t v; } good[] = {
+		{ "4096", 4096 }, { "1", 1 }, { "4096B", 4096 },
+		{ "1K", 1024 }, { "1k", 1024 }, { "64M", 64ull << 20 },
+		{ "64MB", 64ull << 20 }, { "64MiB", 64ull << 20 },
+		{ "1g", 1ull << 30 }, { "2GiB", 2ull << 30 },
+		{ "3T", 3ull << 40 }, { "007", 7 },
+		{ "18446744073709551615", UINT64_MAX },
+		{ "16777215T", 16777215ull << 40 },
+	};
+	static const char *const bad[] = {
+		"", "0", "0K", "-1", "+1", " 1", "1 ", "K", "1X", "1KK",
+		"1iB", "1Ki", "1KiBB", "1.5G", "1BB", "0x10",
+		"18446744073709551616", "16777216T", "99999999999999999999K",
+	};
+	uint64_t v;
+	size_t i;
+
+	for (i = 0; i < SL_ARRAY_LEN(good); i++) {
+		v = 0;
+		ASSERT_EQ_INT(sl_parse_size(good[i].s, &v), SL_OK);
+		CU_ASSERT(v == good[i].v);
+		if (v != good[i].v)
+			fprintf(stderr, "\"%s\" -> %llu\n", good[i].s,
+				(unsigned long long)v);
+	}
+	for (i = 0; i < SL_ARRAY_LEN(bad); i++) {
+		v = 12345;
+		ASSERT_EQ_INT(sl_parse_size(bad[i], &v), SL_EINVAL);
+		if (v != 12345)
+			fprintf(stderr, "\"%s\" was accepted\n", bad[i]);
+		CU_ASSERT(v == 12345);
+	}
+}
+
+static const unit_case cases[] = {
+	{ "expand: a directory gives its visible regular files",
+	  test_expand_directory_takes_visible_regular_files },
+	{ "expand: files come sorted, without duplicates",
+	  test_expand_sorts_files_and_drops_duplicates },
+	{ "expand: glob patterns match files and directories",
+	  test_expand_globs_match_files_and_directories },
+	{ "expand: an existing name with * is taken literally",
+	  test_expand_takes_an_existing_name_with_glob_characters_literally },
+	{ "expand: a missing file is reported",
+	  test_expand_reports_a_missing_file },
+	{ "expand: a dangling symlink is reported",
+	  test_expand_reports_a_dangling_symlink },
+	{ "expand: a fifo is refused, and skipped inside a directory",
+	  test_expand_refuses_a_fifo_and_skips_one_in_a_directory },
+	{ "expand: a directory without input files is refused",
+	  test_expand_refuses_a_directory_without_input_files },
+	{ "expand: no arguments is refused",
+	  test_expand_refuses_no_arguments },
+	{ "expand: unreadable files and directories are reported",
+	  test_expand_reports_unreadable_files_and_directories },
+	{ "plan: files are cut in order, empty files give no split",
+	  test_plan_cuts_files_in_order_and_skips_empty_ones },
+	{ "plan: a zero split size and a missing file are refused",
+	  test_plan_refuses_a_zero_split_size_and_a_missing_file },
+	{ "splits of a small file give each line once, at every split size",
+	  test_splits_of_a_small_file_give_each_line_once },
+	{ "splits of a bigger file give each line once",
+	  test_splits_of_a_bigger_file_give_each_line_once },
+	{ "reader: lines longer than max_line are skipped",
+	  test_reader_skips_lines_longer_than_max_line_and_goes_on },
+	{ "reader: a 100 MB line is returned within max_line",
+	  test_reader_returns_a_100_mb_line_within_max_line },
+	{ "reader: a line starting at a split's start is that split's",
+	  test_reader_splits_at_a_newline_boundary_exactly },
+	{ "reader: open refuses bad arguments and missing files",
+	  test_reader_open_refuses_bad_arguments_and_missing_files },
+	{ "reader: a read error is reported",
+	  test_reader_reports_a_read_error },
+	{ "line number: counts newlines before the offset",
+	  test_line_number_counts_newlines_before_the_offset },
+	{ "line number: a file larger than the count buffer",
+	  test_line_number_reads_a_file_larger_than_its_buffer },
+	{ "parse size: units, suffixes, junk and overflow",
+	  test_parse_size_reads_units_and_refuses_junk },
+	{ NULL, NULL }
+};
+
+UNIT_MAIN("input", cases)

@@ -1,0 +1,167 @@
+/*
+ * test_kv.c - the record encoding of shuffle segments, the key order, the
+ * partition function and the growable buffer.
+ */
+#include "sl_impl.h"
+
+#include <stdlib.h>
+#include <xxhash.h>
+
+#include "unit.h"
+
+static void
+test_varints_round_trip_at_every_length(void)
+{
+	const uint64_t vals[] = { 0, 1, 127, 128, 16383, 16384, UINT32_MAX,
+				  (uint64_t)1 << 56, UINT64_MAX };
+	unsigned char b[SL_VARINT_MAX];
+	uint64_t v;
+	size_t i, n;
+
+	for (i = 0; i < SL_ARRAY_LEN(vals); i++) {
+		n = sl_varint_put(b, vals[i]);
+		ASSERT_EQ_INT(sl_varint_get(b, b + n, &v), n);
+		CU_ASSERT(v == vals[i]);
+		/* One byte short is malformed. */
+		ASSERT_EQ_INT(sl_varint_get(b, b + n - 1, &v), 0);
+	}
+	ASSERT_EQ_INT(sl_varint_put(b, 127), 1);
+	ASSERT_EQ_INT(sl_varint_put(b, 128), 2);
+	ASSERT_EQ_INT(sl_varint_put(b, UINT64_MAX), 10);
+}
+
+static void
+test_varints_longer_than_64_bits_are_malformed(void)
+{
+	unsigned char b[11];
+	uint64_t v;
+
+	memset(b, 0xff, sizeof(b));
+	ASSERT_EQ_INT(sl_varint_get(b, b + sizeof(b), &v), 0);
+	memset(b, 0x80, 9);
+	b[9] = 0x02; /* bit 64 */
+	ASSERT_EQ_INT(sl_varint_get(b, b + 10, &v), 0);
+}
+
+static void
+test_records_decode_as_they_were_appended(void)
+{
+	sl_buf b = SL_BUF_INIT;
+	sl_slice k, v;
+	size_t pos = 0;
+
+	CU_ASSERT(sl_kv_append(&b, "apple", 5, "1", 1) == SL_OK);
+	CU_ASSERT(sl_kv_append(&b, "", 0, "", 0) == SL_OK);
+	CU_ASSERT(sl_kv_append(&b, "a\0b", 3, "\xff", 1) == SL_OK);
+	ASSERT_EQ_INT(b.len, sl_kv_size(5, 1) + sl_kv_size(0, 0) +
+			     sl_kv_size(3, 1));
+	ASSERT_EQ_INT(sl_kv_next(b.buf, b.len, &pos, &k, &v), 1);
+	ASSERT_EQ_MEM(k.ptr, k.len, "apple", 5);
+	ASSERT_EQ_MEM(v.ptr, v.len, "1", 1);
+	ASSERT_EQ_INT(sl_kv_next(b.buf, b.len, &pos, &k, &v), 1);
+	ASSERT_EQ_INT(k.len + v.len, 0);
+	ASSERT_EQ_INT(sl_kv_next(b.buf, b.len, &pos, &k, &v), 1);
+	ASSERT_EQ_MEM(k.ptr, k.len, "a\0b", 3);
+	ASSERT_EQ_MEM(v.ptr, v.len, "\xff", 1);
+	ASSERT_EQ_INT(sl_kv_next(b.buf, b.len, &pos, &k, &v), 0);
+	sl_buf_release(&b);
+}
+
+static void
+test_truncated_records_are_protocol_errors(void)
+{
+	sl_buf b = SL_BUF_INIT;
+	sl_slice k, v;
+	size_t pos, len;
+
+	sl_kv_append(&b, "key", 3, "value", 5);
+	for (len = 1; len < b.len; len++) {
+		pos = 0;
+		ASSERT_EQ_INT(sl_kv_next(b.buf, len, &pos, &k, &v), SL_EPROTO);
+		ASSERT_EQ_INT(pos, 0);
+	}
+	/* A length that points past the end, with both lengths huge. */
+	pos = 0;
+	ASSERT_EQ_INT(sl_kv_next("\xff\xff\xff\xff\x0f\x01xy", 8, &pos, &k,
+				 &v), SL_EPROTO);
+	sl_buf_release(&b);
+}
+
+static void
+test_keys_order_as_bytes_with_shorter_prefix_first(void)
+{
+	CU_ASSERT(sl_key_cmp("a", 1, "b", 1) < 0);
+	CU_ASSERT(sl_key_cmp("ab", 2, "a", 1) > 0);
+	CU_ASSERT(sl_key_cmp("", 0, "a", 1) < 0);
+	CU_ASSERT(sl_key_cmp("", 0, "", 0) == 0);
+	CU_ASSERT(sl_key_cmp("\xff", 1, "a", 1) > 0);   /* unsigned bytes */
+	CU_ASSERT(sl_key_cmp("a\0", 2, "a", 1) > 0);
+}
+
+static void
+test_partition_is_xxh3_of_the_key_modulo_r(void)
+{
+	/* The published XXH3-64 of the empty input, seed 0: a fixed point
+	 * of the contract (the same key lands in the same part forever). */
+	CU_ASSERT(XXH3_64bits("", 0) == 0x2D06800538D394C2ULL);
+	ASSERT_EQ_INT(sl_partition_of("", 0, 7), 0x2D06800538D394C2ULL % 7);
+	ASSERT_EQ_INT(sl_partition_of("the", 3, 1), 0);
+	ASSERT_EQ_INT(sl_partition_of("the", 3, 1000),
+		      XXH3_64bits("the", 3) % 1000);
+}
+
+static void
+test_buffers_grow_and_stay_terminated(void)
+{
+	sl_buf b = SL_BUF_INIT;
+	char *p;
+	size_t len, i;
+
+	ASSERT_EQ_STR(b.buf, "");
+	for (i = 0; i < 1000; i++)
+		CU_ASSERT(sl_buf_addch(&b, 'a' + (int)(i % 26)) == SL_OK);
+	ASSERT_EQ_INT(b.len, 1000);
+	ASSERT_EQ_INT(b.buf[1000], 0);
+	sl_buf_setlen(&b, 3);
+	ASSERT_EQ_STR(b.buf, "abc");
+	sl_buf_addf(&b, "-%d-%s", 42, "x");
+	ASSERT_EQ_STR(b.buf, "abc-42-x");
+	p = sl_buf_detach(&b, &len);
+	ASSERT_EQ_STR(p, "abc-42-x");
+	ASSERT_EQ_INT(len, 8);
+	ASSERT_EQ_STR(b.buf, "");
+	free(p);
+	CU_ASSERT(sl_buf_grow(&b, SIZE_MAX) == SL_ENOMEM);
+	sl_buf_release(&b);
+}
+
+static void
+test_every_error_code_has_a_message(void)
+{
+	ASSERT_EQ_STR(sl_strerror(SL_OK), "success");
+	ASSERT_EQ_STR(sl_strerror(SL_ENOMEM), "out of memory");
+	ASSERT_EQ_STR(sl_strerror(SL_EINTERNAL), "internal error");
+	ASSERT_EQ_STR(sl_strerror(12345), "unknown error");
+}
+
+static const unit_case cases[] = {
+	{ "varints round trip at every length",
+	  test_varints_round_trip_at_every_length },
+	{ "varints longer than 64 bits are malformed",
+	  test_varints_longer_than_64_bits_are_malformed },
+	{ "records decode as they were appended",
+	  test_records_decode_as_they_were_appended },
+	{ "truncated records are protocol errors",
+	  test_truncated_records_are_protocol_errors },
+	{ "keys order as bytes with the shorter prefix first",
+	  test_keys_order_as_bytes_with_shorter_prefix_first },
+	{ "partition is xxh3 of the key modulo R",
+	  test_partition_is_xxh3_of_the_key_modulo_r },
+	{ "buffers grow and stay terminated",
+	  test_buffers_grow_and_stay_terminated },
+	{ "every error code has a message",
+	  test_every_error_code_has_a_message },
+	{ NULL, NULL }
+};
+
+UNIT_MAIN("kv", cases)

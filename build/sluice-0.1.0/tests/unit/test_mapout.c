@@ -1,0 +1,532 @@
+/*
+ * test_mapout.c - map output and sl_kv_sort against a naive reference:
+ * every emitted record kept in an array, sorted with qsort by (key,
+ * emission index), summed by a linear scan when combining, and put in the
+ * partition sl_partition_of() gives.
+ */
+#include "sl_impl.h"
+
+#include <stdlib.h>
+
+#include "shuffle/mapout.h"
+#include "tests/unit/unit.h"
+
+typedef struct rec {
+	unsigned char *key;     /* malloc'ed */
+	size_t klen;
+	unsigned char *val;     /* malloc'ed */
+	size_t vlen;
+	size_t idx;             /* emission order */
+} rec;
+
+static uint64_t rng_state = 0x243f6a8885a308d3ull;
+
+static uint64_t
+rng(void)
+{
+	rng_state ^= rng_state >> 12;
+	rng_state ^= rng_state << 25;
+	rng_state ^= rng_state >> 27;
+	return rng_state * 0x2545f4914f6cdd1dull;
+}
+
+/* 8-byte little-endian counts, the layout of sl_u64_put. */
+static void
+u64_put(void *dst, uint64_t v)
+{
+	unsigned char *p = dst;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint64_t
+u64_get(const void *src)
+{
+	const unsigned char *p = src;
+	uint64_t v = 0;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		v |= (uint64_t)p[i] << (8 * i);
+	return v;
+}
+
+static int
+fold_sum(void *arg, void *acc, const void *val, size_t len)
+{
+	uint64_t a = u64_get(acc), v = u64_get(val);
+
+	if (__builtin_add_overflow(a, v, &a))
+		return SL_EOVERFLOW;
+	u64_put(acc, a);
+	return SL_OK;
+}
+
+/*
+ * n random records: keys of 0..10 bytes over {NUL, 'a', 'b', 0xff} (so
+ * many duplicates and prefixes), one in 50 a 9..40-byte key of one
+ * repeated byte; values 8-byte counts (u64) or 0..5 random bytes.
+ */
+static rec *
+gen_records(size_t n, bool u64)
+{
+	static const unsigned char alphabet[] = { 0x00, 'a', 'b', 0xff };
+	rec *recs = calloc(n, sizeof(*recs));
+	size_t i, j;
+
+	for (i = 0; i < n; i++) {
+		rec *r = &recs[i];
+
+		r->klen = rng() % 50 == 0 ? 9 + rng() % 32 : rng() % 11;
+		r->key = malloc(r->klen + 1);
+		for (j = 0; j < r->klen; j++)
+			r->key[j] = r->klen > 10 ? 'b' : alphabet[rng() % 4];
+		r->vlen = u64 ? 8 : rng() % 6;
+		r->val = malloc(r->vlen + 1);
+		if (u64)
+			u64_put(r->val, rng() % 1000);
+		else
+			for (j = 0; j < r->vlen; j++)
+				r->val[j] = (unsigned char)rng();
+		r->idx = i;
+	}
+	return recs;
+}
+
+static void
+free_records(rec *recs, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(recs[i].key);
+		free(recs[i].val);
+	}
+	free(recs);
+}
+
+static int
+rec_cmp(const void *a, const void *b)
+{
+	const rec *x = a, *y = b;
+	int c = sl_key_cmp(x->key, x->klen, y->key, y->klen);
+
+	return c ? c : (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+/* The reference segments: recs sorted (in place) and partitioned. */
+static void
+expect_segments(rec *recs, size_t n, uint32_t r, bool combine, sl_buf *exp)
+{
+	size_t i, j;
+	uint64_t sum;
+	unsigned char v[8];
+
+	qsort(recs, n, sizeof(*recs), rec_cmp);
+	for (i = 0; i < n; i = j) {
+		uint32_t p = sl_partition_of(recs[i].key, recs[i].klen, r);
+
+		if (!combine) {
+			sl_kv_append(&exp[p], recs[i].key, recs[i].klen,
+				     recs[i].val, recs[i].vlen);
+			j = i + 1;
+			continue;
+		}
+		for (sum = 0, j = i; j < n && sl_key_cmp(recs[i].key,
+		     recs[i].klen, recs[j].key, recs[j].klen) == 0; j++)
+			sum += u64_get(recs[j].val);
+		u64_put(v, sum);
+		sl_kv_append(&exp[p], recs[i].key, recs[i].klen, v, 8);
+	}
+}
+
+/* Every record of segs[p] belongs to partition p. */
+static void
+check_partitions(const sl_buf *segs, uint32_t r)
+{
+	sl_slice k, v;
+	size_t pos, bad = 0;
+	uint32_t p;
+
+	for (p = 0; p < r; p++)
+		for (pos = 0; sl_kv_next(segs[p].buf, segs[p].len, &pos, &k,
+					 &v) == 1;)
+			if (sl_partition_of(k.ptr, k.len, r) != p)
+				bad++;
+	ASSERT_EQ_INT(bad, 0);
+}
+
+static void
+run_against_reference(size_t n, uint32_t r, bool combine)
+{
+	rec *recs = gen_records(n, combine);
+	sl_buf segs[7], exp[7];
+	sl_mapout *m;
+	size_t i;
+	uint32_t p, nonempty = 0;
+
+	for (p = 0; p < r; p++) {
+		sl_buf_init(&segs[p]);
+		sl_buf_init(&exp[p]);
+	}
+	ASSERT_EQ_INT(sl_mapout_new(&m, r, combine ? fold_sum : NULL, NULL),
+		      SL_OK);
+	for (i = 0; i < n; i++)
+		ASSERT_EQ_INT(sl_mapout_add(m, recs[i].key, recs[i].klen,
+					    recs[i].val, recs[i].vlen), SL_OK);
+	ASSERT_EQ_INT(sl_mapout_records_in(m), n);
+	ASSERT_EQ_INT(sl_mapout_finish(m, segs), SL_OK);
+	expect_segments(recs, n, r, combine, exp);
+	for (p = 0; p < r; p++) {
+		ASSERT_EQ_INT(segs[p].len, exp[p].len);
+		CU_ASSERT(segs[p].len == exp[p].len &&
+			  memcmp(segs[p].buf, exp[p].buf, exp[p].len) == 0);
+		nonempty += segs[p].len > 0;
+	}
+	ASSERT_EQ_INT(nonempty, r);
+	check_partitions(segs, r);
+	for (p = 0; p < r; p++) {
+		sl_buf_release(&segs[p]);
+		sl_buf_release(&exp[p]);
+	}
+	sl_mapout_free(m);
+	free_records(recs, n);
+}
+
+static void
+test_one_partition_without_combine(void)
+{
+	run_against_reference(20000, 1, false);
+}
+
+static void
+test_seven_partitions_without_combine(void)
+{
+	run_against_reference(20000, 7, false);
+}
+
+static void
+test_one_partition_with_combine(void)
+{
+	run_against_reference(20000, 1, true);
+}
+
+static void
+test_seven_partitions_with_combine(void)
+{
+	run_against_reference(20000, 7, true);
+}
+
+static void
+test_equal_keys_keep_emission_order(void)
+{
+	sl_buf seg = SL_BUF_INIT;
+	sl_mapout *m;
+
+	ASSERT_EQ_INT(sl_mapout_new(&m, 1, NULL, NULL), SL_OK);
+	ASSERT_EQ_INT(sl_mapout_add(m, "k", 1, "1", 1), SL_OK);
+	ASSERT_EQ_INT(sl_mapout_add(m, "kk", 2, "x", 1), SL_OK);
+	ASSERT_EQ_INT(sl_mapout_add(m, "k", 1, "2", 1), SL_OK);
+	ASSERT_EQ_INT(sl_mapout_add(m, "", 0, "e", 1), SL_OK);
+	ASSERT_EQ_INT(sl_mapout_add(m, "k", 1, "3", 1), SL_OK);
+	ASSERT_EQ_INT(sl_mapout_finish(m, &seg), SL_OK);
+	ASSERT_EQ_MEM(seg.buf, seg.len,
+		      "\0\1e" "\1\1k1" "\1\1k2" "\1\1k3" "\2\1kkx", 20);
+	sl_buf_release(&seg);
+	sl_mapout_free(m);
+}
+
+static void
+test_long_keys_are_partitioned_and_sorted(void)
+{
+	enum { BIG = 1 << 20 };
+	unsigned char *a = malloc(BIG + 1), *b = malloc(BIG);
+	unsigned char one[8], two[8], three[8];
+	sl_buf segs[7], exp[7];
+	sl_mapout *m;
+	uint32_t p;
+
+	memset(a, 'z', BIG + 1);
+	memset(b, 'z', BIG);
+	b[BIG - 1] = 'y';
+	u64_put(one, 1);
+	u64_put(two, 2);
+	u64_put(three, 3);
+	for (p = 0; p < 7; p++) {
+		sl_buf_init(&segs[p]);
+		sl_buf_init(&exp[p]);
+	}
+	ASSERT_EQ_INT(sl_mapout_new(&m, 7, fold_sum, NULL), SL_OK);
+	ASSERT_EQ_INT(sl_mapout_add(m, a, BIG + 1, one, 8), SL_OK);
+	ASSERT_EQ_INT(sl_mapout_add(m, a, BIG, one, 8), SL_OK);
+	ASSERT_EQ_INT(sl_mapout_add(m, b, BIG, one, 8), SL_OK);
+	ASSERT_EQ_INT(sl_mapout_add(m, a, BIG, one, 8), SL_OK);
+	ASSERT_EQ_INT(sl_mapout_add(m, a, BIG + 1, two, 8), SL_OK);
+	ASSERT_EQ_INT(sl_mapout_finish(m, segs), SL_OK);
+	/* b < a[0..BIG) < a[0..BIG] */
+	sl_kv_append(&exp[sl_partition_of(b, BIG, 7)], b, BIG, one, 8);
+	sl_kv_append(&exp[sl_partition_of(a, BIG, 7)], a, BIG, two, 8);
+	sl_kv_append(&exp[sl_partition_of(a, BIG + 1, 7)], a, BIG + 1,
+		     three, 8);
+	for (p = 0; p < 7; p++) {
+		ASSERT_EQ_INT(segs[p].len, exp[p].len);
+		CU_ASSERT(segs[p].len == exp[p].len &&
+			  memcmp(segs[p].buf, exp[p].buf, exp[p].len) == 0);
+		sl_buf_release(&segs[p]);
+		sl_buf_release(&exp[p]);
+	}
+	sl_mapout_free(m);
+	free(a);
+	free(b);
+}
+
+static void
+test_fold_error_is_returned(void)
+{
+	unsigned char big[8], one[8];
+	sl_mapout *m;
+
+	u64_put(big, UINT64_MAX);
+	u64_put(one, 1);
+	ASSERT_EQ_INT(sl_mapout_new(&m, 3, fold_sum, NULL), SL_OK);
+	ASSERT_EQ_INT(sl_mapout_add(m, "k", 1, big, 8), SL_OK);
+	ASSERT_EQ_INT(sl_mapout_add(m, "k", 1, one, 8), SL_EOVERFLOW);
+	ASSERT_EQ_INT(sl_mapout_records_in(m), 1);
+	sl_mapout_free(m);
+}
+
+static void
+test_value_of_another_length_is_rejected(void)
+{
+	unsigned char one[8];
+	sl_buf seg = SL_BUF_INIT;
+	sl_mapout *m;
+
+	u64_put(one, 1);
+	ASSERT_EQ_INT(sl_mapout_new(&m, 1, fold_sum, NULL), SL_OK);
+	ASSERT_EQ_INT(sl_mapout_add(m, "k", 1, one, 8), SL_OK);
+	ASSERT_EQ_INT(sl_mapout_add(m, "k", 1, one, 4), SL_EINVAL);
+	ASSERT_EQ_INT(sl_mapout_add(m, "j", 1, one, 4), SL_OK);
+	ASSERT_EQ_INT(sl_mapout_finish(m, &seg), SL_OK);
+	ASSERT_EQ_MEM(seg.buf, seg.len,
+		      "\1\4j\1\0\0\0" "\1\10k\1\0\0\0\0\0\0\0", 18);
+	sl_buf_release(&seg);
+	sl_mapout_free(m);
+}
+
+/*
+ * The partition function is frozen: XXH3-64 of "" is 0x2d06800538d394c2
+ * (xxHash's published test vector), 4 mod 7; of "a" 0xe6c632b61e964e1f,
+ * 1 mod 7. A change of hash, seed or reduction would move these keys.
+ */
+static void
+test_partitions_follow_the_xxh3_test_vectors(void)
+{
+	sl_buf segs[7];
+	sl_mapout *m;
+	uint32_t p;
+
+	for (p = 0; p < 7; p++)
+		sl_buf_init(&segs[p]);
+	ASSERT_EQ_INT(sl_mapout_new(&m, 7, NULL, NULL), SL_OK);
+	ASSERT_EQ_INT(sl_mapout_add(m, "", 0, "e", 1), SL_OK);
+	ASSERT_EQ_INT(sl_mapout_add(m, "a", 1, "v", 1), SL_OK);
+	ASSERT_EQ_INT(sl_mapout_finish(m, segs), SL_OK);
+	for (p = 0; p < 7; p++) {
+		if (p == 4)
+			ASSERT_EQ_MEM(segs[p].buf, segs[p].len, "\0\1e", 3);
+		else if (p == 1)
+			ASSERT_EQ_MEM(segs[p].buf, segs[p].len, "\1\1av", 4);
+		else
+			ASSERT_EQ_INT(segs[p].len, 0);
+		sl_buf_release(&segs[p]);
+	}
+	sl_mapout_free(m);
+}
+
+static void
+test_zero_partitions_is_invalid(void)
+{
+	sl_mapout *m = (sl_mapout *)&m;
+
+	ASSERT_EQ_INT(sl_mapout_new(&m, 0, NULL, NULL), SL_EINVAL);
+	CU_ASSERT_PTR_NULL(m);
+	sl_mapout_free(NULL);
+}
+
+static void
+run_finish_twice(sl_fold_fn fold)
+{
+	unsigned char one[8];
+	sl_buf first[2] = { SL_BUF_INIT, SL_BUF_INIT };
+	sl_buf second[2] = { SL_BUF_INIT, SL_BUF_INIT };
+	sl_mapout *m;
+	size_t empty_bytes;
+	uint32_t pa = sl_partition_of("a", 1, 2);
+	uint32_t pb = sl_partition_of("b", 1, 2);
+
+	u64_put(one, 1);
+	ASSERT_EQ_INT(sl_mapout_new(&m, 2, fold, NULL), SL_OK);
+	empty_bytes = sl_mapout_bytes(m);
+	ASSERT_EQ_INT(sl_mapout_add(m, "a", 1, one, 8), SL_OK);
+	CU_ASSERT(sl_mapout_bytes(m) > empty_bytes);
+	ASSERT_EQ_INT(sl_mapout_finish(m, first), SL_OK);
+	ASSERT_EQ_INT(sl_mapout_bytes(m), empty_bytes);
+	ASSERT_EQ_INT(sl_mapout_add(m, "b", 1, one, 8), SL_OK);
+	ASSERT_EQ_INT(sl_mapout_finish(m, second), SL_OK);
+	ASSERT_EQ_INT(sl_mapout_records_in(m), 2);
+	ASSERT_EQ_MEM(first[pa].buf, first[pa].len, "\1\10a\1\0\0\0\0\0\0\0",
+		      11);
+	ASSERT_EQ_MEM(second[pb].buf, second[pb].len,
+		      "\1\10b\1\0\0\0\0\0\0\0", 11);
+	ASSERT_EQ_INT(first[0].len + first[1].len, 11);
+	ASSERT_EQ_INT(second[0].len + second[1].len, 11);
+	sl_buf_release(&first[0]);
+	sl_buf_release(&first[1]);
+	sl_buf_release(&second[0]);
+	sl_buf_release(&second[1]);
+	sl_mapout_free(m);
+}
+
+static void
+test_finish_empties_the_map_output(void)
+{
+	run_finish_twice(NULL);
+	run_finish_twice(fold_sum);
+}
+
+static void
+test_kv_sort_rejects_malformed_bytes(void)
+{
+	static const struct {
+		const char *bytes;
+		size_t len;
+	} bad[] = {
+		{ "\x80", 1 },                  /* truncated varint */
+		{ "\x01\x01" "ab" "\x85", 5 },  /* a record, then truncated */
+		{ "\x05\x00" "ab", 4 },         /* key past the end */
+		{ "\x01\x05" "ab", 4 },         /* value past the end */
+		{ "\xff\xff\xff\xff\xff\xff\xff\xff\xff\x7f\x00", 11 },
+	};
+	sl_buf out = SL_BUF_INIT;
+	size_t i;
+
+	sl_buf_addstr(&out, "kept");
+	for (i = 0; i < SL_ARRAY_LEN(bad); i++) {
+		ASSERT_EQ_INT(sl_kv_sort(bad[i].bytes, bad[i].len, &out),
+			      SL_EPROTO);
+		ASSERT_EQ_MEM(out.buf, out.len, "kept", 4);
+	}
+	sl_buf_release(&out);
+}
+
+static void
+test_kv_sort_orders_shared_prefixes(void)
+{
+	/* Keys in the order expected, then shuffled below. */
+	static const struct {
+		const char *key;
+		size_t len;
+	} keys[] = {
+		{ "", 0 }, { "\0", 1 }, { "\0\0", 2 }, { "abcdefg", 7 },
+		{ "abcdefg\0", 8 }, { "abcdefgh", 8 }, { "abcdefgh\0", 9 },
+		{ "abcdefgh\0\1", 10 }, { "abcdefgh\1", 9 },
+		{ "abcdefghij", 10 }, { "abcdefgi", 8 }, { "\xff", 1 },
+	};
+	static const size_t order[] = { 9, 3, 11, 0, 6, 1, 8, 5, 2, 10, 7, 4 };
+	sl_buf in = SL_BUF_INIT, out = SL_BUF_INIT, exp = SL_BUF_INIT;
+	size_t i;
+
+	for (i = 0; i < SL_ARRAY_LEN(order); i++)
+		sl_kv_append(&in, keys[order[i]].key, keys[order[i]].len, "v",
+			     1);
+	for (i = 0; i < SL_ARRAY_LEN(keys); i++)
+		sl_kv_append(&exp, keys[i].key, keys[i].len, "v", 1);
+	ASSERT_EQ_INT(sl_kv_sort(in.buf, in.len, &out), SL_OK);
+	ASSERT_EQ_INT(out.len, exp.len);
+	CU_ASSERT(out.len == exp.len && memcmp(out.buf, exp.buf, exp.len) == 0);
+	sl_buf_release(&in);
+	sl_buf_release(&out);
+	sl_buf_release(&exp);
+}
+
+static void
+test_kv_sort_of_nothing_appends_nothing(void)
+{
+	sl_buf out = SL_BUF_INIT;
+
+	ASSERT_EQ_INT(sl_kv_sort(NULL, 0, &out), SL_OK);
+	ASSERT_EQ_INT(out.len, 0);
+	sl_buf_addstr(&out, "x");
+	ASSERT_EQ_INT(sl_kv_sort("\1\0b\1\0a", 6, &out), SL_OK);
+	ASSERT_EQ_MEM(out.buf, out.len, "x\1\0a\1\0b", 7);
+	sl_buf_release(&out);
+}
+
+static void
+test_kv_sort_is_stable_on_many_equal_keys(void)
+{
+	enum { N = 5000 };
+	sl_buf in = SL_BUF_INIT, out = SL_BUF_INIT, exp = SL_BUF_INIT;
+	size_t i;
+	char v[16];
+	int n;
+
+	/* Reverse order of keys "b" and "a" alternating, values numbered. */
+	for (i = 0; i < N; i++) {
+		n = snprintf(v, sizeof(v), "%zu", i);
+		sl_kv_append(&in, i % 2 ? "a" : "b", 1, v, (size_t)n);
+	}
+	for (i = 1; i < N; i += 2) {
+		n = snprintf(v, sizeof(v), "%zu", i);
+		sl_kv_append(&exp, "a", 1, v, (size_t)n);
+	}
+	for (i = 0; i < N; i += 2) {
+		n = snprintf(v, sizeof(v), "%zu", i);
+		sl_kv_append(&exp, "b", 1, v, (size_t)n);
+	}
+	ASSERT_EQ_INT(sl_kv_sort(in.buf, in.len, &out), SL_OK);
+	ASSERT_EQ_INT(out.len, exp.len);
+	CU_ASSERT(out.len == exp.len && memcmp(out.buf, exp.buf, exp.len) == 0);
+	sl_buf_release(&in);
+	sl_buf_release(&out);
+	sl_buf_release(&exp);
+}
+
+static const unit_case cases[] = {
+	{ "one partition without combine is the stably sorted reference",
+	  test_one_partition_without_combine },
+	{ "seven partitions without combine follow sl_partition_of",
+	  test_seven_partitions_without_combine },
+	{ "one partition with combine holds the reference sums",
+	  test_one_partition_with_combine },
+	{ "seven partitions with combine hold the reference sums",
+	  test_seven_partitions_with_combine },
+	{ "equal keys keep emission order without combine",
+	  test_equal_keys_keep_emission_order },
+	{ "1 MiB keys are combined, partitioned and sorted",
+	  test_long_keys_are_partitioned_and_sorted },
+	{ "a fold error is returned and the record not counted",
+	  test_fold_error_is_returned },
+	{ "a value of another length for a held key is rejected",
+	  test_value_of_another_length_is_rejected },
+	{ "partitions follow the xxHash3-64 test vectors",
+	  test_partitions_follow_the_xxh3_test_vectors },
+	{ "zero partitions is an invalid argument",
+	  test_zero_partitions_is_invalid },
+	{ "finish empties the map output, which takes new records",
+	  test_finish_empties_the_map_output },
+	{ "sorting bytes that are not kv records is a protocol error",
+	  test_kv_sort_rejects_malformed_bytes },
+	{ "sorting orders keys that share a prefix, shorter first",
+	  test_kv_sort_orders_shared_prefixes },
+	{ "sorting nothing appends nothing",
+	  test_kv_sort_of_nothing_appends_nothing },
+	{ "sorting is stable on many equal keys",
+	  test_kv_sort_is_stable_on_many_equal_keys },
+	{ NULL, NULL }
+};
+
+UNIT_MAIN("mapout", cases)

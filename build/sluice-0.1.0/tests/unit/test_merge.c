@@ -1,0 +1,380 @@
+/*
+ * test_merge.c - the k-way merge: hand-built segments with known output,
+ * malformed segments, and the merge of several map outputs against a
+ * reference (every emitted record in an array, sorted with qsort by key
+ * then emission order, filtered by sl_partition_of).
+ */
+#include "sl_impl.h"
+
+#include <stdlib.h>
+
+#include "shuffle/mapout.h"
+#include "shuffle/merge.h"
+#include "tests/unit/unit.h"
+
+/*
+ * The merge as text: "key=v1,v2;key=v3;" with every value read, or
+ * reading at most `max_vals` values of a key (the rest skipped). Returns
+ * the first error code, or 0.
+ */
+static int
+merge_to_text(const sl_slice *segs, size_t nsegs, size_t max_vals,
+	      sl_buf *text)
+{
+	sl_merge *m;
+	sl_slice key, val;
+	size_t i;
+	int rv;
+
+	if ((rv = sl_merge_new(&m, segs, nsegs)) != SL_OK)
+		return rv;
+	while ((rv = sl_merge_next_key(m, &key)) == 1) {
+		sl_buf_add(text, key.ptr, key.len);
+		sl_buf_addch(text, '=');
+		for (i = 0; i < max_vals &&
+		     (rv = sl_merge_next_value(m, &val)) == 1; i++) {
+			if (i)
+				sl_buf_addch(text, ',');
+			sl_buf_add(text, val.ptr, val.len);
+		}
+		if (rv < 0)
+			break;
+		sl_buf_addch(text, ';');
+	}
+	sl_merge_free(m);
+	return rv;
+}
+
+/* Segment from "k=v" strings (NULL-terminated list). */
+static void
+make_segment(sl_buf *seg, const char *const *kvs)
+{
+	for (; *kvs; kvs++) {
+		const char *eq = strchr(*kvs, '=');
+
+		sl_kv_append(seg, *kvs, (size_t)(eq - *kvs), eq + 1,
+			     strlen(eq + 1));
+	}
+}
+
+static void
+check_merge(const char *const *const *segdefs, size_t nsegs,
+	    size_t max_vals, const char *expected)
+{
+	sl_buf segbufs[8], text = SL_BUF_INIT;
+	sl_slice segs[8];
+	size_t i;
+
+	for (i = 0; i < nsegs; i++) {
+		sl_buf_init(&segbufs[i]);
+		make_segment(&segbufs[i], segdefs[i]);
+		segs[i].ptr = segbufs[i].buf;
+		segs[i].len = segbufs[i].len;
+	}
+	ASSERT_EQ_INT(merge_to_text(segs, nsegs, max_vals, &text), 0);
+	ASSERT_EQ_STR(text.buf, expected);
+	for (i = 0; i < nsegs; i++)
+		sl_buf_release(&segbufs[i]);
+	sl_buf_release(&text);
+}
+
+static void
+test_no_segments_end_at_once(void)
+{
+	static const sl_slice nulls[2] = { { NULL, 0 }, { NULL, 0 } };
+	sl_merge *m;
+	sl_slice key, val;
+
+	ASSERT_EQ_INT(sl_merge_new(&m, NULL, 0), SL_OK);
+	ASSERT_EQ_INT(sl_merge_next_value(m, &val), 0);
+	ASSERT_EQ_INT(sl_merge_next_key(m, &key), 0);
+	ASSERT_EQ_INT(sl_merge_next_key(m, &key), 0);
+	ASSERT_EQ_INT(sl_merge_next_value(m, &val), 0);
+	sl_merge_free(m);
+	sl_merge_free(NULL);
+	/* Empty segments given as NULL pointers. */
+	ASSERT_EQ_INT(sl_merge_new(&m, nulls, 2), SL_OK);
+	ASSERT_EQ_INT(sl_merge_next_key(m, &key), 0);
+	sl_merge_free(m);
+}
+
+static void
+test_one_segment_is_read_as_it_is(void)
+{
+	static const char *const s0[] = { "a=1", "a=2", "b=3", "c=4", "c=5",
+					  NULL };
+	static const char *const *const segs[] = { s0 };
+
+	check_merge(segs, 1, SIZE_MAX, "a=1,2;b=3;c=4,5;");
+}
+
+static void
+test_values_come_segment_by_segment(void)
+{
+	static const char *const s0[] = { "a=0a", "b=0b", "b=0bb", NULL };
+	static const char *const s1[] = { NULL };
+	static const char *const s2[] = { "b=2b", "c=2c", NULL };
+	static const char *const s3[] = { "a=3a", "b=3b", "d=3d", NULL };
+	static const char *const s4[] = { NULL };
+	static const char *const *const segs[] = { s0, s1, s2, s3, s4 };
+
+	check_merge(segs, 5, SIZE_MAX, "a=0a,3a;b=0b,0bb,2b,3b;c=2c;d=3d;");
+}
+
+static void
+test_next_key_skips_values_not_read(void)
+{
+	static const char *const s0[] = { "a=1", "a=2", "b=3", "b=4", NULL };
+	static const char *const s1[] = { "a=5", "b=6", "c=7", NULL };
+	static const char *const *const segs[] = { s0, s1 };
+
+	check_merge(segs, 2, 0, "a=;b=;c=;");
+	check_merge(segs, 2, 1, "a=1;b=3;c=7;");
+	check_merge(segs, 2, 2, "a=1,2;b=3,4;c=7;");
+	check_merge(segs, 2, 3, "a=1,2,5;b=3,4,6;c=7;");
+}
+
+static void
+test_no_more_values_stays_no_more(void)
+{
+	static const char *const s0[] = { "a=1", "b=2", NULL };
+	sl_buf seg = SL_BUF_INIT;
+	sl_slice s, key, val;
+	sl_merge *m;
+
+	make_segment(&seg, s0);
+	s.ptr = seg.buf;
+	s.len = seg.len;
+	ASSERT_EQ_INT(sl_merge_new(&m, &s, 1), SL_OK);
+	ASSERT_EQ_INT(sl_merge_next_key(m, &key), 1);
+	ASSERT_EQ_MEM(key.ptr, key.len, "a", 1);
+	ASSERT_EQ_INT(sl_merge_next_value(m, &val), 1);
+	ASSERT_EQ_MEM(val.ptr, val.len, "1", 1);
+	ASSERT_EQ_INT(sl_merge_next_value(m, &val), 0);
+	ASSERT_EQ_INT(sl_merge_next_value(m, &val), 0);
+	/* The key slice of "a" stays valid after the merge moved on. */
+	ASSERT_EQ_INT(sl_merge_next_key(m, &val), 1);
+	ASSERT_EQ_MEM(val.ptr, val.len, "b", 1);
+	ASSERT_EQ_MEM(key.ptr, key.len, "a", 1);
+	ASSERT_EQ_INT(sl_merge_next_key(m, &key), 0);
+	ASSERT_EQ_INT(sl_merge_next_value(m, &val), 0);
+	sl_merge_free(m);
+	sl_buf_release(&seg);
+}
+
+static void
+test_empty_and_prefix_keys_merge_in_order(void)
+{
+	static const char *const s0[] = { "=e0", "ab=x", "abc=y", NULL };
+	static const char *const s1[] = { "=e1", "a=z", "ab=w", "b=q", NULL };
+	static const char *const *const segs[] = { s0, s1 };
+
+	check_merge(segs, 2, SIZE_MAX, "=e0,e1;a=z;ab=x,w;abc=y;b=q;");
+}
+
+static void
+test_binary_keys_merge_in_memcmp_order(void)
+{
+	sl_buf s0 = SL_BUF_INIT, s1 = SL_BUF_INIT;
+	sl_slice segs[2], key, val;
+	sl_merge *m;
+
+	sl_kv_append(&s0, "\0", 1, "1", 1);
+	sl_kv_append(&s0, "\x7f", 1, "2", 1);
+	sl_kv_append(&s0, "\xff", 1, "3", 1);
+	sl_kv_append(&s1, "\0\0", 2, "4", 1);
+	sl_kv_append(&s1, "\x80", 1, "5", 1);
+	segs[0] = (sl_slice){ s0.buf, s0.len };
+	segs[1] = (sl_slice){ s1.buf, s1.len };
+	ASSERT_EQ_INT(sl_merge_new(&m, segs, 2), SL_OK);
+	ASSERT_EQ_INT(sl_merge_next_key(m, &key), 1);
+	ASSERT_EQ_MEM(key.ptr, key.len, "\0", 1);
+	ASSERT_EQ_INT(sl_merge_next_key(m, &key), 1);
+	ASSERT_EQ_MEM(key.ptr, key.len, "\0\0", 2);
+	ASSERT_EQ_INT(sl_merge_next_value(m, &val), 1);
+	ASSERT_EQ_MEM(val.ptr, val.len, "4", 1);
+	ASSERT_EQ_INT(sl_merge_next_key(m, &key), 1);
+	ASSERT_EQ_MEM(key.ptr, key.len, "\x7f", 1);
+	ASSERT_EQ_INT(sl_merge_next_key(m, &key), 1);
+	ASSERT_EQ_MEM(key.ptr, key.len, "\x80", 1);
+	ASSERT_EQ_INT(sl_merge_next_key(m, &key), 1);
+	ASSERT_EQ_MEM(key.ptr, key.len, "\xff", 1);
+	ASSERT_EQ_INT(sl_merge_next_key(m, &key), 0);
+	sl_merge_free(m);
+	sl_buf_release(&s0);
+	sl_buf_release(&s1);
+}
+
+/* A merge of a good segment and `bad` returns SL_EPROTO, then again. */
+static void
+check_malformed(const char *bad, size_t len, size_t max_vals)
+{
+	sl_buf good = SL_BUF_INIT, text = SL_BUF_INIT;
+	sl_slice segs[2], key, val;
+	sl_merge *m;
+
+	sl_kv_append(&good, "m", 1, "1", 1);
+	segs[0] = (sl_slice){ good.buf, good.len };
+	segs[1] = (sl_slice){ bad, len };
+	ASSERT_EQ_INT(merge_to_text(segs, 2, max_vals, &text), SL_EPROTO);
+	/* Once failed, always failed. */
+	ASSERT_EQ_INT(sl_merge_new(&m, segs, 2), SL_OK);
+	while (sl_merge_next_key(m, &key) == 1)
+		while (sl_merge_next_value(m, &val) == 1)
+			;
+	ASSERT_EQ_INT(sl_merge_next_key(m, &key), SL_EPROTO);
+	ASSERT_EQ_INT(sl_merge_next_value(m, &val), SL_EPROTO);
+	sl_merge_free(m);
+	sl_buf_release(&good);
+	sl_buf_release(&text);
+}
+
+static void
+test_truncated_varint_is_a_protocol_error(void)
+{
+	check_malformed("\x80", 1, SIZE_MAX);
+	check_malformed("\x01\x01" "a1" "\x01\x81", 6, SIZE_MAX);
+	check_malformed("\x01\x01" "a1" "\x01\x81", 6, 0);
+}
+
+static void
+test_length_past_the_end_is_a_protocol_error(void)
+{
+	check_malformed("\x01\x01" "a1" "\x01\x05" "z12", 9, SIZE_MAX);
+	check_malformed("\x01\x01" "z1" "\x09\x00" "z", 7, 0);
+	check_malformed("\x01\x01" "z1" "\x09\x00" "z", 7, SIZE_MAX);
+}
+
+static void
+test_unsorted_keys_are_a_protocol_error(void)
+{
+	check_malformed("\x01\x01" "b1" "\x01\x01" "a2", 8, SIZE_MAX);
+	check_malformed("\x01\x01" "b1" "\x01\x01" "a2", 8, 0);
+	check_malformed("\x02\x01" "zz1" "\x01\x01" "z2", 9, SIZE_MAX);
+	check_malformed("\x01\x01" "z1" "\x01\x01" "z2" "\x00\x01" "3", 11,
+			SIZE_MAX);
+}
+
+/* --- map outputs against the global reference --------------------------- */
+
+typedef struct rec {
+	char key[8];
+	size_t klen;
+	char val[24];           /* "map.index", unique */
+	size_t vlen;
+	size_t idx;             /* emission order: map task, then record */
+} rec;
+
+static uint64_t rng_state = 0x13198a2e03707344ull;
+
+static uint64_t
+rng(void)
+{
+	rng_state ^= rng_state >> 12;
+	rng_state ^= rng_state << 25;
+	rng_state ^= rng_state >> 27;
+	return rng_state * 0x2545f4914f6cdd1dull;
+}
+
+static int
+rec_cmp(const void *a, const void *b)
+{
+	const rec *x = a, *y = b;
+	int c = sl_key_cmp(x->key, x->klen, y->key, y->klen);
+
+	return c ? c : (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+static void
+test_merged_map_outputs_equal_the_global_order(void)
+{
+	enum { MAPS = 5, R = 3, PER_MAP = 3000 };
+	static const char alphabet[] = { '\0', 'a', 'b', '\xff' };
+	rec *recs = calloc(MAPS * PER_MAP, sizeof(*recs));
+	sl_buf segs[MAPS][R], got = SL_BUF_INIT, exp = SL_BUF_INIT;
+	sl_slice part[MAPS];
+	sl_mapout *m;
+	size_t i, j, n = 0;
+	uint32_t r;
+	int t;
+
+	for (t = 0; t < MAPS; t++) {
+		ASSERT_EQ_INT(sl_mapout_new(&m, R, NULL, NULL), SL_OK);
+		for (i = 0; i < PER_MAP; i++, n++) {
+			recs[n].klen = rng() % 6;
+			for (j = 0; j < recs[n].klen; j++)
+				recs[n].key[j] = alphabet[rng() % 4];
+			recs[n].vlen = (size_t)snprintf(recs[n].val,
+				sizeof(recs[n].val), "%d.%zu", t, i);
+			recs[n].idx = n;
+			ASSERT_EQ_INT(sl_mapout_add(m, recs[n].key,
+				recs[n].klen, recs[n].val, recs[n].vlen),
+				SL_OK);
+		}
+		for (r = 0; r < R; r++)
+			sl_buf_init(&segs[t][r]);
+		ASSERT_EQ_INT(sl_mapout_finish(m, segs[t]), SL_OK);
+		sl_mapout_free(m);
+	}
+	qsort(recs, n, sizeof(*recs), rec_cmp);
+	for (r = 0; r < R; r++) {
+		sl_buf_reset(&got);
+		sl_buf_reset(&exp);
+		for (t = 0; t < MAPS; t++)
+			part[t] = (sl_slice){ segs[t][r].buf, segs[t][r].len };
+		ASSERT_EQ_INT(merge_to_text(part, MAPS, SIZE_MAX, &got), 0);
+		/* The same text from the sorted reference. */
+		for (i = 0; i < n; i = j) {
+			j = i + 1;
+			if (sl_partition_of(recs[i].key, recs[i].klen, R) != r)
+				continue;
+			sl_buf_add(&exp, recs[i].key, recs[i].klen);
+			sl_buf_addch(&exp, '=');
+			for (j = i; j < n && sl_key_cmp(recs[i].key,
+			     recs[i].klen, recs[j].key, recs[j].klen) == 0;
+			     j++) {
+				if (j > i)
+					sl_buf_addch(&exp, ',');
+				sl_buf_add(&exp, recs[j].val, recs[j].vlen);
+			}
+			sl_buf_addch(&exp, ';');
+		}
+		CU_ASSERT(exp.len > 0);
+		ASSERT_EQ_INT(got.len, exp.len);
+		CU_ASSERT(got.len == exp.len &&
+			  memcmp(got.buf, exp.buf, exp.len) == 0);
+		for (t = 0; t < MAPS; t++)
+			sl_buf_release(&segs[t][r]);
+	}
+	sl_buf_release(&got);
+	sl_buf_release(&exp);
+	free(recs);
+}
+
+static const unit_case cases[] = {
+	{ "a merge of no segments ends at once",
+	  test_no_segments_end_at_once },
+	{ "a merge of one segment reads it as it is",
+	  test_one_segment_is_read_as_it_is },
+	{ "values of a key come segment by segment, empty segments too",
+	  test_values_come_segment_by_segment },
+	{ "next_key skips the values not read",
+	  test_next_key_skips_values_not_read },
+	{ "no more values of a key stays no more",
+	  test_no_more_values_stays_no_more },
+	{ "empty keys and prefix keys merge in order",
+	  test_empty_and_prefix_keys_merge_in_order },
+	{ "binary keys merge in memcmp order",
+	  test_binary_keys_merge_in_memcmp_order },
+	{ "a truncated varint is a protocol error",
+	  test_truncated_varint_is_a_protocol_error },
+	{ "a length past the end is a protocol error",
+	  test_length_past_the_end_is_a_protocol_error },
+	{ "unsorted keys in a segment are a protocol error",
+	  test_unsorted_keys_are_a_protocol_error },
+	{ "merged map outputs equal the global sorted order",
+	  test_merged_map_outputs_equal_the_global_order },
+	{ NULL, NULL }
+};
+
+UNIT_MAIN("merge", cases)

@@ -1,0 +1,706 @@
+/*
+ * task.c - one task attempt: the engine side of include/sluice.h.
+ *
+ * Owns: the sl_ctx of the attempt (job, options, counters, the map
+ * output collector or the reduce output file). Runs on one task thread.
+ * Costs: map is one pass over the split with no allocation per record
+ * (the readers hand out slices of their buffers; the combine table keeps
+ * keys inline). Reduce holds every fetched segment of its partition in
+ * memory (bounded spilling comes with the memory budget).
+ */
+#include "task.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "cluster/zmsg.h"
+#include "common/csv.h"
+#include "common/input.h"
+#include "examples/jobs.h"
+#include "shuffle/mapout.h"
+#include "shuffle/merge.h"
+
+#define TASK_OUT_FLUSH (1 << 20)        /* reduce output write size */
+#define TASK_FETCH_CHUNK (4u << 20)     /* bytes asked for in one FETCH */
+#define TASK_CANCEL_EVERY 4096          /* records between cancel checks */
+
+struct sl_ctx {
+	const sl_job *job;
+	sl_task_kind kind;
+	uint32_t index;            /* map: split index; reduce: partition */
+	const sl_job_spec *spec;   /* options, R, bad-record policy */
+	sl_buf *error;             /* the attempt's error message */
+	void *data;                /* the job's per-attempt data */
+	sl_counter *counters;      /* job counters, by first use */
+	uint32_t ncounters;
+	/* map */
+	sl_mapout *mo;             /* emitted records, combined */
+	sl_csv_reader *csv;        /* CSV input, for the header */
+	/* reduce */
+	int out_fd;                /* temporary part file, or -1 */
+	sl_buf out;                /* output not yet written */
+	uint64_t bytes_out;
+	uint64_t lines_out;        /* newlines written */
+	int deferred;              /* error met by sl_values_next */
+};
+
+struct sl_values {
+	sl_merge *merge;
+	sl_ctx *ctx;
+};
+
+/* --- the job API --------------------------------------------------------- */
+
+int
+sl_values_next(sl_values *it, const void **val, size_t *len)
+{
+	sl_slice v;
+	int rv;
+
+	if (it->ctx->deferred)
+		return 0;
+	rv = sl_merge_next_value(it->merge, &v);
+	if (rv < 0) {
+		it->ctx->deferred = rv;
+		sl_buf_addstr(it->ctx->error, "malformed shuffle segment");
+		return 0;
+	}
+	if (rv == 1) {
+		*val = v.ptr;
+		*len = v.len;
+	}
+	return rv;
+}
+
+static int
+task_flush(sl_ctx *ctx)
+{
+	const char *p = ctx->out.buf, *end = p + ctx->out.len;
+	size_t off = 0;
+	ssize_t n;
+
+	/* Output lines, for the job's summary, whatever wrote them. */
+	while ((p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		ctx->lines_out++;
+		p++;
+	}
+	while (off < ctx->out.len) {
+		n = write(ctx->out_fd, ctx->out.buf + off, ctx->out.len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return sl_fail(ctx, "cannot write part file: %s",
+				       strerror(errno));
+		off += (size_t)n;
+	}
+	ctx->bytes_out += ctx->out.len;
+	sl_buf_reset(&ctx->out);
+	return SL_OK;
+}
+
+int
+sl_write(sl_ctx *ctx, const void *data, size_t len)
+{
+	if (ctx->kind != SL_TASK_REDUCE)
+		return sl_fail(ctx, "sl_write() outside a reduce task");
+	if (sl_buf_add(&ctx->out, data, len) != SL_OK)
+		return SL_ENOMEM;
+	return ctx->out.len >= TASK_OUT_FLUSH ? task_flush(ctx) : SL_OK;
+}
+
+int
+sl_emit(sl_ctx *ctx, const void *key, size_t klen, const void *val,
+	size_t vlen)
+{
+	int rv;
+
+	switch (ctx->kind) {
+	case SL_TASK_MAP:
+		rv = sl_mapout_add(ctx->mo, key, klen, val, vlen);
+		if (rv == SL_EINVAL && ctx->error->len == 0)
+			sl_fail(ctx, "emitted a value of %zu bytes for a key "
+				"whose combined value has another length", vlen);
+		return rv;
+	case SL_TASK_REDUCE:
+		if (sl_buf_grow(&ctx->out, klen + vlen + 2) != SL_OK)
+			return SL_ENOMEM;
+		sl_buf_add(&ctx->out, key, klen);
+		sl_buf_addch(&ctx->out, '\t');
+		sl_buf_add(&ctx->out, val, vlen);
+		sl_buf_addch(&ctx->out, '\n');
+		return ctx->out.len >= TASK_OUT_FLUSH ? task_flush(ctx) : SL_OK;
+	default:
+		return sl_fail(ctx, "sl_emit() outside a task");
+	}
+}
+
+int
+sl_fail(sl_ctx *ctx, const char *fmt, ...)
+{
+	va_list ap;
+
+	/* The first error is the one that explains the others. */
+	if (ctx->error->len == 0) {
+		va_start(ap, fmt);
+		sl_buf_vaddf(ctx->error, fmt, ap);
+		va_end(ap);
+	}
+	return ctx->kind == SL_TASK_CHECK ? SL_EUSAGE : SL_EJOB;
+}
+
+int
+sl_bad_record(sl_ctx *ctx, const sl_record *rec, const char *fmt, ...)
+{
+	sl_buf msg = SL_BUF_INIT, lerr = SL_BUF_INIT;
+	uint64_t line = 0;
+	va_list ap;
+	int rv;
+
+	va_start(ap, fmt);
+	sl_buf_vaddf(&msg, fmt, ap);
+	va_end(ap);
+	if (ctx->spec->bad_records == 1) {
+		sl_debug("skipped bad record at '%s' byte %llu: %s", rec->file,
+			 (unsigned long long)rec->offset, msg.buf);
+		rv = sl_counter_add(ctx, "bad_records", 1);
+	} else {
+		if (sl_line_number(rec->file, rec->offset, &line, &lerr) ==
+		    SL_OK)
+			sl_fail(ctx, "%s:%llu: byte %llu: %s", rec->file,
+				(unsigned long long)line,
+				(unsigned long long)rec->offset, msg.buf);
+		else
+			sl_fail(ctx, "%s: byte %llu: %s", rec->file,
+				(unsigned long long)rec->offset, msg.buf);
+		rv = SL_EBADRECORD;
+	}
+	sl_buf_release(&msg);
+	sl_buf_release(&lerr);
+	return rv;
+}
+
+int
+sl_counter_add(sl_ctx *ctx, const char *name, int64_t n)
+{
+	sl_counter *c;
+	uint32_t i;
+
+	for (i = 0; i < ctx->ncounters; i++) {
+		if (strcmp(ctx->counters[i].name, name) == 0) {
+			ctx->counters[i].value += n;
+			return SL_OK;
+		}
+	}
+	if (ctx->ncounters >= 1024)
+		return sl_fail(ctx, "more than 1024 counters");
+	c = realloc(ctx->counters, (ctx->ncounters + 1) * sizeof(*c));
+	if (c == NULL)
+		return SL_ENOMEM;
+	ctx->counters = c;
+	if ((c[ctx->ncounters].name = strdup(name)) == NULL)
+		return SL_ENOMEM;
+	c[ctx->ncounters++].value = n;
+	return SL_OK;
+}
+
+const char *
+sl_option(sl_ctx *ctx, const char *name)
+{
+	uint32_t i;
+
+	/* The last occurrence wins, as on most command lines. */
+	for (i = ctx->spec->noptions; i-- > 0;)
+		if (strcmp(ctx->spec->options[i].key, name) == 0)
+			return ctx->spec->options[i].value;
+	return NULL;
+}
+
+void *
+sl_task_data(sl_ctx *ctx)
+{
+	return ctx->data;
+}
+
+void
+sl_set_task_data(sl_ctx *ctx, void *data)
+{
+	ctx->data = data;
+}
+
+sl_task_kind
+sl_task_kind_of(sl_ctx *ctx)
+{
+	return ctx->kind;
+}
+
+uint32_t
+sl_task_index(sl_ctx *ctx)
+{
+	return ctx->index;
+}
+
+int
+sl_csv_header(sl_ctx *ctx, const sl_slice **fields, size_t *nfields)
+{
+	if (ctx->csv == NULL)
+		return SL_EINVAL;
+	return sl_csv_reader_header(ctx->csv, fields, nfields);
+}
+
+/* --- results ------------------------------------------------------------- */
+
+void
+sl_task_result_init(sl_task_result *res)
+{
+	memset(res, 0, sizeof(*res));
+	sl_buf_init(&res->error);
+	sl_buf_init(&res->temp_path);
+}
+
+void
+sl_task_result_release(sl_task_result *res)
+{
+	uint32_t i;
+
+	sl_buf_release(&res->error);
+	sl_buf_release(&res->temp_path);
+	for (i = 0; i < res->ncounters; i++)
+		free(res->counters[i].name);
+	free(res->counters);
+	for (i = 0; i < res->nsegs; i++)
+		sl_buf_release(&res->segs[i]);
+	free(res->segs);
+	sl_task_result_init(res);
+}
+
+bool
+sl_status_retryable(int status)
+{
+	/* Bad input and bad options fail the same way on every attempt. */
+	return status != SL_EBADRECORD && status != SL_EUSAGE;
+}
+
+int
+sl_part_path(sl_buf *out, const char *dir, uint32_t r)
+{
+	sl_buf_reset(out);
+	return sl_buf_addf(out, "%s/part-%05u", dir, r);
+}
+
+/* --- map ----------------------------------------------------------------- */
+
+static int
+task_fold(void *arg, void *acc, const void *val, size_t len)
+{
+	sl_ctx *ctx = arg;
+
+	return ctx->job->combine(ctx, acc, val, len);
+}
+
+/* Reads the split and calls map() for each record. */
+static int
+task_map_records(sl_ctx *ctx, const sl_msg *t, const sl_task_env *env,
+		 sl_task_result *res)
+{
+	const sl_job *job = ctx->job;
+	sl_line_reader *lines = NULL;
+	sl_buf rerr = SL_BUF_INIT;
+	sl_record rec;
+	uint64_t n = 0;
+	int rv;
+
+	memset(&rec, 0, sizeof(rec));
+	rec.file = t->u.task.path;
+	if (job->input == SL_INPUT_LINES)
+		rv = sl_line_reader_open(&lines, t->u.task.path,
+					 t->u.task.start, t->u.task.end,
+					 (size_t)ctx->spec->max_record, &rerr);
+	else
+		rv = sl_csv_open(&ctx->csv, t->u.task.path, t->u.task.start,
+				 t->u.task.end, (size_t)ctx->spec->max_record,
+				 &rerr);
+	if (rv != SL_OK) {
+		sl_fail(ctx, "%s", rerr.buf);
+		goto out;
+	}
+	if (job->task_begin && (rv = job->task_begin(ctx)) != SL_OK)
+		goto out;
+	for (;;) {
+		sl_buf_reset(&rerr);
+		if (lines)
+			rv = sl_line_reader_next(lines, &rec.line, &rec.offset,
+						 &rerr);
+		else
+			rv = sl_csv_next(ctx->csv, &rec.fields, &rec.nfields,
+					 &rec.line, &rec.offset, &rerr);
+		if (rv == 0)
+			break;
+		if (rv == SL_ETOOBIG || rv == SL_EBADRECORD) {
+			if (rv == SL_ETOOBIG && rerr.len == 0)
+				sl_buf_addf(&rerr, "record longer than "
+					    "--max-record-size (%llu bytes)",
+					    (unsigned long long)
+						    ctx->spec->max_record);
+			if ((rv = sl_bad_record(ctx, &rec, "%s", rerr.buf)) !=
+			    SL_OK)
+				break;
+			continue;
+		}
+		if (rv < 0) {
+			sl_fail(ctx, "%s", rerr.len ? rerr.buf : sl_strerror(rv));
+			break;
+		}
+		res->records_in++;
+		if ((rv = job->map(ctx, &rec)) != SL_OK)
+			break;
+		if (++n % TASK_CANCEL_EVERY == 0 && atomic_load(env->cancel)) {
+			rv = SL_ECANCELED;
+			break;
+		}
+	}
+	if (job->task_end) {
+		int erv = job->task_end(ctx);
+
+		if (rv == SL_OK)
+			rv = erv;
+	}
+out:
+	res->bytes_in = lines ? sl_line_reader_bytes(lines)
+			      : ctx->csv ? sl_csv_bytes_read(ctx->csv) : 0;
+	sl_line_reader_close(lines);
+	sl_csv_close(ctx->csv);
+	ctx->csv = NULL;
+	sl_buf_release(&rerr);
+	return rv;
+}
+
+static int
+task_map(sl_ctx *ctx, const sl_msg *t, const sl_task_env *env,
+	 sl_task_result *res)
+{
+	uint32_t r = ctx->spec->partitions, i;
+	int rv;
+
+	if ((rv = sl_mapout_new(&ctx->mo, r, ctx->job->combine ? task_fold
+							      : NULL, ctx)) != SL_OK)
+		return rv;
+	res->segs = calloc(r, sizeof(*res->segs));
+	if (res->segs == NULL) {
+		rv = SL_ENOMEM;
+		goto out;
+	}
+	res->nsegs = r;
+	for (i = 0; i < r; i++)
+		sl_buf_init(&res->segs[i]);
+	if ((rv = task_map_records(ctx, t, env, res)) != SL_OK)
+		goto out;
+	if ((rv = sl_mapout_finish(ctx->mo, res->segs)) != SL_OK) {
+		sl_fail(ctx, "cannot sort map output: %s", sl_strerror(rv));
+		goto out;
+	}
+	for (i = 0; i < r; i++)
+		res->bytes_out += res->segs[i].len;
+	res->records_out = sl_mapout_records_in(ctx->mo);
+out:
+	sl_mapout_free(ctx->mo);
+	ctx->mo = NULL;
+	return rv;
+}
+
+/* --- reduce -------------------------------------------------------------- */
+
+/* One fetch connection a distinct endpoint, reused for its map outputs. */
+typedef struct task_peer {
+	const char *endpoint;
+	void *sock;
+} task_peer;
+
+static void *
+task_peer_sock(task_peer *peers, uint32_t *npeers, const char *endpoint,
+	       void *zctx, sl_buf *err)
+{
+	uint32_t i;
+	void *s;
+
+	for (i = 0; i < *npeers; i++)
+		if (strcmp(peers[i].endpoint, endpoint) == 0)
+			return peers[i].sock;
+	s = sl_zsock_new(zctx, ZMQ_DEALER, (int64_t)TASK_FETCH_CHUNK + 65536,
+			 err);
+	if (s == NULL)
+		return NULL;
+	if (zmq_connect(s, endpoint) != 0) {
+		sl_buf_addf(err, "cannot connect to '%s': %s", endpoint,
+			    zmq_strerror(zmq_errno()));
+		sl_zsock_close(s);
+		return NULL;
+	}
+	peers[*npeers].endpoint = endpoint;
+	peers[(*npeers)++].sock = s;
+	return s;
+}
+
+/*
+ * Fetches partition `part` of one map output into seg, chunk by chunk.
+ * Every reply is checked against the request: the peer is untrusted.
+ */
+static int
+task_fetch_one(void *sock, const sl_msg *t, const sl_map_output *mo,
+	       const sl_task_env *env, sl_buf *seg, sl_buf *err)
+{
+	sl_msg req, rep;
+	sl_buf data = SL_BUF_INIT;
+	uint64_t total = UINT64_MAX;
+	zmq_pollitem_t pi = { .socket = sock, .events = ZMQ_POLLIN };
+	int rv = SL_OK, n;
+
+	memset(&req, 0, sizeof(req));
+	req.type = SL_MSG_FETCH;
+	req.u.fetch.job = t->u.task.id.job;
+	req.u.fetch.map = mo->map;
+	req.u.fetch.attempt = mo->attempt;
+	req.u.fetch.partition = t->u.task.id.task;
+	req.u.fetch.max_bytes = TASK_FETCH_CHUNK;
+	while (seg->len < total) {
+		req.u.fetch.offset = seg->len;
+		if ((rv = sl_zsend(sock, NULL, &req, NULL, 0)) != SL_OK) {
+			sl_buf_addstr(err, "cannot send request");
+			break;
+		}
+		n = zmq_poll(&pi, 1, (long)env->fetch_timeout_ms);
+		if (n <= 0) {
+			sl_buf_addstr(err, n == 0 ? "timed out" : "poll failed");
+			rv = n == 0 ? SL_ETIMEOUT : SL_EIO;
+			break;
+		}
+		if ((rv = sl_zrecv(sock, false, NULL, &rep, &data, err)) !=
+		    SL_OK)
+			break;
+		if (rep.type != SL_MSG_FETCH_REPLY ||
+		    rep.u.fetch_reply.status != SL_OK) {
+			sl_buf_addstr(err, rep.type != SL_MSG_FETCH_REPLY
+				      ? "unexpected reply" : "no such output");
+			rv = rep.type != SL_MSG_FETCH_REPLY ? SL_EPROTO
+							    : SL_ENOTFOUND;
+		} else if (rep.u.fetch_reply.offset != seg->len ||
+			   (total != UINT64_MAX &&
+			    rep.u.fetch_reply.total != total) ||
+			   data.len > TASK_FETCH_CHUNK ||
+			   data.len > rep.u.fetch_reply.total - seg->len ||
+			   rep.u.fetch_reply.total < seg->len ||
+			   (data.len == 0 &&
+			    seg->len != rep.u.fetch_reply.total) ||
+			   rep.u.fetch_reply.total > SIZE_MAX / 2) {
+			sl_buf_addstr(err, "reply does not match the request");
+			rv = SL_EPROTO;
+		} else {
+			total = rep.u.fetch_reply.total;
+			rv = sl_buf_add(seg, data.buf, data.len);
+		}
+		sl_msg_release(&rep);
+		if (rv != SL_OK)
+			break;
+	}
+	sl_buf_release(&data);
+	return rv;
+}
+
+static int
+task_fetch(sl_ctx *ctx, const sl_msg *t, const sl_task_env *env,
+	   sl_buf *segs, sl_task_result *res)
+{
+	uint32_t n = t->u.task.nmaps, npeers = 0, i;
+	task_peer *peers = calloc(n ? n : 1, sizeof(*peers));
+	sl_buf err = SL_BUF_INIT;
+	int rv = SL_OK;
+	void *s;
+
+	if (peers == NULL)
+		return SL_ENOMEM;
+	for (i = 0; i < n && rv == SL_OK; i++) {
+		const sl_map_output *mo = &t->u.task.maps[i];
+
+		if (atomic_load(env->cancel)) {
+			rv = SL_ECANCELED;
+			break;
+		}
+		s = task_peer_sock(peers, &npeers, mo->endpoint, env->zctx,
+				   &err);
+		rv = s ? task_fetch_one(s, t, mo, env, &segs[i], &err)
+		       : SL_EIO;
+		if (rv != SL_OK)
+			sl_fail(ctx, "cannot fetch output of map task %u "
+				"(attempt %u) from '%s': %s", mo->map,
+				mo->attempt, mo->endpoint, err.buf);
+		res->bytes_in += segs[i].len;
+	}
+	for (i = 0; i < npeers; i++)
+		sl_zsock_close(peers[i].sock);
+	free(peers);
+	sl_buf_release(&err);
+	return rv;
+}
+
+static int
+task_reduce_keys(sl_ctx *ctx, sl_buf *segs, uint32_t n,
+		 const sl_task_env *env, sl_task_result *res)
+{
+	sl_slice *views = calloc(n ? n : 1, sizeof(*views));
+	sl_merge *merge = NULL;
+	sl_values vals;
+	sl_slice key;
+	uint32_t i;
+	int rv;
+
+	if (views == NULL)
+		return SL_ENOMEM;
+	for (i = 0; i < n; i++) {
+		views[i].ptr = segs[i].buf;
+		views[i].len = segs[i].len;
+	}
+	if ((rv = sl_merge_new(&merge, views, n)) != SL_OK)
+		goto out;
+	vals.merge = merge;
+	vals.ctx = ctx;
+	while ((rv = sl_merge_next_key(merge, &key)) == 1) {
+		res->records_in++;
+		if ((rv = ctx->job->reduce(ctx, key.ptr, key.len, &vals)) !=
+		    SL_OK)
+			break;
+		if ((rv = ctx->deferred) != SL_OK)
+			break;
+		if (res->records_in % TASK_CANCEL_EVERY == 0 &&
+		    atomic_load(env->cancel)) {
+			rv = SL_ECANCELED;
+			break;
+		}
+	}
+	if (rv < 0 && ctx->error->len == 0)
+		sl_fail(ctx, "merge of map outputs failed: %s",
+			sl_strerror(rv));
+out:
+	sl_merge_free(merge);
+	free(views);
+	return rv > 0 ? SL_OK : rv;
+}
+
+static int
+task_reduce(sl_ctx *ctx, const sl_msg *t, const sl_task_env *env,
+	    sl_task_result *res)
+{
+	uint32_t n = t->u.task.nmaps, i;
+	sl_buf *segs = calloc(n ? n : 1, sizeof(*segs));
+	int rv, erv;
+
+	if (segs == NULL)
+		return SL_ENOMEM;
+	for (i = 0; i < n; i++)
+		sl_buf_init(&segs[i]);
+	if ((rv = task_fetch(ctx, t, env, segs, res)) != SL_OK)
+		goto out;
+	sl_buf_addf(&res->temp_path, "%s/_temporary/part-%05u.job%llu-a%u",
+		    t->u.task.output_dir, t->u.task.id.task,
+		    (unsigned long long)t->u.task.id.job, t->u.task.id.attempt);
+	ctx->out_fd = open(res->temp_path.buf,
+			   O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (ctx->out_fd < 0) {
+		rv = sl_fail(ctx, "cannot create '%s': %s", res->temp_path.buf,
+			     strerror(errno));
+		rv = SL_EIO;
+		goto out;
+	}
+	if (ctx->job->task_begin && (rv = ctx->job->task_begin(ctx)) != SL_OK)
+		goto out;
+	rv = task_reduce_keys(ctx, segs, n, env, res);
+	if (ctx->job->task_end) {
+		erv = ctx->job->task_end(ctx);
+		if (rv == SL_OK)
+			rv = erv;
+	}
+	if (rv == SL_OK)
+		rv = task_flush(ctx);
+out:
+	if (ctx->out_fd >= 0 && close(ctx->out_fd) != 0 && rv == SL_OK)
+		rv = sl_fail(ctx, "cannot write '%s': %s", res->temp_path.buf,
+			     strerror(errno));
+	ctx->out_fd = -1;
+	if (rv != SL_OK && res->temp_path.len)
+		unlink(res->temp_path.buf);
+	res->records_out = ctx->lines_out;
+	res->bytes_out = ctx->bytes_out;
+	for (i = 0; i < n; i++)
+		sl_buf_release(&segs[i]);
+	free(segs);
+	return rv;
+}
+
+/* --- entry points -------------------------------------------------------- */
+
+static void
+task_ctx_init(sl_ctx *ctx, const sl_job *job, sl_task_kind kind,
+	      uint32_t index, const sl_job_spec *spec, sl_buf *error)
+{
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->job = job;
+	ctx->kind = kind;
+	ctx->index = index;
+	ctx->spec = spec;
+	ctx->error = error;
+	ctx->out_fd = -1;
+	sl_buf_init(&ctx->out);
+}
+
+void
+sl_task_run(const sl_msg *t, const sl_task_env *env, sl_task_result *res)
+{
+	sl_job_ref ref;
+	sl_ctx ctx;
+	int rv;
+
+	if ((rv = sl_job_load(t->u.task.spec.job, &ref, &res->error)) != SL_OK) {
+		res->status = rv;
+		return;
+	}
+	task_ctx_init(&ctx, ref.job, (sl_task_kind)t->u.task.id.kind,
+		      t->u.task.id.task, &t->u.task.spec, &res->error);
+	if (ctx.kind == SL_TASK_MAP)
+		rv = task_map(&ctx, t, env, res);
+	else
+		rv = task_reduce(&ctx, t, env, res);
+	if (rv != SL_OK && res->error.len == 0)
+		sl_buf_addstr(&res->error, sl_strerror(rv));
+	res->status = rv;
+	res->counters = ctx.counters;
+	res->ncounters = ctx.ncounters;
+	sl_buf_release(&ctx.out);
+	sl_job_unload(&ref);
+}
+
+int
+sl_task_check(const sl_job_spec *spec, sl_buf *err)
+{
+	sl_job_ref ref;
+	sl_ctx ctx;
+	uint32_t i;
+	int rv;
+
+	if ((rv = sl_job_load(spec->job, &ref, err)) != SL_OK)
+		return rv;
+	task_ctx_init(&ctx, ref.job, SL_TASK_CHECK, 0, spec, err);
+	if (ref.job->check && (rv = ref.job->check(&ctx)) != SL_OK) {
+		if (err->len == 0)
+			sl_buf_addf(err, "job '%s' refused its options",
+				    ref.job->name);
+		rv = SL_EUSAGE;
+	}
+	for (i = 0; i < ctx.ncounters; i++)
+		free(ctx.counters[i].name);
+	free(ctx.counters);
+	sl_job_unload(&ref);
+	return rv;
+}

@@ -1,0 +1,64 @@
+/*
+ * task.h - running one task attempt: the engine side of the job API.
+ *
+ * A map attempt reads its split record by record, calls the job's map,
+ * collects what it emits in an sl_mapout (combine, partition, sort) and
+ * returns R sorted segments. A reduce attempt fetches its segment of every
+ * map output from the workers holding them (FETCH over ZeroMQ), merges
+ * them, calls the job's reduce per key and writes a temporary part file,
+ * which the worker renames into place only when the coordinator says
+ * this attempt commits.
+ *
+ * sl_task_run() runs on a task thread of the worker, one attempt per
+ * thread; it creates its own ZeroMQ sockets (for fetches) from the shared
+ * context. It polls env->cancel between records and stops with
+ * SL_ECANCELED when it becomes non-zero.
+ */
+#ifndef SL_TASK_H
+#define SL_TASK_H
+
+#include <stdatomic.h>
+
+#include "sl_impl.h"
+#include "proto.h"
+
+typedef struct sl_task_env {
+	void *zctx;                 /* ZeroMQ context for fetch sockets */
+	const atomic_int *cancel;   /* non-zero: stop as soon as possible */
+	uint32_t fetch_timeout_ms;  /* a FETCH with no reply fails after this */
+} sl_task_env;
+
+typedef struct sl_task_result {
+	int status;               /* SL_OK or the attempt's error code */
+	sl_buf error;             /* the error message, "" on success */
+	sl_counter *counters;     /* job counters (owned) */
+	uint32_t ncounters;
+	uint64_t records_in;      /* map: input records; reduce: keys */
+	uint64_t bytes_in;        /* map: input bytes; reduce: fetched */
+	uint64_t records_out;     /* map: kv records out; reduce: lines */
+	uint64_t bytes_out;       /* map: segment bytes; reduce: file bytes */
+	sl_buf *segs;             /* map: one sorted segment per partition */
+	uint32_t nsegs;
+	sl_buf temp_path;         /* reduce: the part file to commit */
+} sl_task_result;
+
+void sl_task_result_init(sl_task_result *res);
+void sl_task_result_release(sl_task_result *res);
+
+/* Runs the attempt described by a TASK message; fills *res. */
+void sl_task_run(const sl_msg *task, const sl_task_env *env,
+		 sl_task_result *res);
+
+/*
+ * Runs the job's check() on the submitting host with these options.
+ * SL_OK, or SL_EUSAGE (or the loader's error) with the reason in err.
+ */
+int sl_task_check(const sl_job_spec *spec, sl_buf *err);
+
+/* The final name of partition r in dir: DIR/part-%05u. */
+int sl_part_path(sl_buf *out, const char *dir, uint32_t r);
+
+/* Whether an attempt that failed with this status may be retried. */
+bool sl_status_retryable(int status);
+
+#endif

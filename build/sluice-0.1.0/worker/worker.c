@@ -1,0 +1,555 @@
+/*
+ * worker.c - the worker's event loop: task attempts, commits, and the
+ * shuffle server. See worker.h for the threads and what they own.
+ *
+ * An attempt's life: TASK arrives -> a task thread runs it -> the thread
+ * posts the attempt on the completion queue -> a map attempt keeps its
+ * segments here and reports TASK_DONE; a reduce attempt asks to commit
+ * (COMMIT_REQ) and on COMMIT_GO renames its temporary file into place and
+ * reports TASK_DONE, or on KILL deletes it.
+ */
+#include "worker.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "cluster/zmsg.h"
+#include "task.h"
+
+#define WORKER_DONE_EP "inproc://sluice-worker-done"
+
+typedef enum { ATT_RUNNING, ATT_WAIT_COMMIT } worker_att_state;
+
+typedef struct worker_attempt {
+	sl_msg task;             /* the TASK message (owned) */
+	pthread_t thread;
+	atomic_int cancel;       /* set by KILL or shutdown */
+	sl_task_result res;      /* filled by the task thread */
+	worker_att_state state;
+	void *zctx;
+	uint32_t fetch_timeout_ms;
+	struct worker_attempt *next;
+} worker_attempt;
+
+typedef struct worker_output {
+	uint64_t job;
+	uint32_t map;
+	uint32_t attempt;
+	sl_buf *segs;            /* one per partition (owned) */
+	uint32_t nsegs;
+	struct worker_output *next;
+} worker_output;
+
+typedef struct worker {
+	const sl_worker_config *cfg;
+	void *zctx;
+	void *ctrl;              /* DEALER to the coordinator */
+	void *shuf;              /* ROUTER serving FETCH */
+	void *done;              /* PULL: finished attempts */
+	sl_buf shuffle_ep;       /* the endpoint actually bound */
+	uint32_t id;             /* from WELCOME */
+	uint32_t heartbeat_ms;
+	uint32_t timeout_ms;
+	uint64_t last_heard_ms;  /* last message from the coordinator */
+	uint64_t last_sent_ms;   /* last heartbeat sent */
+	worker_attempt *attempts;
+	worker_output *outputs;
+	bool stop;
+} worker;
+
+/* --- task threads -------------------------------------------------------- */
+
+static void *
+worker_task_thread(void *arg)
+{
+	worker_attempt *a = arg;
+	sl_task_env env = {
+		.zctx = a->zctx,
+		.cancel = &a->cancel,
+		.fetch_timeout_ms = a->fetch_timeout_ms,
+	};
+	void *push;
+
+	sl_task_run(&a->task, &env, &a->res);
+	/* Post the attempt; the loop thread joins this thread on receipt. */
+	push = zmq_socket(a->zctx, ZMQ_PUSH);
+	if (push) {
+		int zero = 0;
+
+		zmq_setsockopt(push, ZMQ_LINGER, &zero, sizeof(zero));
+		if (zmq_connect(push, WORKER_DONE_EP) == 0)
+			zmq_send(push, &a, sizeof(a), 0);
+		zmq_close(push);
+	}
+	return NULL;
+}
+
+static void
+worker_attempt_free(worker_attempt *a)
+{
+	sl_msg_release(&a->task);
+	sl_task_result_release(&a->res);
+	free(a);
+}
+
+static void
+worker_attempt_unlink(worker *w, worker_attempt *a)
+{
+	worker_attempt **pp;
+
+	for (pp = &w->attempts; *pp; pp = &(*pp)->next) {
+		if (*pp == a) {
+			*pp = a->next;
+			return;
+		}
+	}
+}
+
+static worker_attempt *
+worker_attempt_find(worker *w, const sl_attempt_id *id)
+{
+	worker_attempt *a;
+
+	for (a = w->attempts; a; a = a->next) {
+		const sl_attempt_id *x = &a->task.u.task.id;
+
+		if (x->job == id->job && x->kind == id->kind &&
+		    x->task == id->task && x->attempt == id->attempt)
+			return a;
+	}
+	return NULL;
+}
+
+static uint32_t
+worker_running(const worker *w)
+{
+	const worker_attempt *a;
+	uint32_t n = 0;
+
+	for (a = w->attempts; a; a = a->next)
+		n += a->state == ATT_RUNNING;
+	return n;
+}
+
+/* --- messages to the coordinator ---------------------------------------- */
+
+static void
+worker_send(worker *w, const sl_msg *m)
+{
+	int rv = sl_zsend(w->ctrl, NULL, m, NULL, 0);
+
+	if (rv != SL_OK)
+		sl_warn("worker %u: cannot send %s to the coordinator: %s",
+			w->id, sl_msg_type_name(m->type), sl_strerror(rv));
+}
+
+static void
+worker_report(worker *w, worker_attempt *a)
+{
+	sl_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = SL_MSG_TASK_DONE;
+	m.u.task_done.id = a->task.u.task.id;
+	m.u.task_done.status = a->res.status;
+	m.u.task_done.error = a->res.error.buf;
+	m.u.task_done.counters = a->res.counters;
+	m.u.task_done.ncounters = a->res.ncounters;
+	m.u.task_done.records_in = a->res.records_in;
+	m.u.task_done.bytes_in = a->res.bytes_in;
+	m.u.task_done.records_out = a->res.records_out;
+	m.u.task_done.bytes_out = a->res.bytes_out;
+	worker_send(w, &m);
+}
+
+static void
+worker_send_id(worker *w, int type, const sl_attempt_id *id)
+{
+	sl_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = (uint8_t)type;
+	m.u.commit_req.id = *id;
+	worker_send(w, &m);
+}
+
+/* --- events -------------------------------------------------------------- */
+
+static void
+worker_on_task(worker *w, sl_msg *m)
+{
+	worker_attempt *a = calloc(1, sizeof(*a));
+
+	if (a == NULL) {
+		sl_error("worker %u: out of memory for a task", w->id);
+		sl_msg_release(m);
+		return;
+	}
+	a->task = *m;
+	memset(m, 0, sizeof(*m));
+	sl_task_result_init(&a->res);
+	atomic_init(&a->cancel, 0);
+	a->zctx = w->zctx;
+	a->fetch_timeout_ms = w->timeout_ms;
+	a->state = ATT_RUNNING;
+	if (pthread_create(&a->thread, NULL, worker_task_thread, a) != 0) {
+		a->res.status = SL_ENOMEM;
+		sl_buf_addstr(&a->res.error, "cannot start a task thread");
+		worker_report(w, a);
+		worker_attempt_free(a);
+		return;
+	}
+	a->next = w->attempts;
+	w->attempts = a;
+}
+
+static void
+worker_on_done(worker *w)
+{
+	worker_attempt *a;
+	worker_output *o;
+
+	if (zmq_recv(w->done, &a, sizeof(a), 0) != (int)sizeof(a))
+		return;
+	pthread_join(a->thread, NULL);
+	if (a->res.status == SL_OK && atomic_load(&a->cancel))
+		a->res.status = SL_ECANCELED;
+	if (a->res.status != SL_OK || w->stop) {
+		worker_report(w, a);
+		goto drop;
+	}
+	if (a->task.u.task.id.kind == SL_TASK_REDUCE) {
+		a->state = ATT_WAIT_COMMIT;
+		worker_send_id(w, SL_MSG_COMMIT_REQ, &a->task.u.task.id);
+		return;
+	}
+	o = calloc(1, sizeof(*o));
+	if (o == NULL) {
+		a->res.status = SL_ENOMEM;
+		worker_report(w, a);
+		goto drop;
+	}
+	o->job = a->task.u.task.id.job;
+	o->map = a->task.u.task.id.task;
+	o->attempt = a->task.u.task.id.attempt;
+	o->segs = a->res.segs;
+	o->nsegs = a->res.nsegs;
+	a->res.segs = NULL;
+	a->res.nsegs = 0;
+	o->next = w->outputs;
+	w->outputs = o;
+	worker_report(w, a);
+drop:
+	worker_attempt_unlink(w, a);
+	worker_attempt_free(a);
+}
+
+static void
+worker_on_commit(worker *w, const sl_attempt_id *id, bool go)
+{
+	worker_attempt *a = worker_attempt_find(w, id);
+	sl_buf part = SL_BUF_INIT;
+
+	if (a == NULL) {
+		sl_debug("worker %u: commit decision for an unknown attempt",
+			 w->id);
+		return;
+	}
+	if (a->state == ATT_RUNNING) {
+		/* KILL of a running attempt: it stops at its next check. */
+		atomic_store(&a->cancel, 1);
+		return;
+	}
+	if (!go) {
+		unlink(a->res.temp_path.buf);
+		a->res.status = SL_ECANCELED;
+		sl_buf_addstr(&a->res.error, "killed: another attempt committed");
+	} else if (sl_part_path(&part, a->task.u.task.output_dir, id->task) !=
+		   SL_OK || rename(a->res.temp_path.buf, part.buf) != 0) {
+		a->res.status = SL_EIO;
+		sl_buf_addf(&a->res.error, "cannot commit '%s': %s", part.buf,
+			    strerror(errno));
+		unlink(a->res.temp_path.buf);
+	}
+	worker_report(w, a);
+	worker_attempt_unlink(w, a);
+	worker_attempt_free(a);
+	sl_buf_release(&part);
+}
+
+static void
+worker_outputs_drop(worker *w, uint64_t job, bool all)
+{
+	worker_output **pp = &w->outputs, *o;
+	uint32_t i;
+
+	while ((o = *pp) != NULL) {
+		if (!all && o->job != job) {
+			pp = &o->next;
+			continue;
+		}
+		*pp = o->next;
+		for (i = 0; i < o->nsegs; i++)
+			sl_buf_release(&o->segs[i]);
+		free(o->segs);
+		free(o);
+	}
+}
+
+/* The job is over: its attempts are obsolete, its map outputs unneeded. */
+static void
+worker_job_end(worker *w, uint64_t job)
+{
+	worker_attempt *a, *next;
+
+	for (a = w->attempts; a; a = next) {
+		next = a->next;
+		if (a->task.u.task.id.job != job)
+			continue;
+		if (a->state == ATT_RUNNING) {
+			atomic_store(&a->cancel, 1);
+			continue;
+		}
+		unlink(a->res.temp_path.buf);
+		worker_attempt_unlink(w, a);
+		worker_attempt_free(a);
+	}
+	worker_outputs_drop(w, job, false);
+}
+
+static void
+worker_on_fetch(worker *w, const sl_buf *peer, const sl_msg *m)
+{
+	const worker_output *o;
+	const sl_buf *seg = NULL;
+	sl_msg r;
+	uint64_t off = m->u.fetch.offset, n = 0;
+
+	for (o = w->outputs; o; o = o->next) {
+		if (o->job == m->u.fetch.job && o->map == m->u.fetch.map &&
+		    o->attempt == m->u.fetch.attempt &&
+		    m->u.fetch.partition < o->nsegs) {
+			seg = &o->segs[m->u.fetch.partition];
+			break;
+		}
+	}
+	memset(&r, 0, sizeof(r));
+	r.type = SL_MSG_FETCH_REPLY;
+	if (seg == NULL || off > seg->len) {
+		r.u.fetch_reply.status = SL_ENOTFOUND;
+	} else {
+		n = seg->len - off;
+		if (n > m->u.fetch.max_bytes)
+			n = m->u.fetch.max_bytes;
+		r.u.fetch_reply.total = seg->len;
+		r.u.fetch_reply.offset = off;
+	}
+	/* A reducer that went away makes the send fail: nothing to do. */
+	sl_zsend(w->shuf, peer, &r, seg ? seg->buf + off : "", (size_t)n);
+}
+
+static void
+worker_on_ctrl(worker *w)
+{
+	sl_buf err = SL_BUF_INIT;
+	sl_msg m;
+
+	if (sl_zrecv(w->ctrl, false, NULL, &m, NULL, &err) != SL_OK) {
+		sl_warn("worker %u: bad message from the coordinator: %s",
+			w->id, err.buf);
+		goto out;
+	}
+	w->last_heard_ms = sl_now_ms();
+	switch (m.type) {
+	case SL_MSG_WELCOME:
+		w->id = m.u.welcome.worker;
+		w->heartbeat_ms = m.u.welcome.heartbeat_ms;
+		w->timeout_ms = m.u.welcome.timeout_ms;
+		break;
+	case SL_MSG_HEARTBEAT:
+		break;
+	case SL_MSG_TASK:
+		worker_on_task(w, &m);
+		break;
+	case SL_MSG_COMMIT_GO:
+		worker_on_commit(w, &m.u.commit_go.id, true);
+		break;
+	case SL_MSG_KILL:
+		worker_on_commit(w, &m.u.kill.id, false);
+		break;
+	case SL_MSG_JOB_END:
+		worker_job_end(w, m.u.job_end.job);
+		break;
+	case SL_MSG_SHUTDOWN:
+		w->stop = true;
+		break;
+	default:
+		sl_warn("worker %u: unexpected %s from the coordinator", w->id,
+			sl_msg_type_name(m.type));
+	}
+	sl_msg_release(&m);
+out:
+	sl_buf_release(&err);
+}
+
+static void
+worker_on_shuffle(worker *w)
+{
+	sl_buf peer = SL_BUF_INIT, err = SL_BUF_INIT;
+	sl_msg m;
+
+	if (sl_zrecv(w->shuf, true, &peer, &m, NULL, &err) != SL_OK) {
+		sl_debug("worker %u: bad shuffle request: %s", w->id, err.buf);
+	} else {
+		if (m.type == SL_MSG_FETCH)
+			worker_on_fetch(w, &peer, &m);
+		else
+			sl_debug("worker %u: unexpected %s on shuffle socket",
+				 w->id, sl_msg_type_name(m.type));
+		sl_msg_release(&m);
+	}
+	sl_buf_release(&peer);
+	sl_buf_release(&err);
+}
+
+static void
+worker_heartbeat(worker *w, uint64_t now)
+{
+	sl_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = SL_MSG_HEARTBEAT;
+	m.u.heartbeat.worker = w->id;
+	m.u.heartbeat.running = worker_running(w);
+	worker_send(w, &m);
+	w->last_sent_ms = now;
+}
+
+/* --- set-up and the loop ------------------------------------------------- */
+
+static int
+worker_open(worker *w, sl_buf *err)
+{
+	char host[256];
+	sl_msg m;
+	int rv;
+
+	w->zctx = zmq_ctx_new();
+	if (w->zctx == NULL) {
+		sl_buf_addstr(err, "cannot create a ZeroMQ context");
+		return SL_EIO;
+	}
+	w->ctrl = sl_zsock_new(w->zctx, ZMQ_DEALER, SL_PROTO_MAX_MSG, err);
+	w->shuf = sl_zsock_new(w->zctx, ZMQ_ROUTER, 65536, err);
+	w->done = sl_zsock_new(w->zctx, ZMQ_PULL, 64, err);
+	if (!w->ctrl || !w->shuf || !w->done)
+		return SL_EIO;
+	if ((rv = sl_zsock_bind(w->shuf, w->cfg->shuffle_bind, &w->shuffle_ep,
+				err)) != SL_OK ||
+	    zmq_bind(w->done, WORKER_DONE_EP) != 0)
+		return rv != SL_OK ? rv : SL_EIO;
+	if (zmq_connect(w->ctrl, w->cfg->coordinator) != 0) {
+		sl_buf_addf(err, "cannot connect to '%s': %s",
+			    w->cfg->coordinator, zmq_strerror(zmq_errno()));
+		return SL_EIO;
+	}
+	if (gethostname(host, sizeof(host)) != 0)
+		snprintf(host, sizeof(host), "localhost");
+	host[sizeof(host) - 1] = '\0';
+	memset(&m, 0, sizeof(m));
+	m.type = SL_MSG_HELLO;
+	sl_buf sname = SL_BUF_INIT;
+	sl_buf_addf(&sname, "%s:%d", host, (int)getpid());
+	m.u.hello.name = sname.buf;
+	m.u.hello.pid = (uint32_t)getpid();
+	m.u.hello.slots = w->cfg->slots;
+	m.u.hello.shuffle_endpoint = w->shuffle_ep.buf;
+	rv = sl_zsend(w->ctrl, NULL, &m, NULL, 0);
+	sl_buf_release(&sname);
+	return rv;
+}
+
+static void
+worker_close(worker *w)
+{
+	worker_attempt *a;
+
+	/* Stop the task threads: cancel, and interrupt blocking fetches. */
+	for (a = w->attempts; a; a = a->next)
+		atomic_store(&a->cancel, 1);
+	if (w->zctx)
+		zmq_ctx_shutdown(w->zctx);
+	while ((a = w->attempts) != NULL) {
+		w->attempts = a->next;
+		if (a->state == ATT_RUNNING)
+			pthread_join(a->thread, NULL);
+		else
+			unlink(a->res.temp_path.buf);
+		worker_attempt_free(a);
+	}
+	worker_outputs_drop(w, 0, true);
+	sl_zsock_close(w->ctrl);
+	sl_zsock_close(w->shuf);
+	sl_zsock_close(w->done);
+	if (w->zctx)
+		zmq_ctx_term(w->zctx);
+	sl_buf_release(&w->shuffle_ep);
+}
+
+int
+sl_worker_run(const sl_worker_config *cfg, sl_buf *err)
+{
+	worker w;
+	zmq_pollitem_t items[3];
+	uint64_t now, due;
+	long timeout;
+	int rv;
+
+	memset(&w, 0, sizeof(w));
+	w.cfg = cfg;
+	sl_buf_init(&w.shuffle_ep);
+	/* Until WELCOME says otherwise. */
+	w.heartbeat_ms = 500;
+	w.timeout_ms = 10000;
+	w.last_heard_ms = w.last_sent_ms = sl_now_ms();
+	if ((rv = worker_open(&w, err)) != SL_OK)
+		goto out;
+	while (!w.stop) {
+		items[0] = (zmq_pollitem_t){ .socket = w.ctrl, .events = ZMQ_POLLIN };
+		items[1] = (zmq_pollitem_t){ .socket = w.shuf, .events = ZMQ_POLLIN };
+		items[2] = (zmq_pollitem_t){ .socket = w.done, .events = ZMQ_POLLIN };
+		now = sl_now_ms();
+		due = w.last_sent_ms + w.heartbeat_ms;
+		timeout = due > now ? (long)(due - now) : 0;
+		if (zmq_poll(items, 3, timeout) < 0) {
+			if (zmq_errno() == EINTR)
+				continue;
+			sl_buf_addf(err, "poll failed: %s",
+				    zmq_strerror(zmq_errno()));
+			rv = SL_EIO;
+			goto out;
+		}
+		if (items[2].revents & ZMQ_POLLIN)
+			worker_on_done(&w);
+		if (items[1].revents & ZMQ_POLLIN)
+			worker_on_shuffle(&w);
+		if (items[0].revents & ZMQ_POLLIN)
+			worker_on_ctrl(&w);
+		now = sl_now_ms();
+		if (now - w.last_heard_ms > w.timeout_ms) {
+			sl_buf_addf(err, "coordinator '%s' lost: silent for "
+				    "%u ms", cfg->coordinator, w.timeout_ms);
+			rv = SL_ELOST;
+			goto out;
+		}
+		if (now >= w.last_sent_ms + w.heartbeat_ms)
+			worker_heartbeat(&w, now);
+	}
+out:
+	worker_close(&w);
+	return rv;
+}

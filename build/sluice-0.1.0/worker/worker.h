@@ -1,0 +1,30 @@
+/*
+ * worker.h - a worker process: runs task attempts for a coordinator and
+ * serves the map outputs it holds to reducers.
+ *
+ * Threads: the caller's thread runs the event loop and owns every socket
+ * but the fetch sockets of reduce attempts: the coordinator connection
+ * (DEALER), the shuffle server (ROUTER) and the completion queue (PULL,
+ * inproc) on which task threads post their finished attempts. Each task
+ * attempt runs on a thread of its own (at most `slots` at once).
+ * Map outputs are held in memory by the loop thread until the coordinator
+ * ends their job (JOB_END).
+ */
+#ifndef SL_WORKER_H
+#define SL_WORKER_H
+
+#include "sl_impl.h"
+
+typedef struct sl_worker_config {
+	const char *coordinator;   /* endpoint to connect to */
+	const char *shuffle_bind;  /* endpoint to serve map outputs on */
+	uint32_t slots;            /* task attempts at once, >= 1 */
+} sl_worker_config;
+
+/*
+ * Runs until the coordinator sends SHUTDOWN (SL_OK) or is lost (SL_ELOST),
+ * or a fatal error (reason in err).
+ */
+int sl_worker_run(const sl_worker_config *cfg, sl_buf *err);
+
+#endif
