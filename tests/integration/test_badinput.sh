@@ -1,8 +1,9 @@
 #!/bin/sh
-# test_badinput.sh - every kind of bad or odd input has its defined outcome:
-# missing and unopenable files, an empty directory, an empty file, no final
-# newline, CRLF, a 100 MB line, a line over --max-record-size, NUL and
-# non-UTF-8 bytes, malformed CSV rows under --bad-records fail and skip,
+# test_badinput.sh - every kind of bad or odd input has its defined outcome
+# (docs/input.md, docs/aggregate.md): missing and unopenable files, a fifo,
+# a dangling symlink in a directory, no input files at all, an empty file,
+# no final newline, CRLF, a 100 MB line, a line over --max-record-size, NUL
+# and non-UTF-8 bytes, malformed CSV rows under --bad-records fail and skip,
 # unknown columns, non-numbers in a summed column, an output directory that
 # already holds a job's output. A failed job never leaves _SUCCESS.
 . "$(dirname "$0")/lib.sh"

@@ -1,0 +1,147 @@
+#!/bin/sh
+# test_faults.sh - failures of real worker processes, with real signals:
+# each job must end with the output of a fault-free run (or, for a fault
+# that is there on every attempt, fail with a clear message).
+#
+# Faults are timed by events, not by sleeps: the run is started in the
+# background with -v -v, and the test polls (with a bound) its log for the
+# line that says a task went to a worker, then signals that worker's pid,
+# which the log gave when the worker joined. SLUICE_FAULT (worker/task.h)
+# holds the first attempt of a task long enough for the signal to land.
+. "$(dirname "$0")/lib.sh"
+
+# About 6 MB of text in 3 map tasks of 2 MB.
+awk 'BEGIN { srand(7); for (i = 0; i < 120000; i++) {
+	line = ""; for (j = 0; j < 8; j++) line = line " w" int(rand() * rand() * 3000);
+	print line } }' >"$T/in.txt"
+wc_ref "$T/in.txt" | sort >"$T/want"
+COMMON="--workers 2 --partitions 3 --split-size 2M --heartbeat-interval 100
+	--heartbeat-timeout 1500"
+
+# start_bg ARGS...: sluice in the background; its stderr in $T/bg.err.
+start_bg() {
+	LAST_CMD="sluice $*"
+	: >"$T/bg.err"
+	timeout -k 10 "$SLUICE_TEST_TIMEOUT" "$SLUICE" "$@" </dev/null \
+		>"$T/out" 2>"$T/bg.err" &
+	BG=$!
+}
+
+# wait_log PATTERN: polls the background run's log, up to 30 s.
+wait_log() {
+	_wl_n=0
+	while ! grep -q -e "$1" "$T/bg.err"; do
+		_wl_n=$((_wl_n + 1))
+		if [ $_wl_n -gt 600 ]; then
+			fail "wait for '$1'" "not in the log after 30 s"
+			show_head "$T/bg.err" 20
+			return 1
+		fi
+		sleep 0.05
+	done
+}
+
+# worker_pid N: the pid of worker N, from its "joined" line.
+worker_pid() {
+	sed -n "s/.*worker $1 joined: [^:]*:\([0-9]*\),.*/\1/p" "$T/bg.err" |
+		head -n 1
+}
+
+# task_worker KIND TASK: the worker the first attempt of a task went to.
+task_worker() {
+	sed -n "s/.*$1 task $2 attempt 0 -> worker \([0-9]*\) .*/\1/p" \
+		"$T/bg.err" | head -n 1
+}
+
+finish_bg() {
+	RC=0
+	wait "$BG" || RC=$?
+	cp "$T/bg.err" "$T/err"
+	if [ "$RC" -eq 124 ] || [ "$RC" -eq 137 ]; then
+		fail "$LAST_CMD" "no exit within ${SLUICE_TEST_TIMEOUT}s (hang)"
+	fi
+}
+
+# same_output NAME DIR: the job succeeded with the fault-free output.
+same_output() {
+	expect_rc "$1: exit status" 0
+	cat_parts "$2" | sort >"$T/got"
+	check_eq "$1: output as without the fault" "$T/want" "$T/got"
+	check "$1: _SUCCESS" test -f "$2/_SUCCESS"
+	check "$1: no _temporary left" test ! -e "$2/_temporary"
+}
+
+# kill_case NAME FAULT WAIT_KIND WHO: kill -9 a worker while the first
+# attempt of task 0 of WAIT_KIND runs; WHO is "it" (the worker running
+# that task) or "other" (the other one).
+kill_case() {
+	SLUICE_FAULT=$2
+	export SLUICE_FAULT
+	start_bg run wordcount "$T/in.txt" -o "$T/$1" $COMMON -v -v
+	unset SLUICE_FAULT
+	if wait_log "$3 task 0 attempt 0 -> worker"; then
+		w=$(task_worker "$3" 0)
+		[ "$4" = other ] && w=$((3 - w))
+		pid=$(worker_pid "$w")
+		if [ -n "$pid" ] && kill -9 "$pid"; then
+			pass "$1: killed worker $w (pid $pid)"
+		else
+			fail "$1: kill" "no pid for worker $w"
+		fi
+	fi
+	finish_bg
+	same_output "$1" "$T/$1"
+	check "$1: the loss was seen" grep -q "lost" "$T/err"
+}
+
+kill_case "kill during map" "map-sleep=3000" map it
+kill_case "kill during reduce" "reduce-sleep=3000" reduce it
+kill_case "kill during a shuffle fetch" "fetch-sleep=700" reduce other
+kill_case "kill after its maps finished" "reduce-sleep=1500" reduce other
+
+# A worker stopped past the heartbeat timeout is declared lost; when it
+# is continued it must not commit anything, and it exits.
+SLUICE_FAULT="reduce-sleep=2500"
+export SLUICE_FAULT
+start_bg run wordcount "$T/in.txt" -o "$T/stop" $COMMON -v -v
+unset SLUICE_FAULT
+if wait_log "reduce task 0 attempt 0 -> worker"; then
+	w=$(task_worker reduce 0)
+	pid=$(worker_pid "$w")
+	kill -STOP "$pid"
+	wait_log "worker $w (.*) lost"
+	kill -CONT "$pid"
+fi
+finish_bg
+same_output "SIGSTOP past the timeout" "$T/stop"
+check "SIGSTOP: the continued worker stops on its own" \
+	grep -q "this worker stops" "$T/err"
+
+# A map that fails on one record every time: the job fails after 4
+# attempts, each listed with its worker and error.
+printf 'a b\nPOISON\nc d\n' >"$T/poison.txt"
+run_sluice run streaming "$T/poison.txt" -o "$T/poison" --workers 2 \
+	--mapper "awk '/^POISON\$/ { print \"poisoned record\" > \"/dev/stderr\"; exit 3 } { print \$1 \"\\t1\" }'" \
+	--reducer cat
+expect_rc "failing record: exit status" 1
+check "failing record: 4 attempts listed" \
+	test "$(grep -c '^sluice:   attempt [0-3] on worker [0-9]*: .*status 3' "$T/err")" -eq 4
+check "failing record: the error says why" grep -q "poisoned record" "$T/err"
+check "failing record: after 4 attempts" grep -q "failed after 4 attempts" "$T/err"
+check "failing record: no _SUCCESS" test ! -e "$T/poison/_SUCCESS"
+
+# The first attempt of every task fails: retries make the job succeed.
+SLUICE_FAULT="fail=1" run_sluice run wordcount "$T/in.txt" -o "$T/first" \
+	$COMMON -v
+same_output "first attempts fail" "$T/first"
+check "first attempts fail: failures were seen" \
+	grep -q "injected fault" "$T/err"
+
+# A straggler: map 0's first attempt is slow; a speculative copy on the
+# other worker finishes first, and the job does not wait for the straggler.
+SLUICE_FAULT="map-sleep@0=20000" run_sluice run wordcount "$T/in.txt" \
+	-o "$T/spec" $COMMON --split-size 1M -v -v
+same_output "straggler" "$T/spec"
+check "straggler: a speculative copy ran" grep -q "speculative" "$T/err"
+
+finish
