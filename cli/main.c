@@ -1,13 +1,17 @@
 /*
  * main.c - the `sluice` command.
  *
- *   sluice run JOB [options] INPUT... -o OUTDIR   a job on this machine
+ *   sluice run JOB [options] INPUT... -o OUTDIR   a job on this machine,
+ *                                                 or under mpirun/srun
  *   sluice worker --connect ENDPOINT [...]        a worker process
+ *   sluice info                                   topology, slots, endpoints
  *
  * `run` starts a coordinator on a thread of this process and local worker
  * processes, submits the job to the coordinator with the same SUBMIT
  * message a standalone coordinator accepts, waits for JOB_DONE, shuts
  * everything down and exits 0 (success), 1 (job failed) or 2 (usage).
+ * Under mpirun or srun (cluster/mpi.h) rank 0 does the same with tcp://
+ * endpoints and ranks 1..N-1 are the workers; see docs/mpi.md.
  * Only this file calls exit().
  *
  * One table of options (cli_opts) drives parsing and --help; a job's own
@@ -16,7 +20,6 @@
 #include "sl_impl.h"
 
 #include <errno.h>
-#include <hwloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -25,7 +28,9 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "cluster/bind.h"
 #include "cluster/launch.h"
+#include "cluster/mpi.h"
 #include "cluster/zmsg.h"
 #include "common/input.h"
 #include "coordinator/coord.h"
@@ -40,9 +45,9 @@ typedef enum {
 	OPT_OUTPUT, OPT_WORKERS, OPT_PARTITIONS, OPT_SPLIT_SIZE,
 	OPT_BAD_RECORDS, OPT_MAX_RECORD, OPT_MAX_ATTEMPTS, OPT_OVERWRITE,
 	OPT_TOP, OPT_VERBOSE, OPT_HELP, OPT_HB_INTERVAL, OPT_HB_TIMEOUT,
-	OPT_SPECULATION,
+	OPT_SPECULATION, OPT_SLOTS, OPT_BIND,
 	/* worker */
-	OPT_CONNECT, OPT_SHUFFLE_BIND, OPT_SLOTS,
+	OPT_CONNECT, OPT_SHUFFLE_BIND,
 } cli_opt_id;
 
 typedef struct cli_opt {
@@ -75,6 +80,12 @@ static const cli_opt cli_run_opts[] = {
 	  "a silent worker is lost after this (default 10000)" },
 	{ OPT_SPECULATION, "speculation", 0, "on|off",
 	  "speculative copies of straggling tasks (default on)" },
+	{ OPT_SLOTS, "slots", 0, "N",
+	  "under mpirun/srun: task slots of each worker rank (default: "
+	  "one per core of its binding)" },
+	{ OPT_BIND, "bind", 0, "none|core",
+	  "under mpirun/srun: pin the task threads of worker ranks to "
+	  "cores of their binding (default core)" },
 	{ OPT_OVERWRITE, "overwrite", 0, NULL,
 	  "replace an output directory that holds a complete output" },
 	{ OPT_TOP, "top", 0, "K",
@@ -89,7 +100,10 @@ static const cli_opt cli_worker_opts[] = {
 	  "the coordinator's endpoint (required)" },
 	{ OPT_SHUFFLE_BIND, "shuffle-bind", 0, "ENDPOINT",
 	  "where to serve map outputs (default tcp://127.0.0.1:*)" },
-	{ OPT_SLOTS, "slots", 0, "N", "task slots (default 1)" },
+	{ OPT_SLOTS, "slots", 0, "N",
+	  "task slots (default: one per core of this process's binding)" },
+	{ OPT_BIND, "bind", 0, "none|core",
+	  "pin each task thread to a core of the binding (default core)" },
 	{ OPT_VERBOSE, "verbose", 'v', NULL,
 	  "progress on stderr (twice: debug)" },
 	{ OPT_HELP, "help", 'h', NULL, "this help" },
@@ -108,6 +122,9 @@ typedef struct cli_run {
 	bool overwrite;
 	uint64_t top;
 	int verbose;
+	uint32_t slots;           /* worker ranks' slots, 0: one per core */
+	sl_bind_mode bind;        /* worker ranks' pinning */
+	bool mpi_opts;            /* --slots or --bind was given */
 	sl_coord_config coord;    /* heartbeats, retries, speculation */
 } cli_run;
 
@@ -150,11 +167,15 @@ cli_help(FILE *f)
 	fprintf(f,
 		"usage: sluice run JOB [options] INPUT... -o OUTDIR\n"
 		"       sluice worker --connect ENDPOINT [options]\n"
+		"       sluice info\n"
 		"       sluice --help | --version\n\n"
 		"Runs a MapReduce job on this machine: a coordinator and local "
 		"worker\nprocesses over ZeroMQ. INPUT is a file, a directory "
-		"(its files) or a glob.\nExit status: 0 success, 1 job "
-		"failed, 2 usage error.\n\nJobs:\n");
+		"(its files) or a glob.\nUnder mpirun or srun, rank 0 is the "
+		"coordinator and ranks 1..N-1 the workers.\n`info` prints the "
+		"topology, binding, slots and endpoint of each process.\n"
+		"Exit status: 0 success, 1 job failed, 2 usage error.\n\n"
+		"Jobs:\n");
 	for (i = 0; sl__jobs_builtin[i]; i++)
 		fprintf(f, "  %-28s %s\n", sl__jobs_builtin[i]->name,
 			sl__jobs_builtin[i]->summary);
@@ -244,20 +265,34 @@ cli_size(const char *name, const char *v)
 	return n;
 }
 
-/* One worker per core, as hwloc sees this machine (cores, not threads). */
+static sl_bind_mode
+cli_bind(const char *v)
+{
+	sl_bind_mode mode;
+
+	if (sl_bind_parse(v, &mode) != SL_OK)
+		cli_usage_error("--bind: '%s' is not 'none' or 'core'", v);
+	return mode;
+}
+
+/*
+ * The cores this process may use (its binding from mpirun, srun or
+ * taskset, else the machine), as hwloc sees them: cores, not threads.
+ */
 static uint32_t
 cli_cores(void)
 {
-	hwloc_topology_t topo;
-	int n = 0;
+	sl_topo_info info;
+	sl_buf err = SL_BUF_INIT;
+	long n;
 
-	if (hwloc_topology_init(&topo) == 0) {
-		if (hwloc_topology_load(topo) == 0)
-			n = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_CORE);
-		hwloc_topology_destroy(topo);
+	if (sl_bind_setup(SL_BIND_NONE, &info, &err) == SL_OK &&
+	    info.cores > 0) {
+		sl_buf_release(&err);
+		return info.cores;
 	}
-	if (n <= 0)
-		n = (int)sysconf(_SC_NPROCESSORS_ONLN);
+	sl_buf_release(&err);
+	n = sysconf(_SC_NPROCESSORS_ONLN);
 	return n > 0 ? (uint32_t)n : 1;
 }
 
@@ -274,6 +309,7 @@ cli_parse_run(int argc, char **argv, cli_run *r, sl_job_ref *ref)
 	r->split_size = 64ull << 20;
 	r->spec.max_attempts = 4;
 	r->spec.max_record = 1ull << 30;
+	r->bind = SL_BIND_CORE;
 	sl_coord_config_default(&r->coord);
 	if (argc < 3 || argv[2][0] == '-') {
 		if (argc >= 3 && (strcmp(argv[2], "--help") == 0 ||
@@ -366,6 +402,14 @@ cli_parse_run(int argc, char **argv, cli_run *r, sl_job_ref *ref)
 						"'on' or 'off'", val);
 			r->coord.sched.speculation = strcmp(val, "on") == 0;
 			break;
+		case OPT_SLOTS:
+			r->slots = (uint32_t)cli_number(o->name, val, 1, 1024);
+			r->mpi_opts = true;
+			break;
+		case OPT_BIND:
+			r->bind = cli_bind(val);
+			r->mpi_opts = true;
+			break;
 		case OPT_OVERWRITE: r->overwrite = true; break;
 		case OPT_TOP:
 			if (strcmp(ref->job->name, "wordcount") != 0)
@@ -386,10 +430,7 @@ cli_parse_run(int argc, char **argv, cli_run *r, sl_job_ref *ref)
 		cli_usage_error("--heartbeat-timeout must be more than twice "
 				"--heartbeat-interval");
 	r->coord.sched.max_attempts = r->spec.max_attempts;
-	if (r->workers == 0)
-		r->workers = cli_cores();
-	if (r->spec.partitions == 0)
-		r->spec.partitions = r->workers;
+	/* --workers and the default R depend on the mode: cli_cmd_run. */
 	r->spec.options = r->opts;
 	r->spec.noptions = r->nopts;
 	sl_buf_release(&err);
@@ -566,7 +607,9 @@ cli_summary(const cli_run *r, const sl_msg *d)
 
 /*
  * Submits the job on `client` and waits for its JOB_DONE, watching the
- * local workers: if all of them are gone the job cannot finish.
+ * local workers, if any: if all of them are gone the job cannot finish.
+ * Worker ranks under MPI are watched by the coordinator's heartbeats and
+ * by mpirun, which ends every rank when one dies.
  */
 static int
 cli_wait_job(void *client, sl_local_cluster *lc, sl_msg *done, sl_buf *err)
@@ -584,6 +627,8 @@ cli_wait_job(void *client, sl_local_cluster *lc, sl_msg *done, sl_buf *err)
 			return SL_EIO;
 		}
 		if (n == 0) {
+			if (lc->n == 0)
+				continue;
 			sl_local_poll(lc);
 			sl_local_replace(lc);
 			if (lc->alive == 0) {
@@ -602,117 +647,342 @@ cli_wait_job(void *client, sl_local_cluster *lc, sl_msg *done, sl_buf *err)
 	}
 }
 
-static int
-cli_cmd_run(int argc, char **argv)
-{
-	cli_run r;
-	sl_job_ref ref;
-	sl_buf err = SL_BUF_INIT, ep = SL_BUF_INIT, inproc = SL_BUF_INIT;
-	cli_coord_thread ct = { NULL, SL_OK, SL_BUF_INIT };
-	sl_local_cluster lc = { 0 };
-	char rundir[] = "/tmp/sluice-XXXXXX";
+/* A coordinator on a thread of this process, and its client socket. */
+typedef struct cli_coord_rt {
+	char rundir[32];          /* private dir of ipc endpoints, or "" */
+	void *zctx;
+	void *client;             /* DEALER to the coordinator, inproc */
+	cli_coord_thread ct;
 	pthread_t thread;
-	bool thread_started = false;
-	void *zctx = NULL, *client = NULL;
+	bool started;             /* the coordinator thread runs */
+	sl_buf ep;                /* the endpoint workers connect to */
+} cli_coord_rt;
+
+/*
+ * Starts the coordinator thread, bound to inproc (for the client) and to
+ * `bind` for the workers: a tcp:// pattern, or NULL for an ipc endpoint in
+ * a fresh private directory. rt->ep gets the endpoint bound. On failure
+ * the reason is in err; cli_coord_stop() cleans up either way.
+ */
+static int
+cli_coord_start(cli_coord_rt *rt, const cli_run *r, const char *bind,
+		sl_buf *err)
+{
+	sl_buf pattern = SL_BUF_INIT, inproc = SL_BUF_INIT;
+	int rv = SL_EIO;
+
+	if (bind == NULL) {
+		snprintf(rt->rundir, sizeof(rt->rundir), "/tmp/sluice-XXXXXX");
+		if (mkdtemp(rt->rundir) == NULL) {
+			sl_buf_addf(err, "cannot create a directory in /tmp: "
+				    "%s", strerror(errno));
+			rt->rundir[0] = '\0';
+			goto out;
+		}
+		sl_buf_addf(&pattern, "ipc://%s/coord", rt->rundir);
+	} else {
+		sl_buf_addstr(&pattern, bind);
+	}
+	rt->zctx = zmq_ctx_new();
+	if (rt->zctx == NULL ||
+	    sl_coord_new(&rt->ct.coord, rt->zctx, &r->coord, err) != SL_OK)
+		goto out;
+	sl_buf_addstr(&inproc, "inproc://sluice-coord");
+	if (sl_coord_bind(rt->ct.coord, inproc.buf, &inproc, err) != SL_OK ||
+	    sl_coord_bind(rt->ct.coord, pattern.buf, &rt->ep, err) != SL_OK)
+		goto out;
+	if (pthread_create(&rt->thread, NULL, cli_coord_main, &rt->ct) != 0) {
+		sl_buf_addstr(err, "cannot start the coordinator thread");
+		goto out;
+	}
+	rt->started = true;
+	rt->client = sl_zsock_new(rt->zctx, ZMQ_DEALER, SL_PROTO_MAX_MSG, err);
+	if (rt->client == NULL || zmq_connect(rt->client, inproc.buf) != 0)
+		goto out;
+	rv = SL_OK;
+out:
+	sl_buf_release(&pattern);
+	sl_buf_release(&inproc);
+	return rv;
+}
+
+/*
+ * Stops the coordinator (which tells the workers to exit), then the local
+ * workers of lc (which may have none), and removes the ipc endpoints of
+ * `nlocal` local workers.
+ */
+static void
+cli_coord_stop(cli_coord_rt *rt, sl_local_cluster *lc, uint32_t nlocal)
+{
+	sl_buf path = SL_BUF_INIT;
+	sl_msg m;
+	uint32_t i;
+
+	if (rt->client && rt->started) {
+		memset(&m, 0, sizeof(m));
+		m.type = SL_MSG_SHUTDOWN;
+		sl_zsend(rt->client, NULL, &m, NULL, 0);
+	}
+	if (rt->started) {
+		pthread_join(rt->thread, NULL);
+		if (rt->ct.rv != SL_OK)
+			sl_error("coordinator: %s", rt->ct.err.buf);
+	}
+	/*
+	 * Workers that joined were told to exit and do so within
+	 * milliseconds; one that had not joined yet was told nothing and
+	 * holds no work: the short grace ends it without a wait.
+	 */
+	sl_local_stop(lc, 200);
+	sl_zsock_close(rt->client);
+	sl_coord_free(rt->ct.coord);
+	if (rt->zctx)
+		zmq_ctx_term(rt->zctx);
+	if (rt->rundir[0]) {
+		sl_buf_addf(&path, "%s/coord", rt->rundir);
+		unlink(path.buf);
+		for (i = 1; i <= nlocal; i++) {
+			sl_buf_reset(&path);
+			sl_buf_addf(&path, "%s/shuffle-%u", rt->rundir, i);
+			unlink(path.buf);
+		}
+		rmdir(rt->rundir);
+	}
+	sl_buf_release(&path);
+	sl_buf_release(&rt->ep);
+	sl_buf_release(&rt->ct.err);
+}
+
+/*
+ * Submits the job to the running coordinator, waits for it, prints the
+ * summary or the error. Returns the exit status.
+ */
+static int
+cli_job(cli_coord_rt *rt, const cli_run *r, sl_local_cluster *lc)
+{
+	sl_buf err = SL_BUF_INIT;
 	sl_msg m, done;
 	int rv, code = EXIT_JOB;
 
-	cli_parse_run(argc, argv, &r, &ref);
-	sl_log_set_level(r.verbose ? SL_LOG_INFO + r.verbose - 1 : SL_LOG_WARN);
 	memset(&done, 0, sizeof(done));
-	if ((rv = sl_task_check(&r.spec, &err)) != SL_OK) {
-		sl_error("%s", err.buf);
-		code = EXIT_USAGE;
-		goto out;
-	}
-	if (mkdtemp(rundir) == NULL) {
-		sl_error("cannot create a directory in /tmp: %s",
-			 strerror(errno));
-		goto out;
-	}
-	zctx = zmq_ctx_new();
-	if (zctx == NULL ||
-	    sl_coord_new(&ct.coord, zctx, &r.coord, &err) != SL_OK)
-		goto fail;
-	sl_buf_addf(&inproc, "inproc://sluice-coord");
-	sl_buf_addf(&ep, "ipc://%s/coord", rundir);
-	if (sl_coord_bind(ct.coord, inproc.buf, &inproc, &err) != SL_OK ||
-	    sl_coord_bind(ct.coord, ep.buf, &ep, &err) != SL_OK)
-		goto fail;
-	if (pthread_create(&thread, NULL, cli_coord_main, &ct) != 0) {
-		sl_buf_addstr(&err, "cannot start the coordinator thread");
-		goto fail;
-	}
-	thread_started = true;
-	if (sl_local_start(&lc, r.workers, ep.buf, rundir, r.verbose, &err) !=
-	    SL_OK)
-		goto fail;
-	client = sl_zsock_new(zctx, ZMQ_DEALER, SL_PROTO_MAX_MSG, &err);
-	if (client == NULL || zmq_connect(client, inproc.buf) != 0)
-		goto fail;
 	memset(&m, 0, sizeof(m));
 	m.type = SL_MSG_SUBMIT;
-	m.u.submit.spec = r.spec;
-	m.u.submit.inputs = r.inputs;
-	m.u.submit.ninputs = r.ninputs;
-	m.u.submit.output_dir = (char *)r.output;
-	m.u.submit.split_size = r.split_size;
-	m.u.submit.overwrite = r.overwrite;
-	if ((rv = sl_zsend(client, NULL, &m, NULL, 0)) != SL_OK) {
-		sl_buf_addf(&err, "cannot submit the job: %s", sl_strerror(rv));
-		goto fail;
+	m.u.submit.spec = r->spec;
+	m.u.submit.inputs = r->inputs;
+	m.u.submit.ninputs = r->ninputs;
+	m.u.submit.output_dir = (char *)r->output;
+	m.u.submit.split_size = r->split_size;
+	m.u.submit.overwrite = r->overwrite;
+	if ((rv = sl_zsend(rt->client, NULL, &m, NULL, 0)) != SL_OK) {
+		sl_error("cannot submit the job: %s", sl_strerror(rv));
+		goto out;
 	}
-	if (cli_wait_job(client, &lc, &done, &err) != SL_OK)
-		goto fail;
+	if (cli_wait_job(rt->client, lc, &done, &err) != SL_OK) {
+		sl_error("%s", err.buf);
+		goto out;
+	}
 	if (done.u.job_done.status == SL_OK) {
-		cli_summary(&r, &done);
+		cli_summary(r, &done);
 		code = 0;
-		if (r.top && cli_print_top(r.output, r.spec.partitions,
-					   r.top) != SL_OK)
+		if (r->top && cli_print_top(r->output, r->spec.partitions,
+					    r->top) != SL_OK)
 			code = EXIT_JOB;
 	} else {
 		cli_print_error("job failed: ", done.u.job_done.error);
 		code = done.u.job_done.status == SL_EUSAGE ? EXIT_USAGE
 							   : EXIT_JOB;
 	}
-	goto shutdown;
-fail:
-	if (err.len)
-		sl_error("%s", err.buf);
-shutdown:
-	if (client && thread_started) {
-		memset(&m, 0, sizeof(m));
-		m.type = SL_MSG_SHUTDOWN;
-		sl_zsend(client, NULL, &m, NULL, 0);
-	}
-	if (thread_started) {
-		pthread_join(thread, NULL);
-		if (ct.rv != SL_OK)
-			sl_error("coordinator: %s", ct.err.buf);
-	}
-	sl_local_stop(&lc, 5000);
-	sl_zsock_close(client);
-	sl_coord_free(ct.coord);
-	if (zctx)
-		zmq_ctx_term(zctx);
-	sl_buf_reset(&ep);
-	sl_buf_addf(&ep, "%s/coord", rundir);
-	unlink(ep.buf);
-	for (uint32_t i = 1; i <= r.workers; i++) {
-		sl_buf_reset(&ep);
-		sl_buf_addf(&ep, "%s/shuffle-%u", rundir, i);
-		unlink(ep.buf);
-	}
-	rmdir(rundir);
 out:
 	sl_msg_release(&done);
+	sl_buf_release(&err);
+	return code;
+}
+
+/* Checks the job's options before anything starts: 0 or EXIT_USAGE. */
+static int
+cli_check(const cli_run *r)
+{
+	sl_buf err = SL_BUF_INIT;
+	int code = 0;
+
+	if (sl_task_check(&r->spec, &err) != SL_OK) {
+		sl_error("%s", err.buf);
+		code = EXIT_USAGE;
+	}
+	sl_buf_release(&err);
+	return code;
+}
+
+/* The local mode: a coordinator and --workers worker processes. */
+static int
+cli_run_local(cli_run *r)
+{
+	cli_coord_rt rt = { .ep = SL_BUF_INIT };
+	sl_local_cluster lc = { 0 };
+	sl_buf err = SL_BUF_INIT;
+	int code;
+
+	if (r->mpi_opts) {
+		sl_error("--slots and --bind apply to worker ranks under mpirun "
+			 "or srun; local worker processes have one slot each "
+			 "(try 'sluice --help')");
+		return EXIT_USAGE;
+	}
+	if (r->workers == 0)
+		r->workers = cli_cores();
+	if (r->spec.partitions == 0)
+		r->spec.partitions = r->workers;
+	if ((code = cli_check(r)) != 0)
+		return code;
+	code = EXIT_JOB;
+	if (cli_coord_start(&rt, r, NULL, &err) == SL_OK &&
+	    sl_local_start(&lc, r->workers, rt.ep.buf, rt.rundir, r->verbose,
+			   &err) == SL_OK)
+		code = cli_job(&rt, r, &lc);
+	else
+		sl_error("%s", err.buf);
+	cli_coord_stop(&rt, &lc, r->workers);
+	sl_buf_release(&err);
+	return code;
+}
+
+/*
+ * Rank 0 under MPI: the coordinator on tcp://HOST:*, its endpoint
+ * broadcast to the worker ranks ("" when it could not start, so that
+ * nobody waits), then the job.
+ */
+static int
+cli_rank_coord(cli_run *r)
+{
+	cli_coord_rt rt = { .ep = SL_BUF_INIT };
+	sl_local_cluster lc = { 0 };
+	sl_buf err = SL_BUF_INIT, bind = SL_BUF_INIT, ep = SL_BUF_INIT;
+	int code = EXIT_JOB, rv;
+
+	sl_buf_addstr(&bind, "tcp://");
+	rv = sl_mpi_host(&bind, &err);
+	sl_buf_addstr(&bind, ":*");
+	if (rv == SL_OK)
+		rv = cli_coord_start(&rt, r, bind.buf, &err);
+	if (rv == SL_OK)
+		sl_buf_addstr(&ep, rt.ep.buf);
+	else
+		sl_error("%s", err.buf);
+	sl_buf_reset(&err);
+	if (sl_mpi_bcast_str(&ep, &err) != SL_OK)
+		sl_error("%s", err.buf);
+	else if (rv == SL_OK)
+		code = cli_job(&rt, r, &lc);
+	cli_coord_stop(&rt, &lc, 0);
+	sl_buf_release(&err);
+	sl_buf_release(&bind);
+	sl_buf_release(&ep);
+	return code;
+}
+
+/*
+ * A worker rank: receives the coordinator's endpoint, serves map outputs
+ * on tcp://HOST:*, one slot per core of its binding unless --slots.
+ * When the coordinator goes silent it returns: the final status broadcast
+ * still says how the job ended. It exits the process on a failure to
+ * start, so that mpirun ends the job instead of the
+ * coordinator waiting for a worker that is not coming.
+ */
+static void
+cli_rank_worker(const cli_run *r, int rank)
+{
+	sl_buf err = SL_BUF_INIT, ep = SL_BUF_INIT, shuffle = SL_BUF_INIT;
+	sl_worker_config cfg;
+	sl_topo_info info;
+	int rv;
+
+	if ((rv = sl_mpi_bcast_str(&ep, &err)) != SL_OK || ep.len == 0)
+		goto out;
+	sl_buf_addstr(&shuffle, "tcp://");
+	if ((rv = sl_mpi_host(&shuffle, &err)) != SL_OK ||
+	    (rv = sl_bind_setup(r->bind, &info, &err)) != SL_OK)
+		goto out;
+	sl_buf_addstr(&shuffle, ":*");
+	cfg.coordinator = ep.buf;
+	cfg.shuffle_bind = shuffle.buf;
+	cfg.slots = r->slots ? r->slots : info.cores;
+	sl_info("worker rank %d: %u slots on PUs %s, bind %s", rank, cfg.slots,
+		info.cpuset, r->bind == SL_BIND_CORE ? "core" : "none");
+	rv = sl_worker_run(&cfg, &err);
+	sl_bind_teardown();
+out:
+	if (rv != SL_OK)
+		sl_error("worker rank %d: %s", rank, err.buf);
+	sl_buf_release(&err);
+	sl_buf_release(&ep);
+	sl_buf_release(&shuffle);
+	if (rv != SL_OK && rv != SL_ELOST)
+		exit(EXIT_JOB);
+}
+
+/*
+ * Under mpirun or srun. Every rank has parsed the same command line, and
+ * takes the same usage decisions after MPI_Init (they depend only on the
+ * arguments and the world size), so a usage error exits 2 everywhere
+ * without a collective. One rank: the local mode inside its allocation.
+ */
+static int
+cli_run_mpi(cli_run *r)
+{
+	sl_buf err = SL_BUF_INIT;
+	int rank, size, rv, code;
+
+	if ((rv = sl_mpi_init(&rank, &size, &err)) != SL_OK) {
+		sl_error("%s", err.buf);
+		sl_buf_release(&err);
+		return rv == SL_EUSAGE ? EXIT_USAGE : EXIT_JOB;
+	}
+	if (size == 1) {
+		code = cli_run_local(r);
+		goto out;
+	}
+	if (r->workers) {
+		sl_error("--workers does not apply under mpirun or srun with "
+			 "more than one rank: ranks 1 to N-1 are the workers "
+			 "(try 'sluice --help')");
+		code = EXIT_USAGE;
+		goto out;
+	}
+	if (r->spec.partitions == 0)
+		r->spec.partitions = (uint32_t)size - 1;
+	if ((code = cli_check(r)) != 0)
+		goto out;
+	if (rank == 0)
+		code = cli_rank_coord(r);
+	else
+		cli_rank_worker(r, rank);
+	/* Every rank exits with the job's status, as rank 0 saw it. */
+	if (sl_mpi_bcast_int(&code, &err) != SL_OK) {
+		sl_error("%s", err.buf);
+		code = EXIT_JOB;
+	}
+out:
+	sl_mpi_finalize();
+	sl_buf_release(&err);
+	return code;
+}
+
+static int
+cli_cmd_run(int argc, char **argv)
+{
+	cli_run r;
+	sl_job_ref ref;
+	int code;
+
+	cli_parse_run(argc, argv, &r, &ref);
+	sl_log_set_level(r.verbose ? SL_LOG_INFO + r.verbose - 1 : SL_LOG_WARN);
+	/* A streaming task's child that exits early must not kill a worker
+	 * rank (local workers set this in cli_cmd_worker). */
+	signal(SIGPIPE, SIG_IGN);
+	code = sl_mpi_launched() ? cli_run_mpi(&r) : cli_run_local(&r);
 	sl_job_unload(&ref);
 	free(r.inputs);
 	free(r.opts);
-	sl_buf_release(&err);
-	sl_buf_release(&ep);
-	sl_buf_release(&inproc);
-	sl_buf_release(&ct.err);
 	return code;
 }
 
@@ -721,7 +991,9 @@ out:
 static int
 cli_cmd_worker(int argc, char **argv)
 {
-	sl_worker_config cfg = { NULL, "tcp://127.0.0.1:*", 1 };
+	sl_worker_config cfg = { NULL, "tcp://127.0.0.1:*", 0 };
+	sl_bind_mode bind = SL_BIND_CORE;
+	sl_topo_info info;
 	sl_buf err = SL_BUF_INIT;
 	const cli_opt *o;
 	const char *val;
@@ -744,6 +1016,7 @@ cli_cmd_worker(int argc, char **argv)
 		case OPT_SLOTS:
 			cfg.slots = (uint32_t)cli_number(o->name, val, 1, 1024);
 			break;
+		case OPT_BIND: bind = cli_bind(val); break;
 		case OPT_VERBOSE: verbose++; break;
 		case OPT_HELP: cli_help(stdout); exit(0);
 		default: break;
@@ -754,18 +1027,111 @@ cli_cmd_worker(int argc, char **argv)
 	sl_log_set_level(verbose ? SL_LOG_INFO + verbose - 1 : SL_LOG_WARN);
 	/* A streaming task's child that exits early must not kill us. */
 	signal(SIGPIPE, SIG_IGN);
-	rv = sl_worker_run(&cfg, &err);
+	if ((rv = sl_bind_setup(bind, &info, &err)) == SL_OK) {
+		if (cfg.slots == 0)
+			cfg.slots = info.cores;
+		rv = sl_worker_run(&cfg, &err);
+		sl_bind_teardown();
+	}
 	if (rv != SL_OK)
 		sl_error("worker: %s", err.buf);
 	sl_buf_release(&err);
 	return rv == SL_OK ? 0 : EXIT_JOB;
 }
 
+/* --- info ---------------------------------------------------------------- */
+
+/*
+ * One line on what this process sees: host, topology, binding, the slots
+ * a worker would run, and a tcp endpoint it can bind (bound for real on a
+ * free port, then closed, so a wrong address shows here).
+ */
+static int
+cli_info_line(sl_buf *line, int rank, int size, sl_buf *err)
+{
+	sl_buf ep = SL_BUF_INIT, bound = SL_BUF_INIT;
+	sl_topo_info info;
+	char host[256];
+	void *zctx = NULL, *sock = NULL;
+	int rv;
+
+	if ((rv = sl_bind_setup(SL_BIND_NONE, &info, err)) != SL_OK)
+		goto out;
+	if (gethostname(host, sizeof(host)) != 0)
+		snprintf(host, sizeof(host), "localhost");
+	host[sizeof(host) - 1] = '\0';
+	sl_buf_addstr(&ep, "tcp://");
+	if ((rv = sl_mpi_host(&ep, err)) != SL_OK)
+		goto out;
+	sl_buf_addstr(&ep, ":*");
+	rv = SL_EIO;
+	if ((zctx = zmq_ctx_new()) == NULL ||
+	    (sock = sl_zsock_new(zctx, ZMQ_ROUTER, 1024, err)) == NULL ||
+	    (rv = sl_zsock_bind(sock, ep.buf, &bound, err)) != SL_OK)
+		goto out;
+	sl_buf_addf(line, "rank %d of %d on %s: machine %u cores %u PUs; "
+		    "binding PUs %s (%u cores, %u PUs%s); worker slots %u; "
+		    "endpoint %s", rank, size, host, info.machine_cores,
+		    info.machine_pus, info.cpuset, info.cores, info.pus,
+		    info.bound ? "" : ", not bound", info.cores, bound.buf);
+out:
+	sl_zsock_close(sock);
+	if (zctx)
+		zmq_ctx_term(zctx);
+	sl_buf_release(&ep);
+	sl_buf_release(&bound);
+	return rv;
+}
+
+/*
+ * `sluice info`: what the workers would see. Under mpirun or srun every
+ * rank describes itself and rank 0 prints the lines in rank order.
+ */
+static int
+cli_cmd_info(int argc, char **argv)
+{
+	sl_buf line = SL_BUF_INIT, all = SL_BUF_INIT, err = SL_BUF_INIT;
+	bool mpi = sl_mpi_launched();
+	int rank = 0, size = 1, rv, code = 0;
+
+	if (argc > 2)
+		cli_usage_error("'info' takes no argument");
+	if (mpi && (rv = sl_mpi_init(&rank, &size, &err)) != SL_OK) {
+		sl_error("%s", err.buf);
+		sl_buf_release(&err);
+		return rv == SL_EUSAGE ? EXIT_USAGE : EXIT_JOB;
+	}
+	/* A rank that fails still sends its line, so that nobody waits. */
+	if (cli_info_line(&line, rank, size, &err) != SL_OK) {
+		sl_buf_reset(&line);
+		sl_buf_addf(&line, "rank %d of %d: %s", rank, size, err.buf);
+		code = EXIT_JOB;
+	}
+	sl_buf_reset(&err);
+	if (!mpi)
+		rv = sl_buf_addf(&all, "%s\n", line.buf);
+	else
+		rv = sl_mpi_gather_lines(line.buf, &all, &err);
+	if (rv != SL_OK) {
+		sl_error("%s", err.len ? err.buf : sl_strerror(rv));
+		code = EXIT_JOB;
+	}
+	if (rank == 0)
+		fputs(all.buf, stdout);
+	if (mpi && sl_mpi_bcast_int(&code, &err) != SL_OK)
+		code = EXIT_JOB;
+	sl_mpi_finalize();
+	sl_buf_release(&line);
+	sl_buf_release(&all);
+	sl_buf_release(&err);
+	return code;
+}
+
 int
 main(int argc, char **argv)
 {
 	if (argc < 2)
-		cli_usage_error("missing a command: run or worker");
+		cli_usage_error("missing a command: run, worker or info");
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
 	    strcmp(argv[1], "help") == 0) {
 		cli_help(stdout);
@@ -779,5 +1145,7 @@ main(int argc, char **argv)
 		return cli_cmd_run(argc, argv);
 	if (strcmp(argv[1], "worker") == 0)
 		return cli_cmd_worker(argc, argv);
+	if (strcmp(argv[1], "info") == 0)
+		return cli_cmd_info(argc, argv);
 	cli_usage_error("unknown command '%s'", argv[1]);
 }

@@ -35,8 +35,10 @@ launch_spawn(sl_local_cluster *lc, uint32_t i, sl_buf *err)
 	pid_t pid, parent = getpid();
 
 	sl_buf_addf(&shuffle, "ipc://%s/shuffle-%u", lc->rundir, i + 1);
+	/* One slot, unpinned: local mode runs a worker process per core. */
 	char *argv[] = { lc->exe, "worker", "--connect", lc->coordinator,
-			 "--shuffle-bind", shuffle.buf,
+			 "--shuffle-bind", shuffle.buf, "--slots", "1",
+			 "--bind", "none",
 			 lc->verbose >= 2 ? "-vv" : lc->verbose ? "-v" : NULL,
 			 NULL };
 	pid = fork();

@@ -159,6 +159,37 @@ cb_grow(sl_combine *t)
 	return SL_OK;
 }
 
+/*
+ * Are the len bytes at a and b equal? Keys of up to 16 bytes (most words)
+ * are compared in two overlapping loads each instead of a call to memcmp.
+ */
+static bool
+cb_key_eq(const unsigned char *a, const unsigned char *b, size_t len)
+{
+	uint64_t a0, a1, b0, b1;
+	uint32_t c0, c1, d0, d1;
+
+	if (len > 16)
+		return memcmp(a, b, len) == 0;
+	if (len >= 8) {
+		memcpy(&a0, a, 8);
+		memcpy(&a1, a + len - 8, 8);
+		memcpy(&b0, b, 8);
+		memcpy(&b1, b + len - 8, 8);
+		return ((a0 ^ b0) | (a1 ^ b1)) == 0;
+	}
+	if (len >= 4) {
+		memcpy(&c0, a, 4);
+		memcpy(&c1, a + len - 4, 4);
+		memcpy(&d0, b, 4);
+		memcpy(&d1, b + len - 4, 4);
+		return ((c0 ^ d0) | (c1 ^ d1)) == 0;
+	}
+	/* 0 to 3 bytes: the first, middle and last byte cover them all. */
+	return len == 0 || (a[0] == b[0] && a[len / 2] == b[len / 2] &&
+			    a[len - 1] == b[len - 1]);
+}
+
 int
 sl_combine_add(sl_combine *t, uint64_t hash, const void *key, size_t klen,
 	       const void *val, size_t vlen)
@@ -172,7 +203,7 @@ sl_combine_add(sl_combine *t, uint64_t hash, const void *key, size_t klen,
 	for (; t->slots[i].e; i = (i + 1) & mask) {
 		e = t->slots[i].e;
 		if (t->slots[i].hash != hash || e->klen != klen ||
-		    (klen && memcmp(cb_key(e), key, klen) != 0))
+		    !cb_key_eq(cb_key(e), key, klen))
 			continue;
 		if (e->vlen != vlen)
 			return SL_EINVAL;

@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "cluster/bind.h"
 #include "cluster/zmsg.h"
 #include "task.h"
 
@@ -73,8 +74,10 @@ worker_task_thread(void *arg)
 		.fetch_timeout_ms = a->fetch_timeout_ms,
 	};
 	void *push;
+	int core = sl_bind_task_begin(); /* pinned inside the binding */
 
 	sl_task_run(&a->task, &env, &a->res);
+	sl_bind_task_end(core);
 	/* Post the attempt; the loop thread joins this thread on receipt. */
 	push = zmq_socket(a->zctx, ZMQ_PUSH);
 	if (push) {

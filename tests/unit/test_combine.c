@@ -175,6 +175,47 @@ test_equal_hashes_keep_keys_apart(void)
 	sl_combine_free(t);
 }
 
+/*
+ * Short keys are compared in word-sized loads: a key that differs from
+ * another of its length in any one byte, at any length up to 24, under
+ * one shared hash, is another key; the same bytes again are the same key.
+ */
+static void
+test_keys_differing_in_one_byte_are_distinct(void)
+{
+	unsigned char base[24], other[24];
+	size_t len, i, pos, n = 0;
+	uint64_t v = 1, hash, got;
+	sl_combine *t = sl_combine_new(fold_sum, NULL);
+	sl_slice k, val;
+
+	for (i = 0; i < sizeof(base); i++)
+		base[i] = (unsigned char)('a' + i);
+	for (len = 1; len <= sizeof(base); len++) {
+		ASSERT_EQ_INT(sl_combine_add(t, 7, base, len, &v, 8), SL_OK);
+		for (i = 0; i < len; i++) {
+			memcpy(other, base, len);
+			other[i] ^= 0x80;
+			ASSERT_EQ_INT(sl_combine_add(t, 7, other, len, &v, 8),
+				      SL_OK);
+		}
+		ASSERT_EQ_INT(sl_combine_add(t, 7, base, len, &v, 8), SL_OK);
+	}
+	/* 24 base keys held twice, 1 + 2 + ... + 24 others once. */
+	ASSERT_EQ_INT(sl_combine_count(t), 24 + 24 * 25 / 2);
+	for (pos = 0; sl_combine_next(t, &pos, &hash, &k, &val);) {
+		memcpy(&got, val.ptr, 8);
+		if (memcmp(k.ptr, base, k.len) == 0) {
+			ASSERT_EQ_INT(got, 2);
+			n++;
+		} else {
+			ASSERT_EQ_INT(got, 1);
+		}
+	}
+	ASSERT_EQ_INT(n, 24);
+	sl_combine_free(t);
+}
+
 static void
 test_table_grows_and_keeps_every_key(void)
 {
@@ -327,6 +368,8 @@ static const unit_case cases[] = {
 	  test_random_keys_fold_like_reference },
 	{ "keys with equal hashes are kept apart",
 	  test_equal_hashes_keep_keys_apart },
+	{ "keys that differ in one byte are distinct, at every length",
+	  test_keys_differing_in_one_byte_are_distinct },
 	{ "the table grows and keeps every key",
 	  test_table_grows_and_keeps_every_key },
 	{ "a value of another length for a held key is rejected",

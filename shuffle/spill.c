@@ -1,0 +1,209 @@
+/*
+ * spill.c - sorted runs on local disk, LZ4 frames; see spill.h.
+ *
+ * Writing compresses SL_SPILL_BLOCK bytes at a time with the LZ4 frame
+ * API into one buffer of their compressed bound and writes each result
+ * out, so memory does not grow with the run. Reading feeds the file to
+ * the decompressor SP_READ bytes at a time and lets it write straight
+ * into the caller's buffer, growing that by a block whenever it is full.
+ */
+#include "sl_impl.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <lz4frame.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "shuffle/spill.h"
+
+#define SP_READ ((size_t)64 << 10) /* compressed bytes read at a time */
+
+/*
+ * Writes the n bytes the compressor put at p (n may be its error code) to
+ * fd. SL_OK; SL_ENOMEM for a compressor error (it fails only on bad
+ * arguments or memory); SL_EIO with errno set.
+ */
+static int
+sp_put(int fd, const char *p, size_t n)
+{
+	ssize_t w;
+
+	if (LZ4F_isError(n))
+		return SL_ENOMEM;
+	while (n > 0) {
+		w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return SL_EIO;
+		p += w;
+		n -= (size_t)w;
+	}
+	return SL_OK;
+}
+
+int
+sl_spill_write(const char *path, const void *data, size_t len, sl_buf *err)
+{
+	LZ4F_preferences_t prefs;
+	LZ4F_cctx *cctx = NULL;
+	const char *in = data;
+	char *out = NULL;
+	size_t cap, off, chunk;
+	int fd, rv = SL_ENOMEM, e = 0;
+
+	memset(&prefs, 0, sizeof(prefs));
+	prefs.frameInfo.blockSizeID = LZ4F_max1MB;
+	prefs.frameInfo.contentChecksumFlag = LZ4F_contentChecksumEnabled;
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		sl_buf_addf(err, "cannot create spill file '%s': %s", path,
+			    strerror(errno));
+		return SL_EIO;
+	}
+	/* The bound covers a block and the frame's end; the header apart. */
+	cap = LZ4F_compressBound(SL_SPILL_BLOCK, &prefs) + LZ4F_HEADER_SIZE_MAX;
+	if (LZ4F_isError(LZ4F_createCompressionContext(&cctx, LZ4F_VERSION)) ||
+	    (out = malloc(cap)) == NULL)
+		goto out;
+	rv = sp_put(fd, out, LZ4F_compressBegin(cctx, out, cap, &prefs));
+	for (off = 0; off < len && rv == SL_OK; off += chunk) {
+		chunk = len - off < SL_SPILL_BLOCK ? len - off : SL_SPILL_BLOCK;
+		rv = sp_put(fd, out, LZ4F_compressUpdate(cctx, out, cap,
+							  in + off, chunk,
+							  NULL));
+	}
+	if (rv == SL_OK)
+		rv = sp_put(fd, out, LZ4F_compressEnd(cctx, out, cap, NULL));
+	e = errno;
+out:
+	if (close(fd) != 0 && rv == SL_OK) {
+		e = errno;
+		rv = SL_EIO;
+	}
+	if (rv != SL_OK) {
+		if (rv == SL_EIO)
+			sl_buf_addf(err, "cannot write spill file '%s': %s",
+				    path, strerror(e));
+		unlink(path);
+	}
+	free(out);
+	LZ4F_freeCompressionContext(cctx);
+	return rv;
+}
+
+/* Reads up to len bytes; returns the count, 0 at the end, -1 (errno). */
+static ssize_t
+sp_read(int fd, void *p, size_t len)
+{
+	ssize_t n;
+
+	do
+		n = read(fd, p, len);
+	while (n < 0 && errno == EINTR);
+	return n;
+}
+
+int
+sl_spill_read(const char *path, sl_buf *out, size_t max_bytes, sl_buf *err)
+{
+	LZ4F_dctx *dctx = NULL;
+	size_t start = out->len, hint = 1, in_len, in_off, dst, src;
+	char *in = NULL;
+	ssize_t n = 0;
+	int fd, rv = SL_ENOMEM;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		sl_buf_addf(err, "cannot open spill file '%s': %s", path,
+			    strerror(errno));
+		return errno == ENOENT ? SL_ENOTFOUND : SL_EIO;
+	}
+	if (LZ4F_isError(LZ4F_createDecompressionContext(&dctx,
+							 LZ4F_VERSION)) ||
+	    (in = malloc(SP_READ)) == NULL)
+		goto out;
+	/* hint: 0 once the frame has ended, else bytes it still wants. */
+	while (hint != 0 && (n = sp_read(fd, in, SP_READ)) > 0) {
+		in_len = (size_t)n;
+		for (in_off = 0; in_off < in_len && hint != 0;) {
+			if (out->alloc - out->len < 2 &&
+			    (rv = sl_buf_grow(out, SL_SPILL_BLOCK)) != SL_OK)
+				goto out;
+			/* Leave room for the NUL sl_buf keeps after len. */
+			dst = out->alloc - out->len - 1;
+			src = in_len - in_off;
+			hint = LZ4F_decompress(dctx, out->buf + out->len, &dst,
+					       in + in_off, &src, NULL);
+			if (LZ4F_isError(hint))
+				break;
+			out->len += dst;
+			in_off += src;
+			if (out->len - start > max_bytes) {
+				sl_buf_addf(err, "spill file '%s' holds more "
+					    "than %zu bytes", path, max_bytes);
+				rv = SL_ETOOBIG;
+				goto out;
+			}
+		}
+		if (LZ4F_isError(hint) || in_off < in_len)
+			break; /* damaged, or bytes after the frame's end */
+	}
+	if (n < 0) {
+		sl_buf_addf(err, "cannot read spill file '%s': %s", path,
+			    strerror(errno));
+		rv = SL_EIO;
+	} else if (hint != 0 || in_off < in_len ||
+		   (n > 0 && sp_read(fd, in, 1) != 0)) {
+		sl_buf_addf(err, "spill file '%s' is damaged", path);
+		rv = SL_EPROTO;
+	} else {
+		rv = SL_OK;
+	}
+out:
+	if (rv != SL_OK)
+		sl_buf_setlen(out, start);
+	else
+		out->buf[out->len] = '\0';
+	close(fd);
+	free(in);
+	LZ4F_freeDecompressionContext(dctx);
+	return rv;
+}
+
+int
+sl_spill_rmdir(const char *dir, sl_buf *err)
+{
+	sl_buf path = SL_BUF_INIT;
+	struct dirent *de;
+	DIR *d = opendir(dir);
+	int rv = SL_OK;
+
+	if (d == NULL) {
+		if (errno == ENOENT)
+			return SL_OK;
+		sl_buf_addf(err, "cannot open '%s': %s", dir, strerror(errno));
+		return SL_EIO;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		sl_buf_reset(&path);
+		if (sl_buf_addf(&path, "%s/%s", dir, de->d_name) != SL_OK ||
+		    (unlink(path.buf) != 0 && errno != ENOENT)) {
+			sl_buf_addf(err, "cannot remove '%s': %s", path.buf,
+				    strerror(errno));
+			rv = SL_EIO;
+		}
+	}
+	closedir(d);
+	if (rv == SL_OK && rmdir(dir) != 0 && errno != ENOENT) {
+		sl_buf_addf(err, "cannot remove '%s': %s", dir, strerror(errno));
+		rv = SL_EIO;
+	}
+	sl_buf_release(&path);
+	return rv;
+}
