@@ -728,12 +728,9 @@ cli_coord_stop(cli_coord_rt *rt, sl_local_cluster *lc, uint32_t nlocal)
 		if (rt->ct.rv != SL_OK)
 			sl_error("coordinator: %s", rt->ct.err.buf);
 	}
-	/*
-	 * Workers that joined were told to exit and do so within
-	 * milliseconds; one that had not joined yet was told nothing and
-	 * holds no work: the short grace ends it without a wait.
-	 */
-	sl_local_stop(lc, 200);
+	/* Workers exit within milliseconds of SHUTDOWN or SIGTERM; the
+	 * grace is for one that is stuck. */
+	sl_local_stop(lc, 5000);
 	sl_zsock_close(rt->client);
 	sl_coord_free(rt->ct.coord);
 	if (rt->zctx)
@@ -988,10 +985,31 @@ cli_cmd_run(int argc, char **argv)
 
 /* --- worker -------------------------------------------------------------- */
 
+/* Set by SIGTERM: the worker leaves its loop and cleans up. */
+static volatile sig_atomic_t cli_stop;
+
+static void
+cli_sigterm(int sig)
+{
+	(void)sig;
+	cli_stop = 1;
+}
+
+static void
+cli_on_sigterm(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = cli_sigterm;
+	/* No SA_RESTART: zmq_poll must return EINTR for the loop to see it. */
+	sigaction(SIGTERM, &sa, NULL);
+}
+
 static int
 cli_cmd_worker(int argc, char **argv)
 {
-	sl_worker_config cfg = { NULL, "tcp://127.0.0.1:*", 0 };
+	sl_worker_config cfg = { .shuffle_bind = "tcp://127.0.0.1:*" };
 	sl_bind_mode bind = SL_BIND_CORE;
 	sl_topo_info info;
 	sl_buf err = SL_BUF_INIT;
@@ -1027,6 +1045,8 @@ cli_cmd_worker(int argc, char **argv)
 	sl_log_set_level(verbose ? SL_LOG_INFO + verbose - 1 : SL_LOG_WARN);
 	/* A streaming task's child that exits early must not kill us. */
 	signal(SIGPIPE, SIG_IGN);
+	cli_on_sigterm();
+	cfg.stop = &cli_stop;
 	if ((rv = sl_bind_setup(bind, &info, &err)) == SL_OK) {
 		if (cfg.slots == 0)
 			cfg.slots = info.cores;

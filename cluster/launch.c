@@ -139,8 +139,13 @@ sl_local_stop(sl_local_cluster *lc, uint32_t grace_ms)
 	uint32_t i;
 	int status;
 
-	/* Bounded wait for a clean exit; polling since waitpid has no
+	/* SIGTERM asks for a clean exit: a worker told SHUTDOWN is on its
+	 * way out anyway, and one that had not joined yet hears it only
+	 * this way. Then a bounded wait; polling since waitpid has no
 	 * timeout and SIGCHLD handling would reach into the caller. */
+	for (i = 0; i < lc->n; i++)
+		if (lc->pids[i])
+			kill(lc->pids[i], SIGTERM);
 	while (sl_local_poll(lc) > 0 && sl_now_ms() < until)
 		nanosleep(&ts, NULL);
 	for (i = 0; i < lc->n; i++) {

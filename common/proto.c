@@ -131,6 +131,8 @@ static const pr_field pr_job_spec[] = {
 	F_U8("bad_records", offsetof(sl_job_spec, bad_records), 0, 1),
 	F_U32_POS("max_attempts", offsetof(sl_job_spec, max_attempts)),
 	F_U64_POS("max_record", offsetof(sl_job_spec, max_record)),
+	F_U8("shuffle", offsetof(sl_job_spec, shuffle), SL_SHUFFLE_ZMQ,
+	     SL_SHUFFLE_MPI),
 	F_END
 };
 
@@ -176,6 +178,15 @@ static const pr_field pr_commit_done[] = {
 	F_END
 };
 
+static const pr_field pr_exchanged[] = {
+	F_U64("job", M(exchanged, job)),
+	F_I32("status", M(exchanged, status)),
+	F_STR("error", M(exchanged, error)),
+	F_U32("rank", M(exchanged, rank)),
+	F_U32("ranks", M(exchanged, ranks)),
+	F_END
+};
+
 static const pr_field pr_welcome[] = {
 	F_U32("worker", M(welcome, worker)),
 	F_U32("heartbeat_ms", M(welcome, heartbeat_ms)),
@@ -200,6 +211,14 @@ static const pr_field pr_job_only[] = {
 	F_END
 };
 
+static const pr_field pr_exchange[] = {
+	F_U64("job", M(exchange, job)),
+	F_U32_POS("partitions", M(exchange, partitions)),
+	F_ARRAY("maps", M(exchange, maps), M(exchange, nmaps),
+		&pr_map_output_elem, sl_map_output),
+	F_END
+};
+
 static const pr_field pr_none[] = {
 	F_END
 };
@@ -211,6 +230,7 @@ static const pr_field pr_submit[] = {
 	F_STR("output_dir", M(submit, output_dir)),
 	F_U64_POS("split_size", M(submit, split_size)),
 	F_U8("overwrite", M(submit, overwrite), 0, 1),
+	F_U32("min_workers", M(submit, min_workers)),
 	F_END
 };
 
@@ -262,12 +282,14 @@ static const pr_msgdef pr_msgdefs[] = {
 	[SL_MSG_TASK_DONE] = { "TASK_DONE", pr_task_done },
 	[SL_MSG_COMMIT_REQ] = { "COMMIT_REQ", pr_attempt_only },
 	[SL_MSG_COMMIT_DONE] = { "COMMIT_DONE", pr_commit_done },
+	[SL_MSG_EXCHANGED] = { "EXCHANGED", pr_exchanged },
 	[SL_MSG_WELCOME] = { "WELCOME", pr_welcome },
 	[SL_MSG_TASK] = { "TASK", pr_task },
 	[SL_MSG_COMMIT_GO] = { "COMMIT_GO", pr_attempt_only },
 	[SL_MSG_KILL] = { "KILL", pr_attempt_only },
 	[SL_MSG_JOB_END] = { "JOB_END", pr_job_only },
 	[SL_MSG_SHUTDOWN] = { "SHUTDOWN", pr_none },
+	[SL_MSG_EXCHANGE] = { "EXCHANGE", pr_exchange },
 	[SL_MSG_SUBMIT] = { "SUBMIT", pr_submit },
 	[SL_MSG_ACCEPTED] = { "ACCEPTED", pr_job_only },
 	[SL_MSG_JOB_DONE] = { "JOB_DONE", pr_job_done },

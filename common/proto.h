@@ -35,6 +35,7 @@ typedef enum sl_msg_type {
 	SL_MSG_TASK_DONE = 3,
 	SL_MSG_COMMIT_REQ = 4,
 	SL_MSG_COMMIT_DONE = 5,
+	SL_MSG_EXCHANGED = 6,
 	/* coordinator -> worker */
 	SL_MSG_WELCOME = 10,
 	SL_MSG_TASK = 11,
@@ -42,6 +43,7 @@ typedef enum sl_msg_type {
 	SL_MSG_KILL = 13,
 	SL_MSG_JOB_END = 14,
 	SL_MSG_SHUTDOWN = 15,
+	SL_MSG_EXCHANGE = 16,
 	/* client <-> coordinator */
 	SL_MSG_SUBMIT = 20,
 	SL_MSG_ACCEPTED = 21,
@@ -69,6 +71,13 @@ typedef struct sl_counter {
 	int64_t value;
 } sl_counter;
 
+/* How map outputs reach the reducers (docs/mpi.md). */
+typedef enum sl_shuffle_mode {
+	SL_SHUFFLE_ZMQ = 0, /* each reducer FETCHes from the holding workers */
+	SL_SHUFFLE_MPI = 1, /* the worker ranks exchange them with
+			       MPI_Alltoallv (EXCHANGE), reducers read locally */
+} sl_shuffle_mode;
+
 /* What a job is and how to run it; carried by SUBMIT and every TASK. */
 typedef struct sl_job_spec {
 	char *job;           /* built-in job name, or path of a .so */
@@ -78,6 +87,8 @@ typedef struct sl_job_spec {
 	uint8_t bad_records; /* 0 fail, 1 skip */
 	uint32_t max_attempts; /* >= 1 */
 	uint64_t max_record; /* bytes in the longest input record, >= 1 */
+	uint8_t shuffle;     /* sl_shuffle_mode: how map outputs reach
+				reducers */
 } sl_job_spec;
 
 /* Where a reduce task fetches the output of one map task. */
@@ -116,6 +127,14 @@ typedef struct sl_msg {
 			uint32_t lost_attempt; /* the attempt of that output */
 		} task_done;
 		struct {
+			uint64_t job;
+			int32_t status;    /* SL_OK or why the exchange failed */
+			char *error;       /* "" when status is SL_OK */
+			uint32_t rank;     /* this worker's rank among the
+					      worker ranks, 0..ranks-1 */
+			uint32_t ranks;    /* worker ranks in the exchange */
+		} exchanged;
+		struct {
 			sl_attempt_id id;
 		} commit_req, commit_go, kill;
 		struct {
@@ -144,12 +163,22 @@ typedef struct sl_msg {
 			uint64_t job;
 		} job_end;
 		struct {
+			uint64_t job;
+			uint32_t partitions; /* R: partition r goes to the
+						worker of rank r mod ranks */
+			sl_map_output *maps; /* one per map task, by index:
+						the output to send */
+			uint32_t nmaps;
+		} exchange;
+		struct {
 			sl_job_spec spec;
 			char **inputs;       /* files, directories or globs */
 			uint32_t ninputs;
 			char *output_dir;
 			uint64_t split_size; /* bytes, >= 1 */
 			uint8_t overwrite;   /* replace a complete output */
+			uint32_t min_workers; /* start once this many workers
+						 have joined (0: at once) */
 		} submit;
 		struct {
 			uint64_t job;

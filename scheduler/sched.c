@@ -121,6 +121,9 @@ struct sl_sched {
 	sched_task *fail_task;  /* FAIL_TASK, FAIL_ATTEMPT */
 	uint32_t fail_att;      /* FAIL_ATTEMPT */
 	char *reason;           /* FAIL_REASON: owned, NULL after ENOMEM */
+	uint32_t *reduce_on;    /* by partition: the only worker its attempts
+	                           may run on, 0 for any; NULL: no pin yet */
+	bool reduces_held;      /* sl_sched_hold_reduces(): no reduce starts */
 };
 
 void
@@ -179,12 +182,20 @@ sched_usable(const sl_sched *s, const sched_worker *w)
 	return !w->lost && (!w->excluded || s->nusable == 0);
 }
 
-/* Reduces start only while every map output is available. */
+/* Reduces start only while every map output is available, unless held. */
 static bool
 sched_runnable(const sl_sched *s, const sched_task *t)
 {
 	return t->kind == SL_TASK_MAP ||
-	       s->stage[0].ndone == s->stage[0].ntasks;
+	       (!s->reduces_held && s->stage[0].ndone == s->stage[0].ntasks);
+}
+
+/* The worker reduce t is pinned to, or 0. */
+static uint32_t
+sched_pin_of(const sl_sched *s, const sched_task *t)
+{
+	return t->kind == SL_TASK_REDUCE && s->reduce_on ? s->reduce_on[t->index]
+							 : 0;
 }
 
 static uint64_t
@@ -216,11 +227,16 @@ sched_has_att_on(const sched_task *t, uint32_t worker, uint8_t state)
 	return false;
 }
 
+/* A pinned reduce runs on its worker, excluded or not, or nowhere. */
 static bool
 sched_candidate(const sl_sched *s, const sched_task *t,
 		const sched_worker *w, bool avoid_running)
 {
-	return sched_usable(s, w) &&
+	uint32_t pin = sched_pin_of(s, t);
+
+	if (pin != 0 && (w->id != pin || w->lost))
+		return false;
+	return (pin != 0 || sched_usable(s, w)) &&
 	       !(avoid_running && sched_has_att_on(t, w->id, ATT_RUNNING));
 }
 
@@ -573,7 +589,34 @@ sl_sched_free(sl_sched *s)
 	free(s->running);
 	free(s->queue);
 	free(s->reason);
+	free(s->reduce_on);
 	free(s);
+}
+
+int
+sl_sched_pin_reduce(sl_sched *s, uint32_t partition, uint32_t worker)
+{
+	if (partition >= s->stage[1].ntasks)
+		return SL_EINVAL;
+	if (s->reduce_on == NULL) {
+		s->reduce_on = calloc(s->stage[1].ntasks, sizeof(*s->reduce_on));
+		if (s->reduce_on == NULL)
+			return SL_ENOMEM;
+	}
+	s->reduce_on[partition] = worker;
+	return SL_OK;
+}
+
+void
+sl_sched_hold_reduces(sl_sched *s, bool hold)
+{
+	s->reduces_held = hold;
+}
+
+bool
+sl_sched_maps_done(const sl_sched *s)
+{
+	return s->stage[0].ndone == s->stage[0].ntasks;
 }
 
 int

@@ -99,6 +99,26 @@ int sl_sched_worker_add(sl_sched *s, uint32_t worker, uint32_t slots);
  */
 int sl_sched_worker_lost(sl_sched *s, uint32_t worker, uint64_t now_ms);
 
+/*
+ * Placement for a shuffle that moved reduce inputs onto chosen workers
+ * (--shuffle mpi): every attempt of reduce `partition` runs on `worker`
+ * only (0: anywhere again), whether that worker is excluded or not; while
+ * it is lost the reduce waits. No speculative copy of a pinned reduce is
+ * possible (its one worker runs the attempt). SL_OK, SL_EINVAL for a bad
+ * partition, SL_ENOMEM (nothing changed).
+ */
+int sl_sched_pin_reduce(sl_sched *s, uint32_t partition, uint32_t worker);
+
+/*
+ * While held, no reduce attempt starts (new, rerun or copy), even with
+ * every map output available: the coordinator holds them until its
+ * exchange of map outputs is done. Not held at creation.
+ */
+void sl_sched_hold_reduces(sl_sched *s, bool hold);
+
+/* Whether every map task has an available output (true when M = 0). */
+bool sl_sched_maps_done(const sl_sched *s);
+
 /* Workers not lost (excluded ones included). */
 uint32_t sl_sched_workers(const sl_sched *s);
 

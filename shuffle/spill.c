@@ -110,7 +110,7 @@ int
 sl_spill_read(const char *path, sl_buf *out, size_t max_bytes, sl_buf *err)
 {
 	LZ4F_dctx *dctx = NULL;
-	size_t start = out->len, hint = 1, in_len, in_off, dst, src;
+	size_t start = out->len, hint = 1, in_len = 0, in_off = 0, dst, src;
 	char *in = NULL;
 	ssize_t n = 0;
 	int fd, rv = SL_ENOMEM;

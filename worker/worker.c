@@ -523,7 +523,7 @@ sl_worker_run(const sl_worker_config *cfg, sl_buf *err)
 	w.last_heard_ms = w.last_sent_ms = sl_now_ms();
 	if ((rv = worker_open(&w, err)) != SL_OK)
 		goto out;
-	while (!w.stop) {
+	while (!w.stop && !(cfg->stop && *cfg->stop)) {
 		items[0] = (zmq_pollitem_t){ .socket = w.ctrl, .events = ZMQ_POLLIN };
 		items[1] = (zmq_pollitem_t){ .socket = w.shuf, .events = ZMQ_POLLIN };
 		items[2] = (zmq_pollitem_t){ .socket = w.done, .events = ZMQ_POLLIN };

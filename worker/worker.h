@@ -13,17 +13,22 @@
 #ifndef SL_WORKER_H
 #define SL_WORKER_H
 
+#include <signal.h>
+
 #include "sl_impl.h"
 
 typedef struct sl_worker_config {
 	const char *coordinator;   /* endpoint to connect to */
 	const char *shuffle_bind;  /* endpoint to serve map outputs on */
 	uint32_t slots;            /* task attempts at once, >= 1 */
+	const volatile sig_atomic_t *stop; /* non-zero: exit (set by a signal
+					      handler), or NULL */
 } sl_worker_config;
 
 /*
- * Runs until the coordinator sends SHUTDOWN (SL_OK) or is lost (SL_ELOST),
- * or a fatal error (reason in err).
+ * Runs until the coordinator sends SHUTDOWN (SL_OK), *cfg->stop becomes
+ * non-zero (SL_OK), the coordinator is lost (SL_ELOST), or a fatal error
+ * (reason in err).
  */
 int sl_worker_run(const sl_worker_config *cfg, sl_buf *err);
 

@@ -219,7 +219,7 @@ static sl_kvpair spec_options[] = {
 };
 #define SPEC_TEXT "[\"wordcount\", [[\"lower\", \"\"], " \
 	"[\"sep\", \"\\x09\\x01\\x7f\\xff\"]], 4294967295, 1, 4, " \
-	"18446744073709551615]"
+	"18446744073709551615, 1]"
 
 static sl_job_spec
 full_spec(void)
@@ -227,7 +227,8 @@ full_spec(void)
 	return (sl_job_spec){ .job = "wordcount", .options = spec_options,
 			      .noptions = 2, .partitions = UINT32_MAX,
 			      .bad_records = 1, .max_attempts = 4,
-			      .max_record = UINT64_MAX };
+			      .max_record = UINT64_MAX,
+			      .shuffle = SL_SHUFFLE_MPI };
 }
 
 static void
@@ -243,6 +244,7 @@ assert_full_spec(const sl_job_spec *s)
 	ASSERT_EQ_INT(s->bad_records, 1);
 	ASSERT_EQ_INT(s->max_attempts, 4);
 	CU_ASSERT(s->max_record == UINT64_MAX);
+	ASSERT_EQ_INT(s->shuffle, SL_SHUFFLE_MPI);
 }
 
 /* ---- round trips ---- */
@@ -415,8 +417,8 @@ test_empty_arrays_and_null_strings_round_trip_as_empty(void)
 			  .max_record = 1 } } };
 	sl_msg d;
 
-	round_trip(&m, "[1, 11, [2, 2, 1, 0], [\"\", [], 1, 0, 1, 1], \"\", 0, 0, "
-		   "[], \"\"]", &d);
+	round_trip(&m, "[1, 11, [2, 2, 1, 0], [\"\", [], 1, 0, 1, 1, 0], \"\", "
+		   "0, 0, [], \"\"]", &d);
 	ASSERT_EQ_STR(d.u.task.spec.job, "");
 	CU_ASSERT(d.u.task.spec.options == NULL);
 	ASSERT_EQ_INT(d.u.task.spec.noptions, 0);
@@ -453,11 +455,11 @@ test_submit_round_trips(void)
 	sl_msg m = { .type = SL_MSG_SUBMIT, .u.submit = {
 		.spec = full_spec(), .inputs = inputs, .ninputs = 3,
 		.output_dir = "/scratch/out", .split_size = 1,
-		.overwrite = 1 } };
+		.overwrite = 1, .min_workers = UINT32_MAX } };
 	sl_msg d;
 
 	round_trip(&m, "[1, 20, " SPEC_TEXT ", [\"a.txt\", \"dir/\", "
-		   "\"logs/*.csv\"], \"/scratch/out\", 1, 1]", &d);
+		   "\"logs/*.csv\"], \"/scratch/out\", 1, 1, 4294967295]", &d);
 	assert_full_spec(&d.u.submit.spec);
 	ASSERT_EQ_INT(d.u.submit.ninputs, 3);
 	ASSERT_EQ_STR(d.u.submit.inputs[0], "a.txt");
@@ -466,14 +468,16 @@ test_submit_round_trips(void)
 	ASSERT_EQ_STR(d.u.submit.output_dir, "/scratch/out");
 	CU_ASSERT(d.u.submit.split_size == 1);
 	ASSERT_EQ_INT(d.u.submit.overwrite, 1);
+	CU_ASSERT(d.u.submit.min_workers == UINT32_MAX);
 	sl_msg_release(&d);
 
 	m.u.submit.ninputs = 0;
 	m.u.submit.inputs = NULL;
 	m.u.submit.split_size = UINT64_MAX;
 	m.u.submit.overwrite = 0;
+	m.u.submit.min_workers = 0;
 	round_trip(&m, "[1, 20, " SPEC_TEXT ", [], \"/scratch/out\", "
-		   "18446744073709551615, 0]", &d);
+		   "18446744073709551615, 0, 0]", &d);
 	CU_ASSERT(d.u.submit.inputs == NULL);
 	ASSERT_EQ_INT(d.u.submit.ninputs, 0);
 	CU_ASSERT(d.u.submit.split_size == UINT64_MAX);
@@ -536,6 +540,50 @@ test_fetch_and_fetch_reply_round_trip(void)
 	ASSERT_EQ_INT(d.u.fetch_reply.status, SL_ENOTFOUND);
 	CU_ASSERT(d.u.fetch_reply.total == UINT64_MAX);
 	CU_ASSERT(d.u.fetch_reply.offset == 17);
+	sl_msg_release(&d);
+}
+
+static void
+test_exchange_and_exchanged_round_trip(void)
+{
+	sl_map_output maps[] = { { 0, 2, "tcp://10.0.0.2:4000" },
+				 { UINT32_MAX, UINT32_MAX, "" } };
+	sl_msg x = { .type = SL_MSG_EXCHANGE, .u.exchange = {
+		.job = UINT64_MAX, .partitions = 3, .maps = maps,
+		.nmaps = 2 } };
+	sl_msg e = { .type = SL_MSG_EXCHANGED, .u.exchanged = {
+		.job = 9, .status = SL_EIO, .error = "MPI_Alltoallv failed",
+		.rank = 2, .ranks = UINT32_MAX } };
+	char text[128];
+	sl_msg d;
+
+	round_trip(&x, "[1, 16, 18446744073709551615, 3, "
+		   "[[0, 2, \"tcp://10.0.0.2:4000\"], "
+		   "[4294967295, 4294967295, \"\"]]]", &d);
+	CU_ASSERT(d.u.exchange.job == UINT64_MAX);
+	ASSERT_EQ_INT(d.u.exchange.partitions, 3);
+	ASSERT_EQ_INT(d.u.exchange.nmaps, 2);
+	ASSERT_EQ_INT(d.u.exchange.maps[0].map, 0);
+	ASSERT_EQ_INT(d.u.exchange.maps[0].attempt, 2);
+	ASSERT_EQ_STR(d.u.exchange.maps[0].endpoint, "tcp://10.0.0.2:4000");
+	CU_ASSERT(d.u.exchange.maps[1].map == UINT32_MAX);
+	ASSERT_EQ_STR(d.u.exchange.maps[1].endpoint, "");
+	sl_msg_release(&d);
+
+	x.u.exchange.maps = NULL;
+	x.u.exchange.nmaps = 0;
+	round_trip(&x, "[1, 16, 18446744073709551615, 3, []]", &d);
+	CU_ASSERT(d.u.exchange.maps == NULL);
+	sl_msg_release(&d);
+
+	snprintf(text, sizeof(text), "[1, 6, 9, %d, \"MPI_Alltoallv failed\", "
+		 "2, 4294967295]", SL_EIO);
+	round_trip(&e, text, &d);
+	CU_ASSERT(d.u.exchanged.job == 9);
+	ASSERT_EQ_INT(d.u.exchanged.status, SL_EIO);
+	ASSERT_EQ_STR(d.u.exchanged.error, "MPI_Alltoallv failed");
+	ASSERT_EQ_INT(d.u.exchanged.rank, 2);
+	CU_ASSERT(d.u.exchanged.ranks == UINT32_MAX);
 	sl_msg_release(&d);
 }
 
@@ -658,7 +706,8 @@ test_wrong_version_and_unknown_types_are_refused(void)
 	expect_bad("[-1, 2, 0, 0]", "version: expected int, got negative int");
 	expect_bad("[1, 99]", "unknown message type 99");
 	expect_bad("[1, 0]", "unknown message type 0");
-	expect_bad("[1, 6]", "unknown message type 6");
+	expect_bad("[1, 7]", "unknown message type 7");
+	expect_bad("[1, 17]", "unknown message type 17");
 	/* 2^32 + 11 must not be taken for 11 (TASK) */
 	expect_bad("[1, 4294967307]", "unknown message type 4294967307");
 	expect_bad("[1, 267]", "unknown message type 267");
@@ -675,7 +724,7 @@ test_wrong_field_counts_are_refused(void)
 	expect_bad("[1, 13, [1, 1, 0]]",
 		   "KILL: field 'id': field count 3, expected 4");
 	expect_bad("[1, 11, [1, 1, 0, 0], [\"wc\", [[\"k\", \"v\", \"x\"]], 1, "
-		   "0, 1, 1], \"\", 0, 0, [], \"\"]",
+		   "0, 1, 1, 0], \"\", 0, 0, [], \"\"]",
 		   "TASK: field 'spec.options[0]': field count 3, expected 2");
 }
 
@@ -684,7 +733,7 @@ test_wrong_field_types_are_refused(void)
 {
 	expect_bad("[1, 1, 5, 1, 1, \"e\"]",
 		   "HELLO: field 'name': expected str, got int");
-	expect_bad("[1, 11, [1, 1, 0, 0], [\"wc\", [], 1, 0, 1, 1], 7, 0, 0, [], "
+	expect_bad("[1, 11, [1, 1, 0, 0], [\"wc\", [], 1, 0, 1, 1, 0], 7, 0, 0, [], "
 		   "\"\"]", "TASK: field 'path': expected str, got int");
 	expect_bad("[1, 2, 1.5, 0]",
 		   "HEARTBEAT: field 'worker': expected int, got float");
@@ -695,14 +744,14 @@ test_wrong_field_types_are_refused(void)
 	expect_bad("[1, 2, \"3\", 0]",
 		   "HEARTBEAT: field 'worker': expected int, got str");
 	expect_bad("[1, 13, 5]", "KILL: field 'id': expected array, got int");
-	expect_bad("[1, 11, [1, 1, 0, 0], [\"wc\", [\"k\"], 1, 0, 1, 1], \"\", 0, "
+	expect_bad("[1, 11, [1, 1, 0, 0], [\"wc\", [\"k\"], 1, 0, 1, 1, 0], \"\", 0, "
 		   "0, [], \"\"]",
 		   "TASK: field 'spec.options[0]': expected array, got str");
-	expect_bad("[1, 11, [1, 1, 0, 0], [\"wc\", [], 1, 0, 1, 1], \"\", 0, 0, "
+	expect_bad("[1, 11, [1, 1, 0, 0], [\"wc\", [], 1, 0, 1, 1, 0], \"\", 0, 0, "
 		   "[[0, 0, \"a\"], [1, 0, 2]], \"\"]",
 		   "TASK: field 'maps[1].endpoint': expected str, got int");
-	expect_bad("[1, 20, [\"wc\", [], 1, 0, 1, 1], [\"a\", \"b\", nil], \"o\", "
-		   "1, 0]", "SUBMIT: field 'inputs[2]': expected str, got nil");
+	expect_bad("[1, 20, [\"wc\", [], 1, 0, 1, 1, 0], [\"a\", \"b\", nil], \"o\", "
+		   "1, 0, 0]", "SUBMIT: field 'inputs[2]': expected str, got nil");
 	expect_bad("[1, 3, [1, 1, 0, 0], 0, \"\", [[\"n\", 1.0]], 0, 0, 0, 0, 0, 0]",
 		   "TASK_DONE: field 'counters[0].value': expected int, got "
 		   "float");
@@ -757,25 +806,36 @@ test_semantic_limits_are_enforced(void)
 {
 	expect_bad("[1, 1, \"h\", 1, 0, \"\"]", "HELLO: field 'slots': 0 is "
 		   "out of range [1, 4294967295]");
-	expect_bad("[1, 20, [\"wc\", [], 0, 0, 1, 1], [], \"o\", 1, 0]",
+	expect_bad("[1, 20, [\"wc\", [], 0, 0, 1, 1, 0], [], \"o\", 1, 0, 0]",
 		   "SUBMIT: field 'spec.partitions': 0 is out of range "
 		   "[1, 4294967295]");
-	expect_bad("[1, 20, [\"wc\", [], 1, 2, 1, 1], [], \"o\", 1, 0]",
+	expect_bad("[1, 20, [\"wc\", [], 1, 2, 1, 1, 0], [], \"o\", 1, 0, 0]",
 		   "SUBMIT: field 'spec.bad_records': 2 is out of range "
 		   "[0, 1]");
-	expect_bad("[1, 20, [\"wc\", [], 1, 0, 0, 1], [], \"o\", 1, 0]",
+	expect_bad("[1, 20, [\"wc\", [], 1, 0, 0, 1, 0], [], \"o\", 1, 0, 0]",
 		   "SUBMIT: field 'spec.max_attempts': 0 is out of range "
 		   "[1, 4294967295]");
-	expect_bad("[1, 20, [\"wc\", [], 1, 0, 1, 0], [], \"o\", 1, 0]",
+	expect_bad("[1, 20, [\"wc\", [], 1, 0, 1, 0, 0], [], \"o\", 1, 0, 0]",
 		   "SUBMIT: field 'spec.max_record': 0 is out of range "
 		   "[1, 18446744073709551615]");
-	expect_bad("[1, 20, [\"wc\", [], 1, 0, 1], [], \"o\", 1, 0]",
-		   "SUBMIT: field 'spec': field count 5, expected 6");
-	expect_bad("[1, 20, [\"wc\", [], 1, 0, 1, 1], [], \"o\", 0, 0]",
+	expect_bad("[1, 20, [\"wc\", [], 1, 0, 1], [], \"o\", 1, 0, 0]",
+		   "SUBMIT: field 'spec': field count 5, expected 7");
+	expect_bad("[1, 20, [\"wc\", [], 1, 0, 1, 1, 0], [], \"o\", 0, 0, 0]",
 		   "SUBMIT: field 'split_size': 0 is out of range "
 		   "[1, 18446744073709551615]");
-	expect_bad("[1, 20, [\"wc\", [], 1, 0, 1, 1], [], \"o\", 1, 2]",
+	expect_bad("[1, 20, [\"wc\", [], 1, 0, 1, 1, 0], [], \"o\", 1, 2, 0]",
 		   "SUBMIT: field 'overwrite': 2 is out of range [0, 1]");
+	expect_bad("[1, 20, [\"wc\", [], 1, 0, 1, 1, 2], [], \"o\", 1, 0, 0]",
+		   "SUBMIT: field 'spec.shuffle': 2 is out of range [0, 1]");
+	expect_bad("[1, 20, [\"wc\", [], 1, 0, 1, 1, 0], [], \"o\", 1, 0, -1]",
+		   "SUBMIT: field 'min_workers': -1 is out of range "
+		   "[0, 4294967295]");
+	expect_bad("[1, 16, 1, 0, []]", "EXCHANGE: field 'partitions': 0 is "
+		   "out of range [1, 4294967295]");
+	expect_bad("[1, 16, 1, 1, [[0, 0]]]",
+		   "EXCHANGE: field 'maps[0]': field count 2, expected 3");
+	expect_bad("[1, 6, 1, 0, \"\", 0]",
+		   "EXCHANGED: field count 4, expected 5");
 }
 
 static void
@@ -783,7 +843,8 @@ test_strings_with_nul_are_refused(void)
 {
 	expect_bad("[1, 1, \"a\\x00b\", 1, 1, \"\"]",
 		   "HELLO: field 'name': string contains a NUL byte");
-	expect_bad("[1, 20, [\"wc\", [], 1, 0, 1, 1], [\"\\x00\"], \"o\", 1, 0]",
+	expect_bad("[1, 20, [\"wc\", [], 1, 0, 1, 1, 0], [\"\\x00\"], \"o\", "
+		   "1, 0, 0]",
 		   "SUBMIT: field 'inputs[0]': string contains a NUL byte");
 }
 
@@ -871,11 +932,11 @@ static void
 test_a_failure_after_allocations_leaks_nothing(void)
 {
 	/* path and maps[0] are copied before output_dir fails */
-	expect_bad("[1, 11, [1, 1, 0, 0], [\"wc\", [[\"k\", \"v\"]], 1, 0, 1, 1], "
+	expect_bad("[1, 11, [1, 1, 0, 0], [\"wc\", [[\"k\", \"v\"]], 1, 0, 1, 1, 0], "
 		   "\"in.txt\", 0, 10, [[0, 0, \"tcp://a:1\"]], 5]",
 		   "TASK: field 'output_dir': expected str, got int");
 	/* the second map output fails after the first was copied */
-	expect_bad("[1, 11, [1, 1, 0, 0], [\"wc\", [], 1, 0, 1, 1], \"\", 0, 0, "
+	expect_bad("[1, 11, [1, 1, 0, 0], [\"wc\", [], 1, 0, 1, 1, 0], \"\", 0, 0, "
 		   "[[0, 0, \"tcp://a:1\"], [1, -1, \"b\"]], \"o\"]",
 		   "TASK: field 'maps[1].attempt': -1 is out of range "
 		   "[0, 4294967295]");
@@ -984,6 +1045,12 @@ test_encode_refuses_what_decode_would_refuse(void)
 		{ .type = SL_MSG_SUBMIT, .u.submit = { .spec = { .partitions = 1,
 		  .max_attempts = 1, .max_record = 1 }, .split_size = 1,
 		  .ninputs = 1 } },
+		{ .type = SL_MSG_SUBMIT, .u.submit = { .spec = { .partitions = 1,
+		  .max_attempts = 1, .max_record = 1, .shuffle = 2 },
+		  .split_size = 1 } },
+		{ .type = SL_MSG_EXCHANGE, .u.exchange = { .partitions = 0 } },
+		{ .type = SL_MSG_EXCHANGE, .u.exchange = { .partitions = 1,
+		  .nmaps = 1 } },
 		{ .type = SL_MSG_JOB_DONE, .u.job_done = { .counters = &c,
 		  .ncounters = SL_PROTO_MAX_ITEMS + 1 } },
 	};
@@ -1029,6 +1096,8 @@ test_type_names_and_release_of_null(void)
 	ASSERT_EQ_STR(sl_msg_type_name(SL_MSG_HELLO), "HELLO");
 	ASSERT_EQ_STR(sl_msg_type_name(SL_MSG_COMMIT_GO), "COMMIT_GO");
 	ASSERT_EQ_STR(sl_msg_type_name(SL_MSG_FETCH_REPLY), "FETCH_REPLY");
+	ASSERT_EQ_STR(sl_msg_type_name(SL_MSG_EXCHANGE), "EXCHANGE");
+	ASSERT_EQ_STR(sl_msg_type_name(SL_MSG_EXCHANGED), "EXCHANGED");
 	ASSERT_EQ_STR(sl_msg_type_name(0), "?");
 	ASSERT_EQ_STR(sl_msg_type_name(7), "?");
 	ASSERT_EQ_STR(sl_msg_type_name(-1), "?");
@@ -1053,6 +1122,8 @@ static const unit_case cases[] = {
 	  test_job_end_accepted_and_shutdown_round_trip },
 	{ "SUBMIT round-trips", test_submit_round_trips },
 	{ "JOB_DONE round-trips", test_job_done_round_trips },
+	{ "EXCHANGE and EXCHANGED round-trip",
+	  test_exchange_and_exchanged_round_trip },
 	{ "FETCH and FETCH_REPLY round-trip",
 	  test_fetch_and_fetch_reply_round_trip },
 	{ "strings up to the limit are accepted and longer refused",

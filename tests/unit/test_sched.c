@@ -202,6 +202,87 @@ test_a_job_without_maps_starts_its_reduces_at_once(void)
 }
 
 static void
+test_held_reduces_start_only_when_released(void)
+{
+	sl_sched_config c = config();
+	sl_sched *s = make(1, 1, &c);
+
+	add(s, 1, 2);
+	sl_sched_hold_reduces(s, true);
+	CU_ASSERT(!sl_sched_maps_done(s));
+	EXPECT_NEXT(s, 0, MAP, 0, 0, 1);
+	DONE(s, MAP, 0, 0, SL_OK, 5);
+	CU_ASSERT(sl_sched_maps_done(s));
+	EXPECT_NONE(s, 5);         /* every map output is there, but held */
+	ASSERT_EQ_INT(sl_sched_next_due(s, 5), UINT64_MAX);
+	sl_sched_hold_reduces(s, false);
+	EXPECT_NEXT(s, 6, RED, 0, 0, 1);
+	sl_sched_free(s);
+}
+
+static void
+test_a_pinned_reduce_runs_only_on_its_worker(void)
+{
+	sl_sched_config c = config();
+	sl_sched *s = make(0, 3, &c);
+
+	add(s, 1, 4);
+	add(s, 2, 1);
+	add(s, 3, 1);
+	ASSERT_EQ_INT(sl_sched_pin_reduce(s, 3, 1), SL_EINVAL);
+	ASSERT_EQ_INT(sl_sched_pin_reduce(s, 0, 3), SL_OK);
+	ASSERT_EQ_INT(sl_sched_pin_reduce(s, 1, 3), SL_OK);
+	/* worker 1 has the most free slots, but 0 and 1 are pinned to 3;
+	   new tasks start in index order, so 2 waits behind 1 */
+	EXPECT_NEXT(s, 0, RED, 0, 0, 3);
+	EXPECT_NONE(s, 0);
+	/* a failure reruns on the same worker: there is no other */
+	FAIL(s, RED, 0, 0, "disk full", 10);
+	EXPECT_NEXT(s, 10, RED, 1, 0, 3);
+	EXPECT_NEXT(s, 10, RED, 2, 0, 1);
+	commit(s, 1, 0, 20);
+	EXPECT_NONE(s, 1009);         /* backoff: 10 + 1000 */
+	EXPECT_NEXT(s, 1010, RED, 0, 1, 3);
+	/* a lost pinned worker: its reduces wait, nobody else takes them */
+	ASSERT_EQ_INT(sl_sched_worker_lost(s, 3, 1020), SL_OK);
+	EXPECT_NONE(s, 100000);
+	ASSERT_EQ_INT(sl_sched_pin_reduce(s, 0, 0), SL_OK); /* unpinned */
+	EXPECT_NEXT(s, 100000, RED, 0, 2, 1);
+	EXPECT_NONE(s, 100000);
+	sl_sched_free(s);
+}
+
+static void
+test_a_pinned_reduce_ignores_exclusion_and_gets_no_copy(void)
+{
+	sl_sched_config c = config();
+	sl_sched *s;
+
+	c.speculation = true;
+	c.exclude_after = 1;
+	c.spec_min_ms = 10;
+	c.spec_quantile = 0.5;
+	s = make(0, 3, &c);
+	add(s, 1, 2);
+	add(s, 2, 2);
+	ASSERT_EQ_INT(sl_sched_pin_reduce(s, 0, 1), SL_OK);
+	ASSERT_EQ_INT(sl_sched_pin_reduce(s, 1, 1), SL_OK);
+	ASSERT_EQ_INT(sl_sched_pin_reduce(s, 2, 1), SL_OK);
+	EXPECT_NEXT(s, 0, RED, 0, 0, 1);
+	EXPECT_NEXT(s, 0, RED, 1, 0, 1);
+	EXPECT_NONE(s, 0);
+	FAIL(s, RED, 0, 0, "x", 5);    /* worker 1 is now excluded */
+	EXPECT_NEXT(s, 5, RED, 2, 0, 1);
+	commit(s, 1, 0, 6);
+	EXPECT_NEXT(s, 1005, RED, 0, 1, 1);
+	/* 2 of 3 finished (median 2 ms, limit 10 ms): 0 is a straggler, but
+	   its one worker runs it, so worker 2 gets no copy */
+	commit(s, 2, 0, 7);
+	EXPECT_NONE(s, 100000);
+	sl_sched_free(s);
+}
+
+static void
 test_retry_after_backoff_on_another_worker(void)
 {
 	sl_sched_config c = config();
@@ -841,6 +922,12 @@ static const unit_case cases[] = {
 	  test_reduces_wait_for_every_map_output },
 	{ "a job without maps starts its reduces at once",
 	  test_a_job_without_maps_starts_its_reduces_at_once },
+	{ "held reduces start only when released",
+	  test_held_reduces_start_only_when_released },
+	{ "a pinned reduce runs only on its worker",
+	  test_a_pinned_reduce_runs_only_on_its_worker },
+	{ "a pinned reduce ignores exclusion and gets no copy",
+	  test_a_pinned_reduce_ignores_exclusion_and_gets_no_copy },
 	{ "a failed attempt is retried after its backoff on another worker",
 	  test_retry_after_backoff_on_another_worker },
 	{ "a rerun waits for a worker it did not fail on",

@@ -1,0 +1,277 @@
+/*
+ * test_spill.c - spill files: runs come back byte for byte; damaged,
+ * truncated, foreign and oversized files are refused; a write that fails
+ * (file size limit, so the disk really refuses) leaves no file; spill
+ * directories are removed whole.
+ */
+#include "sl_impl.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "shuffle/spill.h"
+#include "tests/unit/unit.h"
+
+static char dir[64];
+static sl_buf path = SL_BUF_INIT;
+
+/* A fresh directory for the test, and path = dir/name. */
+static void
+setup(const char *name)
+{
+	strcpy(dir, "/tmp/test_spill.XXXXXX");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+	sl_buf_reset(&path);
+	sl_buf_addf(&path, "%s/%s", dir, name);
+}
+
+static void
+teardown(void)
+{
+	sl_buf err = SL_BUF_INIT;
+
+	ASSERT_EQ_INT(sl_spill_rmdir(dir, &err), SL_OK);
+	sl_buf_release(&err);
+	sl_buf_release(&path);
+}
+
+static bool
+exists(const char *p)
+{
+	struct stat st;
+
+	return stat(p, &st) == 0;
+}
+
+/* len bytes: runs of repeated bytes (compressible) and random ones. */
+static char *
+make_run(size_t len)
+{
+	char *p = malloc(len ? len : 1);
+	uint64_t x = 0x9e3779b97f4a7c15ull;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		p[i] = (i / 4096) % 2 ? (char)x : (char)(i / 100);
+	}
+	return p;
+}
+
+static void
+check_round_trip(size_t len)
+{
+	sl_buf out = SL_BUF_INIT, err = SL_BUF_INIT;
+	char *run = make_run(len);
+
+	setup("run");
+	sl_buf_addstr(&out, "kept");
+	ASSERT_EQ_INT(sl_spill_write(path.buf, run, len, &err), SL_OK);
+	ASSERT_EQ_INT(sl_spill_read(path.buf, &out, len, &err), SL_OK);
+	ASSERT_EQ_INT(err.len, 0);
+	ASSERT_EQ_MEM(out.buf, 4, "kept", 4);
+	ASSERT_EQ_MEM(out.buf + 4, out.len - 4, run, len);
+	CU_ASSERT_EQUAL(out.buf[out.len], '\0');
+	free(run);
+	sl_buf_release(&out);
+	sl_buf_release(&err);
+	teardown();
+}
+
+static void
+test_runs_come_back_byte_for_byte(void)
+{
+	check_round_trip(0);
+	check_round_trip(1);
+	check_round_trip(SL_SPILL_BLOCK);
+	/* Several blocks, and more than one read of the compressed file. */
+	check_round_trip(3 * SL_SPILL_BLOCK + 12345);
+}
+
+static void
+test_an_existing_file_is_not_overwritten(void)
+{
+	sl_buf err = SL_BUF_INIT, out = SL_BUF_INIT;
+	FILE *f;
+
+	setup("run");
+	f = fopen(path.buf, "w");
+	fputs("mine", f);
+	fclose(f);
+	ASSERT_EQ_INT(sl_spill_write(path.buf, "x", 1, &err), SL_EIO);
+	CU_ASSERT(strstr(err.buf, "cannot create spill file") == err.buf);
+	CU_ASSERT(strstr(err.buf, "File exists") != NULL);
+	f = fopen(path.buf, "r");
+	CU_ASSERT_EQUAL(fgetc(f), 'm');
+	fclose(f);
+	sl_buf_release(&err);
+	sl_buf_release(&out);
+	teardown();
+}
+
+/*
+ * A file size limit makes write(2) fail with EFBIG part way, as a full
+ * disk would with ENOSPC: the error names the file and the cause, and
+ * the partial file is gone.
+ */
+static void
+test_a_failed_write_leaves_no_file(void)
+{
+	sl_buf err = SL_BUF_INIT;
+	struct rlimit old, lim;
+	size_t len = 4 * SL_SPILL_BLOCK;
+	char *run = make_run(len);
+	void (*oldsig)(int) = signal(SIGXFSZ, SIG_IGN);
+
+	setup("run");
+	CU_ASSERT_EQUAL_FATAL(getrlimit(RLIMIT_FSIZE, &old), 0);
+	lim = old;
+	lim.rlim_cur = 64 << 10;
+	CU_ASSERT_EQUAL_FATAL(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	ASSERT_EQ_INT(sl_spill_write(path.buf, run, len, &err), SL_EIO);
+	setrlimit(RLIMIT_FSIZE, &old);
+	signal(SIGXFSZ, oldsig);
+	CU_ASSERT(strstr(err.buf, "cannot write spill file '") == err.buf);
+	CU_ASSERT(strstr(err.buf, "File too large") != NULL);
+	CU_ASSERT(!exists(path.buf));
+	free(run);
+	sl_buf_release(&err);
+	teardown();
+}
+
+/* Writes a good spill of len bytes, then lets edit() damage the file. */
+static int
+read_damaged(size_t len, void (*edit)(FILE *f, long size), sl_buf *err)
+{
+	sl_buf out = SL_BUF_INIT;
+	char *run = make_run(len);
+	struct stat st;
+	FILE *f;
+	int rv;
+
+	ASSERT_EQ_INT(sl_spill_write(path.buf, run, len, err), SL_OK);
+	CU_ASSERT_EQUAL(stat(path.buf, &st), 0);
+	f = fopen(path.buf, "r+");
+	edit(f, (long)st.st_size);
+	fclose(f);
+	sl_buf_addstr(&out, "kept");
+	rv = sl_spill_read(path.buf, &out, len, err);
+	ASSERT_EQ_MEM(out.buf, out.len, "kept", 4);
+	free(run);
+	sl_buf_release(&out);
+	return rv;
+}
+
+static void
+flip_middle(FILE *f, long size)
+{
+	int c;
+
+	fseek(f, size / 2, SEEK_SET);
+	c = fgetc(f);
+	fseek(f, size / 2, SEEK_SET);
+	fputc(c ^ 0x10, f);
+}
+
+static void
+cut_tail(FILE *f, long size)
+{
+	CU_ASSERT_EQUAL(ftruncate(fileno(f), size - 3), 0);
+}
+
+static void
+add_tail(FILE *f, long size)
+{
+	fseek(f, size, SEEK_SET);
+	fputs("more", f);
+}
+
+static void
+replace_all(FILE *f, long size)
+{
+	CU_ASSERT_EQUAL(ftruncate(fileno(f), 0), 0);
+	fputs("not an lz4 frame\n", f);
+}
+
+static void
+test_damaged_files_are_refused(void)
+{
+	void (*edits[])(FILE *, long) = { flip_middle, cut_tail, add_tail,
+					  replace_all };
+	sl_buf err = SL_BUF_INIT;
+	size_t i;
+
+	for (i = 0; i < sizeof(edits) / sizeof(edits[0]); i++) {
+		setup("run");
+		sl_buf_reset(&err);
+		ASSERT_EQ_INT(read_damaged(2 * SL_SPILL_BLOCK + 7, edits[i],
+					   &err), SL_EPROTO);
+		CU_ASSERT(strstr(err.buf, "is damaged") != NULL);
+		teardown();
+	}
+	sl_buf_release(&err);
+}
+
+static void
+test_a_missing_or_oversized_spill_is_an_error(void)
+{
+	sl_buf err = SL_BUF_INIT, out = SL_BUF_INIT;
+
+	setup("run");
+	ASSERT_EQ_INT(sl_spill_read(path.buf, &out, 100, &err), SL_ENOTFOUND);
+	CU_ASSERT(strstr(err.buf, "cannot open spill file '") == err.buf);
+	sl_buf_reset(&err);
+	ASSERT_EQ_INT(sl_spill_write(path.buf, "0123456789", 10, &err), SL_OK);
+	ASSERT_EQ_INT(sl_spill_read(path.buf, &out, 9, &err), SL_ETOOBIG);
+	ASSERT_EQ_INT(out.len, 0);
+	ASSERT_EQ_INT(sl_spill_read(path.buf, &out, 10, &err), SL_OK);
+	ASSERT_EQ_MEM(out.buf, out.len, "0123456789", 10);
+	sl_buf_release(&err);
+	sl_buf_release(&out);
+	teardown();
+}
+
+static void
+test_rmdir_removes_the_directory_and_its_files(void)
+{
+	sl_buf err = SL_BUF_INIT;
+	char name[80];
+	int i;
+
+	setup("run");
+	for (i = 0; i < 3; i++) {
+		snprintf(name, sizeof(name), "%s/run-%d", dir, i);
+		ASSERT_EQ_INT(sl_spill_write(name, "ab", 2, &err), SL_OK);
+	}
+	ASSERT_EQ_INT(sl_spill_rmdir(dir, &err), SL_OK);
+	CU_ASSERT(!exists(dir));
+	/* Gone already: still fine, as after a second cleanup. */
+	ASSERT_EQ_INT(sl_spill_rmdir(dir, &err), SL_OK);
+	ASSERT_EQ_INT(err.len, 0);
+	sl_buf_release(&err);
+	sl_buf_release(&path);
+}
+
+static const unit_case cases[] = {
+	{ "runs come back byte for byte, empty to several blocks",
+	  test_runs_come_back_byte_for_byte },
+	{ "an existing file is not overwritten",
+	  test_an_existing_file_is_not_overwritten },
+	{ "a write that fails part way leaves no file",
+	  test_a_failed_write_leaves_no_file },
+	{ "flipped, truncated, extended and foreign files are refused",
+	  test_damaged_files_are_refused },
+	{ "a missing or oversized spill is an error",
+	  test_a_missing_or_oversized_spill_is_an_error },
+	{ "rmdir removes the directory and its files",
+	  test_rmdir_removes_the_directory_and_its_files },
+	{ NULL, NULL }
+};
+
+UNIT_MAIN("spill", cases)
