@@ -19,6 +19,7 @@
  */
 #include "sl_impl.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -35,6 +36,7 @@
 #include "common/input.h"
 #include "coordinator/coord.h"
 #include "examples/jobs.h"
+#include "shuffle/spill.h"
 #include "worker/task.h"
 #include "worker/worker.h"
 
@@ -45,7 +47,8 @@ typedef enum {
 	OPT_OUTPUT, OPT_WORKERS, OPT_PARTITIONS, OPT_SPLIT_SIZE,
 	OPT_BAD_RECORDS, OPT_MAX_RECORD, OPT_MAX_ATTEMPTS, OPT_OVERWRITE,
 	OPT_TOP, OPT_VERBOSE, OPT_HELP, OPT_HB_INTERVAL, OPT_HB_TIMEOUT,
-	OPT_SPECULATION, OPT_SLOTS, OPT_BIND,
+	OPT_SPECULATION, OPT_SLOTS, OPT_BIND, OPT_SHUFFLE,
+	OPT_MEMORY, OPT_TMPDIR,
 	/* worker */
 	OPT_CONNECT, OPT_SHUFFLE_BIND,
 } cli_opt_id;
@@ -72,6 +75,12 @@ static const cli_opt cli_run_opts[] = {
 	  "counted (default fail)" },
 	{ OPT_MAX_RECORD, "max-record-size", 0, "SIZE",
 	  "longest input line or CSV record (default 1G)" },
+	{ OPT_MEMORY, "memory", 0, "SIZE",
+	  "memory for task data of each worker process, K/M/G suffixes; "
+	  "past it map outputs and fetched segments spill to disk "
+	  "(default: RAM / (2 x workers), at least 64M)" },
+	{ OPT_TMPDIR, "tmpdir", 0, "DIR",
+	  "directory for spill files (default $TMPDIR, else /tmp)" },
 	{ OPT_MAX_ATTEMPTS, "max-attempts", 0, "N",
 	  "attempts of a task before the job fails (default 4)" },
 	{ OPT_HB_INTERVAL, "heartbeat-interval", 0, "MS",
@@ -86,6 +95,10 @@ static const cli_opt cli_run_opts[] = {
 	{ OPT_BIND, "bind", 0, "none|core",
 	  "under mpirun/srun: pin the task threads of worker ranks to "
 	  "cores of their binding (default core)" },
+	{ OPT_SHUFFLE, "shuffle", 0, "zmq|mpi",
+	  "map outputs reach reducers by ZeroMQ fetches, or (under "
+	  "mpirun/srun) by an MPI all-to-all among the worker ranks "
+	  "(default zmq)" },
 	{ OPT_OVERWRITE, "overwrite", 0, NULL,
 	  "replace an output directory that holds a complete output" },
 	{ OPT_TOP, "top", 0, "K",
@@ -125,6 +138,7 @@ typedef struct cli_run {
 	uint32_t slots;           /* worker ranks' slots, 0: one per core */
 	sl_bind_mode bind;        /* worker ranks' pinning */
 	bool mpi_opts;            /* --slots or --bind was given */
+	uint32_t min_workers;     /* workers the job waits for (SUBMIT) */
 	sl_coord_config coord;    /* heartbeats, retries, speculation */
 } cli_run;
 
@@ -376,6 +390,8 @@ cli_parse_run(int argc, char **argv, cli_run *r, sl_job_ref *ref)
 		case OPT_MAX_RECORD:
 			r->spec.max_record = cli_size(o->name, val);
 			break;
+		case OPT_MEMORY: r->spec.memory = cli_size(o->name, val); break;
+		case OPT_TMPDIR: r->spec.tmpdir = (char *)val; break;
 		case OPT_MAX_ATTEMPTS:
 			r->spec.max_attempts = (uint32_t)cli_number(o->name, val,
 								    1, 100);
@@ -409,6 +425,14 @@ cli_parse_run(int argc, char **argv, cli_run *r, sl_job_ref *ref)
 		case OPT_BIND:
 			r->bind = cli_bind(val);
 			r->mpi_opts = true;
+			break;
+		case OPT_SHUFFLE:
+			if (strcmp(val, "zmq") && strcmp(val, "mpi"))
+				cli_usage_error("--shuffle: '%s' is not 'zmq' "
+						"or 'mpi'", val);
+			r->spec.shuffle = strcmp(val, "mpi") == 0
+						  ? SL_SHUFFLE_MPI
+						  : SL_SHUFFLE_ZMQ;
 			break;
 		case OPT_OVERWRITE: r->overwrite = true; break;
 		case OPT_TOP:
@@ -770,6 +794,7 @@ cli_job(cli_coord_rt *rt, const cli_run *r, sl_local_cluster *lc)
 	m.u.submit.output_dir = (char *)r->output;
 	m.u.submit.split_size = r->split_size;
 	m.u.submit.overwrite = r->overwrite;
+	m.u.submit.min_workers = r->min_workers;
 	if ((rv = sl_zsend(rt->client, NULL, &m, NULL, 0)) != SL_OK) {
 		sl_error("cannot submit the job: %s", sl_strerror(rv));
 		goto out;
@@ -810,13 +835,64 @@ cli_check(const cli_run *r)
 	return code;
 }
 
+/*
+ * The local workers spill into a directory of this run, made here inside
+ * --tmpdir and passed to them as the job's tmpdir: removing it after the
+ * job removes the spills of workers that were killed too.
+ */
+static int
+cli_spill_root(cli_run *r, sl_buf *root, sl_buf *err)
+{
+	const char *parent = r->spec.tmpdir;
+
+	if (parent == NULL || *parent == '\0')
+		parent = getenv("TMPDIR");
+	if (parent == NULL || *parent == '\0')
+		parent = "/tmp";
+	if (sl_buf_addf(root, "%s/sluice-run-XXXXXX", parent) != SL_OK)
+		return SL_ENOMEM;
+	if (mkdtemp(root->buf) == NULL) {
+		sl_buf_addf(err, "cannot create a spill directory in '%s': %s",
+			    parent, strerror(errno));
+		sl_buf_reset(root);
+		return SL_EIO;
+	}
+	r->spec.tmpdir = root->buf;
+	return SL_OK;
+}
+
+/* Removes the run's spill directory and the workers' directories in it. */
+static void
+cli_spill_root_remove(const sl_buf *root)
+{
+	sl_buf sub = SL_BUF_INIT, err = SL_BUF_INIT;
+	struct dirent *de;
+	DIR *d;
+
+	if (root->len == 0 || (d = opendir(root->buf)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		sl_buf_reset(&sub);
+		sl_buf_addf(&sub, "%s/%s", root->buf, de->d_name);
+		sl_spill_rmdir(sub.buf, &err);
+	}
+	closedir(d);
+	sl_spill_rmdir(root->buf, &err);
+	if (err.len)
+		sl_warn("%s", err.buf);
+	sl_buf_release(&sub);
+	sl_buf_release(&err);
+}
+
 /* The local mode: a coordinator and --workers worker processes. */
 static int
 cli_run_local(cli_run *r)
 {
 	cli_coord_rt rt = { .ep = SL_BUF_INIT };
 	sl_local_cluster lc = { 0 };
-	sl_buf err = SL_BUF_INIT;
+	sl_buf err = SL_BUF_INIT, spill = SL_BUF_INIT;
 	int code;
 
 	if (r->mpi_opts) {
@@ -825,20 +901,31 @@ cli_run_local(cli_run *r)
 			 "(try 'sluice --help')");
 		return EXIT_USAGE;
 	}
+	if (r->spec.shuffle == SL_SHUFFLE_MPI) {
+		sl_error("--shuffle mpi exchanges map outputs among worker "
+			 "ranks: it needs mpirun or srun with 2 or more ranks "
+			 "(try 'sluice --help')");
+		return EXIT_USAGE;
+	}
 	if (r->workers == 0)
 		r->workers = cli_cores();
 	if (r->spec.partitions == 0)
 		r->spec.partitions = r->workers;
+	if (r->spec.memory == 0)
+		r->spec.memory = sl_memory_default(r->workers);
 	if ((code = cli_check(r)) != 0)
 		return code;
 	code = EXIT_JOB;
-	if (cli_coord_start(&rt, r, NULL, &err) == SL_OK &&
+	if (cli_spill_root(r, &spill, &err) == SL_OK &&
+	    cli_coord_start(&rt, r, NULL, &err) == SL_OK &&
 	    sl_local_start(&lc, r->workers, rt.ep.buf, rt.rundir, r->verbose,
 			   &err) == SL_OK)
 		code = cli_job(&rt, r, &lc);
 	else
 		sl_error("%s", err.buf);
 	cli_coord_stop(&rt, &lc, r->workers);
+	cli_spill_root_remove(&spill);
+	sl_buf_release(&spill);
 	sl_buf_release(&err);
 	return code;
 }
@@ -886,10 +973,10 @@ cli_rank_coord(cli_run *r)
  * coordinator waiting for a worker that is not coming.
  */
 static void
-cli_rank_worker(const cli_run *r, int rank)
+cli_rank_worker(const cli_run *r, int rank, sl_mpi_group *group)
 {
 	sl_buf err = SL_BUF_INIT, ep = SL_BUF_INIT, shuffle = SL_BUF_INIT;
-	sl_worker_config cfg;
+	sl_worker_config cfg = { .group = group };
 	sl_topo_info info;
 	int rv;
 
@@ -918,6 +1005,27 @@ out:
 }
 
 /*
+ * The worker ranks' communicator, for --shuffle mpi (collective: every
+ * rank calls this, rank 0 gets NULL). A failure makes that rank exit 1,
+ * so that mpirun ends the job rather than leave the others waiting.
+ */
+static sl_mpi_group *
+cli_rank_group(const cli_run *r, int rank)
+{
+	sl_mpi_group *g = NULL;
+	sl_buf err = SL_BUF_INIT;
+
+	if (r->spec.shuffle != SL_SHUFFLE_MPI)
+		return NULL;
+	if (sl_mpi_workers_new(&g, &err) != SL_OK) {
+		sl_error("rank %d: %s", rank, err.buf);
+		exit(EXIT_JOB);
+	}
+	sl_buf_release(&err);
+	return g;
+}
+
+/*
  * Under mpirun or srun. Every rank has parsed the same command line, and
  * takes the same usage decisions after MPI_Init (they depend only on the
  * arguments and the world size), so a usage error exits 2 everywhere
@@ -927,6 +1035,7 @@ static int
 cli_run_mpi(cli_run *r)
 {
 	sl_buf err = SL_BUF_INIT;
+	sl_mpi_group *group;
 	int rank, size, rv, code;
 
 	if ((rv = sl_mpi_init(&rank, &size, &err)) != SL_OK) {
@@ -947,12 +1056,17 @@ cli_run_mpi(cli_run *r)
 	}
 	if (r->spec.partitions == 0)
 		r->spec.partitions = (uint32_t)size - 1;
+	/* The job starts once every worker rank has joined: a short job
+	 * then leaves no late rank waiting for its heartbeat timeout. */
+	r->min_workers = (uint32_t)size - 1;
 	if ((code = cli_check(r)) != 0)
 		goto out;
+	group = cli_rank_group(r, rank);
 	if (rank == 0)
 		code = cli_rank_coord(r);
 	else
-		cli_rank_worker(r, rank);
+		cli_rank_worker(r, rank, group);
+	sl_mpi_workers_free(group);
 	/* Every rank exits with the job's status, as rank 0 saw it. */
 	if (sl_mpi_bcast_int(&code, &err) != SL_OK) {
 		sl_error("%s", err.buf);

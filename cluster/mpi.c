@@ -17,6 +17,26 @@
 
 #define MPI_MAX_STR (64u << 10) /* longest string sl_mpi_bcast_str moves */
 
+struct sl_mpi_group {
+#ifdef HAVE_MPI
+	MPI_Comm comm;  /* the worker ranks, in world rank order */
+#endif
+	uint32_t rank;  /* this rank in comm */
+	uint32_t size;  /* ranks in comm */
+};
+
+uint32_t
+sl_mpi_group_rank(const sl_mpi_group *g)
+{
+	return g->rank;
+}
+
+uint32_t
+sl_mpi_group_size(const sl_mpi_group *g)
+{
+	return g->size;
+}
+
 bool
 sl_mpi_launched(void)
 {
@@ -160,6 +180,165 @@ sl_mpi_gather_lines(const char *line, sl_buf *all, sl_buf *err)
 	return rv;
 }
 
+int
+sl_mpi_workers_new(sl_mpi_group **g, sl_buf *err)
+{
+	int rank, rc, r, n;
+	MPI_Comm comm;
+
+	*g = NULL;
+	MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+	/* Rank 0 (the coordinator) stays out: MPI_UNDEFINED. */
+	rc = MPI_Comm_split(MPI_COMM_WORLD, rank == 0 ? MPI_UNDEFINED : 1,
+			    rank, &comm);
+	if (rc != MPI_SUCCESS)
+		return mpi_fail(err, "MPI_Comm_split", rc);
+	if (comm == MPI_COMM_NULL)
+		return SL_OK;
+	MPI_Comm_set_errhandler(comm, MPI_ERRORS_RETURN);
+	if ((*g = calloc(1, sizeof(**g))) == NULL) {
+		MPI_Comm_free(&comm);
+		return SL_ENOMEM;
+	}
+	MPI_Comm_rank(comm, &r);
+	MPI_Comm_size(comm, &n);
+	(*g)->comm = comm;
+	(*g)->rank = (uint32_t)r;
+	(*g)->size = (uint32_t)n;
+	return SL_OK;
+}
+
+void
+sl_mpi_workers_free(sl_mpi_group *g)
+{
+	if (g == NULL)
+		return;
+	MPI_Comm_free(&g->comm);
+	free(g);
+}
+
+/* The counts and displacements of one MPI_Alltoallv round. */
+typedef struct mpi_round {
+	int *scount, *sdisp;  /* bytes to each rank, offsets in sbuf */
+	int *rcount, *rdisp;  /* bytes from each rank, offsets in rbuf */
+	char *sbuf, *rbuf;    /* the round's bytes: size x chunk at most */
+} mpi_round;
+
+/*
+ * One round: up to chunk bytes of each send[d] past sent[d] go to rank
+ * d; up to chunk of what each rank s still owes us (due[s]) arrive and
+ * are appended to recv[s], unless an append failed before (*rv is then
+ * SL_ENOMEM; the round still runs, for the others' sake).
+ */
+static int
+mpi_round_run(sl_mpi_group *g, mpi_round *rd, const sl_buf *send,
+	      uint64_t *sent, uint64_t *due, sl_buf *recv, uint64_t chunk,
+	      int *rv, sl_buf *err)
+{
+	uint32_t i;
+	int soff = 0, roff = 0, rc;
+
+	for (i = 0; i < g->size; i++) {
+		uint64_t left = send[i].len - sent[i];
+
+		rd->scount[i] = (int)(left < chunk ? left : chunk);
+		rd->sdisp[i] = soff;
+		memcpy(rd->sbuf + soff, send[i].buf + sent[i],
+		       (size_t)rd->scount[i]);
+		sent[i] += (uint64_t)rd->scount[i];
+		soff += rd->scount[i];
+		rd->rcount[i] = (int)(due[i] < chunk ? due[i] : chunk);
+		rd->rdisp[i] = roff;
+		due[i] -= (uint64_t)rd->rcount[i];
+		roff += rd->rcount[i];
+	}
+	rc = MPI_Alltoallv(rd->sbuf, rd->scount, rd->sdisp, MPI_BYTE,
+			   rd->rbuf, rd->rcount, rd->rdisp, MPI_BYTE, g->comm);
+	if (rc != MPI_SUCCESS)
+		return mpi_fail(err, "MPI_Alltoallv", rc);
+	for (i = 0; i < g->size && *rv == SL_OK; i++)
+		*rv = sl_buf_add(&recv[i], rd->rbuf + rd->rdisp[i],
+				 (size_t)rd->rcount[i]);
+	return SL_OK;
+}
+
+static void
+mpi_round_release(mpi_round *rd)
+{
+	free(rd->scount);
+	free(rd->sdisp);
+	free(rd->rcount);
+	free(rd->rdisp);
+	free(rd->sbuf);
+	free(rd->rbuf);
+}
+
+int
+sl_mpi_alltoallv(sl_mpi_group *g, const sl_buf *send, sl_buf *recv,
+		 sl_buf *err)
+{
+	uint32_t n = g->size, i;
+	uint64_t chunk = SL_MPI_ROUND_BYTES / n, rounds = 0, r, most = 0;
+	uint64_t *sizes = calloc(n, sizeof(*sizes));
+	uint64_t *due = calloc(n, sizeof(*due));
+	uint64_t *sent = calloc(n, sizeof(*sent));
+	mpi_round rd = { 0 };
+	int ok, all_ok = 0, rc, rv = SL_OK;
+
+	rd.scount = calloc(n, sizeof(int));
+	rd.sdisp = calloc(n, sizeof(int));
+	rd.rcount = calloc(n, sizeof(int));
+	rd.rdisp = calloc(n, sizeof(int));
+	rd.sbuf = malloc((size_t)(chunk * n));
+	rd.rbuf = malloc((size_t)(chunk * n));
+	ok = send && recv && sizes && due && sent && rd.scount && rd.sdisp && rd.rcount &&
+	     rd.rdisp && rd.sbuf && rd.rbuf;
+	/* Everyone learns whether everyone can take part. */
+	if ((rc = MPI_Allreduce(&ok, &all_ok, 1, MPI_INT, MPI_MIN,
+				g->comm)) != MPI_SUCCESS) {
+		rv = mpi_fail(err, "MPI_Allreduce", rc);
+		goto out;
+	}
+	if (!all_ok) {
+		sl_buf_addstr(err, "out of memory for the exchange buffers");
+		rv = SL_ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < n; i++)
+		sizes[i] = send[i].len;
+	if ((rc = MPI_Alltoall(sizes, 1, MPI_UINT64_T, due, 1, MPI_UINT64_T,
+			       g->comm)) != MPI_SUCCESS) {
+		rv = mpi_fail(err, "MPI_Alltoall", rc);
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		most = send[i].len > most ? send[i].len : most;
+		most = due[i] > most ? due[i] : most;
+	}
+	most = most / chunk + (most % chunk != 0);
+	if ((rc = MPI_Allreduce(&most, &rounds, 1, MPI_UINT64_T, MPI_MAX,
+				g->comm)) != MPI_SUCCESS) {
+		rv = mpi_fail(err, "MPI_Allreduce", rc);
+		goto out;
+	}
+	for (r = 0; r < rounds; r++) {
+		rc = mpi_round_run(g, &rd, send, sent, due, recv, chunk, &rv,
+				   err);
+		if (rc != SL_OK) {
+			rv = rc;
+			break;
+		}
+	}
+	if (rv == SL_ENOMEM && err->len == 0)
+		sl_buf_addstr(err, "out of memory for received map outputs");
+out:
+	free(sizes);
+	free(due);
+	free(sent);
+	mpi_round_release(&rd);
+	return rv;
+}
+
 #else /* !HAVE_MPI */
 
 bool
@@ -197,6 +376,27 @@ int
 sl_mpi_gather_lines(const char *line, sl_buf *all, sl_buf *err)
 {
 	return sl_buf_addf(all, "%s\n", line);
+}
+
+int
+sl_mpi_workers_new(sl_mpi_group **g, sl_buf *err)
+{
+	*g = NULL;
+	sl_buf_addstr(err, "sluice was built without MPI");
+	return SL_EUSAGE;
+}
+
+void
+sl_mpi_workers_free(sl_mpi_group *g)
+{
+}
+
+int
+sl_mpi_alltoallv(sl_mpi_group *g, const sl_buf *send, sl_buf *recv,
+		 sl_buf *err)
+{
+	sl_buf_addstr(err, "sluice was built without MPI");
+	return SL_EUSAGE;
 }
 
 #endif /* HAVE_MPI */

@@ -133,6 +133,8 @@ static const pr_field pr_job_spec[] = {
 	F_U64_POS("max_record", offsetof(sl_job_spec, max_record)),
 	F_U8("shuffle", offsetof(sl_job_spec, shuffle), SL_SHUFFLE_ZMQ,
 	     SL_SHUFFLE_MPI),
+	F_U64("memory", offsetof(sl_job_spec, memory)),
+	F_STR("tmpdir", offsetof(sl_job_spec, tmpdir)),
 	F_END
 };
 

@@ -89,6 +89,11 @@ typedef struct sl_job_spec {
 	uint64_t max_record; /* bytes in the longest input record, >= 1 */
 	uint8_t shuffle;     /* sl_shuffle_mode: how map outputs reach
 				reducers */
+	uint64_t memory;     /* bytes a worker process may use for task
+				data (docs/performance.md); 0: the
+				worker's default */
+	char *tmpdir;        /* spill directory; "": the worker's $TMPDIR,
+				else /tmp */
 } sl_job_spec;
 
 /* Where a reduce task fetches the output of one map task. */

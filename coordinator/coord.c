@@ -52,7 +52,13 @@ typedef struct coord_job {
 	sl_sched *sched;
 	coord_task_stats *maps;  /* by map index */
 	coord_task_stats *reduces; /* by partition */
+	uint64_t submit_ms;      /* when SUBMIT arrived */
 	uint64_t start_ms;
+	/* --shuffle mpi */
+	bool ex_sent;            /* EXCHANGE went to the workers */
+	uint32_t ex_ranks;       /* workers it went to: W */
+	uint32_t ex_pending;     /* EXCHANGED still due */
+	uint32_t *ex_worker;     /* by worker rank: its worker id */
 	struct coord_job *next;  /* queue */
 } coord_job;
 
@@ -74,6 +80,7 @@ sl_coord_config_default(sl_coord_config *cfg)
 {
 	cfg->heartbeat_ms = 500;
 	cfg->timeout_ms = 10000;
+	cfg->join_timeout_ms = 30000;
 	sl_sched_config_default(&cfg->sched);
 }
 
@@ -281,6 +288,7 @@ coord_job_free(coord_job *j)
 		coord_stats_release(&j->reduces[i]);
 	free(j->maps);
 	free(j->reduces);
+	free(j->ex_worker);
 	sl_sched_free(j->sched);
 	sl_split_list_release(&j->splits);
 	sl_msg_release(&j->submit);
@@ -369,6 +377,22 @@ coord_job_end_workers(sl_coord *c, uint64_t job)
 }
 
 static void coord_start_next(sl_coord *c);
+
+static bool
+coord_mpi_shuffle(const coord_job *j)
+{
+	return j->submit.u.submit.spec.shuffle == SL_SHUFFLE_MPI;
+}
+
+static uint32_t
+coord_alive(const sl_coord *c)
+{
+	uint32_t i, n = 0;
+
+	for (i = 0; i < c->nworkers; i++)
+		n += c->workers[i].alive;
+	return n;
+}
 static void coord_worker_lost(sl_coord *c, coord_worker *w, const char *why);
 
 /* The running job ended (success or failure): report and clean up. */
@@ -442,7 +466,11 @@ coord_dispatch(sl_coord *c)
 					break;
 				maps[i].map = i;
 				maps[i].attempt = att;
-				maps[i].endpoint = c->workers[w - 1].endpoint;
+				/* MPI shuffle: the reducer's own worker holds
+				 * its exchanged inputs */
+				maps[i].endpoint = coord_mpi_shuffle(j)
+					? cw->endpoint
+					: c->workers[w - 1].endpoint;
 			}
 			if (i < j->splits.n) {
 				/* The scheduler said reduces may run. */
@@ -470,15 +498,111 @@ coord_dispatch(sl_coord *c)
 	free(maps);
 }
 
+/*
+ * --shuffle mpi, every map done: EXCHANGE to every worker, naming the
+ * output (attempt, holder) of each map. The reduces stay held until every
+ * worker has answered.
+ */
+static void
+coord_exchange_start(sl_coord *c)
+{
+	coord_job *j = c->job;
+	sl_map_output *maps = calloc(j->splits.n ? j->splits.n : 1,
+				     sizeof(*maps));
+	uint32_t i, w, att;
+	sl_msg m;
+
+	j->ex_ranks = coord_alive(c);
+	j->ex_worker = calloc(j->ex_ranks ? j->ex_ranks : 1,
+			      sizeof(*j->ex_worker));
+	if (maps == NULL || j->ex_worker == NULL) {
+		sl_sched_fail(j->sched, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < j->splits.n; i++) {
+		if (sl_sched_map_location(j->sched, i, &w, &att) != SL_OK) {
+			sl_sched_fail(j->sched, "internal error: a map output "
+				      "has no location");
+			goto out;
+		}
+		maps[i] = (sl_map_output){ i, att, c->workers[w - 1].endpoint };
+	}
+	memset(&m, 0, sizeof(m));
+	m.type = SL_MSG_EXCHANGE;
+	m.u.exchange.job = j->id;
+	m.u.exchange.partitions = j->submit.u.submit.spec.partitions;
+	m.u.exchange.maps = maps;
+	m.u.exchange.nmaps = (uint32_t)j->splits.n;
+	for (i = 0; i < c->nworkers; i++)
+		if (c->workers[i].alive &&
+		    coord_send(c, &c->workers[i].peer, &m) != SL_OK) {
+			sl_sched_fail(j->sched, "cannot send EXCHANGE to a "
+				      "worker");
+			goto out;
+		}
+	j->ex_sent = true;
+	j->ex_pending = j->ex_ranks;
+	sl_info("job %llu: exchanging map outputs among %u worker ranks",
+		(unsigned long long)j->id, j->ex_ranks);
+out:
+	free(maps);
+}
+
+/* A worker's EXCHANGED: its rank; the last one releases the reduces. */
+static void
+coord_on_exchanged(sl_coord *c, coord_worker *w, const sl_msg *m)
+{
+	coord_job *j = c->job;
+	uint32_t rank = m->u.exchanged.rank, r;
+	sl_buf why = SL_BUF_INIT;
+
+	if (j == NULL || m->u.exchanged.job != j->id || !j->ex_sent ||
+	    j->ex_pending == 0)
+		return;
+	if (m->u.exchanged.status != SL_OK)
+		sl_buf_addf(&why, "exchange of map outputs failed on worker "
+			    "%u (%s): %s", w->id, w->name,
+			    m->u.exchanged.error);
+	else if (m->u.exchanged.ranks != j->ex_ranks ||
+		 rank >= j->ex_ranks || j->ex_worker[rank] != 0)
+		sl_buf_addf(&why, "worker %u (%s) is rank %u of %u in the "
+			    "exchange, but %u workers took part", w->id,
+			    w->name, rank, m->u.exchanged.ranks, j->ex_ranks);
+	if (why.len) {
+		sl_sched_fail(j->sched, why.buf);
+		sl_buf_release(&why);
+		return;
+	}
+	j->ex_worker[rank] = w->id;
+	if (--j->ex_pending > 0)
+		return;
+	for (r = 0; r < j->submit.u.submit.spec.partitions; r++)
+		if (sl_sched_pin_reduce(j->sched, r,
+					j->ex_worker[r % j->ex_ranks]) != SL_OK) {
+			sl_sched_fail(j->sched, "out of memory");
+			return;
+		}
+	sl_sched_hold_reduces(j->sched, false);
+	sl_info("job %llu: map outputs exchanged", (unsigned long long)j->id);
+}
+
 /* Checks the scheduler's state after an event; finishes the job if due. */
 static void
 coord_progress(sl_coord *c)
 {
 	sl_buf msg = SL_BUF_INIT;
 
-	if (c->job == NULL)
+	if (c->job == NULL) {
+		coord_start_next(c);
 		return;
+	}
 	coord_dispatch(c);
+	if (coord_mpi_shuffle(c->job) && !c->job->ex_sent &&
+	    sl_sched_state_of(c->job->sched) == SL_SCHED_RUNNING &&
+	    sl_sched_maps_done(c->job->sched)) {
+		coord_exchange_start(c);
+		coord_dispatch(c); /* kills, if it failed */
+	}
 	switch (sl_sched_state_of(c->job->sched)) {
 	case SL_SCHED_SUCCEEDED:
 		coord_job_finish(c, SL_OK, "");
@@ -521,6 +645,7 @@ coord_job_start(sl_coord *c, coord_job *j, sl_buf *err)
 	if ((rv = sl_sched_new(&j->sched, (uint32_t)j->splits.n, r,
 			       &c->cfg.sched)) != SL_OK)
 		goto out;
+	sl_sched_hold_reduces(j->sched, coord_mpi_shuffle(j));
 	for (i = 0; i < c->nworkers; i++)
 		if (c->workers[i].alive)
 			sl_sched_worker_add(j->sched, c->workers[i].id,
@@ -541,9 +666,23 @@ coord_start_next(sl_coord *c)
 	int rv;
 
 	while (c->job == NULL && (j = c->queue) != NULL) {
-		c->queue = j->next;
+		uint32_t want = j->submit.u.submit.min_workers;
+		uint32_t alive = coord_alive(c);
+
 		sl_buf_reset(&err);
-		if ((rv = coord_job_start(c, j, &err)) != SL_OK) {
+		if (alive < want &&
+		    sl_now_ms() - j->submit_ms < c->cfg.join_timeout_ms)
+			break; /* wait: coord_tick and HELLO call again */
+		c->queue = j->next;
+		if (alive < want) {
+			rv = SL_ETIMEOUT;
+			sl_buf_addf(&err, "only %u of %u workers joined within "
+				    "%u ms", alive, want,
+				    c->cfg.join_timeout_ms);
+		} else {
+			rv = coord_job_start(c, j, &err);
+		}
+		if (rv != SL_OK) {
 			if (err.len == 0)
 				sl_buf_addstr(&err, sl_strerror(rv));
 			coord_reply_done(c, &j->client, j->id, rv, err.buf,
@@ -568,6 +707,7 @@ coord_on_submit(sl_coord *c, const sl_buf *peer, sl_msg *m)
 		return;
 	}
 	j->id = ++c->next_job_id;
+	j->submit_ms = sl_now_ms();
 	sl_buf_init(&j->client);
 	sl_buf_add(&j->client, peer->buf, peer->len);
 	j->submit = *m;
@@ -642,10 +782,22 @@ coord_on_hello(sl_coord *c, const sl_buf *peer, const sl_msg *m)
 static void
 coord_worker_lost(sl_coord *c, coord_worker *w, const char *why)
 {
+	sl_buf msg = SL_BUF_INIT;
+
 	w->alive = false;
 	sl_warn("worker %u (%s) lost: %s", w->id, w->name, why);
-	if (c->job)
-		sl_sched_worker_lost(c->job->sched, w->id, sl_now_ms());
+	if (c->job == NULL)
+		return;
+	sl_sched_worker_lost(c->job->sched, w->id, sl_now_ms());
+	/* Its exchanged partitions (or its part in the collective) are
+	 * gone: nothing reruns across the MPI exchange. */
+	if (coord_mpi_shuffle(c->job)) {
+		sl_buf_addf(&msg, "worker %u (%s) lost (%s): --shuffle mpi "
+			    "cannot go on without every worker rank", w->id,
+			    w->name, why);
+		sl_sched_fail(c->job->sched, msg.buf);
+	}
+	sl_buf_release(&msg);
 }
 
 static bool
@@ -675,7 +827,10 @@ coord_on_task_done(sl_coord *c, coord_worker *w, const sl_msg *m)
 	if (id->kind == SL_TASK_REDUCE)
 		sl_sched_commit_done(j->sched, id->task, id->attempt, status,
 				     m->u.task_done.error, now);
-	if (m->u.task_done.lost_map) {
+	if (m->u.task_done.lost_map && coord_mpi_shuffle(j)) {
+		/* its own worker could not serve an exchanged segment */
+		sl_sched_fail(j->sched, m->u.task_done.error);
+	} else if (m->u.task_done.lost_map) {
 		uint32_t map = m->u.task_done.lost_map - 1, holder, att;
 
 		/* Only the output the scheduler still points at is lost. */
@@ -767,6 +922,10 @@ coord_on_message(sl_coord *c)
 		if (w)
 			coord_on_commit_req(c, w, &m);
 		break;
+	case SL_MSG_EXCHANGED:
+		if (w)
+			coord_on_exchanged(c, w, &m);
+		break;
 	default:
 		sl_warn("coordinator: unexpected %s", sl_msg_type_name(m.type));
 	}
@@ -783,12 +942,17 @@ coord_tick(sl_coord *c, uint64_t now)
 {
 	uint32_t i;
 	bool lost = false;
+	/* Workers in the MPI collective cannot answer: a rank that dies
+	 * there makes mpirun end every rank. */
+	bool exchanging = c->job && c->job->ex_sent && c->job->ex_pending;
 
 	for (i = 0; i < c->nworkers; i++) {
 		coord_worker *w = &c->workers[i];
 
 		if (!w->alive)
 			continue;
+		if (exchanging)
+			w->last_heard_ms = now;
 		if (now - w->last_heard_ms > c->cfg.timeout_ms) {
 			coord_worker_lost(c, w, "no heartbeat");
 			lost = true;
@@ -804,7 +968,7 @@ coord_tick(sl_coord *c, uint64_t now)
 	}
 	if (now - c->last_beat_ms >= c->cfg.heartbeat_ms)
 		c->last_beat_ms = now;
-	if (lost || c->job)
+	if (lost || c->job || c->queue)
 		coord_progress(c);
 }
 

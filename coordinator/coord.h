@@ -9,7 +9,18 @@
  * splits and manages the output directory's metadata (temporary dir,
  * stale parts, _SUCCESS).
  *
- * Jobs run one at a time, in the order submitted (the others wait).
+ * Jobs run one at a time, in the order submitted (the others wait). A
+ * job starts once SUBMIT's min_workers workers have joined (bounded by
+ * join_timeout_ms), so that a launcher that starts the workers with the
+ * client (mpirun) runs the job on all of them.
+ *
+ * --shuffle mpi (spec.shuffle): reduces are held when every map is done;
+ * every worker gets EXCHANGE (each map's output attempt and holder); each
+ * answers EXCHANGED with its rank among the W worker ranks once the
+ * MPI_Alltoallv is over; then reduce r is pinned to the worker of rank
+ * r mod W and reads its inputs from that worker's own endpoint. A lost
+ * worker, a failed exchange or an unreadable exchanged segment fails the
+ * job: nothing is rerun across the exchange.
  * Threads: sl_coord_run() runs on the caller's thread and owns all state;
  * it returns when a client sends SHUTDOWN.
  */
@@ -22,6 +33,9 @@
 typedef struct sl_coord_config {
 	uint32_t heartbeat_ms;   /* heartbeats to and from workers */
 	uint32_t timeout_ms;     /* a silent worker is lost after this */
+	uint32_t join_timeout_ms; /* a job whose SUBMIT asks for min_workers
+				     fails when fewer have joined this long
+				     after it was submitted; default 30000 */
 	sl_sched_config sched;   /* retries, backoff, speculation */
 } sl_coord_config;
 

@@ -3,8 +3,9 @@
  *
  * A word is a maximal run of bytes that are not ASCII whitespace (space,
  * \t, \n, \v, \f, \r): case-sensitive, bytes as they are (DESIGN.md).
- * map emits (word, 1) as an 8-byte count; combine adds counts in the
- * engine's in-memory hash table, so a map task sends each distinct word
+ * map emits (word, 1) as an 8-byte count; the combine is the engine's
+ * own sl_combine_sum_u64, which adds the counts in the map side's hash
+ * table with no call per word, so a map task sends each distinct word
  * once; reduce sums and writes "word\tcount".
  */
 #include "sluice.h"
@@ -100,19 +101,6 @@ wc_map(sl_ctx *ctx, const sl_record *rec)
 }
 
 static int
-wc_combine(sl_ctx *ctx, void *acc, const void *val, size_t len)
-{
-	uint64_t a = sl_u64_get(acc), b = sl_u64_get(val);
-
-	if (len != 8)
-		return sl_fail(ctx, "count of %zu bytes, expected 8", len);
-	if (a + b < a)
-		return sl_fail(ctx, "count overflows 64 bits");
-	sl_u64_put(acc, a + b);
-	return SL_OK;
-}
-
-static int
 wc_reduce(sl_ctx *ctx, const void *key, size_t klen, sl_values *vals)
 {
 	const void *v;
@@ -140,6 +128,6 @@ const sl_job sl__job_wordcount = {
 	.summary = "count words (maximal runs of non-whitespace bytes)",
 	.input = SL_INPUT_LINES,
 	.map = wc_map,
-	.combine = wc_combine,
+	.combine = sl_combine_sum_u64, /* added inline by the engine */
 	.reduce = wc_reduce,
 };

@@ -153,6 +153,16 @@ typedef struct sl_job {
 int sl_emit(sl_ctx *ctx, const void *key, size_t klen,
 	    const void *val, size_t vlen);
 
+/*
+ * A combine for the commonest case: adds the 8-byte counts (sl_u64_put
+ * layout) acc and val into acc. Set it as a job's .combine: the engine
+ * knows it and adds the counts of the map side's combine table inline,
+ * without a call per emitted value (word count's fast path). Values
+ * emitted in map must then be 8 bytes. Fails (SL_EJOB, with a message)
+ * when len is not 8 or the sum overflows 64 bits: never a wrong count.
+ */
+int sl_combine_sum_u64(sl_ctx *ctx, void *acc, const void *val, size_t len);
+
 /* Reduce (and task_begin/task_end of a reduce): raw bytes to the part file. */
 int sl_write(sl_ctx *ctx, const void *data, size_t len);
 

@@ -3,20 +3,25 @@
  * values by key, folding each new value into the one already held.
  *
  * An open-addressing hash table (linear probing, power-of-two capacity,
- * doubled when it is 3/4 full). Each slot holds the key's 64-bit hash and
- * a pointer to its entry; entries (key and accumulated value, stored
- * inline) live in a chunked arena, so an add does no allocation of its own
- * unless a new key fills the current chunk or the table doubles. The
- * caller computes the hash (XXH3-64 in sluice, so that it serves the
- * partitioning too, see mapout.c); the table never hashes.
+ * doubled when it is 3/4 full). Each 32-byte slot holds the key's 64-bit
+ * hash, the key and value lengths, and the key and the value themselves
+ * when they are at most 8 bytes long (most words, counts); longer ones
+ * live in a chunked arena the slot points to. So a word count's add reads
+ * one slot and allocates nothing unless a long key or value arrives, an
+ * arena chunk fills or the table doubles. The caller computes the hash
+ * (XXH3-64 in sluice, so that it serves the partitioning too, see
+ * mapout.c); the table never hashes.
  *
- * Ownership: the table copies keys and values; pointers it returns (in
- * sl_combine_next) stay valid until sl_combine_free(). Not thread-safe:
- * one table belongs to one map task attempt.
+ * The fold sl__fold_sum_u64 (the engine's side of sl_combine_sum_u64) is
+ * recognized and done inline, with no call per add.
+ *
+ * Ownership: the table copies keys and values; slices it returns (in
+ * sl_combine_next) stay valid until the next add or sl_combine_free().
+ * Not thread-safe: one table belongs to one map task attempt.
  * Costs: an add is one probe sequence, a hash compare per probed slot and
- * a key compare on hash equality; memory is 16 bytes a slot plus the
- * arena: per key, an 8-byte header and the key rounded up together to a
- * multiple of 16 bytes, then the value rounded up to 16 bytes.
+ * a key compare on hash equality (in the slot for keys of up to 8 bytes);
+ * memory is 32 bytes a slot plus, for a key or value longer than 8
+ * bytes, its bytes rounded up to a multiple of 16 in the arena.
  */
 #ifndef SL_COMBINE_H
 #define SL_COMBINE_H
@@ -30,6 +35,14 @@
  */
 typedef int (*sl_fold_fn)(void *arg, void *acc, const void *val, size_t len);
 
+/*
+ * Adds the 8-byte counts (sl_u64_put layout) val and acc into acc. Returns
+ * SL_OK; SL_EINVAL when len is not 8; SL_EOVERFLOW when the sum does not
+ * fit 64 bits (acc unchanged). A table made with this fold adds inline and
+ * refuses a value of any other length, also for a new key (SL_EINVAL).
+ */
+int sl__fold_sum_u64(void *arg, void *acc, const void *val, size_t len);
+
 typedef struct sl_combine sl_combine;
 
 /* A new empty table folding with fold(arg, ...); NULL when out of memory. */
@@ -40,7 +53,7 @@ sl_combine *sl_combine_new(sl_fold_fn fold, void *arg);
  * key's held value. `hash` must be the same function of the key bytes on
  * every call. Returns SL_OK; SL_EINVAL when vlen differs from the length
  * of the held value of that key (nothing changes); SL_ETOOBIG when klen or
- * vlen exceeds UINT32_MAX (SIZE_MAX / 4 on 32-bit hosts); SL_ENOMEM
+ * vlen exceeds UINT32_MAX - 1 (SIZE_MAX / 4 on 32-bit hosts); SL_ENOMEM
  * (nothing changes); or the error of fold, as it is (the held value is
  * then whatever fold left in it).
  */
@@ -50,7 +63,7 @@ int sl_combine_add(sl_combine *t, uint64_t hash, const void *key,
 /*
  * Iterates over the entries in no particular order: start with *pos = 0;
  * returns 1 and sets hash, key and val, or 0 when there are no more.
- * Adding to the table invalidates *pos (not the slices already returned).
+ * Adding to the table invalidates *pos and the slices already returned.
  */
 int sl_combine_next(const sl_combine *t, size_t *pos, uint64_t *hash,
 		    sl_slice *key, sl_slice *val);

@@ -8,20 +8,31 @@
  * top advances to a record of the same key (checked anyway, for the order
  * of the segment) it stays the top, so runs of one key in one segment do
  * not touch the heap.
+ *
+ * A run in a spill file is read through a window: the bytes from the
+ * current record on, plus one more piece of the file when the next record
+ * is not whole in it. Refilling moves the current record to the window's
+ * start, so after a refill the current record is decoded again there; a
+ * key from a file run is copied for the same reason.
  */
 #include "sl_impl.h"
 
 #include <stdlib.h>
 
 #include "shuffle/merge.h"
+#include "shuffle/spill.h"
 
 typedef struct mg_cursor {
 	const char *base;       /* the segment's bytes */
 	size_t len;             /* the segment's length, bytes */
 	size_t pos;             /* offset of the record after the current */
+	size_t cur;             /* offset of the current record */
 	size_t seg;             /* index of the segment, breaks key ties */
 	sl_slice key;           /* current record's key */
 	sl_slice val;           /* current record's value */
+	sl_spill_reader *file;  /* a run on disk, or NULL */
+	sl_buf window;          /* a file run's bytes from the current record */
+	bool eof;               /* the file run has no more bytes */
 } mg_cursor;
 
 struct sl_merge {
@@ -30,14 +41,25 @@ struct sl_merge {
 	mg_cursor **heap;       /* cursors with a current record, a min-heap */
 	size_t nheap;           /* cursors in heap */
 	sl_slice key;           /* the current key */
+	sl_buf keycopy;         /* its bytes when it is from a file run */
 	bool started;           /* the cursors have read their first record */
 	bool in_key;            /* the top record is an unread value of key */
 	int err;                /* SL_OK, or the error returned ever after */
+	sl_buf errmsg;          /* what went wrong reading a file run */
 };
 
 int
 sl_merge_new(sl_merge **out, const sl_slice *segs, size_t nsegs)
 {
+	return sl_merge_new_runs(out, segs, NULL, nsegs, NULL);
+}
+
+int
+sl_merge_new_runs(sl_merge **out, const sl_slice *segs,
+		  const char *const *paths, size_t nsegs, sl_buf *err)
+{
+	int rv;
+
 	sl_merge *m;
 	size_t i;
 
@@ -47,6 +69,8 @@ sl_merge_new(sl_merge **out, const sl_slice *segs, size_t nsegs)
 	m = calloc(1, sizeof(*m));
 	if (m == NULL)
 		return SL_ENOMEM;
+	sl_buf_init(&m->keycopy);
+	sl_buf_init(&m->errmsg);
 	/* calloc(0) may return NULL: allocate at least one of each. */
 	m->cursors = calloc(nsegs ? nsegs : 1, sizeof(*m->cursors));
 	m->heap = calloc(nsegs ? nsegs : 1, sizeof(*m->heap));
@@ -54,30 +78,78 @@ sl_merge_new(sl_merge **out, const sl_slice *segs, size_t nsegs)
 		sl_merge_free(m);
 		return SL_ENOMEM;
 	}
-	for (i = 0; i < nsegs; i++) {
-		m->cursors[i].base = segs[i].ptr;
-		m->cursors[i].len = segs[i].len;
-		m->cursors[i].seg = i;
-	}
 	m->ncursors = nsegs;
+	for (i = 0; i < nsegs; i++)
+		sl_buf_init(&m->cursors[i].window);
+	for (i = 0; i < nsegs; i++) {
+		mg_cursor *c = &m->cursors[i];
+
+		c->seg = i;
+		if (paths == NULL || paths[i] == NULL) {
+			c->base = segs[i].ptr;
+			c->len = segs[i].len;
+		} else if ((rv = sl_spill_open(&c->file, paths[i], err)) !=
+			   SL_OK) {
+			sl_merge_free(m);
+			return rv;
+		}
+	}
 	*out = m;
 	return SL_OK;
 }
 
 /*
- * Reads the cursor's next record: 1, 0 at the end of the segment, or
- * SL_EPROTO. Unless `first`, checks that the key does not go down and sets
- * *same to whether it is the previous key.
+ * Moves the current record of a file run to the window's start and
+ * appends the next piece of the file. SL_OK (c->eof when nothing came),
+ * or the reader's error with its message in m->errmsg.
  */
 static int
-mg_read(mg_cursor *c, bool first, bool *same)
+mg_refill(sl_merge *m, mg_cursor *c)
 {
-	sl_slice key;
+	size_t keep = c->len - c->cur;
+	int rv;
+
+	memmove(c->window.buf, c->window.buf + c->cur, keep);
+	sl_buf_setlen(&c->window, keep);
+	c->pos -= c->cur;
+	c->cur = 0;
+	rv = sl_spill_next(c->file, &c->window, &m->errmsg);
+	if (rv < 0)
+		return rv;
+	c->eof = rv == 0;
+	c->base = c->window.buf;
+	c->len = c->window.len;
+	return SL_OK;
+}
+
+/*
+ * Reads the cursor's next record: 1, 0 at the end of the segment, or
+ * SL_EPROTO (or a file run's read error). Unless `first`, checks that the
+ * key does not go down, sets *same to whether it is the previous key and
+ * *prev to the previous record's value (which a refill may have moved).
+ */
+static int
+mg_read(sl_merge *m, mg_cursor *c, bool first, bool *same, sl_slice *prev)
+{
+	sl_slice key, val;
+	size_t at;
 	int rv, cmp;
 
-	if (c->pos == c->len)
-		return 0; /* base may be NULL when len is 0 */
-	rv = sl_kv_next(c->base, c->len, &c->pos, &key, &c->val);
+	for (;;) {
+		at = c->pos;
+		/* base may be NULL when len is 0 */
+		rv = at == c->len ? 0 : sl_kv_next(c->base, c->len, &at, &key,
+						   &val);
+		if (rv == 1 || c->file == NULL || c->eof)
+			break;
+		/* A file run's next record is not whole in the window. */
+		if ((rv = mg_refill(m, c)) != SL_OK)
+			return rv;
+		if (!first) {
+			at = 0;
+			sl_kv_next(c->base, c->len, &at, &c->key, &c->val);
+		}
+	}
 	if (rv != 1)
 		return rv;
 	if (!first) {
@@ -85,8 +157,12 @@ mg_read(mg_cursor *c, bool first, bool *same)
 		if (cmp < 0)
 			return SL_EPROTO;
 		*same = cmp == 0;
+		*prev = c->val;
 	}
+	c->cur = c->pos;
+	c->pos = at;
 	c->key = key;
+	c->val = val;
 	return 1;
 }
 
@@ -124,7 +200,7 @@ mg_start(sl_merge *m)
 	int rv;
 
 	for (i = 0; i < m->ncursors; i++) {
-		rv = mg_read(&m->cursors[i], true, NULL);
+		rv = mg_read(m, &m->cursors[i], true, NULL, NULL);
 		if (rv < 0)
 			return rv;
 		if (rv == 1)
@@ -149,7 +225,7 @@ sl_merge_next_value(sl_merge *m, sl_slice *val)
 		return 0;
 	top = m->heap[0];
 	*val = top->val;
-	rv = mg_read(top, false, &same);
+	rv = mg_read(m, top, false, &same, val);
 	if (rv < 0)
 		return m->err = rv;
 	if (rv == 0)
@@ -179,16 +255,39 @@ sl_merge_next_key(sl_merge *m, sl_slice *key)
 	if (m->nheap == 0)
 		return 0;
 	m->key = m->heap[0]->key;
+	if (m->heap[0]->file) {
+		/* A refill of the window would move the key's bytes. */
+		sl_buf_reset(&m->keycopy);
+		if (sl_buf_add(&m->keycopy, m->key.ptr, m->key.len) != SL_OK)
+			return m->err = SL_ENOMEM;
+		m->key.ptr = m->keycopy.buf;
+	}
 	m->in_key = true;
 	*key = m->key;
 	return 1;
 }
 
+const char *
+sl_merge_error(const sl_merge *m)
+{
+	if (m == NULL || m->err == SL_OK)
+		return NULL;
+	return m->errmsg.len ? m->errmsg.buf : sl_strerror(m->err);
+}
+
 void
 sl_merge_free(sl_merge *m)
 {
+	size_t i;
+
 	if (m == NULL)
 		return;
+	for (i = 0; i < m->ncursors; i++) {
+		sl_spill_close(m->cursors[i].file);
+		sl_buf_release(&m->cursors[i].window);
+	}
+	sl_buf_release(&m->keycopy);
+	sl_buf_release(&m->errmsg);
 	free(m->cursors);
 	free(m->heap);
 	free(m);

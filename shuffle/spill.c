@@ -3,9 +3,10 @@
  *
  * Writing compresses SL_SPILL_BLOCK bytes at a time with the LZ4 frame
  * API into one buffer of their compressed bound and writes each result
- * out, so memory does not grow with the run. Reading feeds the file to
- * the decompressor SP_READ bytes at a time and lets it write straight
- * into the caller's buffer, growing that by a block whenever it is full.
+ * out, so memory does not grow with the run. Reading (sl_spill_next)
+ * feeds the file to the decompressor SP_READ bytes at a time and lets it
+ * write straight into the caller's buffer, with room for a block, until
+ * some bytes came out; sl_spill_read loops over it.
  */
 #include "sl_impl.h"
 
@@ -106,70 +107,122 @@ sp_read(int fd, void *p, size_t len)
 	return n;
 }
 
+struct sl_spill_reader {
+	int fd;
+	char *path;             /* for messages */
+	LZ4F_dctx *dctx;
+	char *in;               /* SP_READ bytes of compressed input */
+	size_t in_len;          /* bytes in `in` */
+	size_t in_off;          /* bytes of `in` given to the decompressor */
+	bool ended;             /* the frame's end was decoded */
+};
+
+int
+sl_spill_open(sl_spill_reader **out, const char *path, sl_buf *err)
+{
+	sl_spill_reader *r = calloc(1, sizeof(*r));
+	int rv;
+
+	*out = NULL;
+	if (r == NULL)
+		return SL_ENOMEM;
+	r->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (r->fd < 0) {
+		rv = errno == ENOENT ? SL_ENOTFOUND : SL_EIO;
+		sl_buf_addf(err, "cannot open spill file '%s': %s", path,
+			    strerror(errno));
+		free(r);
+		return rv;
+	}
+	if ((r->path = strdup(path)) == NULL ||
+	    (r->in = malloc(SP_READ)) == NULL ||
+	    LZ4F_isError(LZ4F_createDecompressionContext(&r->dctx,
+							 LZ4F_VERSION))) {
+		sl_spill_close(r);
+		return SL_ENOMEM;
+	}
+	*out = r;
+	return SL_OK;
+}
+
+int
+sl_spill_next(sl_spill_reader *r, sl_buf *out, sl_buf *err)
+{
+	size_t start = out->len, dst, src, hint;
+	ssize_t n;
+
+	if (sl_buf_grow(out, SL_SPILL_BLOCK) != SL_OK)
+		return SL_ENOMEM;
+	while (!r->ended && out->len == start) {
+		if (r->in_off == r->in_len) {
+			n = sp_read(r->fd, r->in, SP_READ);
+			if (n < 0) {
+				sl_buf_addf(err, "cannot read spill file "
+					    "'%s': %s", r->path,
+					    strerror(errno));
+				return SL_EIO;
+			}
+			if (n == 0)
+				goto damaged; /* the frame has not ended */
+			r->in_len = (size_t)n;
+			r->in_off = 0;
+		}
+		/* Leave room for the NUL sl_buf keeps after len. */
+		dst = out->alloc - out->len - 1;
+		src = r->in_len - r->in_off;
+		hint = LZ4F_decompress(r->dctx, out->buf + out->len, &dst,
+				       r->in + r->in_off, &src, NULL);
+		if (LZ4F_isError(hint))
+			goto damaged;
+		out->len += dst;
+		out->buf[out->len] = '\0';
+		r->in_off += src;
+		r->ended = hint == 0;
+	}
+	if (out->len > start)
+		return 1;
+	/* The end: nothing may follow the frame. */
+	if (r->in_off < r->in_len || sp_read(r->fd, r->in, 1) != 0)
+		goto damaged;
+	return 0;
+damaged:
+	sl_buf_addf(err, "spill file '%s' is damaged", r->path);
+	return SL_EPROTO;
+}
+
+void
+sl_spill_close(sl_spill_reader *r)
+{
+	if (r == NULL)
+		return;
+	if (r->fd >= 0)
+		close(r->fd);
+	LZ4F_freeDecompressionContext(r->dctx);
+	free(r->in);
+	free(r->path);
+	free(r);
+}
+
 int
 sl_spill_read(const char *path, sl_buf *out, size_t max_bytes, sl_buf *err)
 {
-	LZ4F_dctx *dctx = NULL;
-	size_t start = out->len, hint = 1, in_len = 0, in_off = 0, dst, src;
-	char *in = NULL;
-	ssize_t n = 0;
-	int fd, rv = SL_ENOMEM;
+	sl_spill_reader *r;
+	size_t start = out->len;
+	int rv;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		sl_buf_addf(err, "cannot open spill file '%s': %s", path,
-			    strerror(errno));
-		return errno == ENOENT ? SL_ENOTFOUND : SL_EIO;
-	}
-	if (LZ4F_isError(LZ4F_createDecompressionContext(&dctx,
-							 LZ4F_VERSION)) ||
-	    (in = malloc(SP_READ)) == NULL)
-		goto out;
-	/* hint: 0 once the frame has ended, else bytes it still wants. */
-	while (hint != 0 && (n = sp_read(fd, in, SP_READ)) > 0) {
-		in_len = (size_t)n;
-		for (in_off = 0; in_off < in_len && hint != 0;) {
-			if (out->alloc - out->len < 2 &&
-			    (rv = sl_buf_grow(out, SL_SPILL_BLOCK)) != SL_OK)
-				goto out;
-			/* Leave room for the NUL sl_buf keeps after len. */
-			dst = out->alloc - out->len - 1;
-			src = in_len - in_off;
-			hint = LZ4F_decompress(dctx, out->buf + out->len, &dst,
-					       in + in_off, &src, NULL);
-			if (LZ4F_isError(hint))
-				break;
-			out->len += dst;
-			in_off += src;
-			if (out->len - start > max_bytes) {
-				sl_buf_addf(err, "spill file '%s' holds more "
-					    "than %zu bytes", path, max_bytes);
-				rv = SL_ETOOBIG;
-				goto out;
-			}
+	if ((rv = sl_spill_open(&r, path, err)) != SL_OK)
+		return rv;
+	while ((rv = sl_spill_next(r, out, err)) == 1) {
+		if (out->len - start > max_bytes) {
+			sl_buf_addf(err, "spill file '%s' holds more than %zu "
+				    "bytes", path, max_bytes);
+			rv = SL_ETOOBIG;
+			break;
 		}
-		if (LZ4F_isError(hint) || in_off < in_len)
-			break; /* damaged, or bytes after the frame's end */
 	}
-	if (n < 0) {
-		sl_buf_addf(err, "cannot read spill file '%s': %s", path,
-			    strerror(errno));
-		rv = SL_EIO;
-	} else if (hint != 0 || in_off < in_len ||
-		   (n > 0 && sp_read(fd, in, 1) != 0)) {
-		sl_buf_addf(err, "spill file '%s' is damaged", path);
-		rv = SL_EPROTO;
-	} else {
-		rv = SL_OK;
-	}
-out:
 	if (rv != SL_OK)
 		sl_buf_setlen(out, start);
-	else
-		out->buf[out->len] = '\0';
-	close(fd);
-	free(in);
-	LZ4F_freeDecompressionContext(dctx);
+	sl_spill_close(r);
 	return rv;
 }
 

@@ -47,6 +47,31 @@ int sl_spill_read(const char *path, sl_buf *out, size_t max_bytes,
 		  sl_buf *err);
 
 /*
+ * Reading a run a piece at a time, for merges that keep one block of
+ * each run in memory: open, then next until it returns 0, then close.
+ * Memory: SP_READ (64 KiB) of input plus the decompressor's context.
+ */
+typedef struct sl_spill_reader sl_spill_reader;
+
+/*
+ * Opens the run at path. Sets *r and returns SL_OK; SL_ENOTFOUND or
+ * SL_EIO (cannot open, message in err); SL_ENOMEM. *r is NULL on error.
+ */
+int sl_spill_open(sl_spill_reader **r, const char *path, sl_buf *err);
+
+/*
+ * Appends the next bytes of the run to out (at most SL_SPILL_BLOCK, at
+ * least one) and returns 1; returns 0 at the end of the run once it is
+ * checked to be a whole frame with nothing after it; SL_EIO, SL_EPROTO
+ * (damaged or truncated: message in err) or SL_ENOMEM. On error out may
+ * have grown but keeps its former len plus whatever an earlier call gave.
+ */
+int sl_spill_next(sl_spill_reader *r, sl_buf *out, sl_buf *err);
+
+/* Closes r; NULL is a no-op. */
+void sl_spill_close(sl_spill_reader *r);
+
+/*
  * Removes the regular files directly inside dir, then dir itself; a
  * missing dir is not an error. For the spill directory of a task or a
  * job, after success and after failure alike. Returns SL_OK or SL_EIO.

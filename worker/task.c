@@ -5,8 +5,16 @@
  * output collector or the reduce output file). Runs on one task thread.
  * Costs: map is one pass over the split with no allocation per record
  * (the readers hand out slices of their buffers; the combine table keeps
- * keys inline). Reduce holds every fetched segment of its partition in
- * memory (bounded spilling comes with the memory budget).
+ * keys inline). Reduce merges the fetched segments of its partition.
+ *
+ * Memory budget (docs/performance.md): an attempt's share is spec.memory
+ * / slots. A map spills sorted runs (runs.h) whenever its map output
+ * holds more than half the share (finishing a run needs about as much
+ * again), and then writes its final output to a file in the job's spill
+ * directory, which the worker serves from disk. A reduce keeps fetched
+ * segments in memory up to half the share and spills each later one as
+ * a run; the merge reads file runs a block at a time. Spill files of an
+ * attempt are removed when it ends, success or not.
  */
 #include "task.h"
 
@@ -25,10 +33,13 @@
 #include "examples/jobs.h"
 #include "shuffle/mapout.h"
 #include "shuffle/merge.h"
+#include "shuffle/runs.h"
+#include "shuffle/spill.h"
 
 #define TASK_OUT_FLUSH (1 << 20)        /* reduce output write size */
 #define TASK_FETCH_CHUNK (4u << 20)     /* bytes asked for in one FETCH */
 #define TASK_CANCEL_EVERY 4096          /* records between cancel checks */
+#define TASK_MEMORY_MIN ((uint64_t)64 << 20) /* least default budget */
 
 struct sl_ctx {
 	const sl_job *job;
@@ -41,6 +52,9 @@ struct sl_ctx {
 	uint32_t ncounters;
 	/* map */
 	sl_mapout *mo;             /* emitted records, combined */
+	sl_runs *runs;             /* spilled runs of mo, or NULL */
+	size_t budget;             /* bytes of data the attempt may hold */
+	uint32_t spills;           /* spills so far, for the fault point */
 	sl_csv_reader *csv;        /* CSV input, for the header */
 	/* reduce */
 	int out_fd;                /* temporary part file, or -1 */
@@ -114,6 +128,34 @@ sl_write(sl_ctx *ctx, const void *data, size_t len)
 	return ctx->out.len >= TASK_OUT_FLUSH ? task_flush(ctx) : SL_OK;
 }
 
+/* The failure of sl_combine_sum_u64 for rv (SL_EINVAL or SL_EOVERFLOW). */
+static int
+task_sum_error(sl_ctx *ctx, int rv, size_t len)
+{
+	if (rv == SL_EINVAL)
+		return sl_fail(ctx, "count of %zu bytes, expected 8", len);
+	return sl_fail(ctx, "count overflows 64 bits");
+}
+
+/*
+ * The message of a map-side emit that failed with rv, unless the job's
+ * combine already set one. The engine's own sum of counts (folded in the
+ * combine table) fails as a call of sl_combine_sum_u64 would.
+ */
+static int
+task_emit_error(sl_ctx *ctx, int rv, size_t vlen)
+{
+	if (ctx->error->len)
+		return rv;
+	if (ctx->job->combine == sl_combine_sum_u64 &&
+	    (rv == SL_EINVAL || rv == SL_EOVERFLOW))
+		return task_sum_error(ctx, rv, vlen);
+	if (rv == SL_EINVAL)
+		sl_fail(ctx, "emitted a value of %zu bytes for a key whose "
+			"combined value has another length", vlen);
+	return rv;
+}
+
 int
 sl_emit(sl_ctx *ctx, const void *key, size_t klen, const void *val,
 	size_t vlen)
@@ -123,10 +165,7 @@ sl_emit(sl_ctx *ctx, const void *key, size_t klen, const void *val,
 	switch (ctx->kind) {
 	case SL_TASK_MAP:
 		rv = sl_mapout_add(ctx->mo, key, klen, val, vlen);
-		if (rv == SL_EINVAL && ctx->error->len == 0)
-			sl_fail(ctx, "emitted a value of %zu bytes for a key "
-				"whose combined value has another length", vlen);
-		return rv;
+		return rv == SL_OK ? SL_OK : task_emit_error(ctx, rv, vlen);
 	case SL_TASK_REDUCE:
 		if (sl_buf_grow(&ctx->out, klen + vlen + 2) != SL_OK)
 			return SL_ENOMEM;
@@ -261,6 +300,7 @@ sl_task_result_init(sl_task_result *res)
 	memset(res, 0, sizeof(*res));
 	sl_buf_init(&res->error);
 	sl_buf_init(&res->temp_path);
+	sl_buf_init(&res->out_path);
 }
 
 void
@@ -273,9 +313,14 @@ sl_task_result_release(sl_task_result *res)
 	for (i = 0; i < res->ncounters; i++)
 		free(res->counters[i].name);
 	free(res->counters);
-	for (i = 0; i < res->nsegs; i++)
+	for (i = 0; res->segs && i < res->nsegs; i++)
 		sl_buf_release(&res->segs[i]);
 	free(res->segs);
+	/* An output file nobody took over goes with the result. */
+	if (res->out_path.len)
+		unlink(res->out_path.buf);
+	sl_buf_release(&res->out_path);
+	free(res->ends);
 	sl_task_result_init(res);
 }
 
@@ -291,6 +336,31 @@ sl_part_path(sl_buf *out, const char *dir, uint32_t r)
 {
 	sl_buf_reset(out);
 	return sl_buf_addf(out, "%s/part-%05u", dir, r);
+}
+
+uint64_t
+sl_memory_default(uint32_t processes)
+{
+	long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+	uint64_t ram = pages > 0 && size > 0 ? (uint64_t)pages * (uint64_t)size
+					     : 0;
+	uint64_t m = ram / 2 / (processes ? processes : 1);
+
+	return m < TASK_MEMORY_MIN ? TASK_MEMORY_MIN : m;
+}
+
+int
+sl_task_spill_dir(sl_buf *out, const sl_job_spec *spec, uint64_t job)
+{
+	const char *dir = spec->tmpdir;
+
+	if (dir == NULL || *dir == '\0')
+		dir = getenv("TMPDIR");
+	if (dir == NULL || *dir == '\0')
+		dir = "/tmp";
+	sl_buf_reset(out);
+	return sl_buf_addf(out, "%s/sluice-%llu-%d", dir,
+			   (unsigned long long)job, (int)getpid());
 }
 
 /* --- fault injection (tests) -------------------------------------------- */
@@ -340,7 +410,73 @@ task_fault_sleep(const char *point, const sl_msg *t, const sl_task_env *env)
 	return SL_OK;
 }
 
+/* --- spills ------------------------------------------------------------- */
+
+/*
+ * Creates the job's spill directory (it may exist) and sets path to
+ * DIR/m<task>-a<attempt> (a map) or DIR/r<task>-a<attempt> (a reduce),
+ * the start of this attempt's file names.
+ */
+static int
+task_spill_name(sl_ctx *ctx, const sl_msg *t, sl_buf *path)
+{
+	const sl_attempt_id *id = &t->u.task.id;
+
+	if (sl_task_spill_dir(path, ctx->spec, id->job) != SL_OK)
+		return SL_ENOMEM;
+	if (mkdir(path->buf, 0700) != 0 && errno != EEXIST) {
+		sl_fail(ctx, "cannot create spill directory '%s': %s",
+			path->buf, strerror(errno));
+		return SL_EIO;
+	}
+	return sl_buf_addf(path, "/%c%u-a%u", ctx->kind == SL_TASK_MAP ? 'm'
+			   : 'r', id->task, id->attempt);
+}
+
+/* Counts a spill; fails it when the fault point spill-fail says so. */
+static int
+task_spill_fault(sl_ctx *ctx, const sl_msg *t)
+{
+	const sl_attempt_id *id = &t->u.task.id;
+
+	if (++ctx->spills != sl_fault("spill-fail", id->task, id->attempt))
+		return SL_OK;
+	sl_fail(ctx, "cannot write spill file: injected fault");
+	return SL_EIO;
+}
+
+/* Removes the attempt's directory when it is empty (else: no matter). */
+static void
+task_spill_dir_done(sl_ctx *ctx, const sl_msg *t)
+{
+	sl_buf dir = SL_BUF_INIT;
+
+	if (sl_task_spill_dir(&dir, ctx->spec, t->u.task.id.job) == SL_OK)
+		rmdir(dir.buf);
+	sl_buf_release(&dir);
+}
+
+/* The attempt's budget: its slot's share of the worker's memory. */
+static size_t
+task_budget(const sl_job_spec *spec, const sl_task_env *env)
+{
+	uint64_t m = spec->memory ? spec->memory
+				  : sl_memory_default((uint32_t)
+					      sysconf(_SC_NPROCESSORS_ONLN));
+
+	m /= env->slots ? env->slots : 1;
+	return m > SIZE_MAX ? SIZE_MAX : (size_t)m;
+}
+
 /* --- map ----------------------------------------------------------------- */
+
+int
+sl_combine_sum_u64(sl_ctx *ctx, void *acc, const void *val, size_t len)
+{
+	int rv = sl__fold_sum_u64(NULL, acc, val, len);
+
+	return rv == SL_OK ? SL_OK : task_sum_error(ctx, rv, len);
+}
 
 static int
 task_fold(void *arg, void *acc, const void *val, size_t len)
@@ -348,6 +484,44 @@ task_fold(void *arg, void *acc, const void *val, size_t len)
 	sl_ctx *ctx = arg;
 
 	return ctx->job->combine(ctx, acc, val, len);
+}
+
+/*
+ * The fold of the job's combine for the map output: none, the engine's
+ * own sum of counts (folded inline by the combine table), or a call of
+ * the job's function.
+ */
+static sl_fold_fn
+task_fold_fn(const sl_job *job)
+{
+	if (job->combine == NULL)
+		return NULL;
+	return job->combine == sl_combine_sum_u64 ? sl__fold_sum_u64
+						  : task_fold;
+}
+
+/* Writes the map output held so far as sorted runs, and empties it. */
+static int
+task_spill(sl_ctx *ctx, const sl_msg *t)
+{
+	sl_buf path = SL_BUF_INIT, err = SL_BUF_INIT;
+	int rv;
+
+	if (ctx->runs == NULL &&
+	    ((rv = task_spill_name(ctx, t, &path)) != SL_OK ||
+	     (rv = sl_runs_new(&ctx->runs, ctx->spec->partitions, path.buf,
+			       task_fold_fn(ctx->job), ctx)) !=
+		     SL_OK))
+		goto out;
+	if ((rv = task_spill_fault(ctx, t)) == SL_OK &&
+	    (rv = sl_runs_spill(ctx->runs, ctx->mo, &err)) != SL_OK)
+		sl_fail(ctx, "%s", err.len ? err.buf : sl_strerror(rv));
+	if (rv == SL_OK)
+		rv = sl_counter_add(ctx, "spilled_runs", 1);
+out:
+	sl_buf_release(&path);
+	sl_buf_release(&err);
+	return rv;
 }
 
 /* Reads the split and calls map() for each record. */
@@ -406,6 +580,9 @@ task_map_records(sl_ctx *ctx, const sl_msg *t, const sl_task_env *env,
 		res->records_in++;
 		if ((rv = job->map(ctx, &rec)) != SL_OK)
 			break;
+		if (sl_mapout_bytes(ctx->mo) > ctx->budget / 2 &&
+		    (rv = task_spill(ctx, t)) != SL_OK)
+			break;
 		if (++n % TASK_CANCEL_EVERY == 0 && atomic_load(env->cancel)) {
 			rv = SL_ECANCELED;
 			break;
@@ -427,6 +604,72 @@ out:
 	return rv;
 }
 
+/*
+ * Under the MPI shuffle the worker exchanges map outputs from memory:
+ * reads the output file back into one segment per partition.
+ */
+static int
+task_map_load(sl_ctx *ctx, sl_task_result *res)
+{
+	uint64_t start = 0;
+	uint32_t r;
+	ssize_t n;
+	int fd = open(res->out_path.buf, O_RDONLY | O_CLOEXEC), rv = SL_OK;
+
+	if (fd < 0)
+		return sl_fail(ctx, "cannot open '%s': %s", res->out_path.buf,
+			       strerror(errno));
+	for (r = 0; r < res->nsegs && rv == SL_OK; r++) {
+		size_t len = (size_t)(res->ends[r] - start);
+
+		if ((rv = sl_buf_grow(&res->segs[r], len)) != SL_OK)
+			break;
+		n = pread(fd, res->segs[r].buf, len, (off_t)start);
+		if (n != (ssize_t)len) {
+			rv = sl_fail(ctx, "cannot read '%s'", res->out_path.buf);
+			rv = SL_EIO;
+			break;
+		}
+		res->segs[r].len = len;
+		res->segs[r].buf[len] = '\0';
+		start = res->ends[r];
+	}
+	close(fd);
+	unlink(res->out_path.buf);
+	sl_buf_reset(&res->out_path);
+	free(res->ends);
+	res->ends = NULL;
+	return rv;
+}
+
+/* Merges the spilled runs and the rest into the attempt's output file. */
+static int
+task_map_to_file(sl_ctx *ctx, const sl_msg *t, sl_task_result *res)
+{
+	sl_buf err = SL_BUF_INIT;
+	int rv;
+
+	res->ends = calloc(res->nsegs, sizeof(*res->ends));
+	if (res->ends == NULL)
+		return SL_ENOMEM;
+	if ((rv = task_spill_name(ctx, t, &res->out_path)) != SL_OK ||
+	    (rv = sl_buf_addstr(&res->out_path, ".out")) != SL_OK)
+		goto out;
+	rv = sl_runs_finish(ctx->runs, ctx->mo, res->out_path.buf, res->ends,
+			    &err);
+	if (rv != SL_OK) {
+		sl_fail(ctx, "%s", err.len ? err.buf : sl_strerror(rv));
+		sl_buf_reset(&res->out_path); /* removed by finish */
+		goto out;
+	}
+	res->bytes_out = res->ends[res->nsegs - 1];
+	if (ctx->spec->shuffle == SL_SHUFFLE_MPI)
+		rv = task_map_load(ctx, res);
+out:
+	sl_buf_release(&err);
+	return rv;
+}
+
 static int
 task_map(sl_ctx *ctx, const sl_msg *t, const sl_task_env *env,
 	 sl_task_result *res)
@@ -434,8 +677,9 @@ task_map(sl_ctx *ctx, const sl_msg *t, const sl_task_env *env,
 	uint32_t r = ctx->spec->partitions, i;
 	int rv;
 
-	if ((rv = sl_mapout_new(&ctx->mo, r, ctx->job->combine ? task_fold
-							      : NULL, ctx)) != SL_OK)
+	ctx->budget = task_budget(ctx->spec, env);
+	if ((rv = sl_mapout_new(&ctx->mo, r, task_fold_fn(ctx->job),
+				ctx)) != SL_OK)
 		return rv;
 	res->segs = calloc(r, sizeof(*res->segs));
 	if (res->segs == NULL) {
@@ -448,14 +692,23 @@ task_map(sl_ctx *ctx, const sl_msg *t, const sl_task_env *env,
 	if ((rv = task_map_records(ctx, t, env, res)) != SL_OK ||
 	    (rv = task_fault_sleep("map-sleep", t, env)) != SL_OK)
 		goto out;
+	res->records_out = sl_mapout_records_in(ctx->mo);
+	if (ctx->runs) {
+		rv = task_map_to_file(ctx, t, res);
+		goto out;
+	}
 	if ((rv = sl_mapout_finish(ctx->mo, res->segs)) != SL_OK) {
 		sl_fail(ctx, "cannot sort map output: %s", sl_strerror(rv));
 		goto out;
 	}
 	for (i = 0; i < r; i++)
 		res->bytes_out += res->segs[i].len;
-	res->records_out = sl_mapout_records_in(ctx->mo);
 out:
+	if (ctx->runs) {
+		sl_runs_free(ctx->runs);
+		ctx->runs = NULL;
+		task_spill_dir_done(ctx, t);
+	}
 	sl_mapout_free(ctx->mo);
 	ctx->mo = NULL;
 	return rv;
@@ -559,10 +812,48 @@ task_fetch_one(void *sock, const sl_msg *t, const sl_map_output *mo,
 	return rv;
 }
 
+/*
+ * Keeps fetched segment i in memory while the segments held stay within
+ * half the budget (*held counts them), else writes it as a run to
+ * DIR/r<task>-a<attempt>-s<i>, named in paths[i], and frees it.
+ */
+static int
+task_fetch_spill(sl_ctx *ctx, const sl_msg *t, sl_buf *segs, char **paths,
+		 uint32_t i, size_t *held)
+{
+	sl_buf path = SL_BUF_INIT, err = SL_BUF_INIT;
+	int rv;
+
+	if (segs[i].len <= ctx->budget / 2 - *held) {
+		*held += segs[i].len;
+		return SL_OK;
+	}
+	if ((rv = task_spill_fault(ctx, t)) != SL_OK ||
+	    (rv = task_spill_name(ctx, t, &path)) != SL_OK ||
+	    (rv = sl_buf_addf(&path, "-s%u", i)) != SL_OK)
+		goto out;
+	if ((rv = sl_spill_write(path.buf, segs[i].buf, segs[i].len, &err)) !=
+	    SL_OK) {
+		sl_fail(ctx, "%s", err.len ? err.buf : sl_strerror(rv));
+		goto out;
+	}
+	if ((paths[i] = sl_buf_detach(&path, NULL)) == NULL) {
+		rv = SL_ENOMEM;
+		goto out;
+	}
+	sl_buf_release(&segs[i]);
+	rv = sl_counter_add(ctx, "spilled_runs", 1);
+out:
+	sl_buf_release(&path);
+	sl_buf_release(&err);
+	return rv;
+}
+
 static int
 task_fetch(sl_ctx *ctx, const sl_msg *t, const sl_task_env *env,
-	   sl_buf *segs, sl_task_result *res)
+	   sl_buf *segs, char **paths, sl_task_result *res)
 {
+	size_t held = 0;
 	uint32_t n = t->u.task.nmaps, npeers = 0, i;
 	task_peer *peers = calloc(n ? n : 1, sizeof(*peers));
 	sl_buf err = SL_BUF_INIT;
@@ -593,6 +884,8 @@ task_fetch(sl_ctx *ctx, const sl_msg *t, const sl_task_env *env,
 		}
 		res->bytes_in += segs[i].len;
 		if (rv == SL_OK)
+			rv = task_fetch_spill(ctx, t, segs, paths, i, &held);
+		if (rv == SL_OK)
 			rv = task_fault_sleep("fetch-sleep", t, env);
 	}
 	for (i = 0; i < npeers; i++)
@@ -603,10 +896,11 @@ task_fetch(sl_ctx *ctx, const sl_msg *t, const sl_task_env *env,
 }
 
 static int
-task_reduce_keys(sl_ctx *ctx, sl_buf *segs, uint32_t n,
+task_reduce_keys(sl_ctx *ctx, sl_buf *segs, char **paths, uint32_t n,
 		 const sl_task_env *env, sl_task_result *res)
 {
 	sl_slice *views = calloc(n ? n : 1, sizeof(*views));
+	sl_buf err = SL_BUF_INIT;
 	sl_merge *merge = NULL;
 	sl_values vals;
 	sl_slice key;
@@ -619,8 +913,11 @@ task_reduce_keys(sl_ctx *ctx, sl_buf *segs, uint32_t n,
 		views[i].ptr = segs[i].buf;
 		views[i].len = segs[i].len;
 	}
-	if ((rv = sl_merge_new(&merge, views, n)) != SL_OK)
+	if ((rv = sl_merge_new_runs(&merge, views, (const char *const *)paths,
+				    n, &err)) != SL_OK) {
+		sl_fail(ctx, "%s", err.len ? err.buf : sl_strerror(rv));
 		goto out;
+	}
 	vals.merge = merge;
 	vals.ctx = ctx;
 	while ((rv = sl_merge_next_key(merge, &key)) == 1) {
@@ -638,9 +935,11 @@ task_reduce_keys(sl_ctx *ctx, sl_buf *segs, uint32_t n,
 	}
 	if (rv < 0 && ctx->error->len == 0)
 		sl_fail(ctx, "merge of map outputs failed: %s",
-			sl_strerror(rv));
+			sl_merge_error(merge) ? sl_merge_error(merge)
+					      : sl_strerror(rv));
 out:
 	sl_merge_free(merge);
+	sl_buf_release(&err);
 	free(views);
 	return rv > 0 ? SL_OK : rv;
 }
@@ -651,14 +950,19 @@ task_reduce(sl_ctx *ctx, const sl_msg *t, const sl_task_env *env,
 {
 	uint32_t n = t->u.task.nmaps, i;
 	sl_buf *segs = calloc(n ? n : 1, sizeof(*segs));
+	char **paths = calloc(n ? n : 1, sizeof(*paths));
 	int rv, erv;
 
-	if (segs == NULL)
+	if (segs == NULL || paths == NULL) {
+		free(segs);
+		free(paths);
 		return SL_ENOMEM;
+	}
 	for (i = 0; i < n; i++)
 		sl_buf_init(&segs[i]);
+	ctx->budget = task_budget(ctx->spec, env);
 	if ((rv = task_fault_sleep("reduce-sleep", t, env)) != SL_OK ||
-	    (rv = task_fetch(ctx, t, env, segs, res)) != SL_OK)
+	    (rv = task_fetch(ctx, t, env, segs, paths, res)) != SL_OK)
 		goto out;
 	sl_buf_addf(&res->temp_path, "%s/_temporary/part-%05u.job%llu-a%u",
 		    t->u.task.output_dir, t->u.task.id.task,
@@ -673,7 +977,7 @@ task_reduce(sl_ctx *ctx, const sl_msg *t, const sl_task_env *env,
 	}
 	if (ctx->job->task_begin && (rv = ctx->job->task_begin(ctx)) != SL_OK)
 		goto out;
-	rv = task_reduce_keys(ctx, segs, n, env, res);
+	rv = task_reduce_keys(ctx, segs, paths, n, env, res);
 	if (ctx->job->task_end) {
 		erv = ctx->job->task_end(ctx);
 		if (rv == SL_OK)
@@ -690,9 +994,16 @@ out:
 		unlink(res->temp_path.buf);
 	res->records_out = ctx->lines_out;
 	res->bytes_out = ctx->bytes_out;
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		sl_buf_release(&segs[i]);
+		if (paths[i])
+			unlink(paths[i]);
+		free(paths[i]);
+	}
+	if (ctx->spills)
+		task_spill_dir_done(ctx, t);
 	free(segs);
+	free(paths);
 	return rv;
 }
 

@@ -26,6 +26,8 @@ typedef struct sl_task_env {
 	void *zctx;                 /* ZeroMQ context for fetch sockets */
 	const atomic_int *cancel;   /* non-zero: stop as soon as possible */
 	uint32_t fetch_timeout_ms;  /* a FETCH with no reply fails after this */
+	uint32_t slots;             /* the worker's slots: its share of
+				       spec.memory is memory / slots */
 } sl_task_env;
 
 typedef struct sl_task_result {
@@ -37,8 +39,12 @@ typedef struct sl_task_result {
 	uint64_t bytes_in;        /* map: input bytes; reduce: fetched */
 	uint64_t records_out;     /* map: kv records out; reduce: lines */
 	uint64_t bytes_out;       /* map: segment bytes; reduce: file bytes */
-	sl_buf *segs;             /* map: one sorted segment per partition */
+	sl_buf *segs;             /* map: one sorted segment per partition,
+				     or NULL when in out_path */
 	uint32_t nsegs;
+	sl_buf out_path;          /* map that spilled: its output file, where
+				     segment r ends at ends[r] (see runs.h) */
+	uint64_t *ends;           /* R offsets into out_path, or NULL */
 	sl_buf temp_path;         /* reduce: the part file to commit */
 	uint32_t lost_map;        /* reduce: 1 + map whose output could not
 				     be fetched (status SL_ELOST), or 0 */
@@ -69,10 +75,24 @@ int sl_part_path(sl_buf *out, const char *dir, uint32_t r);
  *   reduce-sleep=MS  a reduce attempt sleeps MS before it fetches
  *   fetch-sleep=MS   a reduce attempt sleeps MS after each map output
  *   fail=1           the attempt fails with "injected fault"
+ *   spill-fail=N     the Nth spill of a map attempt, or of a reduce
+ *                    attempt's fetched segments, fails (N >= 1)
  * Sleeps end early when the attempt is cancelled. Returns the value of
  * the point for this attempt, or 0.
  */
 uint64_t sl_fault(const char *point, uint32_t task, uint32_t attempt);
+
+/*
+ * The default memory budget of one worker process when `processes` run
+ * on this machine: physical memory / (2 x processes), at least 64 MiB.
+ */
+uint64_t sl_memory_default(uint32_t processes);
+
+/*
+ * The spill directory of a job on this worker process:
+ * TMPDIR/sluice-JOB-PID, TMPDIR from the spec, else $TMPDIR, else /tmp.
+ */
+int sl_task_spill_dir(sl_buf *out, const sl_job_spec *spec, uint64_t job);
 
 /* Whether an attempt that failed with this status may be retried. */
 bool sl_status_retryable(int status);

@@ -11,6 +11,7 @@
 #include "worker.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,7 @@
 
 #include "cluster/bind.h"
 #include "cluster/zmsg.h"
+#include "common/kv.h"
 #include "task.h"
 
 #define WORKER_DONE_EP "inproc://sluice-worker-done"
@@ -33,6 +35,7 @@ typedef struct worker_attempt {
 	worker_att_state state;
 	void *zctx;
 	uint32_t fetch_timeout_ms;
+	uint32_t slots;          /* the worker's slots: share of the budget */
 	struct worker_attempt *next;
 } worker_attempt;
 
@@ -42,8 +45,21 @@ typedef struct worker_output {
 	uint32_t attempt;
 	sl_buf *segs;            /* one per partition (owned) */
 	uint32_t nsegs;
+	char *path;              /* or a file holding them (owned, removed
+				    with the output), NULL */
+	uint64_t *ends;          /* with path: where each segment ends */
 	struct worker_output *next;
 } worker_output;
+
+/* A segment received in an MPI exchange: partition of one map output. */
+typedef struct worker_exseg {
+	uint64_t job;
+	uint32_t map;
+	uint32_t attempt;        /* the map attempt it came from */
+	uint32_t partition;
+	sl_buf seg;              /* the segment's bytes (owned) */
+	struct worker_exseg *next;
+} worker_exseg;
 
 typedef struct worker {
 	const sl_worker_config *cfg;
@@ -59,6 +75,7 @@ typedef struct worker {
 	uint64_t last_sent_ms;   /* last heartbeat sent */
 	worker_attempt *attempts;
 	worker_output *outputs;
+	worker_exseg *exchanged; /* this worker's partitions, --shuffle mpi */
 	bool stop;
 } worker;
 
@@ -72,6 +89,7 @@ worker_task_thread(void *arg)
 		.zctx = a->zctx,
 		.cancel = &a->cancel,
 		.fetch_timeout_ms = a->fetch_timeout_ms,
+		.slots = a->slots,
 	};
 	void *push;
 	int core = sl_bind_task_begin(); /* pinned inside the binding */
@@ -200,6 +218,7 @@ worker_on_task(worker *w, sl_msg *m)
 	atomic_init(&a->cancel, 0);
 	a->zctx = w->zctx;
 	a->fetch_timeout_ms = w->timeout_ms;
+	a->slots = w->cfg->slots;
 	a->state = ATT_RUNNING;
 	if (pthread_create(&a->thread, NULL, worker_task_thread, a) != 0) {
 		a->res.status = SL_ENOMEM;
@@ -243,8 +262,12 @@ worker_on_done(worker *w)
 	o->attempt = a->task.u.task.id.attempt;
 	o->segs = a->res.segs;
 	o->nsegs = a->res.nsegs;
+	o->path = a->res.out_path.len ? sl_buf_detach(&a->res.out_path, NULL)
+				      : NULL;
+	o->ends = a->res.ends;
 	a->res.segs = NULL;
 	a->res.nsegs = 0;
+	a->res.ends = NULL;
 	o->next = w->outputs;
 	w->outputs = o;
 	worker_report(w, a);
@@ -298,11 +321,240 @@ worker_outputs_drop(worker *w, uint64_t job, bool all)
 			continue;
 		}
 		*pp = o->next;
-		for (i = 0; i < o->nsegs; i++)
+		for (i = 0; o->segs && i < o->nsegs; i++)
 			sl_buf_release(&o->segs[i]);
 		free(o->segs);
+		if (o->path) {
+			/* And the job's spill directory once it is empty. */
+			unlink(o->path);
+			*strrchr(o->path, '/') = '\0';
+			rmdir(o->path);
+		}
+		free(o->path);
+		free(o->ends);
 		free(o);
 	}
+}
+
+/* --- the MPI exchange (--shuffle mpi) ------------------------------------ */
+
+/*
+ * Appends one segment to an exchange buffer: varints map, attempt,
+ * partition, length, then the segment's bytes (kv.h's varints).
+ */
+static int
+worker_ex_put(sl_buf *b, uint32_t map, uint32_t attempt, uint32_t part,
+	      const sl_buf *seg)
+{
+	unsigned char head[4 * SL_VARINT_MAX];
+	size_t n = 0;
+	int rv;
+
+	n += sl_varint_put(head + n, map);
+	n += sl_varint_put(head + n, attempt);
+	n += sl_varint_put(head + n, part);
+	n += sl_varint_put(head + n, seg->len);
+	if ((rv = sl_buf_add(b, head, n)) != SL_OK)
+		return rv;
+	return sl_buf_add(b, seg->buf, seg->len);
+}
+
+/*
+ * Fills send[d] with partition r of every map output m->maps names that
+ * this worker holds, for d = r mod ranks. A named output that this worker
+ * was said to hold (its endpoint is ours) and does not is an error. On
+ * error the buffers are emptied: the exchange still takes place.
+ */
+static int
+worker_ex_pack(worker *w, const sl_msg *m, uint32_t ranks, sl_buf *send,
+	       sl_buf *err)
+{
+	const sl_map_output *mo;
+	const worker_output *o;
+	uint32_t i, r;
+	int rv = SL_OK;
+
+	for (i = 0; i < m->u.exchange.nmaps && rv == SL_OK; i++) {
+		mo = &m->u.exchange.maps[i];
+		for (o = w->outputs; o; o = o->next)
+			if (o->job == m->u.exchange.job && o->map == mo->map &&
+			    o->attempt == mo->attempt)
+				break;
+		if (o == NULL) {
+			if (strcmp(mo->endpoint, w->shuffle_ep.buf) != 0)
+				continue;
+			sl_buf_addf(err, "no output of map task %u (attempt "
+				    "%u) here", mo->map, mo->attempt);
+			rv = SL_ENOTFOUND;
+		} else if (o->nsegs != m->u.exchange.partitions) {
+			sl_buf_addf(err, "map task %u has %u partitions, not "
+				    "%u", mo->map, o->nsegs,
+				    m->u.exchange.partitions);
+			rv = SL_EPROTO;
+		}
+		for (r = 0; o && rv == SL_OK && r < o->nsegs; r++)
+			rv = worker_ex_put(&send[r % ranks], mo->map,
+					   mo->attempt, r, &o->segs[r]);
+	}
+	if (rv == SL_ENOMEM)
+		sl_buf_addstr(err, "out of memory");
+	for (i = 0; rv != SL_OK && i < ranks; i++)
+		sl_buf_reset(&send[i]);
+	return rv;
+}
+
+/* How many of partitions 0..R-1 go to rank me of ranks: r mod ranks = me. */
+static uint32_t
+worker_ex_mine(uint32_t r, uint32_t ranks, uint32_t me)
+{
+	return r > me ? (r - me - 1) / ranks + 1 : 0;
+}
+
+/*
+ * Takes the segments received from one rank (untrusted framing: every
+ * length is checked) into w->exchanged. have[] marks (map, r / ranks)
+ * seen, so a duplicate or a stray segment is an error.
+ */
+static int
+worker_ex_unpack(worker *w, const sl_msg *m, uint32_t ranks, uint32_t me,
+		 const sl_buf *in, uint8_t *have, sl_buf *err)
+{
+	const unsigned char *p = (const unsigned char *)in->buf;
+	const unsigned char *end = p + in->len;
+	uint32_t nmaps = m->u.exchange.nmaps, mine;
+	uint64_t v[4];
+	worker_exseg *x;
+	size_t n, k;
+
+	mine = worker_ex_mine(m->u.exchange.partitions, ranks, me);
+	while (p < end) {
+		for (k = 0; k < 4; k++) {
+			if ((n = sl_varint_get(p, end, &v[k])) == 0)
+				goto bad;
+			p += n;
+		}
+		/* map, attempt and partition must be the ones asked for */
+		if (v[0] >= nmaps || v[1] != m->u.exchange.maps[v[0]].attempt ||
+		    v[2] >= m->u.exchange.partitions || v[2] % ranks != me ||
+		    v[3] > (uint64_t)(end - p) ||
+		    have[v[0] * mine + v[2] / ranks])
+			goto bad;
+		have[v[0] * mine + v[2] / ranks] = 1;
+		if ((x = calloc(1, sizeof(*x))) == NULL)
+			return SL_ENOMEM;
+		sl_buf_init(&x->seg);
+		if (sl_buf_add(&x->seg, p, (size_t)v[3]) != SL_OK) {
+			free(x);
+			return SL_ENOMEM;
+		}
+		x->job = m->u.exchange.job;
+		x->map = (uint32_t)v[0];
+		x->attempt = (uint32_t)v[1];
+		x->partition = (uint32_t)v[2];
+		x->next = w->exchanged;
+		w->exchanged = x;
+		p += v[3];
+	}
+	return SL_OK;
+bad:
+	sl_buf_addf(err, "malformed exchange data at byte %zu",
+		    (size_t)(p - (const unsigned char *)in->buf));
+	return SL_EPROTO;
+}
+
+static void
+worker_exchanged_drop(worker *w, uint64_t job, bool all)
+{
+	worker_exseg **pp = &w->exchanged, *x;
+
+	while ((x = *pp) != NULL) {
+		if (!all && x->job != job) {
+			pp = &x->next;
+			continue;
+		}
+		*pp = x->next;
+		sl_buf_release(&x->seg);
+		free(x);
+	}
+}
+
+/*
+ * EXCHANGE: the collective itself, on this (the main) thread. Every
+ * worker rank enters sl_mpi_alltoallv whatever went wrong before, so no
+ * peer waits for ever; errors are reported in EXCHANGED.
+ */
+static void
+worker_on_exchange(worker *w, const sl_msg *m)
+{
+	const sl_mpi_group *g = w->cfg->group;
+	uint32_t ranks = g ? sl_mpi_group_size(g) : 0, me = 0, i, mine;
+	sl_buf *bufs = NULL, err = SL_BUF_INIT; /* ranks to send, then
+						   ranks received */
+	uint8_t *have = NULL;
+	size_t nhave = 0, k;
+	sl_msg r;
+	int rv, xrv;
+
+	memset(&r, 0, sizeof(r));
+	r.type = SL_MSG_EXCHANGED;
+	r.u.exchanged.job = m->u.exchange.job;
+	if (g == NULL) {
+		rv = SL_EUSAGE;
+		sl_buf_addstr(&err, "this worker is not an MPI worker rank "
+			      "(--shuffle mpi needs mpirun or srun)");
+		goto reply;
+	}
+	me = sl_mpi_group_rank(g);
+	mine = worker_ex_mine(m->u.exchange.partitions, ranks, me);
+	nhave = (size_t)m->u.exchange.nmaps * mine;
+	bufs = calloc(2 * (size_t)ranks, sizeof(*bufs));
+	have = calloc(nhave ? nhave : 1, 1);
+	for (i = 0; bufs && i < 2 * ranks; i++)
+		sl_buf_init(&bufs[i]);
+	if (bufs && have) {
+		rv = worker_ex_pack(w, m, ranks, bufs, &err);
+	} else {
+		rv = SL_ENOMEM;
+		sl_buf_addstr(&err, "out of memory");
+		free(bufs);
+		bufs = NULL;
+	}
+	/* NULL buffers: every rank learns that one cannot take part. */
+	xrv = sl_mpi_alltoallv(w->cfg->group, bufs, bufs ? bufs + ranks : NULL,
+			       &err);
+	if (rv == SL_OK)
+		rv = xrv;
+	for (i = 0; rv == SL_OK && i < ranks; i++)
+		rv = worker_ex_unpack(w, m, ranks, me, &bufs[ranks + i], have,
+				      &err);
+	for (k = 0; rv == SL_OK && k < nhave; k++) {
+		if (have[k])
+			continue;
+		sl_buf_addf(&err, "partition %zu of map task %zu did not "
+			    "arrive", (k % mine) * ranks + me, k / mine);
+		rv = SL_EPROTO;
+	}
+	if (rv == SL_OK)
+		worker_outputs_drop(w, m->u.exchange.job, false);
+	else
+		worker_exchanged_drop(w, m->u.exchange.job, false);
+	r.u.exchanged.rank = me;
+	r.u.exchanged.ranks = ranks;
+	for (i = 0; bufs && i < 2 * ranks; i++)
+		sl_buf_release(&bufs[i]);
+	free(bufs);
+	free(have);
+reply:
+	r.u.exchanged.status = rv;
+	r.u.exchanged.error = err.buf;
+	if (rv != SL_OK)
+		sl_warn("worker %u: exchange of job %llu failed: %s", w->id,
+			(unsigned long long)m->u.exchange.job, err.buf);
+	worker_send(w, &r);
+	sl_buf_release(&err);
+	/* Time blocked in the collective is not the coordinator's silence:
+	 * its heartbeats wait in the socket. */
+	w->last_heard_ms = sl_now_ms();
 }
 
 /* The job is over: its attempts are obsolete, its map outputs unneeded. */
@@ -324,15 +576,52 @@ worker_job_end(worker *w, uint64_t job)
 		worker_attempt_free(a);
 	}
 	worker_outputs_drop(w, job, false);
+	worker_exchanged_drop(w, job, false);
+}
+
+/*
+ * Reads the chunk a FETCH asks for of a spilled map output's segment
+ * into chunk and sets *total to the segment's length. Returns chunk, or
+ * NULL when the request is past the segment or the file cannot be read
+ * (the reducer then reports the output lost and the map is rerun).
+ */
+static const sl_buf *
+worker_file_chunk(const worker_output *o, const sl_msg *m, sl_buf *chunk,
+		  uint64_t *total)
+{
+	uint32_t p = m->u.fetch.partition;
+	uint64_t start = p ? o->ends[p - 1] : 0, off = m->u.fetch.offset;
+	size_t n;
+	ssize_t got;
+	int fd;
+
+	*total = o->ends[p] - start;
+	if (off > *total)
+		return NULL;
+	n = (size_t)(*total - off < m->u.fetch.max_bytes
+		     ? *total - off : m->u.fetch.max_bytes);
+	if (sl_buf_grow(chunk, n) != SL_OK ||
+	    (fd = open(o->path, O_RDONLY | O_CLOEXEC)) < 0)
+		return NULL;
+	got = pread(fd, chunk->buf, n, (off_t)(start + off));
+	close(fd);
+	if (got != (ssize_t)n) {
+		sl_warn("cannot read map output '%s'", o->path);
+		return NULL;
+	}
+	chunk->len = n;
+	return chunk;
 }
 
 static void
 worker_on_fetch(worker *w, const sl_buf *peer, const sl_msg *m)
 {
 	const worker_output *o;
+	const worker_exseg *x;
 	const sl_buf *seg = NULL;
+	sl_buf chunk = SL_BUF_INIT;
 	sl_msg r;
-	uint64_t off = m->u.fetch.offset, n = 0;
+	uint64_t off = m->u.fetch.offset, n = 0, total = 0, base = 0;
 
 	for (o = w->outputs; o; o = o->next) {
 		if (o->job == m->u.fetch.job && o->map == m->u.fetch.map &&
@@ -342,19 +631,33 @@ worker_on_fetch(worker *w, const sl_buf *peer, const sl_msg *m)
 			break;
 		}
 	}
+	for (x = w->exchanged; x && seg == NULL; x = x->next)
+		if (x->job == m->u.fetch.job && x->map == m->u.fetch.map &&
+		    x->attempt == m->u.fetch.attempt &&
+		    x->partition == m->u.fetch.partition)
+			seg = &x->seg;
+	/* A spilled output is read from its file: the chunk asked for. */
+	if (o && o->path) {
+		seg = worker_file_chunk(o, m, &chunk, &total);
+		base = off;
+	} else if (seg) {
+		total = seg->len;
+	}
 	memset(&r, 0, sizeof(r));
 	r.type = SL_MSG_FETCH_REPLY;
-	if (seg == NULL || off > seg->len) {
+	if (seg == NULL || off > total) {
 		r.u.fetch_reply.status = SL_ENOTFOUND;
 	} else {
-		n = seg->len - off;
+		n = total - off;
 		if (n > m->u.fetch.max_bytes)
 			n = m->u.fetch.max_bytes;
-		r.u.fetch_reply.total = seg->len;
+		r.u.fetch_reply.total = total;
 		r.u.fetch_reply.offset = off;
 	}
 	/* A reducer that went away makes the send fail: nothing to do. */
-	sl_zsend(w->shuf, peer, &r, seg ? seg->buf + off : "", (size_t)n);
+	sl_zsend(w->shuf, peer, &r, seg ? seg->buf + (off - base) : "",
+		 (size_t)n);
+	sl_buf_release(&chunk);
 }
 
 static void
@@ -388,6 +691,9 @@ worker_on_ctrl(worker *w)
 		break;
 	case SL_MSG_JOB_END:
 		worker_job_end(w, m.u.job_end.job);
+		break;
+	case SL_MSG_EXCHANGE:
+		worker_on_exchange(w, &m);
 		break;
 	case SL_MSG_SHUTDOWN:
 		w->stop = true;
@@ -497,6 +803,7 @@ worker_close(worker *w)
 		worker_attempt_free(a);
 	}
 	worker_outputs_drop(w, 0, true);
+	worker_exchanged_drop(w, 0, true);
 	sl_zsock_close(w->ctrl);
 	sl_zsock_close(w->shuf);
 	sl_zsock_close(w->done);

@@ -9,6 +9,14 @@
  * attempt runs on a thread of its own (at most `slots` at once).
  * Map outputs are held in memory by the loop thread until the coordinator
  * ends their job (JOB_END).
+ *
+ * --shuffle mpi: on EXCHANGE the loop thread (the process's main thread,
+ * the only one calling MPI) sends partition r of the named map outputs it
+ * holds to the worker rank r mod W of cfg->group and receives its own
+ * partitions of every map (sl_mpi_alltoallv, blocking the loop meanwhile),
+ * keeps them keyed (job, map, attempt, partition), drops its map outputs
+ * and answers EXCHANGED. FETCH is served from both stores, so a reduce
+ * reads its exchanged segments through its own worker's endpoint.
  */
 #ifndef SL_WORKER_H
 #define SL_WORKER_H
@@ -16,6 +24,7 @@
 #include <signal.h>
 
 #include "sl_impl.h"
+#include "cluster/mpi.h"
 
 typedef struct sl_worker_config {
 	const char *coordinator;   /* endpoint to connect to */
@@ -23,6 +32,8 @@ typedef struct sl_worker_config {
 	uint32_t slots;            /* task attempts at once, >= 1 */
 	const volatile sig_atomic_t *stop; /* non-zero: exit (set by a signal
 					      handler), or NULL */
+	sl_mpi_group *group;       /* the worker ranks, for EXCHANGE (the
+				      MPI shuffle); NULL: not a worker rank */
 } sl_worker_config;
 
 /*

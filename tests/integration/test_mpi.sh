@@ -1,6 +1,7 @@
 #!/bin/sh
 # test_mpi.sh - `sluice run` under a real mpirun: rank 0 coordinates, ranks
-# 1..N-1 are workers. Word count and aggregate with -np 1 to 4 give the
+# 1..N-1 are workers. Word count and aggregate with -np 1 to 4, and with
+# both shuffles (ZeroMQ fetches, MPI all-to-all) from -np 2, give the
 # same part files, byte for byte, as the local mode with the same
 # --partitions; a usage error exits 2; `sluice info` reports every rank;
 # a worker rank killed with SIGKILL ends the job (non-zero, no hang).
@@ -80,21 +81,47 @@ run_sluice run aggregate "$T/d.csv" -o "$T/agg.local" --partitions "$R" \
 expect_rc "aggregate, local: exit status" 0
 
 for np in 1 2 3 4; do
+	for sh in zmq mpi; do
+	# the MPI shuffle needs worker ranks: from -np 2
+	[ "$np" = 1 ] && [ "$sh" = mpi ] && continue
 	run_mpi "$np" run wordcount "$T/t1.txt" "$T/t2.txt" \
-		-o "$T/wc.$np" --partitions "$R" --split-size 128K
-	expect_rc "wordcount -np $np: exit status" 0
-	check_same_output "wordcount -np $np: same bytes as local" \
-		"$T/wc.local" "$T/wc.$np"
+		-o "$T/wc.$np$sh" --partitions "$R" --split-size 128K \
+		--shuffle "$sh" -v
+	expect_rc "wordcount -np $np --shuffle $sh: exit status" 0
+	check_same_output "wordcount -np $np --shuffle $sh: same bytes as local" \
+		"$T/wc.local" "$T/wc.$np$sh"
 	grep -c '^sluice: job wordcount done' "$T/err" >"$T/nsum"
-	check_text "wordcount -np $np: one summary (rank 0)" '1\n' "$T/nsum"
+	check_text "wordcount -np $np --shuffle $sh: one summary (rank 0)" \
+		'1\n' "$T/nsum"
+	# the exchange happened exactly when asked for
+	grep -c 'map outputs exchanged$' "$T/err" >"$T/nex"
+	check_text "wordcount -np $np --shuffle $sh: exchanges" \
+		"$([ "$sh" = mpi ] && echo 1 || echo 0)\n" "$T/nex"
 
-	run_mpi "$np" run aggregate "$T/d.csv" -o "$T/agg.$np" \
+	run_mpi "$np" run aggregate "$T/d.csv" -o "$T/agg.$np$sh" \
 		--partitions "$R" --split-size 64K --key k \
-		--agg count,sum:n,min:n,max:n
-	expect_rc "aggregate -np $np: exit status" 0
-	check_same_output "aggregate -np $np: same bytes as local" \
-		"$T/agg.local" "$T/agg.$np"
+		--agg count,sum:n,min:n,max:n --shuffle "$sh"
+	expect_rc "aggregate -np $np --shuffle $sh: exit status" 0
+	check_same_output "aggregate -np $np --shuffle $sh: same bytes as local" \
+		"$T/agg.local" "$T/agg.$np$sh"
+	done
 done
+
+# More partitions than worker ranks, and more worker ranks than
+# partitions (a rank that owns no partition still takes part).
+run_mpi 3 run wordcount "$T/t1.txt" -o "$T/wc.r7" --partitions 7 \
+	--split-size 64K --shuffle mpi
+expect_rc "wordcount -np 3 R=7 --shuffle mpi: exit status" 0
+run_sluice run wordcount "$T/t1.txt" -o "$T/wc.r7.local" --partitions 7 \
+	--split-size 64K
+check_same_output "wordcount -np 3 R=7 --shuffle mpi: same bytes as local" \
+	"$T/wc.r7.local" "$T/wc.r7"
+run_mpi 4 run wordcount "$T/t1.txt" -o "$T/wc.r1" --partitions 1 \
+	--shuffle mpi
+expect_rc "wordcount -np 4 R=1 --shuffle mpi: exit status" 0
+run_sluice run wordcount "$T/t1.txt" -o "$T/wc.r1.local" --partitions 1
+check_same_output "wordcount -np 4 R=1 --shuffle mpi: same bytes as local" \
+	"$T/wc.r1.local" "$T/wc.r1"
 
 # The default R under mpirun is the number of worker ranks.
 run_mpi 3 run wordcount "$T/t1.txt" -o "$T/wc.default"
@@ -110,13 +137,21 @@ expect_err "unknown option under mpirun: message" "unknown option '--no-such-opt
 run_mpi 3 run wordcount "$T/t1.txt" -o "$T/u2" --workers 2
 expect_rc "--workers under mpirun -np 3: exit status" 2
 expect_err "--workers under mpirun -np 3: message" "--workers does not apply"
-run_mpi 3 run wordcount "$T/t1.txt" -o "$T/wc.3"
+run_mpi 3 run wordcount "$T/t1.txt" -o "$T/wc.3zmq"
 expect_rc "complete output dir under mpirun: exit status" 2
 expect_err "complete output dir under mpirun: message" "_SUCCESS"
 run_mpi 2 run wordcount "$T/no-such-file" -o "$T/u3"
 expect_rc "missing input under mpirun: exit status" 1
 run_sluice run wordcount "$T/t1.txt" -o "$T/u4" --slots 2
 expect_rc "--slots without mpirun: exit status" 2
+run_sluice run wordcount "$T/t1.txt" -o "$T/u5" --shuffle mpi
+expect_rc "--shuffle mpi without mpirun: exit status" 2
+expect_err "--shuffle mpi without mpirun: message" "needs mpirun or srun"
+run_mpi 1 run wordcount "$T/t1.txt" -o "$T/u6" --shuffle mpi
+expect_rc "--shuffle mpi under mpirun -np 1: exit status" 2
+run_sluice run wordcount "$T/t1.txt" -o "$T/u7" --shuffle tcp
+expect_rc "--shuffle tcp: exit status" 2
+expect_err "--shuffle tcp: message" "'tcp' is not 'zmq' or 'mpi'"
 
 # A worker rank killed with SIGKILL while its map task runs: mpirun ends
 # every rank, so the job ends with a non-zero status well before the

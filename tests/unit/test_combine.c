@@ -361,6 +361,138 @@ test_empty_table_iterates_nothing(void)
 	sl_combine_free(NULL);
 }
 
+/* The table's records sorted by key into recs[]; returns how many. */
+static size_t
+sorted_contents(const sl_combine *t, rec *recs, size_t max)
+{
+	size_t n = 0, pos = 0;
+	uint64_t hash;
+	sl_slice k, val;
+
+	while (n < max && sl_combine_next(t, &pos, &hash, &k, &val)) {
+		CU_ASSERT(k.len <= sizeof(recs[n].key));
+		CU_ASSERT_EQUAL(val.len, 8);
+		memcpy(recs[n].key, k.ptr, k.len);
+		recs[n].klen = k.len;
+		memcpy(&recs[n].val, val.ptr, 8);
+		n++;
+	}
+	qsort(recs, n, sizeof(*recs), rec_cmp);
+	return n;
+}
+
+/*
+ * The inline sum of sl__fold_sum_u64 gives the table a generic fold
+ * (called per add) gives, for keys held in the slot (up to 8 bytes) and
+ * in the arena (9 to 12), with NUL and 0xff bytes.
+ */
+static void
+test_inline_sum_folds_like_a_generic_fold(void)
+{
+	enum { N = 50000 };
+	static const unsigned char alphabet[] = { 0x00, 'a', 'b', 0xff };
+	rec *a = calloc(N, sizeof(*a)), *b = calloc(N, sizeof(*b));
+	sl_combine *generic = sl_combine_new(fold_sum, NULL);
+	sl_combine *inl = sl_combine_new(sl__fold_sum_u64, NULL);
+	unsigned char key[12];
+	size_t i, j, klen, na, nb;
+	uint64_t v, total = 0;
+
+	for (i = 0; i < N; i++) {
+		klen = rng() % 13;
+		for (j = 0; j < klen; j++)
+			key[j] = alphabet[rng() % 4];
+		v = rng() % 1000;
+		total += v;
+		ASSERT_EQ_INT(add_u64(generic, key, klen, v), SL_OK);
+		ASSERT_EQ_INT(add_u64(inl, key, klen, v), SL_OK);
+	}
+	na = sorted_contents(generic, a, N);
+	nb = sorted_contents(inl, b, N);
+	ASSERT_EQ_INT(na, nb);
+	ASSERT_EQ_INT(nb, sl_combine_count(inl));
+	CU_ASSERT(nb > 1000 && nb < N);
+	for (i = 0; i < na && i < nb; i++) {
+		ASSERT_EQ_MEM(a[i].key, a[i].klen, b[i].key, b[i].klen);
+		ASSERT_EQ_INT(a[i].val, b[i].val);
+		total -= b[i].val;
+	}
+	ASSERT_EQ_INT(total, 0);
+	free(a);
+	free(b);
+	sl_combine_free(generic);
+	sl_combine_free(inl);
+}
+
+/*
+ * Counts are little-endian 8-byte integers (sl_u64_put); an overflow is
+ * an error that leaves the count as it was; a value of another length
+ * is refused, also as the first value of a key.
+ */
+static void
+test_inline_sum_refuses_overflow_and_other_lengths(void)
+{
+	sl_combine *t = sl_combine_new(sl__fold_sum_u64, NULL);
+	unsigned char acc[8] = { 0xff, 1, 0, 0, 0, 0, 0, 0 };
+	const unsigned char one[8] = { 1, 0, 0, 0, 0, 0, 0, 0 };
+	uint64_t got;
+
+	/* 0x1ff + 1 = 0x200, in byte order. */
+	ASSERT_EQ_INT(sl__fold_sum_u64(NULL, acc, one, 8), SL_OK);
+	ASSERT_EQ_MEM(acc, 8, "\0\2\0\0\0\0\0\0", 8);
+	ASSERT_EQ_INT(sl__fold_sum_u64(NULL, acc, one, 4), SL_EINVAL);
+
+	ASSERT_EQ_INT(add_u64(t, "k", 1, UINT64_MAX - 1), SL_OK);
+	ASSERT_EQ_INT(add_u64(t, "k", 1, 1), SL_OK);
+	ASSERT_EQ_INT(add_u64(t, "k", 1, 1), SL_EOVERFLOW);
+	ASSERT_EQ_INT(held(t, "k", 1, &got), 0);
+	ASSERT_EQ_INT(got, UINT64_MAX);
+	ASSERT_EQ_INT(add_u64(t, "a long key, 25 bytes long", 25,
+			      UINT64_MAX), SL_OK);
+	ASSERT_EQ_INT(add_u64(t, "a long key, 25 bytes long", 25, 1),
+		      SL_EOVERFLOW);
+	ASSERT_EQ_INT(held(t, "a long key, 25 bytes long", 25, &got), 0);
+	ASSERT_EQ_INT(got, UINT64_MAX);
+	ASSERT_EQ_INT(sl_combine_add(t, XXH3_64bits("k", 1), "k", 1, "abcd", 4),
+		      SL_EINVAL);
+	ASSERT_EQ_INT(sl_combine_add(t, XXH3_64bits("new", 3), "new", 3,
+				     "abcd", 4), SL_EINVAL);
+	ASSERT_EQ_INT(sl_combine_count(t), 2);
+	sl_combine_free(t);
+}
+
+/* Keeps the larger byte at each position: a fold that is not a sum. */
+static int
+fold_bytewise_max(void *arg, void *acc, const void *val, size_t len)
+{
+	unsigned char *a = acc;
+	const unsigned char *v = val;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (v[i] > a[i])
+			a[i] = v[i];
+	return SL_OK;
+}
+
+static void
+test_generic_fold_of_a_short_value_is_kept(void)
+{
+	sl_combine *t = sl_combine_new(fold_bytewise_max, NULL);
+	size_t pos = 0;
+	uint64_t hash;
+	sl_slice k, v;
+
+	ASSERT_EQ_INT(sl_combine_add(t, 1, "key", 3, "a9c", 3), SL_OK);
+	ASSERT_EQ_INT(sl_combine_add(t, 1, "key", 3, "x1y", 3), SL_OK);
+	ASSERT_EQ_INT(sl_combine_add(t, 1, "key", 3, "b2z", 3), SL_OK);
+	ASSERT_EQ_INT(sl_combine_next(t, &pos, &hash, &k, &v), 1);
+	ASSERT_EQ_MEM(k.ptr, k.len, "key", 3);
+	ASSERT_EQ_MEM(v.ptr, v.len, "x9z", 3);
+	ASSERT_EQ_INT(sl_combine_next(t, &pos, &hash, &k, &v), 0);
+	sl_combine_free(t);
+}
+
 static const unit_case cases[] = {
 	{ "a new key holds a copy of its first value",
 	  test_new_key_holds_a_copy },
@@ -382,6 +514,12 @@ static const unit_case cases[] = {
 	  test_held_value_is_aligned_like_malloc },
 	{ "an empty table iterates nothing",
 	  test_empty_table_iterates_nothing },
+	{ "the inline sum of counts folds like a generic fold",
+	  test_inline_sum_folds_like_a_generic_fold },
+	{ "the inline sum refuses an overflow and values of another length",
+	  test_inline_sum_refuses_overflow_and_other_lengths },
+	{ "a generic fold of a value held in the slot is kept",
+	  test_generic_fold_of_a_short_value_is_kept },
 	{ NULL, NULL }
 };
 

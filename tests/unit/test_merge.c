@@ -6,10 +6,13 @@
  */
 #include "sl_impl.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "shuffle/mapout.h"
 #include "shuffle/merge.h"
+#include "shuffle/spill.h"
 #include "tests/unit/unit.h"
 
 /*
@@ -351,6 +354,99 @@ test_merged_map_outputs_equal_the_global_order(void)
 	free(recs);
 }
 
+/* The merge of runs (files where paths[i]) as "key=len:first-byte,...;" */
+static int
+runs_to_text(const sl_slice *segs, const char *const *paths, size_t n,
+	     sl_buf *text)
+{
+	sl_buf err = SL_BUF_INIT;
+	sl_merge *m;
+	sl_slice key, val;
+	int rv;
+
+	if ((rv = sl_merge_new_runs(&m, segs, paths, n, &err)) != SL_OK) {
+		sl_buf_release(&err);
+		return rv;
+	}
+	while ((rv = sl_merge_next_key(m, &key)) == 1) {
+		sl_buf_add(text, key.ptr, key.len);
+		sl_buf_addch(text, '=');
+		while ((rv = sl_merge_next_value(m, &val)) == 1)
+			sl_buf_addf(text, "%zu:%c,", val.len,
+				    val.len ? val.ptr[val.len - 1] : '-');
+		if (rv < 0)
+			break;
+		sl_buf_addch(text, ';');
+	}
+	sl_merge_free(m);
+	sl_buf_release(&err);
+	return rv;
+}
+
+static void
+test_file_runs_merge_like_memory(void)
+{
+	char dir[] = "/tmp/sluice-test-merge-XXXXXX";
+	sl_buf segs[3], paths[3], want = SL_BUF_INIT, got = SL_BUF_INIT;
+	sl_buf val = SL_BUF_INIT, err = SL_BUF_INIT;
+	sl_slice views[3];
+	const char *names[3];
+	char key[16];
+	size_t i, k;
+
+	CU_ASSERT_FATAL(mkdtemp(dir) != NULL);
+	/*
+	 * Three runs of 4000 keys; every 500th value is 300 KB so records
+	 * straddle the reader's pieces and some are bigger than several.
+	 */
+	for (i = 0; i < 3; i++) {
+		sl_buf_init(&segs[i]);
+		sl_buf_init(&paths[i]);
+		for (k = 0; k < 4000; k++) {
+			snprintf(key, sizeof(key), "%06zu",
+				 k * 3 + (k % 3 + i) % 3 * (k % 2));
+			sl_buf_reset(&val);
+			while (val.len < ((k % 500 == 7) ? 300000u : k % 50))
+				sl_buf_addch(&val, (int)('a' + (k + i) % 26));
+			sl_kv_append(&segs[i], key, strlen(key), val.buf,
+				     val.len);
+		}
+		views[i].ptr = segs[i].buf;
+		views[i].len = segs[i].len;
+		sl_buf_addf(&paths[i], "%s/run%zu", dir, i);
+		ASSERT_EQ_INT(sl_spill_write(paths[i].buf, segs[i].buf,
+					     segs[i].len, &err), SL_OK);
+	}
+	ASSERT_EQ_INT(runs_to_text(views, NULL, 3, &want), 0);
+	/* All files, and a mix with the middle run in memory. */
+	names[0] = paths[0].buf;
+	names[1] = paths[1].buf;
+	names[2] = paths[2].buf;
+	ASSERT_EQ_INT(runs_to_text(NULL, names, 3, &got), 0);
+	CU_ASSERT(want.len > 100000);
+	ASSERT_EQ_MEM(got.buf, got.len, want.buf, want.len);
+	sl_buf_reset(&got);
+	names[1] = NULL;
+	ASSERT_EQ_INT(runs_to_text(views, names, 3, &got), 0);
+	ASSERT_EQ_MEM(got.buf, got.len, want.buf, want.len);
+	/* A missing file fails at once; a damaged one when it is read. */
+	names[1] = "/nonexistent-h13";
+	ASSERT_EQ_INT(runs_to_text(views, names, 3, &got), SL_ENOTFOUND);
+	ASSERT_EQ_INT(truncate(paths[2].buf, 1000), 0);
+	names[1] = NULL;
+	sl_buf_reset(&got);
+	ASSERT_EQ_INT(runs_to_text(views, names, 3, &got), SL_EPROTO);
+	ASSERT_EQ_INT(sl_spill_rmdir(dir, &err), SL_OK);
+	for (i = 0; i < 3; i++) {
+		sl_buf_release(&segs[i]);
+		sl_buf_release(&paths[i]);
+	}
+	sl_buf_release(&want);
+	sl_buf_release(&got);
+	sl_buf_release(&val);
+	sl_buf_release(&err);
+}
+
 static const unit_case cases[] = {
 	{ "a merge of no segments ends at once",
 	  test_no_segments_end_at_once },
@@ -374,6 +470,8 @@ static const unit_case cases[] = {
 	  test_unsorted_keys_are_a_protocol_error },
 	{ "merged map outputs equal the global sorted order",
 	  test_merged_map_outputs_equal_the_global_order },
+	{ "runs read from spill files merge as they do in memory",
+	  test_file_runs_merge_like_memory },
 	{ NULL, NULL }
 };
 

@@ -1,0 +1,81 @@
+#!/bin/sh
+# test_spill.sh - bounded memory: with a --memory so small that map outputs
+# and fetched segments spill to disk, word count and aggregate give the
+# output of an unlimited run, byte for byte; a spill that fails is retried;
+# spill files never outlive the job, whether it succeeds or fails; and
+# --tmpdir says where they go.
+. "$(dirname "$0")/lib.sh"
+
+# About 3 MB of text with some 100 k distinct words, in 3 map tasks.
+awk 'BEGIN { srand(11); for (i = 0; i < 60000; i++) {
+	line = ""; for (j = 0; j < 8; j++) line = line " w" int(rand() * 100000);
+	print line } }' >"$T/in.txt"
+awk 'BEGIN { srand(5); print "k,v"; for (i = 0; i < 60000; i++)
+	printf "key%d,%d\n", int(rand() * 50000), int(rand() * 1000) }' \
+	>"$T/in.csv"
+mkdir "$T/spill"
+COMMON="--workers 2 --partitions 2 --split-size 1M --tmpdir $T/spill"
+AGG="--key k --agg count,sum:v,min:v,max:v,avg:v"
+
+# no_spill_left NAME: the spill directory is empty again.
+no_spill_left() {
+	_left=$(find "$T/spill" -mindepth 1 | head -n 5)
+	if [ -n "$_left" ]; then
+		fail "$1" "left behind: $_left"
+	else
+		pass "$1"
+	fi
+}
+
+run_sluice run wordcount "$T/in.txt" -o "$T/wc-ref" $COMMON --memory 1G -v
+expect_rc "word count with a large budget" 0
+if grep -q spilled_runs "$T/err"; then
+	fail "a large budget does not spill" "$(grep spilled_runs "$T/err")"
+else
+	pass "a large budget does not spill"
+fi
+run_sluice run wordcount "$T/in.txt" -o "$T/wc-1m" $COMMON --memory 1M -v
+expect_rc "word count with --memory 1M" 0
+check "a 1M budget spills" grep -q spilled_runs "$T/err"
+check_same_output "spilled word count equals the unspilled one" \
+	"$T/wc-ref" "$T/wc-1m"
+no_spill_left "no spill file after a word count"
+
+run_sluice run wordcount "$T/in.txt" -o "$T/wc-p1" $COMMON --partitions 1 \
+	--memory 1M
+expect_rc "word count into one partition with --memory 1M" 0
+cat_parts "$T/wc-ref" | sort >"$T/want"
+cat_parts "$T/wc-p1" | sort >"$T/got"
+check "one spilled partition holds every word" cmp -s "$T/want" "$T/got"
+
+run_sluice run aggregate "$T/in.csv" -o "$T/agg-ref" $COMMON $AGG \
+	--memory 1G
+expect_rc "aggregate with a large budget" 0
+run_sluice run aggregate "$T/in.csv" -o "$T/agg-1m" $COMMON $AGG \
+	--memory 1M -v
+expect_rc "aggregate with --memory 1M" 0
+check "aggregate with a 1M budget spills" grep -q spilled_runs "$T/err"
+check_same_output "spilled aggregate equals the unspilled one" \
+	"$T/agg-ref" "$T/agg-1m"
+no_spill_left "no spill file after an aggregate"
+
+# The second spill of the first attempt of every task fails.
+SLUICE_FAULT=spill-fail=2 run_sluice run wordcount "$T/in.txt" \
+	-o "$T/wc-fault" $COMMON --memory 1M
+expect_rc "a failed spill is retried and the job succeeds" 0
+check_same_output "the retried job gives the same output" \
+	"$T/wc-ref" "$T/wc-fault"
+no_spill_left "no spill file after a failed spill"
+
+SLUICE_FAULT=spill-fail=1 run_sluice run wordcount "$T/in.txt" \
+	-o "$T/wc-failed" $COMMON --memory 1M --max-attempts 1
+expect_rc "a job whose spills fail on every attempt fails" 1
+expect_err "the failure says why" "injected fault"
+no_spill_left "no spill file after a failed job"
+
+run_sluice run wordcount "$T/in.txt" -o "$T/wc-bad" --workers 1 \
+	--memory 1M --tmpdir "$T/no/such/dir"
+expect_rc "a missing --tmpdir fails the run" 1
+expect_err "the error names the --tmpdir" "in .*/no/such/dir.: "
+
+finish
