@@ -25,6 +25,7 @@
 #include <endian.h>
 #include <stdalign.h>
 #include <stdlib.h>
+#include <xxhash.h>
 
 #include "shuffle/combine.h"
 
@@ -71,6 +72,7 @@ struct sl_combine {
 	cb_chunk *chunks;       /* the current chunk first */
 	size_t next_chunk;      /* data bytes of the next regular chunk */
 	size_t bytes;           /* memory held: struct, slots, chunks */
+	size_t kv_bytes;        /* key and value bytes of the entries */
 };
 
 static size_t
@@ -96,26 +98,10 @@ cb_slots_new(size_t n)
 	return s;
 }
 
-/*
- * The zero-padded 8-byte image of a key of at most 8 bytes, as a cb_bytes
- * holds it, built from two loads instead of a memcpy of variable length.
- * Overlapping loads carry the same bytes, so OR merges them.
- */
-static uint64_t
-cb_pad8(const unsigned char *k, size_t len)
+uint64_t
+sl__combine_hash_long(const void *key, size_t klen)
 {
-	uint32_t a, b;
-	uint64_t w = 0;
-
-	if (len >= 4) {
-		memcpy(&a, k, 4);
-		memcpy(&b, k + len - 4, 4);
-		w = le32toh(a) | (uint64_t)le32toh(b) << (8 * (len - 4));
-	} else if (len > 0) {
-		w = k[0] | (uint64_t)k[len / 2] << (8 * (len / 2)) |
-		    (uint64_t)k[len - 1] << (8 * (len - 1));
-	}
-	return htole64(w);
+	return XXH3_64bits(key, klen);
 }
 
 sl_combine *
@@ -243,7 +229,7 @@ cb_key_eq(const unsigned char *a, const unsigned char *b, size_t len)
 	return ((a0 ^ b0) | (a1 ^ b1)) == 0;
 }
 
-/* Is slot s (of klen bytes) the key whose cb_pad8 image is pad8? */
+/* Is slot s (of klen bytes) the key whose in-slot image is pad8? */
 static bool
 cb_slot_is(const cb_slot *s, const void *key, size_t klen, uint64_t pad8)
 {
@@ -309,7 +295,7 @@ sl_combine_add(sl_combine *t, uint64_t hash, const void *key, size_t klen,
 		return SL_ETOOBIG;
 	if (t->sum_u64 && vlen != 8)
 		return SL_EINVAL;
-	pad8 = klen <= CB_INLINE ? cb_pad8(key, klen) : 0;
+	pad8 = htole64(sl__key_head8(key, klen)); /* as memcpy'd to a slot */
 	for (; (s = &t->slots[i])->klen != CB_FREE; i = (i + 1) & mask) {
 		if (s->hash != hash || s->klen != klen ||
 		    !cb_slot_is(s, key, klen, pad8))
@@ -330,6 +316,7 @@ sl_combine_add(sl_combine *t, uint64_t hash, const void *key, size_t klen,
 	s->klen = (uint32_t)klen;
 	s->vlen = (uint32_t)vlen;
 	t->count++;
+	t->kv_bytes += klen + vlen;
 	return SL_OK;
 }
 
@@ -366,6 +353,20 @@ size_t
 sl_combine_bytes(const sl_combine *t)
 {
 	return t->bytes;
+}
+
+size_t
+sl_combine_grow_bytes(const sl_combine *t)
+{
+	if ((t->count + 1) * 4 > t->cap * 3)
+		return 2 * t->cap * sizeof(*t->slots);
+	return sizeof(cb_chunk) + t->next_chunk;
+}
+
+size_t
+sl_combine_kv_bytes(const sl_combine *t)
+{
+	return t->kv_bytes;
 }
 
 void

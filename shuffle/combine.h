@@ -8,9 +8,9 @@
  * when they are at most 8 bytes long (most words, counts); longer ones
  * live in a chunked arena the slot points to. So a word count's add reads
  * one slot and allocates nothing unless a long key or value arrives, an
- * arena chunk fills or the table doubles. The caller computes the hash
- * (XXH3-64 in sluice, so that it serves the partitioning too, see
- * mapout.c); the table never hashes.
+ * arena chunk fills or the table doubles. The caller computes the hash,
+ * sl_combine_hash() in sluice (cheap, inline; not the partition hash);
+ * the table never hashes, so tests can force collisions.
  *
  * The fold sl__fold_sum_u64 (the engine's side of sl_combine_sum_u64) is
  * recognized and done inline, with no call per add.
@@ -28,6 +28,8 @@
 
 #include "sl_impl.h"
 
+#include <endian.h>
+
 /*
  * Folds `val` into the accumulated value `acc` of the same key, in place.
  * Both are `len` bytes; `acc` is aligned as malloc() memory is. Returns
@@ -44,6 +46,71 @@ typedef int (*sl_fold_fn)(void *arg, void *acc, const void *val, size_t len);
 int sl__fold_sum_u64(void *arg, void *acc, const void *val, size_t len);
 
 typedef struct sl_combine sl_combine;
+
+/*
+ * The first min(klen, 8) bytes of key, zero-padded to 8 (the image the
+ * table keeps of a short key), as a little-endian integer: byte 0 in the
+ * low bits. Words are short and their lengths random, so a branch on the
+ * length mispredicts often: this reads 8 bytes at once whenever they lie
+ * in the page of key[0], even past key[klen), and masks the surplus off.
+ * Such a read cannot fault (pages are the unit of protection); only for
+ * a key near a page's end are the bytes gathered one by one, and an
+ * empty key (possibly NULL) reads nothing. ASan would see the over-read,
+ * so it does not check this function.
+ */
+__attribute__((no_sanitize_address)) static inline uint64_t
+sl__key_head8(const void *key, size_t klen)
+{
+	const unsigned char *k = key;
+	uint64_t w = 0;
+	size_t i;
+
+	if (klen >= 8 || (klen > 0 && ((uintptr_t)k & 4095) <= 4096 - 8)) {
+		memcpy(&w, k, 8);
+		w = le64toh(w);
+		return klen >= 8 ? w : w & ((UINT64_C(1) << (8 * klen)) - 1);
+	}
+	for (i = 0; i < klen; i++)
+		w |= (uint64_t)k[i] << (8 * i);
+	return w;
+}
+
+/* XXH3-64 of a key; the part of sl_combine_hash() out of line. */
+uint64_t sl__combine_hash_long(const void *key, size_t klen);
+
+/*
+ * The hash the combine table is keyed by in sluice: keys of up to 16
+ * bytes (nearly all words) are mixed with their length in one 128-bit
+ * multiply (wyhash's "mum": the product's halves xor-folded), longer ones
+ * get XXH3. A few instructions and one length branch, inline, where XXH3
+ * of every word cost a fifth of a word count's CPU. Not the partition
+ * hash (XXH3, kv.h): that one is computed once per distinct key.
+ */
+static inline uint64_t
+sl_combine_hash(const void *key, size_t klen)
+{
+	const uint64_t k1 = UINT64_C(0xa0761d6478bd642f);
+	const uint64_t k2 = UINT64_C(0xe7037ed1a0b428db);
+	uint64_t tail = 0, a, b;
+
+	if (klen > 16)
+		return sl__combine_hash_long(key, klen);
+	if (klen > 8) {
+		memcpy(&tail, (const unsigned char *)key + klen - 8, 8);
+		tail = le64toh(tail);
+	}
+	a = sl__key_head8(key, klen) ^ k1;
+	b = tail ^ k2 ^ klen;
+#ifdef __SIZEOF_INT128__
+	unsigned __int128 r = (unsigned __int128)a * b;
+
+	return (uint64_t)r ^ (uint64_t)(r >> 64);
+#else
+	/* No 128-bit product (32-bit hosts): two multiply-xorshift rounds. */
+	a = (a ^ (a >> 32)) * b;
+	return (a ^ (a >> 29)) * k2;
+#endif
+}
 
 /* A new empty table folding with fold(arg, ...); NULL when out of memory. */
 sl_combine *sl_combine_new(sl_fold_fn fold, void *arg);
@@ -73,6 +140,18 @@ size_t sl_combine_count(const sl_combine *t);
 
 /* Bytes of memory the table holds (slots, arena chunks, the struct). */
 size_t sl_combine_bytes(const sl_combine *t);
+
+/*
+ * Bytes the next add of a new key may allocate on top of
+ * sl_combine_bytes() while it runs: the doubled slot array when the
+ * table is full (the old one is freed only after the move), else the
+ * next arena chunk (4 KiB growing to 1 MiB). A key or value longer than
+ * a chunk gets a chunk of its own size, which this does not count.
+ */
+size_t sl_combine_grow_bytes(const sl_combine *t);
+
+/* Key and value bytes of the entries held (their sum, for encoding). */
+size_t sl_combine_kv_bytes(const sl_combine *t);
 
 /* Frees the table and everything in it; NULL is a no-op. */
 void sl_combine_free(sl_combine *t);

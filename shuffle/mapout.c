@@ -6,6 +6,11 @@
  * table at finish with combine. Finish then sorts each part into its
  * segment with sl_kv_sort, so both cases share one sort.
  *
+ * With combine, the table is keyed by sl_combine_hash (combine.h), which
+ * is cheaper than XXH3; the partition's XXH3 is computed at drain, once
+ * per distinct key. Without combine each record gets XXH3, which it needs
+ * for its partition anyway.
+ *
  * The sort (merge sort, stable) moves 24-byte entries: the first 8 key
  * bytes as a big-endian integer, zero-padded, the key length and a pointer
  * to the record. Most comparisons end at the integer; on equal integers,
@@ -33,6 +38,7 @@ struct sl_mapout {
 	                           first add after new or finish */
 	sl_buf *parts;          /* R buffers: kv records of each partition */
 	uint64_t records_in;    /* records added, ever */
+	uint64_t records_done;  /* records_in at the last finish */
 };
 
 typedef struct mo_ent {
@@ -89,7 +95,7 @@ sl_mapout_add(sl_mapout *m, const void *key, size_t klen, const void *val,
 		if (m->table == NULL &&
 		    (m->table = sl_combine_new(m->fold, m->arg)) == NULL)
 			return SL_ENOMEM;
-		rv = sl_combine_add(m->table, XXH3_64bits(key, klen), key,
+		rv = sl_combine_add(m->table, sl_combine_hash(key, klen), key,
 				    klen, val, vlen);
 	} else {
 		/* One partition needs no hash. */
@@ -102,18 +108,24 @@ sl_mapout_add(sl_mapout *m, const void *key, size_t klen, const void *val,
 	return rv;
 }
 
-/* Moves the combine table's records into their parts, frees the table. */
+/*
+ * Moves the combine table's records into their parts, frees the table.
+ * The table's hashes are sl_combine_hash: the partition needs XXH3.
+ */
 static int
 mo_drain_table(sl_mapout *m)
 {
 	size_t pos = 0;
 	uint64_t hash;
 	sl_slice key, val;
+	uint32_t r;
 
-	while (sl_combine_next(m->table, &pos, &hash, &key, &val))
-		if (sl_kv_append(&m->parts[mo_partition(hash, m->partitions)],
-				 key.ptr, key.len, val.ptr, val.len) != SL_OK)
+	while (sl_combine_next(m->table, &pos, &hash, &key, &val)) {
+		r = mo_partition(XXH3_64bits(key.ptr, key.len), m->partitions);
+		if (sl_kv_append(&m->parts[r], key.ptr, key.len, val.ptr,
+				 val.len) != SL_OK)
 			return SL_ENOMEM;
+	}
 	sl_combine_free(m->table);
 	m->table = NULL;
 	return SL_OK;
@@ -133,6 +145,7 @@ sl_mapout_finish(sl_mapout *m, sl_buf *segs)
 			return rv;
 		sl_buf_release(&m->parts[r]);
 	}
+	m->records_done = m->records_in;
 	return SL_OK;
 }
 
@@ -153,6 +166,55 @@ sl_mapout_bytes(const sl_mapout *m)
 	for (r = 0; r < m->partitions; r++)
 		n += m->parts[r].alloc;
 	return n;
+}
+
+/*
+ * Records held and their encoded bytes. A varint of a length L takes 1
+ * byte, plus at most L / 64 for L >= 128: the table's keys and values
+ * give an upper bound that is exact for lengths below 128.
+ */
+static size_t
+mo_held(const sl_mapout *m, size_t *enc)
+{
+	size_t n, kv;
+	uint32_t r;
+
+	if (m->table) {
+		n = sl_combine_count(m->table);
+		kv = sl_combine_kv_bytes(m->table);
+		*enc = kv + 2 * n + kv / 64;
+		return n;
+	}
+	for (*enc = 0, r = 0; r < m->partitions; r++)
+		*enc += m->parts[r].len;
+	return (size_t)(m->records_in - m->records_done);
+}
+
+size_t
+sl_mapout_out_bytes(const sl_mapout *m)
+{
+	size_t enc;
+
+	mo_held(m, &enc);
+	return enc;
+}
+
+size_t
+sl_mapout_peak_bytes(const sl_mapout *m)
+{
+	size_t held = sl_mapout_bytes(m), enc, n = mo_held(m, &enc);
+	size_t scratch = n * (sizeof(mo_ent) + sizeof(mo_ent) / 2);
+	size_t add = held, finish;
+
+	if (m->table) {
+		add += sl_combine_grow_bytes(m->table);
+		/* Drain: table and parts; sort: parts, segments, scratch. */
+		finish = held + enc > 2 * enc + scratch ? held + enc
+							: 2 * enc + scratch;
+	} else {
+		finish = held + enc + scratch;
+	}
+	return add > finish ? add : finish;
 }
 
 void

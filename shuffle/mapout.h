@@ -11,12 +11,14 @@
  *
  * The partition of a key is sl_partition_of(key, R): XXH3-64 (seed 0) of
  * the key bytes, modulo R; docs/shuffle.md says why that is stable across
- * machines. The hash is computed once per record and serves the combine
- * table too.
+ * machines. Without combine it is computed once per record; with
+ * combine, once per distinct key when the table is drained (the table
+ * has a cheaper hash of its own).
  *
  * Ownership: sl_mapout copies keys and values. Not thread-safe: one map
  * output belongs to one map task attempt.
- * Costs: an add is one hash plus a combine add or an append; finish sorts
+ * Costs: an add is one hash plus a combine add or an append; finish
+ * hashes each distinct key of the combine table with XXH3 and sorts
  * each partition in O(n log n) with 36 bytes of scratch per record.
  */
 #ifndef SL_MAPOUT_H
@@ -58,6 +60,20 @@ uint64_t sl_mapout_records_in(const sl_mapout *m);
 
 /* Bytes of memory held for the records now in m (for a memory budget). */
 size_t sl_mapout_bytes(const sl_mapout *m);
+
+/*
+ * The most memory m needs before the next record comes, for a memory
+ * budget: the larger of what its next add may take (sl_mapout_bytes plus
+ * a doubling of the combine table, see sl_combine_grow_bytes) and what
+ * sl_mapout_finish() takes at its peak if called now (the table and the
+ * records drained from it, then the records, their sorted copy and 36
+ * bytes of sort scratch a record). A caller that finishes (spills) when
+ * this passes its budget keeps the map output within the budget.
+ */
+size_t sl_mapout_peak_bytes(const sl_mapout *m);
+
+/* Bytes of the segments sl_mapout_finish() would make now (at most). */
+size_t sl_mapout_out_bytes(const sl_mapout *m);
 
 /* Frees m; NULL is a no-op. */
 void sl_mapout_free(sl_mapout *m);

@@ -7,11 +7,14 @@
  * (the readers hand out slices of their buffers; the combine table keeps
  * keys inline). Reduce merges the fetched segments of its partition.
  *
- * Memory budget (docs/performance.md): an attempt's share is spec.memory
- * / slots. A map spills sorted runs (runs.h) whenever its map output
- * holds more than half the share (finishing a run needs about as much
- * again), and then writes its final output to a file in the job's spill
- * directory, which the worker serves from disk. A reduce keeps fetched
+ * Memory budget (docs/performance.md): the worker's memory, less the
+ * map outputs it holds in memory (env->held), split between its slots,
+ * is an attempt's share. A map spills sorted runs (runs.h) before its map
+ * output could need more than the share, counting what the spill itself
+ * allocates (sl_mapout_peak_bytes), and then writes its final output to
+ * a file in the job's spill directory, which the worker serves from
+ * disk. So does a map that did not spill when the worker's outputs in
+ * memory would pass half the worker's memory. A reduce keeps fetched
  * segments in memory up to half the share and spills each later one as
  * a run; the merge reads file runs a block at a time. Spill files of an
  * attempt are removed when it ends, success or not.
@@ -53,7 +56,8 @@ struct sl_ctx {
 	/* map */
 	sl_mapout *mo;             /* emitted records, combined */
 	sl_runs *runs;             /* spilled runs of mo, or NULL */
-	size_t budget;             /* bytes of data the attempt may hold */
+	size_t memory;             /* the worker's memory budget, bytes */
+	size_t budget;             /* reduce: bytes of data it may hold */
 	uint32_t spills;           /* spills so far, for the fault point */
 	sl_csv_reader *csv;        /* CSV input, for the header */
 	/* reduce */
@@ -456,16 +460,54 @@ task_spill_dir_done(sl_ctx *ctx, const sl_msg *t)
 	sl_buf_release(&dir);
 }
 
-/* The attempt's budget: its slot's share of the worker's memory. */
+/* The worker's memory budget: --memory, else the default. */
 static size_t
-task_budget(const sl_job_spec *spec, const sl_task_env *env)
+task_memory(const sl_job_spec *spec)
 {
 	uint64_t m = spec->memory ? spec->memory
 				  : sl_memory_default((uint32_t)
 					      sysconf(_SC_NPROCESSORS_ONLN));
 
-	m /= env->slots ? env->slots : 1;
 	return m > SIZE_MAX ? SIZE_MAX : (size_t)m;
+}
+
+/*
+ * The attempt's share now: the worker's memory less the map outputs it
+ * holds in memory (at most half of it), split between its slots.
+ */
+static size_t
+task_share(const sl_ctx *ctx, const sl_task_env *env)
+{
+	size_t held = env->held ? atomic_load_explicit(env->held,
+						       memory_order_relaxed)
+				: 0;
+
+	held = held < ctx->memory ? held : ctx->memory;
+	return (ctx->memory - held) / (env->slots ? env->slots : 1);
+}
+
+/*
+ * Whether the worker may keep `bytes` more of map outputs in memory
+ * (all of them within half its memory); reserves them in env->held and
+ * sets *held when so.
+ */
+static bool
+task_hold(const sl_ctx *ctx, const sl_task_env *env, size_t bytes,
+	  size_t *held)
+{
+	size_t cap = ctx->memory / 2, old;
+
+	if (env->held == NULL) {
+		*held = 0;
+		return true;
+	}
+	old = atomic_load(env->held);
+	do {
+		if (bytes > cap || old > cap - bytes)
+			return false;
+	} while (!atomic_compare_exchange_weak(env->held, &old, old + bytes));
+	*held = bytes;
+	return true;
 }
 
 /* --- map ----------------------------------------------------------------- */
@@ -500,18 +542,29 @@ task_fold_fn(const sl_job *job)
 						  : task_fold;
 }
 
+/* Makes ctx->runs, where the map output goes to disk, if not yet. */
+static int
+task_runs_new(sl_ctx *ctx, const sl_msg *t)
+{
+	sl_buf path = SL_BUF_INIT;
+	int rv = SL_OK;
+
+	if (ctx->runs == NULL &&
+	    (rv = task_spill_name(ctx, t, &path)) == SL_OK)
+		rv = sl_runs_new(&ctx->runs, ctx->spec->partitions, path.buf,
+				 task_fold_fn(ctx->job), ctx);
+	sl_buf_release(&path);
+	return rv;
+}
+
 /* Writes the map output held so far as sorted runs, and empties it. */
 static int
 task_spill(sl_ctx *ctx, const sl_msg *t)
 {
-	sl_buf path = SL_BUF_INIT, err = SL_BUF_INIT;
+	sl_buf err = SL_BUF_INIT;
 	int rv;
 
-	if (ctx->runs == NULL &&
-	    ((rv = task_spill_name(ctx, t, &path)) != SL_OK ||
-	     (rv = sl_runs_new(&ctx->runs, ctx->spec->partitions, path.buf,
-			       task_fold_fn(ctx->job), ctx)) !=
-		     SL_OK))
+	if ((rv = task_runs_new(ctx, t)) != SL_OK)
 		goto out;
 	if ((rv = task_spill_fault(ctx, t)) == SL_OK &&
 	    (rv = sl_runs_spill(ctx->runs, ctx->mo, &err)) != SL_OK)
@@ -519,7 +572,6 @@ task_spill(sl_ctx *ctx, const sl_msg *t)
 	if (rv == SL_OK)
 		rv = sl_counter_add(ctx, "spilled_runs", 1);
 out:
-	sl_buf_release(&path);
 	sl_buf_release(&err);
 	return rv;
 }
@@ -580,7 +632,7 @@ task_map_records(sl_ctx *ctx, const sl_msg *t, const sl_task_env *env,
 		res->records_in++;
 		if ((rv = job->map(ctx, &rec)) != SL_OK)
 			break;
-		if (sl_mapout_bytes(ctx->mo) > ctx->budget / 2 &&
+		if (sl_mapout_peak_bytes(ctx->mo) > task_share(ctx, env) &&
 		    (rv = task_spill(ctx, t)) != SL_OK)
 			break;
 		if (++n % TASK_CANCEL_EVERY == 0 && atomic_load(env->cancel)) {
@@ -677,7 +729,7 @@ task_map(sl_ctx *ctx, const sl_msg *t, const sl_task_env *env,
 	uint32_t r = ctx->spec->partitions, i;
 	int rv;
 
-	ctx->budget = task_budget(ctx->spec, env);
+	ctx->memory = task_memory(ctx->spec);
 	if ((rv = sl_mapout_new(&ctx->mo, r, task_fold_fn(ctx->job),
 				ctx)) != SL_OK)
 		return rv;
@@ -693,6 +745,12 @@ task_map(sl_ctx *ctx, const sl_msg *t, const sl_task_env *env,
 	    (rv = task_fault_sleep("map-sleep", t, env)) != SL_OK)
 		goto out;
 	res->records_out = sl_mapout_records_in(ctx->mo);
+	/* Under --shuffle mpi every output is exchanged from memory. */
+	if (ctx->runs == NULL && ctx->spec->shuffle != SL_SHUFFLE_MPI &&
+	    !task_hold(ctx, env, sl_mapout_out_bytes(ctx->mo), &res->held) &&
+	    ((rv = task_runs_new(ctx, t)) != SL_OK ||
+	     (rv = sl_counter_add(ctx, "map_outputs_on_disk", 1)) != SL_OK))
+		goto out;
 	if (ctx->runs) {
 		rv = task_map_to_file(ctx, t, res);
 		goto out;
@@ -960,7 +1018,8 @@ task_reduce(sl_ctx *ctx, const sl_msg *t, const sl_task_env *env,
 	}
 	for (i = 0; i < n; i++)
 		sl_buf_init(&segs[i]);
-	ctx->budget = task_budget(ctx->spec, env);
+	ctx->memory = task_memory(ctx->spec);
+	ctx->budget = task_share(ctx, env);
 	if ((rv = task_fault_sleep("reduce-sleep", t, env)) != SL_OK ||
 	    (rv = task_fetch(ctx, t, env, segs, paths, res)) != SL_OK)
 		goto out;

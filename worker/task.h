@@ -26,8 +26,12 @@ typedef struct sl_task_env {
 	void *zctx;                 /* ZeroMQ context for fetch sockets */
 	const atomic_int *cancel;   /* non-zero: stop as soon as possible */
 	uint32_t fetch_timeout_ms;  /* a FETCH with no reply fails after this */
-	uint32_t slots;             /* the worker's slots: its share of
-				       spec.memory is memory / slots */
+	uint32_t slots;             /* the worker's slots: an attempt's
+				       share of spec.memory is (memory -
+				       *held) / slots */
+	atomic_size_t *held;        /* bytes of map outputs the worker keeps
+				       in memory (maps reserve theirs here,
+				       up to memory / 2), or NULL */
 } sl_task_env;
 
 typedef struct sl_task_result {
@@ -45,6 +49,9 @@ typedef struct sl_task_result {
 	sl_buf out_path;          /* map that spilled: its output file, where
 				     segment r ends at ends[r] (see runs.h) */
 	uint64_t *ends;           /* R offsets into out_path, or NULL */
+	size_t held;              /* map: bytes of segs reserved in
+				     env->held; the worker gives them back
+				     when it drops the segments */
 	sl_buf temp_path;         /* reduce: the part file to commit */
 	uint32_t lost_map;        /* reduce: 1 + map whose output could not
 				     be fetched (status SL_ELOST), or 0 */

@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,14 @@
 #include "task.h"
 
 #define WORKER_DONE_EP "inproc://sluice-worker-done"
+/*
+ * Blocks of this size and more are mmap'd by malloc and returned to the
+ * system when freed. glibc's default threshold rises with every big
+ * block freed (up to 32 MiB), after which freed tables and buffers stay
+ * in the task threads' arenas: measured, a word count worker kept 80-150
+ * MiB resident that way between spills (docs/performance.md).
+ */
+#define WORKER_MMAP_THRESHOLD (256 * 1024)
 
 typedef enum { ATT_RUNNING, ATT_WAIT_COMMIT } worker_att_state;
 
@@ -36,6 +45,7 @@ typedef struct worker_attempt {
 	void *zctx;
 	uint32_t fetch_timeout_ms;
 	uint32_t slots;          /* the worker's slots: share of the budget */
+	atomic_size_t *held;     /* the worker's map output bytes in memory */
 	struct worker_attempt *next;
 } worker_attempt;
 
@@ -48,6 +58,7 @@ typedef struct worker_output {
 	char *path;              /* or a file holding them (owned, removed
 				    with the output), NULL */
 	uint64_t *ends;          /* with path: where each segment ends */
+	size_t held;             /* bytes of segs counted in worker.held */
 	struct worker_output *next;
 } worker_output;
 
@@ -75,6 +86,8 @@ typedef struct worker {
 	uint64_t last_sent_ms;   /* last heartbeat sent */
 	worker_attempt *attempts;
 	worker_output *outputs;
+	atomic_size_t held;      /* bytes of outputs' segs in memory, as
+				    reserved by their maps (task.h) */
 	worker_exseg *exchanged; /* this worker's partitions, --shuffle mpi */
 	bool stop;
 } worker;
@@ -90,6 +103,7 @@ worker_task_thread(void *arg)
 		.cancel = &a->cancel,
 		.fetch_timeout_ms = a->fetch_timeout_ms,
 		.slots = a->slots,
+		.held = a->held,
 	};
 	void *push;
 	int core = sl_bind_task_begin(); /* pinned inside the binding */
@@ -112,6 +126,7 @@ worker_task_thread(void *arg)
 static void
 worker_attempt_free(worker_attempt *a)
 {
+	atomic_fetch_sub(a->held, a->res.held);
 	sl_msg_release(&a->task);
 	sl_task_result_release(&a->res);
 	free(a);
@@ -219,6 +234,7 @@ worker_on_task(worker *w, sl_msg *m)
 	a->zctx = w->zctx;
 	a->fetch_timeout_ms = w->timeout_ms;
 	a->slots = w->cfg->slots;
+	a->held = &w->held;
 	a->state = ATT_RUNNING;
 	if (pthread_create(&a->thread, NULL, worker_task_thread, a) != 0) {
 		a->res.status = SL_ENOMEM;
@@ -265,6 +281,8 @@ worker_on_done(worker *w)
 	o->path = a->res.out_path.len ? sl_buf_detach(&a->res.out_path, NULL)
 				      : NULL;
 	o->ends = a->res.ends;
+	o->held = a->res.held;
+	a->res.held = 0;
 	a->res.segs = NULL;
 	a->res.nsegs = 0;
 	a->res.ends = NULL;
@@ -324,6 +342,7 @@ worker_outputs_drop(worker *w, uint64_t job, bool all)
 		for (i = 0; o->segs && i < o->nsegs; i++)
 			sl_buf_release(&o->segs[i]);
 		free(o->segs);
+		atomic_fetch_sub(&w->held, o->held);
 		if (o->path) {
 			/* And the job's spill directory once it is empty. */
 			unlink(o->path);
@@ -823,7 +842,9 @@ sl_worker_run(const sl_worker_config *cfg, sl_buf *err)
 
 	memset(&w, 0, sizeof(w));
 	w.cfg = cfg;
+	atomic_init(&w.held, 0);
 	sl_buf_init(&w.shuffle_ep);
+	mallopt(M_MMAP_THRESHOLD, WORKER_MMAP_THRESHOLD);
 	/* Until WELCOME says otherwise. */
 	w.heartbeat_ms = 500;
 	w.timeout_ms = 10000;

@@ -59,6 +59,26 @@ check_same_output "spilled aggregate equals the unspilled one" \
 	"$T/agg-ref" "$T/agg-1m"
 no_spill_left "no spill file after an aggregate"
 
+# Many small maps (64 KiB splits, some 150 KB of output each): their
+# outputs fit a 4 MiB worker one by one, but not all together, so past
+# half the worker's memory they go to disk too, and are served from it.
+run_sluice run wordcount "$T/in.txt" -o "$T/wc-cap" --workers 2 \
+	--partitions 2 --split-size 64K --tmpdir "$T/spill" --memory 4M -v
+expect_rc "word count of many small maps with --memory 4M" 0
+check "the worker's map outputs past its cap go to disk" \
+	grep -q map_outputs_on_disk "$T/err"
+check_same_output "map outputs on disk give the same output" \
+	"$T/wc-ref" "$T/wc-cap"
+no_spill_left "no map output file left after the job"
+run_sluice run wordcount "$T/in.txt" -o "$T/wc-nocap" --workers 2 \
+	--partitions 2 --split-size 64K --tmpdir "$T/spill" --memory 1G -v
+if grep -q map_outputs_on_disk "$T/err"; then
+	fail "a large budget keeps every map output in memory" \
+		"$(grep map_outputs_on_disk "$T/err")"
+else
+	pass "a large budget keeps every map output in memory"
+fi
+
 # The second spill of the first attempt of every task fails.
 SLUICE_FAULT=spill-fail=2 run_sluice run wordcount "$T/in.txt" \
 	-o "$T/wc-fault" $COMMON --memory 1M

@@ -7,6 +7,8 @@
 #include <stdalign.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <xxhash.h>
 
 #include "shuffle/combine.h"
@@ -493,6 +495,123 @@ test_generic_fold_of_a_short_value_is_kept(void)
 	sl_combine_free(t);
 }
 
+/* The reference of sl__key_head8: the first min(len, 8) bytes, LE. */
+static uint64_t
+head8_ref(const unsigned char *k, size_t len)
+{
+	uint64_t w = 0;
+	size_t i;
+
+	for (i = 0; i < len && i < 8; i++)
+		w |= (uint64_t)k[i] << (8 * i);
+	return w;
+}
+
+/*
+ * Keys of 0..24 bytes ending exactly at the end of a readable page (the
+ * next one is PROT_NONE, so a read past the key faults) and at every
+ * other offset near it, and the same keys in a buffer with other bytes
+ * after them: the head and the hash see the key's bytes only.
+ */
+static void
+test_head_and_hash_read_only_the_key_even_at_a_page_end(void)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE), len, off;
+	unsigned char *map, *end, copy[32];
+
+	map = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CU_ASSERT_FATAL(map != MAP_FAILED);
+	CU_ASSERT_FATAL(mprotect(map + page, page, PROT_NONE) == 0);
+	end = map + page;
+	for (off = 0; off < 64; off++)
+		end[-1 - (ptrdiff_t)off] = (unsigned char)(0x41 + off * 7);
+	for (len = 0; len <= 24; len++) {
+		for (off = 0; off + len <= 40; off++) {
+			const unsigned char *k = end - len - off;
+
+			memset(copy, off % 2 ? 0xff : 0, sizeof(copy));
+			memcpy(copy, k, len);
+			CU_ASSERT_EQUAL(sl__key_head8(k, len), head8_ref(k, len));
+			CU_ASSERT_EQUAL(sl__key_head8(copy, len),
+					head8_ref(k, len));
+			CU_ASSERT_EQUAL(sl_combine_hash(k, len),
+					sl_combine_hash(copy, len));
+		}
+	}
+	munmap(map, 2 * page);
+}
+
+/*
+ * The table's hash mixes every byte and the length: flipping any one bit
+ * of a key of 1..40 bytes, or adding a NUL, changes it. (A 64-bit hash
+ * could collide by chance; for these fixed keys it does not, and a hash
+ * that skipped bytes, as a head-and-tail read of long keys would, fails.)
+ */
+static void
+test_table_hash_sees_every_byte_and_the_length(void)
+{
+	unsigned char key[41];
+	size_t len, i;
+	uint64_t h;
+	int bit;
+
+	for (i = 0; i < sizeof(key); i++)
+		key[i] = (unsigned char)('a' + i % 26);
+	key[sizeof(key) - 1] = 0;
+	CU_ASSERT(sl_combine_hash("", 0) != sl_combine_hash("\0", 1));
+	for (len = 1; len < sizeof(key); len++) {
+		h = sl_combine_hash(key, len);
+		CU_ASSERT(h != sl_combine_hash(key, len - 1));
+		for (i = 0; i < len; i++) {
+			for (bit = 0; bit < 8; bit++) {
+				key[i] ^= (unsigned char)(1 << bit);
+				CU_ASSERT(sl_combine_hash(key, len) != h);
+				key[i] ^= (unsigned char)(1 << bit);
+			}
+		}
+	}
+	/* "ab" and "ab\0" share their padded head: the length decides. */
+	memcpy(key, "ab\0", 3);
+	CU_ASSERT(sl_combine_hash(key, 2) != sl_combine_hash(key, 3));
+}
+
+/*
+ * Keys "0".."999" of at most 8 bytes (no arena): while the table is not
+ * full the next add needs at most an arena chunk; when it is, the
+ * doubling, and the next new key grows the held bytes by half of that
+ * (the new slot array less the old): 64 slots doubled 5 times holds
+ * 1000 keys at most 3/4 full. kv_bytes sums the keys and values of
+ * distinct keys only.
+ */
+static void
+test_grow_and_kv_bytes_foretell_the_table(void)
+{
+	sl_combine *t = sl_combine_new(fold_sum, NULL);
+	char key[16];
+	size_t kv = 0, before, grow, doublings = 0, i;
+	int len;
+
+	CU_ASSERT(sl_combine_grow_bytes(t) <= 2 * sl_combine_bytes(t));
+	for (i = 0; i < 1000; i++) {
+		len = snprintf(key, sizeof(key), "%zu", i);
+		before = sl_combine_bytes(t);
+		grow = sl_combine_grow_bytes(t);
+		ASSERT_EQ_INT(add_u64(t, key, (size_t)len, 1), SL_OK);
+		ASSERT_EQ_INT(add_u64(t, key, (size_t)len, 1), SL_OK); /* a hit */
+		kv += (size_t)len + 8;
+		CU_ASSERT(sl_combine_bytes(t) - before <= grow);
+		if (sl_combine_bytes(t) != before) {
+			ASSERT_EQ_INT(sl_combine_bytes(t) - before, grow / 2);
+			doublings++;
+		}
+	}
+	ASSERT_EQ_INT(doublings, 5);
+	ASSERT_EQ_INT(sl_combine_kv_bytes(t), kv);
+	ASSERT_EQ_INT(sl_combine_count(t), 1000);
+	sl_combine_free(t);
+}
+
 static const unit_case cases[] = {
 	{ "a new key holds a copy of its first value",
 	  test_new_key_holds_a_copy },
@@ -504,6 +623,8 @@ static const unit_case cases[] = {
 	  test_keys_differing_in_one_byte_are_distinct },
 	{ "the table grows and keeps every key",
 	  test_table_grows_and_keeps_every_key },
+	{ "grow and kv bytes foretell what the table takes",
+	  test_grow_and_kv_bytes_foretell_the_table },
 	{ "a value of another length for a held key is rejected",
 	  test_value_of_another_length_is_rejected },
 	{ "a fold error is returned as it is",
@@ -520,6 +641,10 @@ static const unit_case cases[] = {
 	  test_inline_sum_refuses_overflow_and_other_lengths },
 	{ "a generic fold of a value held in the slot is kept",
 	  test_generic_fold_of_a_short_value_is_kept },
+	{ "a key's head and hash read only its bytes, even at a page's end",
+	  test_head_and_hash_read_only_the_key_even_at_a_page_end },
+	{ "the table hash sees every byte and the length",
+	  test_table_hash_sees_every_byte_and_the_length },
 	{ NULL, NULL }
 };
 
