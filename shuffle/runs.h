@@ -2,11 +2,12 @@
  * runs.h - a map output kept within a memory budget: sorted runs spilled
  * to disk, merged at the end into one output file.
  *
- * A map task adds records to its sl_mapout; whenever sl_mapout_bytes()
- * passes the task's budget it calls sl_runs_spill(), which finishes the
- * records held so far into one sorted run per partition and writes each
- * non-empty one with sl_spill_write() to PREFIX-p<partition>-<k>, then
- * goes on with an empty map output. sl_runs_finish() finishes what is
+ * A map task adds records to its sl_mapout; whenever
+ * sl_mapout_peak_bytes() passes the task's budget it calls
+ * sl_runs_spill(), which finishes the records held so far into one
+ * sorted run per partition and writes each non-empty one with
+ * sl_spill_write() to PREFIX-p<partition>-<k>, then goes on with an
+ * empty map output. sl_runs_finish() finishes what is
  * left into memory and merges, partition by partition, the partition's
  * file runs and that last run (sl_merge over file runs, one block of each
  * in memory), folding the values of equal keys again with a fold
