@@ -23,6 +23,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -571,6 +572,12 @@ task_spill(sl_ctx *ctx, const sl_msg *t)
 		sl_fail(ctx, "%s", err.len ? err.buf : sl_strerror(rv));
 	if (rv == SL_OK)
 		rv = sl_counter_add(ctx, "spilled_runs", 1);
+	/*
+	 * The freed table's arena chunks sit below the worker's mmap
+	 * threshold (worker.c): give their pages back, or the next
+	 * attempt, on another thread and malloc arena, adds its own.
+	 */
+	malloc_trim(0);
 out:
 	sl_buf_release(&err);
 	return rv;
@@ -762,13 +769,14 @@ task_map(sl_ctx *ctx, const sl_msg *t, const sl_task_env *env,
 	for (i = 0; i < r; i++)
 		res->bytes_out += res->segs[i].len;
 out:
+	sl_mapout_free(ctx->mo);
+	ctx->mo = NULL;
 	if (ctx->runs) {
 		sl_runs_free(ctx->runs);
 		ctx->runs = NULL;
 		task_spill_dir_done(ctx, t);
+		malloc_trim(0); /* as after a spill: the merge's windows too */
 	}
-	sl_mapout_free(ctx->mo);
-	ctx->mo = NULL;
 	return rv;
 }
 

@@ -30,9 +30,12 @@
  * system when freed. glibc's default threshold rises with every big
  * block freed (up to 32 MiB), after which freed tables and buffers stay
  * in the task threads' arenas: measured, a word count worker kept 80-150
- * MiB resident that way between spills (docs/performance.md).
+ * MiB resident that way between spills (docs/performance.md). Smaller
+ * blocks (the combine table's 1 MiB arena chunks among them) stay on the
+ * heap and are reused: at 1 MiB, mapping and faulting each chunk anew
+ * slowed a word count by a fifth.
  */
-#define WORKER_MMAP_THRESHOLD (256 * 1024)
+#define WORKER_MMAP_THRESHOLD (4u << 20)
 
 typedef enum { ATT_RUNNING, ATT_WAIT_COMMIT } worker_att_state;
 

@@ -24,10 +24,7 @@ static uint64_t rng_state = 0x243f6a8885a308d3ull;
 static uint64_t
 rng(void)
 {
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * 0x2545f4914f6cdd1dull;
+	return unit_rng(&rng_state);
 }
 
 /* 8-byte little-endian counts, the layout of sl_u64_put. */

@@ -273,10 +273,7 @@ static uint64_t rng_state = 0x13198a2e03707344ull;
 static uint64_t
 rng(void)
 {
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * 0x2545f4914f6cdd1dull;
+	return unit_rng(&rng_state);
 }
 
 static int

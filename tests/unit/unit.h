@@ -23,6 +23,7 @@
 
 #include <CUnit/Basic.h>
 #include <CUnit/CUnit.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -71,6 +72,16 @@ unit_mem_diff(const char *file, int line, const char *an, const void *a,
 	fprintf(stderr, "\" (%zu bytes), %s == \"", alen, bn);
 	fwrite(b, 1, blen, stderr);
 	fprintf(stderr, "\" (%zu bytes)\n", blen);
+}
+
+/* xorshift64*: a small seeded generator, the same on every machine. */
+static inline uint64_t
+unit_rng(uint64_t *state)
+{
+	*state ^= *state >> 12;
+	*state ^= *state << 25;
+	*state ^= *state >> 27;
+	return *state * 0x2545f4914f6cdd1dull;
 }
 
 static inline int
