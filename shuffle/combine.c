@@ -262,7 +262,10 @@ sl__fold_sum_u64(void *arg, void *acc, const void *val, size_t len)
 	return len == 8 ? cb_sum_u64(acc, val) : SL_EINVAL;
 }
 
-/* Folds val into the value held in slot s (of the same length). */
+/*
+ * Folds val into the value held in slot s (of the same length) with a
+ * fold other than sl__fold_sum_u64.
+ */
 static int
 cb_fold(sl_combine *t, cb_slot *s, const void *val, size_t vlen)
 {
@@ -272,8 +275,6 @@ cb_fold(sl_combine *t, cb_slot *s, const void *val, size_t vlen)
 	} acc;
 	int rv;
 
-	if (t->sum_u64)
-		return cb_sum_u64(s->val.in, val);
 	if (vlen > CB_INLINE)
 		return t->fold(t->arg, s->val.out, val, vlen);
 	/* The slot's value is only 8-byte aligned: fold an aligned copy. */
@@ -283,32 +284,24 @@ cb_fold(sl_combine *t, cb_slot *s, const void *val, size_t vlen)
 	return rv;
 }
 
-int
-sl_combine_add(sl_combine *t, uint64_t hash, const void *key, size_t klen,
-	       const void *val, size_t vlen)
+/*
+ * Inserts a key the table does not hold. Out of line, finding its free
+ * slot again: a new key is rare next to hits, and the hit path then has
+ * no call to keep registers across.
+ */
+static __attribute__((noinline)) int
+cb_insert(sl_combine *t, uint64_t hash, const void *key, size_t klen,
+	  const void *val, size_t vlen)
 {
-	size_t mask = t->cap - 1, i = (size_t)hash & mask;
-	uint64_t pad8;
 	cb_slot *s;
 
 	if (klen > CB_LEN_MAX || vlen > CB_LEN_MAX)
 		return SL_ETOOBIG;
 	if (t->sum_u64 && vlen != 8)
 		return SL_EINVAL;
-	pad8 = htole64(sl__key_head8(key, klen)); /* as memcpy'd to a slot */
-	for (; (s = &t->slots[i])->klen != CB_FREE; i = (i + 1) & mask) {
-		if (s->hash != hash || s->klen != klen ||
-		    !cb_slot_is(s, key, klen, pad8))
-			continue;
-		if (s->vlen != vlen)
-			return SL_EINVAL;
-		return cb_fold(t, s, val, vlen);
-	}
-	if ((t->count + 1) * 4 > t->cap * 3) {
-		if (cb_grow(t) != SL_OK)
-			return SL_ENOMEM;
-		s = cb_free_slot(t->slots, t->cap - 1, hash);
-	}
+	if ((t->count + 1) * 4 > t->cap * 3 && cb_grow(t) != SL_OK)
+		return SL_ENOMEM;
+	s = cb_free_slot(t->slots, t->cap - 1, hash);
 	if (cb_store(t, &s->key, key, klen) != SL_OK ||
 	    cb_store(t, &s->val, val, vlen) != SL_OK)
 		return SL_ENOMEM; /* the slot stays free; arena bytes stay */
@@ -318,6 +311,68 @@ sl_combine_add(sl_combine *t, uint64_t hash, const void *key, size_t klen,
 	t->count++;
 	t->kv_bytes += klen + vlen;
 	return SL_OK;
+}
+
+/*
+ * sl_combine_add of a key whose sl__key_head8 is `head`. A key longer
+ * than CB_LEN_MAX matches no slot (klen is 32 bits there) and is refused
+ * by cb_insert; a held key's length is valid, so a hit checks only that
+ * the value's length is the held one's.
+ */
+static inline __attribute__((always_inline)) int
+cb_add(sl_combine *t, uint64_t hash, uint64_t head, const void *key,
+       size_t klen, const void *val, size_t vlen)
+{
+	size_t mask = t->cap - 1, i = (size_t)hash & mask;
+	uint64_t pad8 = htole64(head); /* as memcpy'd to a slot */
+	cb_slot *s;
+
+	for (; (s = &t->slots[i])->klen != CB_FREE; i = (i + 1) & mask) {
+		if (s->hash != hash || s->klen != klen ||
+		    !cb_slot_is(s, key, klen, pad8))
+			continue;
+		if (s->vlen != vlen)
+			return vlen > CB_LEN_MAX ? SL_ETOOBIG : SL_EINVAL;
+		if (t->sum_u64)
+			return cb_sum_u64(s->val.in, val);
+		return cb_fold(t, s, val, vlen);
+	}
+	return cb_insert(t, hash, key, klen, val, vlen);
+}
+
+int
+sl_combine_add(sl_combine *t, uint64_t hash, const void *key, size_t klen,
+	       const void *val, size_t vlen)
+{
+	return cb_add(t, hash, sl__key_head8(key, klen), key, klen, val,
+		      vlen);
+}
+
+/* sl_combine_add_key of a key of more than 16 bytes. */
+static __attribute__((noinline)) int
+cb_add_long(sl_combine *t, const void *key, size_t klen, const void *val,
+	    size_t vlen)
+{
+	return sl_combine_add(t, sl__combine_hash_long(key, klen), key, klen,
+			      val, vlen);
+}
+
+/*
+ * Keys of up to 16 bytes, nearly all words, are hashed and compared
+ * inline, and a hit makes no call (nor keeps registers across one);
+ * longer keys are added out of line.
+ */
+int
+sl_combine_add_key(sl_combine *t, const void *key, size_t klen,
+		   const void *val, size_t vlen)
+{
+	uint64_t head;
+
+	if (klen > 16)
+		return cb_add_long(t, key, klen, val, vlen);
+	head = sl__key_head8(key, klen);
+	return cb_add(t, sl__combine_hash_short(head, key, klen), head, key,
+		      klen, val, vlen);
 }
 
 int

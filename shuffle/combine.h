@@ -8,9 +8,10 @@
  * when they are at most 8 bytes long (most words, counts); longer ones
  * live in a chunked arena the slot points to. So a word count's add reads
  * one slot and allocates nothing unless a long key or value arrives, an
- * arena chunk fills or the table doubles. The caller computes the hash,
- * sl_combine_hash() in sluice (cheap, inline; not the partition hash);
- * the table never hashes, so tests can force collisions.
+ * arena chunk fills or the table doubles. The hash is sl_combine_hash()
+ * in sluice (cheap, inline; not the partition hash): sl_combine_add_key
+ * computes it, sl_combine_add takes it from the caller, so tests can
+ * force collisions.
  *
  * The fold sl__fold_sum_u64 (the engine's side of sl_combine_sum_u64) is
  * recognized and done inline, with no call per add.
@@ -82,27 +83,21 @@ sl__key_head8(const void *key, size_t klen)
 uint64_t sl__combine_hash_long(const void *key, size_t klen);
 
 /*
- * The hash the combine table is keyed by in sluice: keys of up to 16
- * bytes (nearly all words) are mixed with their length in one 128-bit
- * multiply (wyhash's "mum": the product's halves xor-folded), longer ones
- * get XXH3. A few instructions and one length branch, inline, where XXH3
- * of every word cost a fifth of a word count's CPU. Not the partition
- * hash (XXH3, kv.h): that one is computed once per distinct key.
+ * sl_combine_hash() of a key of at most 16 bytes whose sl__key_head8() is
+ * `head`: for a caller that has the head already (sl_combine_add_key).
  */
 static inline uint64_t
-sl_combine_hash(const void *key, size_t klen)
+sl__combine_hash_short(uint64_t head, const void *key, size_t klen)
 {
 	const uint64_t k1 = UINT64_C(0xa0761d6478bd642f);
 	const uint64_t k2 = UINT64_C(0xe7037ed1a0b428db);
 	uint64_t tail = 0, a, b;
 
-	if (klen > 16)
-		return sl__combine_hash_long(key, klen);
 	if (klen > 8) {
 		memcpy(&tail, (const unsigned char *)key + klen - 8, 8);
 		tail = le64toh(tail);
 	}
-	a = sl__key_head8(key, klen) ^ k1;
+	a = head ^ k1;
 	b = tail ^ k2 ^ klen;
 #ifdef __SIZEOF_INT128__
 	unsigned __int128 r = (unsigned __int128)a * b;
@@ -113,6 +108,22 @@ sl_combine_hash(const void *key, size_t klen)
 	a = (a ^ (a >> 32)) * b;
 	return (a ^ (a >> 29)) * k2;
 #endif
+}
+
+/*
+ * The hash the combine table is keyed by in sluice: keys of up to 16
+ * bytes (nearly all words) are mixed with their length in one 128-bit
+ * multiply (wyhash's "mum": the product's halves xor-folded), longer ones
+ * get XXH3. A few instructions and one length branch, inline, where XXH3
+ * of every word cost a fifth of a word count's CPU. Not the partition
+ * hash (XXH3, kv.h): that one is computed once per distinct key.
+ */
+static inline uint64_t
+sl_combine_hash(const void *key, size_t klen)
+{
+	if (klen > 16)
+		return sl__combine_hash_long(key, klen);
+	return sl__combine_hash_short(sl__key_head8(key, klen), key, klen);
 }
 
 /* A new empty table folding with fold(arg, ...); NULL when out of memory. */
@@ -129,6 +140,14 @@ sl_combine *sl_combine_new(sl_fold_fn fold, void *arg);
  */
 int sl_combine_add(sl_combine *t, uint64_t hash, const void *key,
 		   size_t klen, const void *val, size_t vlen);
+
+/*
+ * sl_combine_add(t, sl_combine_hash(key, klen), key, ...), with the key's
+ * head read once for both the hash and the in-slot compare: the add of
+ * sluice's map output, once per emitted record.
+ */
+int sl_combine_add_key(sl_combine *t, const void *key, size_t klen,
+		       const void *val, size_t vlen);
 
 /*
  * Iterates over the entries in no particular order: start with *pos = 0;

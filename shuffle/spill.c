@@ -1,9 +1,10 @@
 /*
  * spill.c - sorted runs on local disk, LZ4 frames; see spill.h.
  *
- * Writing compresses SL_SPILL_BLOCK bytes at a time with the LZ4 frame
- * API into one buffer of their compressed bound and writes each result
- * out, so memory does not grow with the run. Reading (sl_spill_next)
+ * Writing (sl_spill_append) compresses SL_SPILL_BLOCK bytes at a time
+ * with the LZ4 frame API into one buffer of their compressed bound and
+ * writes each result out, so memory does not grow with the run;
+ * sl_spill_write is create, one append, finish. Reading (sl_spill_next)
  * feeds the file to the decompressor SP_READ bytes at a time and lets it
  * write straight into the caller's buffer, with room for a block, until
  * some bytes came out; sl_spill_read loops over it.
@@ -45,54 +46,127 @@ sp_put(int fd, const char *p, size_t n)
 	return SL_OK;
 }
 
+struct sl_spill_writer {
+	int fd;
+	char *path;             /* for messages, and to remove the file */
+	LZ4F_cctx *cctx;
+	char *out;              /* cap bytes of compressed output */
+	size_t cap;             /* a block's compressed bound and the header */
+};
+
+/*
+ * Fails w after rv (SL_EIO: errno e): the message, then the file goes.
+ * Returns rv.
+ */
+static int
+sp_fail(sl_spill_writer *w, int rv, int e, sl_buf *err)
+{
+	if (rv == SL_EIO)
+		sl_buf_addf(err, "cannot write spill file '%s': %s", w->path,
+			    strerror(e));
+	sl_spill_abort(w);
+	return rv;
+}
+
 int
-sl_spill_write(const char *path, const void *data, size_t len, sl_buf *err)
+sl_spill_create(sl_spill_writer **out, const char *path, sl_buf *err)
 {
 	LZ4F_preferences_t prefs;
-	LZ4F_cctx *cctx = NULL;
-	const char *in = data;
-	char *out = NULL;
-	size_t cap, off, chunk;
-	int fd, rv = SL_ENOMEM, e = 0;
+	sl_spill_writer *w = calloc(1, sizeof(*w));
+	int rv;
 
+	*out = NULL;
+	if (w == NULL || (w->path = strdup(path)) == NULL) {
+		free(w);
+		return SL_ENOMEM;
+	}
+	w->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (w->fd < 0) {
+		sl_buf_addf(err, "cannot create spill file '%s': %s", path,
+			    strerror(errno));
+		free(w->path);
+		free(w);
+		return SL_EIO;
+	}
 	memset(&prefs, 0, sizeof(prefs));
 	prefs.frameInfo.blockSizeID = LZ4F_max1MB;
 	prefs.frameInfo.contentChecksumFlag = LZ4F_contentChecksumEnabled;
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		sl_buf_addf(err, "cannot create spill file '%s': %s", path,
-			    strerror(errno));
-		return SL_EIO;
-	}
 	/* The bound covers a block and the frame's end; the header apart. */
-	cap = LZ4F_compressBound(SL_SPILL_BLOCK, &prefs) + LZ4F_HEADER_SIZE_MAX;
-	if (LZ4F_isError(LZ4F_createCompressionContext(&cctx, LZ4F_VERSION)) ||
-	    (out = malloc(cap)) == NULL)
-		goto out;
-	rv = sp_put(fd, out, LZ4F_compressBegin(cctx, out, cap, &prefs));
+	w->cap = LZ4F_compressBound(SL_SPILL_BLOCK, &prefs) +
+		 LZ4F_HEADER_SIZE_MAX;
+	if (LZ4F_isError(LZ4F_createCompressionContext(&w->cctx,
+						       LZ4F_VERSION)) ||
+	    (w->out = malloc(w->cap)) == NULL)
+		return sp_fail(w, SL_ENOMEM, 0, err);
+	rv = sp_put(w->fd, w->out, LZ4F_compressBegin(w->cctx, w->out, w->cap,
+						      &prefs));
+	if (rv != SL_OK)
+		return sp_fail(w, rv, errno, err);
+	*out = w;
+	return SL_OK;
+}
+
+int
+sl_spill_append(sl_spill_writer *w, const void *data, size_t len,
+		sl_buf *err)
+{
+	const char *in = data;
+	size_t off, chunk;
+	int rv = SL_OK;
+
 	for (off = 0; off < len && rv == SL_OK; off += chunk) {
 		chunk = len - off < SL_SPILL_BLOCK ? len - off : SL_SPILL_BLOCK;
-		rv = sp_put(fd, out, LZ4F_compressUpdate(cctx, out, cap,
-							  in + off, chunk,
-							  NULL));
+		rv = sp_put(w->fd, w->out, LZ4F_compressUpdate(w->cctx, w->out,
+							       w->cap, in + off,
+							       chunk, NULL));
 	}
-	if (rv == SL_OK)
-		rv = sp_put(fd, out, LZ4F_compressEnd(cctx, out, cap, NULL));
-	e = errno;
-out:
-	if (close(fd) != 0 && rv == SL_OK) {
-		e = errno;
-		rv = SL_EIO;
-	}
-	if (rv != SL_OK) {
-		if (rv == SL_EIO)
-			sl_buf_addf(err, "cannot write spill file '%s': %s",
-				    path, strerror(e));
-		unlink(path);
-	}
-	free(out);
-	LZ4F_freeCompressionContext(cctx);
-	return rv;
+	return rv == SL_OK ? SL_OK : sp_fail(w, rv, errno, err);
+}
+
+int
+sl_spill_finish(sl_spill_writer *w, sl_buf *err)
+{
+	int fd = w->fd, rv;
+
+	rv = sp_put(fd, w->out, LZ4F_compressEnd(w->cctx, w->out, w->cap,
+						 NULL));
+	if (rv != SL_OK)
+		return sp_fail(w, rv, errno, err);
+	w->fd = -1;
+	if (close(fd) != 0)
+		return sp_fail(w, SL_EIO, errno, err);
+	/* The run is whole: keep the file. */
+	free(w->path);
+	w->path = NULL;
+	sl_spill_abort(w);
+	return SL_OK;
+}
+
+void
+sl_spill_abort(sl_spill_writer *w)
+{
+	if (w == NULL)
+		return;
+	if (w->fd >= 0)
+		close(w->fd);
+	if (w->path)
+		unlink(w->path);
+	free(w->path);
+	free(w->out);
+	LZ4F_freeCompressionContext(w->cctx);
+	free(w);
+}
+
+int
+sl_spill_write(const char *path, const void *data, size_t len, sl_buf *err)
+{
+	sl_spill_writer *w;
+	int rv;
+
+	if ((rv = sl_spill_create(&w, path, err)) != SL_OK ||
+	    (rv = sl_spill_append(w, data, len, err)) != SL_OK)
+		return rv;
+	return sl_spill_finish(w, err);
 }
 
 /* Reads up to len bytes; returns the count, 0 at the end, -1 (errno). */

@@ -9,15 +9,17 @@
  * command, with a content checksum) holding the run's kv-encoded records,
  * so `lz4 -d` can read it when something needs a look.
  *
- * Files: sl_spill_write() creates a new file (O_EXCL: it never overwrites)
- * and removes it again when writing fails, so a failed spill leaves
- * nothing behind; a directory of spills is removed with sl_spill_rmdir().
+ * Files: sl_spill_write() and sl_spill_create() create a new file
+ * (O_EXCL: never overwriting) and remove it again when writing fails, so
+ * a failed spill leaves nothing behind; a directory of spills is removed
+ * with sl_spill_rmdir().
  *
  * Errors return SL_E* codes and append a one-line message to err:
  * `cannot write spill file '/tmp/x': No space left on device`.
  * Threads: none inside; each call is independent.
- * Costs: LZ4 at its default level (some hundreds of MB/s a core); memory
- * is one block of SL_SPILL_BLOCK input bytes' compressed bound.
+ * Costs: LZ4 at its default level (some hundreds of MB/s a core); a
+ * writer's memory is one block of SL_SPILL_BLOCK input bytes' compressed
+ * bound, however much is appended.
  */
 #ifndef SL_SPILL_H
 #define SL_SPILL_H
@@ -27,10 +29,44 @@
 #define SL_SPILL_BLOCK ((size_t)1 << 20) /* bytes compressed at a time */
 
 /*
+ * Writing a run a piece at a time, for a run that arrives in pieces (a
+ * fetched segment): create, append any number of times, then finish;
+ * or abort to drop it. The file holds the concatenation of the appends,
+ * as if written by one sl_spill_write. Nothing is fsynced (a spill
+ * lives only as long as its task). Memory: one block's compressed bound
+ * (about 1 MiB) plus the compressor's context, whatever the appends.
+ */
+typedef struct sl_spill_writer sl_spill_writer;
+
+/*
+ * Creates a new file at path (never an existing one) for a run. Sets *w
+ * and returns SL_OK; SL_EIO (cannot create: message in err, and an
+ * existing file is left as it was); SL_ENOMEM. *w is NULL on error.
+ */
+int sl_spill_create(sl_spill_writer **w, const char *path, sl_buf *err);
+
+/*
+ * Appends the len bytes at data to the run. Returns SL_OK; SL_EIO
+ * (cannot write: message in err) or SL_ENOMEM, and then w is freed and
+ * its file removed: do not use w again.
+ */
+int sl_spill_append(sl_spill_writer *w, const void *data, size_t len,
+		    sl_buf *err);
+
+/*
+ * Ends the frame, closes the file and frees w, in every case. Returns
+ * SL_OK (the run is whole in its file); SL_EIO or SL_ENOMEM, and then
+ * the file is removed.
+ */
+int sl_spill_finish(sl_spill_writer *w, sl_buf *err);
+
+/* Frees w and removes its file; NULL is a no-op. */
+void sl_spill_abort(sl_spill_writer *w);
+
+/*
  * Writes the len bytes at data (a run: kv records) to a new file at
- * path, compressed, and fsyncs nothing (a spill lives only as long as
- * its task). Returns SL_OK; SL_EIO when the file cannot be created or
- * written (the file is then removed); SL_ENOMEM.
+ * path: create, one append, finish. Returns SL_OK; SL_EIO when the file
+ * cannot be created or written (the file is then removed); SL_ENOMEM.
  */
 int sl_spill_write(const char *path, const void *data, size_t len,
 		   sl_buf *err);

@@ -15,9 +15,10 @@
  * a file in the job's spill directory, which the worker serves from
  * disk. So does a map that did not spill when the worker's outputs in
  * memory would pass half the worker's memory. A reduce keeps fetched
- * segments in memory up to half the share and spills each later one as
- * a run; the merge reads file runs a block at a time. Spill files of an
- * attempt are removed when it ends, success or not.
+ * segments in memory up to half the share and writes each later one into
+ * a run file as it arrives, one FETCH reply at a time, so it never holds
+ * such a segment whole; the merge reads file runs a block at a time.
+ * Spill files of an attempt are removed when it ends, success or not.
  */
 #include "task.h"
 
@@ -147,7 +148,7 @@ task_sum_error(sl_ctx *ctx, int rv, size_t len)
  * combine already set one. The engine's own sum of counts (folded in the
  * combine table) fails as a call of sl_combine_sum_u64 would.
  */
-static int
+static __attribute__((noinline)) int
 task_emit_error(sl_ctx *ctx, int rv, size_t vlen)
 {
 	if (ctx->error->len)
@@ -161,27 +162,37 @@ task_emit_error(sl_ctx *ctx, int rv, size_t vlen)
 	return rv;
 }
 
+/* sl_emit outside a map task: a reduce's output line, or a misuse. */
+static __attribute__((noinline)) int
+task_emit_other(sl_ctx *ctx, const void *key, size_t klen, const void *val,
+		size_t vlen)
+{
+	if (ctx->kind != SL_TASK_REDUCE)
+		return sl_fail(ctx, "sl_emit() outside a task");
+	if (sl_buf_grow(&ctx->out, klen + vlen + 2) != SL_OK)
+		return SL_ENOMEM;
+	sl_buf_add(&ctx->out, key, klen);
+	sl_buf_addch(&ctx->out, '\t');
+	sl_buf_add(&ctx->out, val, vlen);
+	sl_buf_addch(&ctx->out, '\n');
+	return ctx->out.len >= TASK_OUT_FLUSH ? task_flush(ctx) : SL_OK;
+}
+
+/*
+ * The map's add is the path of every emitted word of a word count: kept
+ * short (the reduce's path and the error out of line), so that sl_emit
+ * saves two registers around its call instead of six.
+ */
 int
 sl_emit(sl_ctx *ctx, const void *key, size_t klen, const void *val,
 	size_t vlen)
 {
 	int rv;
 
-	switch (ctx->kind) {
-	case SL_TASK_MAP:
-		rv = sl_mapout_add(ctx->mo, key, klen, val, vlen);
-		return rv == SL_OK ? SL_OK : task_emit_error(ctx, rv, vlen);
-	case SL_TASK_REDUCE:
-		if (sl_buf_grow(&ctx->out, klen + vlen + 2) != SL_OK)
-			return SL_ENOMEM;
-		sl_buf_add(&ctx->out, key, klen);
-		sl_buf_addch(&ctx->out, '\t');
-		sl_buf_add(&ctx->out, val, vlen);
-		sl_buf_addch(&ctx->out, '\n');
-		return ctx->out.len >= TASK_OUT_FLUSH ? task_flush(ctx) : SL_OK;
-	default:
-		return sl_fail(ctx, "sl_emit() outside a task");
-	}
+	if (ctx->kind != SL_TASK_MAP)
+		return task_emit_other(ctx, key, klen, val, vlen);
+	rv = sl_mapout_add(ctx->mo, key, klen, val, vlen);
+	return rv == SL_OK ? SL_OK : task_emit_error(ctx, rv, vlen);
 }
 
 int
@@ -814,12 +825,109 @@ task_peer_sock(task_peer *peers, uint32_t *npeers, const char *endpoint,
 }
 
 /*
- * Fetches partition `part` of one map output into seg, chunk by chunk.
- * Every reply is checked against the request: the peer is untrusted.
+ * Where the chunks of fetched segment i go: into segs[i] in memory while
+ * the segments held stay within half the share (*held counts them), else
+ * one by one into a run file, DIR/r<task>-a<attempt>-s<i>, named in
+ * paths[i] once whole. Chosen at the first reply, which tells the size.
+ */
+typedef struct task_sink {
+	sl_ctx *ctx;
+	const sl_msg *t;
+	uint32_t i;                /* index of the map output */
+	sl_buf *seg;               /* &segs[i] */
+	char **path;               /* &paths[i] */
+	size_t *held;              /* bytes of the segments in memory */
+	bool started;              /* the first chunk came */
+	uint64_t got;              /* bytes of the segment received */
+	sl_spill_writer *run;      /* the run file it goes to, or NULL */
+	sl_buf run_path;           /* that file's name */
+	bool local;                /* the error is ours (disk, memory) */
+} task_sink;
+
+/* Opens k's run file. */
+static int
+task_sink_create(task_sink *k)
+{
+	sl_buf err = SL_BUF_INIT;
+	int rv;
+
+	if ((rv = task_spill_fault(k->ctx, k->t)) != SL_OK ||
+	    (rv = task_spill_name(k->ctx, k->t, &k->run_path)) != SL_OK ||
+	    (rv = sl_buf_addf(&k->run_path, "-s%u", k->i)) != SL_OK)
+		return rv;
+	if ((rv = sl_spill_create(&k->run, k->run_path.buf, &err)) != SL_OK)
+		sl_fail(k->ctx, "%s", err.len ? err.buf : sl_strerror(rv));
+	sl_buf_release(&err);
+	return rv;
+}
+
+/* Takes the n bytes at p, of a segment of total bytes, into k. */
+static int
+task_sink_put(task_sink *k, uint64_t total, const void *p, size_t n)
+{
+	sl_buf err = SL_BUF_INIT;
+	int rv = SL_OK;
+
+	if (!k->started) {
+		k->started = true;
+		if (total <= k->ctx->budget / 2 - *k->held)
+			*k->held += (size_t)total;
+		else
+			rv = task_sink_create(k);
+	}
+	if (rv == SL_OK && k->run == NULL) {
+		rv = sl_buf_add(k->seg, p, n);
+	} else if (rv == SL_OK &&
+		   (rv = sl_spill_append(k->run, p, n, &err)) != SL_OK) {
+		k->run = NULL; /* freed, its file removed */
+		sl_fail(k->ctx, "%s", err.len ? err.buf : sl_strerror(rv));
+	}
+	if (rv == SL_OK)
+		k->got += n;
+	k->local = rv != SL_OK;
+	sl_buf_release(&err);
+	return rv;
+}
+
+/*
+ * Ends k after its fetch returned rv: a whole run file is finished and
+ * named in paths[i], one of a failed fetch removed. Returns rv, or the
+ * error of finishing.
+ */
+static int
+task_sink_end(task_sink *k, int rv)
+{
+	sl_buf err = SL_BUF_INIT;
+
+	if (k->run == NULL || rv != SL_OK) {
+		sl_spill_abort(k->run);
+		goto out;
+	}
+	if ((rv = sl_spill_finish(k->run, &err)) != SL_OK) {
+		sl_fail(k->ctx, "%s", err.len ? err.buf : sl_strerror(rv));
+		goto out;
+	}
+	if ((*k->path = strdup(k->run_path.buf)) == NULL) {
+		unlink(k->run_path.buf);
+		rv = SL_ENOMEM;
+		goto out;
+	}
+	rv = sl_counter_add(k->ctx, "spilled_runs", 1);
+out:
+	k->run = NULL;
+	sl_buf_release(&k->run_path);
+	sl_buf_release(&err);
+	return rv;
+}
+
+/*
+ * Fetches partition `part` of one map output into the sink k, chunk by
+ * chunk. Every reply is checked against the request: the peer is
+ * untrusted. An error of the sink sets k->local.
  */
 static int
 task_fetch_one(void *sock, const sl_msg *t, const sl_map_output *mo,
-	       const sl_task_env *env, sl_buf *seg, sl_buf *err)
+	       const sl_task_env *env, task_sink *k, sl_buf *err)
 {
 	sl_msg req, rep;
 	sl_buf data = SL_BUF_INIT;
@@ -834,8 +942,8 @@ task_fetch_one(void *sock, const sl_msg *t, const sl_map_output *mo,
 	req.u.fetch.attempt = mo->attempt;
 	req.u.fetch.partition = t->u.task.id.task;
 	req.u.fetch.max_bytes = TASK_FETCH_CHUNK;
-	while (seg->len < total) {
-		req.u.fetch.offset = seg->len;
+	while (k->got < total) {
+		req.u.fetch.offset = k->got;
 		if ((rv = sl_zsend(sock, NULL, &req, NULL, 0)) != SL_OK) {
 			sl_buf_addstr(err, "cannot send request");
 			break;
@@ -855,63 +963,26 @@ task_fetch_one(void *sock, const sl_msg *t, const sl_map_output *mo,
 				      ? "unexpected reply" : "no such output");
 			rv = rep.type != SL_MSG_FETCH_REPLY ? SL_EPROTO
 							    : SL_ENOTFOUND;
-		} else if (rep.u.fetch_reply.offset != seg->len ||
+		} else if (rep.u.fetch_reply.offset != k->got ||
 			   (total != UINT64_MAX &&
 			    rep.u.fetch_reply.total != total) ||
 			   data.len > TASK_FETCH_CHUNK ||
-			   data.len > rep.u.fetch_reply.total - seg->len ||
-			   rep.u.fetch_reply.total < seg->len ||
+			   data.len > rep.u.fetch_reply.total - k->got ||
+			   rep.u.fetch_reply.total < k->got ||
 			   (data.len == 0 &&
-			    seg->len != rep.u.fetch_reply.total) ||
+			    k->got != rep.u.fetch_reply.total) ||
 			   rep.u.fetch_reply.total > SIZE_MAX / 2) {
 			sl_buf_addstr(err, "reply does not match the request");
 			rv = SL_EPROTO;
 		} else {
 			total = rep.u.fetch_reply.total;
-			rv = sl_buf_add(seg, data.buf, data.len);
+			rv = task_sink_put(k, total, data.buf, data.len);
 		}
 		sl_msg_release(&rep);
 		if (rv != SL_OK)
 			break;
 	}
 	sl_buf_release(&data);
-	return rv;
-}
-
-/*
- * Keeps fetched segment i in memory while the segments held stay within
- * half the budget (*held counts them), else writes it as a run to
- * DIR/r<task>-a<attempt>-s<i>, named in paths[i], and frees it.
- */
-static int
-task_fetch_spill(sl_ctx *ctx, const sl_msg *t, sl_buf *segs, char **paths,
-		 uint32_t i, size_t *held)
-{
-	sl_buf path = SL_BUF_INIT, err = SL_BUF_INIT;
-	int rv;
-
-	if (segs[i].len <= ctx->budget / 2 - *held) {
-		*held += segs[i].len;
-		return SL_OK;
-	}
-	if ((rv = task_spill_fault(ctx, t)) != SL_OK ||
-	    (rv = task_spill_name(ctx, t, &path)) != SL_OK ||
-	    (rv = sl_buf_addf(&path, "-s%u", i)) != SL_OK)
-		goto out;
-	if ((rv = sl_spill_write(path.buf, segs[i].buf, segs[i].len, &err)) !=
-	    SL_OK) {
-		sl_fail(ctx, "%s", err.len ? err.buf : sl_strerror(rv));
-		goto out;
-	}
-	if ((paths[i] = sl_buf_detach(&path, NULL)) == NULL) {
-		rv = SL_ENOMEM;
-		goto out;
-	}
-	sl_buf_release(&segs[i]);
-	rv = sl_counter_add(ctx, "spilled_runs", 1);
-out:
-	sl_buf_release(&path);
-	sl_buf_release(&err);
 	return rv;
 }
 
@@ -930,6 +1001,9 @@ task_fetch(sl_ctx *ctx, const sl_msg *t, const sl_task_env *env,
 		return SL_ENOMEM;
 	for (i = 0; i < n && rv == SL_OK; i++) {
 		const sl_map_output *mo = &t->u.task.maps[i];
+		task_sink k = { .ctx = ctx, .t = t, .i = i, .seg = &segs[i],
+				.path = &paths[i], .held = &held,
+				.run_path = SL_BUF_INIT };
 
 		if (atomic_load(env->cancel)) {
 			rv = SL_ECANCELED;
@@ -937,9 +1011,10 @@ task_fetch(sl_ctx *ctx, const sl_msg *t, const sl_task_env *env,
 		}
 		s = task_peer_sock(peers, &npeers, mo->endpoint, env->zctx,
 				   &err);
-		rv = s ? task_fetch_one(s, t, mo, env, &segs[i], &err)
-		       : SL_EIO;
-		if (rv != SL_OK && rv != SL_ECANCELED && rv != SL_ENOMEM) {
+		rv = s ? task_fetch_one(s, t, mo, env, &k, &err) : SL_EIO;
+		/* A fault of our own disk or memory is no lost map output. */
+		if (rv != SL_OK && !k.local && rv != SL_ECANCELED &&
+		    rv != SL_ENOMEM) {
 			sl_fail(ctx, "cannot fetch output of map task %u "
 				"(attempt %u) from '%s': %s", mo->map,
 				mo->attempt, mo->endpoint, err.buf);
@@ -948,9 +1023,8 @@ task_fetch(sl_ctx *ctx, const sl_msg *t, const sl_task_env *env,
 			res->lost_attempt = mo->attempt;
 			rv = SL_ELOST;
 		}
-		res->bytes_in += segs[i].len;
-		if (rv == SL_OK)
-			rv = task_fetch_spill(ctx, t, segs, paths, i, &held);
+		res->bytes_in += k.got;
+		rv = task_sink_end(&k, rv);
 		if (rv == SL_OK)
 			rv = task_fault_sleep("fetch-sleep", t, env);
 	}

@@ -1,9 +1,9 @@
 #!/bin/sh
 # test_spill.sh - bounded memory: with a --memory so small that map outputs
 # and fetched segments spill to disk, word count and aggregate give the
-# output of an unlimited run, byte for byte; a spill that fails is retried;
-# spill files never outlive the job, whether it succeeds or fails; and
-# --tmpdir says where they go.
+# output of an unlimited run, byte for byte; a spill that fails is retried,
+# a reduce's run file too; spill files never outlive the job, whether it
+# succeeds or fails; and --tmpdir says where they go.
 . "$(dirname "$0")/lib.sh"
 
 # About 3 MB of text with some 100 k distinct words, in 3 map tasks.
@@ -86,6 +86,19 @@ expect_rc "a failed spill is retried and the job succeeds" 0
 check_same_output "the retried job gives the same output" \
 	"$T/wc-ref" "$T/wc-fault"
 no_spill_left "no spill file after a failed spill"
+
+# Maps of 64 KiB splits do not spill under 4M, reduces do: a segment
+# past half a reduce's share goes into a run file reply by reply. Failing
+# that file fails the reduce attempt, which is retried.
+SLUICE_FAULT=spill-fail=1 run_sluice run wordcount "$T/in.txt" \
+	-o "$T/wc-rfault" --workers 2 --partitions 2 --split-size 64K \
+	--tmpdir "$T/spill" --memory 4M -v
+expect_rc "a reduce whose run file fails is retried" 0
+expect_err "the reduce failed on its run file" \
+	"reduce task [0-9]+ attempt 0 .*failed: cannot write spill file"
+check_same_output "reduces that wrote runs give the same output" \
+	"$T/wc-ref" "$T/wc-rfault"
+no_spill_left "no spill file after a failed reduce run"
 
 SLUICE_FAULT=spill-fail=1 run_sluice run wordcount "$T/in.txt" \
 	-o "$T/wc-failed" $COMMON --memory 1M --max-attempts 1

@@ -1,8 +1,9 @@
 /*
  * test_spill.c - spill files: runs come back byte for byte; damaged,
  * truncated, foreign and oversized files are refused; a write that fails
- * (file size limit, so the disk really refuses) leaves no file; spill
- * directories are removed whole.
+ * (file size limit, so the disk really refuses) leaves no file; a run
+ * written in many appends is the run of one write; spill directories are
+ * removed whole.
  */
 #include "sl_impl.h"
 
@@ -145,6 +146,130 @@ test_a_failed_write_leaves_no_file(void)
 	teardown();
 }
 
+/* The bytes of the file at p, in out. */
+static void
+slurp(const char *p, sl_buf *out)
+{
+	char b[4096];
+	size_t n;
+	FILE *f = fopen(p, "r");
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	while ((n = fread(b, 1, sizeof(b), f)) > 0)
+		sl_buf_add(out, b, n);
+	fclose(f);
+}
+
+/*
+ * Appends of every size around a block, an empty one among them, give
+ * the run one sl_spill_write of their concatenation gives: the same
+ * bytes back, and the same file.
+ */
+static void
+test_many_appends_equal_one_write(void)
+{
+	static const size_t sizes[] = { 0, 1, 7, SL_SPILL_BLOCK - 1, 0,
+					SL_SPILL_BLOCK + 5, 4 * SL_SPILL_BLOCK,
+					3, SL_SPILL_BLOCK };
+	sl_buf err = SL_BUF_INIT, got = SL_BUF_INIT, one = SL_BUF_INIT,
+	       fa = SL_BUF_INIT, fb = SL_BUF_INIT, whole = SL_BUF_INIT;
+	sl_spill_writer *w;
+	size_t i, len = 0, off = 0;
+	char *run;
+
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
+		len += sizes[i];
+	run = make_run(len);
+	setup("appended");
+	sl_buf_addf(&whole, "%s/whole", dir);
+	ASSERT_EQ_INT(sl_spill_create(&w, path.buf, &err), SL_OK);
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		ASSERT_EQ_INT(sl_spill_append(w, run + off, sizes[i], &err),
+			      SL_OK);
+		off += sizes[i];
+	}
+	ASSERT_EQ_INT(sl_spill_finish(w, &err), SL_OK);
+	ASSERT_EQ_INT(sl_spill_write(whole.buf, run, len, &err), SL_OK);
+	ASSERT_EQ_INT(err.len, 0);
+	ASSERT_EQ_INT(sl_spill_read(path.buf, &got, len, &err), SL_OK);
+	ASSERT_EQ_INT(sl_spill_read(whole.buf, &one, len, &err), SL_OK);
+	ASSERT_EQ_MEM(got.buf, got.len, run, len);
+	ASSERT_EQ_MEM(one.buf, one.len, run, len);
+	slurp(path.buf, &fa);
+	slurp(whole.buf, &fb);
+	ASSERT_EQ_MEM(fa.buf, fa.len, fb.buf, fb.len);
+	free(run);
+	sl_buf_release(&err);
+	sl_buf_release(&got);
+	sl_buf_release(&one);
+	sl_buf_release(&fa);
+	sl_buf_release(&fb);
+	sl_buf_release(&whole);
+	teardown();
+}
+
+/*
+ * Under a 64 KiB file size limit: an append that writes past it fails
+ * and removes the file; so does a finish that first writes out what the
+ * compressor held (a part block of random bytes). An abort removes a
+ * good file too, and a writer never takes an existing file.
+ */
+static void
+test_a_failed_or_aborted_writer_leaves_no_file(void)
+{
+	sl_buf err = SL_BUF_INIT, out = SL_BUF_INIT;
+	struct rlimit old, lim;
+	size_t len = 4 * SL_SPILL_BLOCK, part = SL_SPILL_BLOCK / 2;
+	char *run = make_run(len), *noise = malloc(part);
+	void (*oldsig)(int) = signal(SIGXFSZ, SIG_IGN);
+	sl_spill_writer *w;
+	uint64_t x = 88172645463325252ull;
+	size_t i;
+
+	for (i = 0; i < part; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		noise[i] = (char)(x >> 24);
+	}
+	setup("run");
+	CU_ASSERT_EQUAL_FATAL(getrlimit(RLIMIT_FSIZE, &old), 0);
+	lim = old;
+	lim.rlim_cur = 64 << 10;
+	CU_ASSERT_EQUAL_FATAL(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	ASSERT_EQ_INT(sl_spill_create(&w, path.buf, &err), SL_OK);
+	CU_ASSERT(exists(path.buf));
+	ASSERT_EQ_INT(sl_spill_append(w, run, len, &err), SL_EIO);
+	CU_ASSERT(!exists(path.buf));
+	CU_ASSERT(strstr(err.buf, "cannot write spill file '") == err.buf);
+	CU_ASSERT(strstr(err.buf, "File too large") != NULL);
+	sl_buf_reset(&err);
+	ASSERT_EQ_INT(sl_spill_create(&w, path.buf, &err), SL_OK);
+	ASSERT_EQ_INT(sl_spill_append(w, noise, part, &err), SL_OK);
+	ASSERT_EQ_INT(sl_spill_finish(w, &err), SL_EIO);
+	CU_ASSERT(!exists(path.buf));
+	CU_ASSERT(strstr(err.buf, "File too large") != NULL);
+	setrlimit(RLIMIT_FSIZE, &old);
+	signal(SIGXFSZ, oldsig);
+	sl_buf_reset(&err);
+	ASSERT_EQ_INT(sl_spill_create(&w, path.buf, &err), SL_OK);
+	ASSERT_EQ_INT(sl_spill_append(w, run, len, &err), SL_OK);
+	sl_spill_abort(w);
+	CU_ASSERT(!exists(path.buf));
+	sl_spill_abort(NULL);
+	ASSERT_EQ_INT(sl_spill_write(path.buf, "ab", 2, &err), SL_OK);
+	ASSERT_EQ_INT(sl_spill_create(&w, path.buf, &err), SL_EIO);
+	CU_ASSERT_PTR_NULL(w);
+	CU_ASSERT(strstr(err.buf, "File exists") != NULL);
+	ASSERT_EQ_INT(sl_spill_read(path.buf, &out, 2, &err), SL_OK);
+	ASSERT_EQ_MEM(out.buf, out.len, "ab", 2);
+	free(run);
+	free(noise);
+	sl_buf_release(&err);
+	sl_buf_release(&out);
+	teardown();
+}
+
 /* Writes a good spill of len bytes, then lets edit() damage the file. */
 static int
 read_damaged(size_t len, void (*edit)(FILE *f, long size), sl_buf *err)
@@ -265,6 +390,10 @@ static const unit_case cases[] = {
 	  test_an_existing_file_is_not_overwritten },
 	{ "a write that fails part way leaves no file",
 	  test_a_failed_write_leaves_no_file },
+	{ "many appends give the run of one write of their concatenation",
+	  test_many_appends_equal_one_write },
+	{ "a failed or aborted writer leaves no file",
+	  test_a_failed_or_aborted_writer_leaves_no_file },
 	{ "flipped, truncated, extended and foreign files are refused",
 	  test_damaged_files_are_refused },
 	{ "a missing or oversized spill is an error",
