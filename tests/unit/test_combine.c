@@ -609,6 +609,54 @@ test_grow_and_kv_bytes_foretell_the_table(void)
 	sl_combine_free(t);
 }
 
+/*
+ * Two tables over the same keys, one filled by sl_combine_add_key, the
+ * other by sl_combine_add with sl_combine_hash: the same keys, counts and
+ * hashes, and the same refusals on a hit.
+ */
+static void
+test_add_key_builds_the_table_add_builds(void)
+{
+	sl_combine *a = sl_combine_new(sl__fold_sum_u64, NULL);
+	sl_combine *b = sl_combine_new(sl__fold_sum_u64, NULL);
+	unsigned char key[40], one[8];
+	size_t n, i, len, pos = 0;
+	uint64_t h;
+	sl_slice k, v, bk, bv;
+	int ok = 1;
+
+	sl_u64_put(one, 1);
+	for (n = 0; n < 20000; n++) {
+		len = (size_t)(rng() % 41);
+		for (i = 0; i < len; i++)
+			key[i] = (unsigned char)('a' + rng() % 3);
+		ok &= sl_combine_add_key(a, key, len, one, 8) == SL_OK;
+		ok &= sl_combine_add(b, sl_combine_hash(key, len), key, len,
+				     one, 8) == SL_OK;
+	}
+	CU_ASSERT(ok);
+	ASSERT_EQ_INT(sl_combine_count(a), sl_combine_count(b));
+	while (sl_combine_next(a, &pos, &h, &k, &v)) {
+		size_t bpos = 0;
+		uint64_t bh;
+		int found = 0;
+
+		ok &= h == sl_combine_hash(k.ptr, k.len);
+		while (!found && sl_combine_next(b, &bpos, &bh, &bk, &bv))
+			found = bh == h && bk.len == k.len &&
+				memcmp(bk.ptr, k.ptr, k.len) == 0 &&
+				sl_u64_get(bv.ptr) == sl_u64_get(v.ptr);
+		ok &= found;
+		ok &= sl_combine_add_key(b, k.ptr, k.len, one, 7) == SL_EINVAL;
+	}
+	CU_ASSERT(ok);
+	ASSERT_EQ_INT(sl_combine_add_key(a, "zz", 2, one, 7), SL_EINVAL);
+	ASSERT_EQ_INT(sl_combine_add_key(a, "zzzzzzzzzzzzzzzzzzzzzz", 22, one,
+					 7), SL_EINVAL);
+	sl_combine_free(a);
+	sl_combine_free(b);
+}
+
 static const unit_case cases[] = {
 	{ "a new key holds a copy of its first value",
 	  test_new_key_holds_a_copy },
@@ -642,6 +690,8 @@ static const unit_case cases[] = {
 	  test_head_and_hash_read_only_the_key_even_at_a_page_end },
 	{ "the table hash sees every byte and the length",
 	  test_table_hash_sees_every_byte_and_the_length },
+	{ "add_key builds the table that add with the table hash builds",
+	  test_add_key_builds_the_table_add_builds },
 	{ NULL, NULL }
 };
 
