@@ -146,8 +146,11 @@ mg_read(sl_merge *m, mg_cursor *c, bool first, bool *same, sl_slice *prev)
 		if ((rv = mg_refill(m, c)) != SL_OK)
 			return rv;
 		if (!first) {
+			/* The previous record moved: so did its value, which
+			 * the caller returns also when the run ends here. */
 			at = 0;
 			sl_kv_next(c->base, c->len, &at, &c->key, &c->val);
+			*prev = c->val;
 		}
 	}
 	if (rv != 1)

@@ -58,15 +58,16 @@ usage_error() {
 	check_absent "$_ue_name: no _SUCCESS" "$T/o/_SUCCESS"
 }
 
-usage_error "no arguments" ""
+usage_error "no arguments" "missing a command"
 usage_error "unknown command" "frobnicate" frobnicate
-usage_error "run without a job" "" run
+usage_error "run without a job" "needs a job" run
 usage_error "unknown job" "nosuchjob" run nosuchjob "$T/in.txt" -o "$T/o"
 usage_error "unknown option" "--frobnicate" \
 	run wordcount --frobnicate "$T/in.txt" -o "$T/o"
-usage_error "missing -o" "" run wordcount "$T/in.txt"
-usage_error "-o without a value" "" run wordcount "$T/in.txt" -o
-usage_error "no input" "" run wordcount -o "$T/o"
+usage_error "missing -o" "missing the output directory" \
+	run wordcount "$T/in.txt"
+usage_error "-o without a value" "needs a value" run wordcount "$T/in.txt" -o
+usage_error "no input" "missing the input" run wordcount -o "$T/o"
 for bad in 0 -1 abc 3x 99999999999999999999; do
 	usage_error "--partitions $bad" "partitions" \
 		run wordcount "$T/in.txt" -o "$T/o" --partitions "$bad"
@@ -83,6 +84,27 @@ usage_error "--bad-records maybe" "bad-records" \
 	run wordcount "$T/in.txt" -o "$T/o" --bad-records maybe
 usage_error "--max-record-size abc" "max-record-size" \
 	run wordcount "$T/in.txt" -o "$T/o" --max-record-size abc
+for bad in 0 abc; do
+	usage_error "--top $bad" "top" \
+		run wordcount "$T/in.txt" -o "$T/o" --top "$bad"
+	usage_error "--memory $bad" "memory" \
+		run wordcount "$T/in.txt" -o "$T/o" --memory "$bad"
+	usage_error "--max-attempts $bad" "max-attempts" \
+		run wordcount "$T/in.txt" -o "$T/o" --max-attempts "$bad"
+done
+usage_error "--top with aggregate" "works with wordcount" \
+	run aggregate "$T/in.txt" -o "$T/o" --key a --agg count --top 3
+usage_error "--speculation maybe" "speculation" \
+	run wordcount "$T/in.txt" -o "$T/o" --speculation maybe
+usage_error "--heartbeat-interval 5" "heartbeat-interval" \
+	run wordcount "$T/in.txt" -o "$T/o" --heartbeat-interval 5
+usage_error "a heartbeat timeout under twice the interval" \
+	"more than twice" run wordcount "$T/in.txt" -o "$T/o" \
+	--heartbeat-interval 1000 --heartbeat-timeout 1500
+for bad in median:n sum count,, ""; do
+	usage_error "--agg '$bad'" "agg" \
+		run aggregate "$T/in.txt" -o "$T/o" --key a --agg "$bad"
+done
 
 # Size suffixes are accepted.
 run_sluice run wordcount "$T/in.txt" -o "$T/sizes" --split-size 1M \

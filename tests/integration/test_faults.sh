@@ -91,7 +91,7 @@ kill_case() {
 	fi
 	finish_bg
 	same_output "$1" "$T/$1"
-	check "$1: the loss was seen" grep -q "lost" "$T/err"
+	check "$1: the loss was seen" grep -q "worker [0-9]* (.*) lost" "$T/err"
 }
 
 kill_case "kill during map" "map-sleep=3000" map it

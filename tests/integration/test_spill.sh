@@ -29,6 +29,12 @@ no_spill_left() {
 
 run_sluice run wordcount "$T/in.txt" -o "$T/wc-ref" $COMMON --memory 1G -v
 expect_rc "word count with a large budget" 0
+# The unspilled run is the baseline of the others: check it first against
+# an independent reference.
+wc_ref "$T/in.txt" >"$T/wc.want"
+cat_parts "$T/wc-ref" | sort >"$T/wc.got"
+check_eq "the unspilled word count matches coreutils" "$T/wc.want" \
+	"$T/wc.got"
 if grep -q spilled_runs "$T/err"; then
 	fail "a large budget does not spill" "$(grep spilled_runs "$T/err")"
 else
@@ -51,6 +57,16 @@ check "one spilled partition holds every word" cmp -s "$T/want" "$T/got"
 run_sluice run aggregate "$T/in.csv" -o "$T/agg-ref" $COMMON $AGG \
 	--memory 1G
 expect_rc "aggregate with a large budget" 0
+# awk's reference, in integers (avg rounded half up: the values are >= 0).
+awk -F, 'NR > 1 { c[$1]++; s[$1] += $2
+	if (!($1 in lo) || $2 < lo[$1]) lo[$1] = $2
+	if (!($1 in hi) || $2 > hi[$1]) hi[$1] = $2 }
+	END { for (k in c) { q = int((2 * s[k] * 1000000 + c[k]) / (2 * c[k]))
+		printf "%s,%d,%d,%d,%d,%d.%06d\n", k, c[k], s[k], lo[k], hi[k],
+			int(q / 1000000), q % 1000000 } }' "$T/in.csv" |
+	sort >"$T/agg.want"
+cat_parts "$T/agg-ref" | grep -v '^k,count,' | sort >"$T/agg.got"
+check_eq "the unspilled aggregate matches awk" "$T/agg.want" "$T/agg.got"
 run_sluice run aggregate "$T/in.csv" -o "$T/agg-1m" $COMMON $AGG \
 	--memory 1M -v
 expect_rc "aggregate with --memory 1M" 0
@@ -72,6 +88,7 @@ check_same_output "map outputs on disk give the same output" \
 no_spill_left "no map output file left after the job"
 run_sluice run wordcount "$T/in.txt" -o "$T/wc-nocap" --workers 2 \
 	--partitions 2 --split-size 64K --tmpdir "$T/spill" --memory 1G -v
+expect_rc "word count of many small maps with --memory 1G" 0
 if grep -q map_outputs_on_disk "$T/err"; then
 	fail "a large budget keeps every map output in memory" \
 		"$(grep map_outputs_on_disk "$T/err")"

@@ -444,6 +444,53 @@ test_file_runs_merge_like_memory(void)
 	sl_buf_release(&err);
 }
 
+/*
+ * A file run whose last record lies past the start of the reader's
+ * window: its value, returned as the run ends, must be the one written
+ * (a refill moves it).
+ */
+static void
+test_the_last_value_of_a_file_run_is_whole(void)
+{
+	char dir[] = "/tmp/sluice-test-merge-XXXXXX";
+	sl_buf seg = SL_BUF_INIT, path = SL_BUF_INIT, err = SL_BUF_INIT;
+	sl_buf want = SL_BUF_INIT, got = SL_BUF_INIT;
+	sl_slice key, val;
+	sl_merge *m;
+	const char *name;
+	char big[100];
+	size_t i;
+
+	CU_ASSERT_FATAL(mkdtemp(dir) != NULL);
+	for (i = 0; i < sizeof(big); i++)
+		big[i] = (char)('A' + i % 26);
+	sl_kv_append(&seg, "a", 1, "x", 1);
+	sl_kv_append(&seg, "b", 1, big, sizeof(big));
+	sl_buf_addf(&path, "%s/run", dir);
+	ASSERT_EQ_INT(sl_spill_write(path.buf, seg.buf, seg.len, &err), SL_OK);
+	name = path.buf;
+	/* Every byte of every value, not a digest of them. */
+	sl_buf_add(&want, "a=x;b=", 6);
+	sl_buf_add(&want, big, sizeof(big));
+	sl_buf_addch(&want, ';');
+	CU_ASSERT_FATAL(sl_merge_new_runs(&m, NULL, &name, 1, &err) == SL_OK);
+	while (sl_merge_next_key(m, &key) == 1) {
+		sl_buf_add(&got, key.ptr, key.len);
+		sl_buf_addch(&got, '=');
+		while (sl_merge_next_value(m, &val) == 1)
+			sl_buf_add(&got, val.ptr, val.len);
+		sl_buf_addch(&got, ';');
+	}
+	sl_merge_free(m);
+	ASSERT_EQ_MEM(got.buf, got.len, want.buf, want.len);
+	ASSERT_EQ_INT(sl_spill_rmdir(dir, &err), SL_OK);
+	sl_buf_release(&seg);
+	sl_buf_release(&path);
+	sl_buf_release(&err);
+	sl_buf_release(&want);
+	sl_buf_release(&got);
+}
+
 static const unit_case cases[] = {
 	{ "a merge of no segments ends at once",
 	  test_no_segments_end_at_once },
@@ -469,6 +516,8 @@ static const unit_case cases[] = {
 	  test_merged_map_outputs_equal_the_global_order },
 	{ "runs read from spill files merge as they do in memory",
 	  test_file_runs_merge_like_memory },
+	{ "the last value of a file run is whole",
+	  test_the_last_value_of_a_file_run_is_whole },
 	{ NULL, NULL }
 };
 
