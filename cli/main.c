@@ -513,6 +513,20 @@ cli_top_sift(cli_top *h, size_t n, size_t i)
 	}
 }
 
+/* Restores the heap after appending h[i]: moves it up past better ones. */
+static void
+cli_top_sift_up(cli_top *h, size_t i)
+{
+	cli_top t;
+
+	while (i > 0 && cli_top_before(&h[(i - 1) / 2], &h[i])) {
+		t = h[i];
+		h[i] = h[(i - 1) / 2];
+		h[(i - 1) / 2] = t;
+		i = (i - 1) / 2;
+	}
+}
+
 static int
 cli_top_cmp(const void *a, const void *b)
 {
@@ -527,17 +541,15 @@ cli_top_cmp(const void *a, const void *b)
 static int
 cli_print_top(const char *dir, uint32_t parts, uint64_t k)
 {
-	cli_top *heap = calloc(k, sizeof(*heap));
+	cli_top *heap = NULL, *grown;
 	sl_buf path = SL_BUF_INIT;
 	char *line = NULL, *tab;
-	size_t cap = 0, n = 0, i;
+	size_t cap = 0, n = 0, halloc = 0, i;
 	ssize_t len;
 	uint32_t r;
 	FILE *f;
 	int rv = SL_OK;
 
-	if (heap == NULL)
-		return SL_ENOMEM;
 	for (r = 0; r < parts && rv == SL_OK; r++) {
 		sl_part_path(&path, dir, r);
 		if ((f = fopen(path.buf, "r")) == NULL) {
@@ -562,10 +574,21 @@ cli_print_top(const char *dir, uint32_t parts, uint64_t k)
 				rv = SL_ENOMEM;
 				break;
 			}
+			if (n == halloc && n < k) {
+				/* Grown as words come: K may exceed them. */
+				halloc = halloc ? 2 * halloc : 64;
+				halloc = halloc < k ? halloc : (size_t)k;
+				grown = realloc(heap, halloc * sizeof(*heap));
+				if (grown == NULL) {
+					free(t.word);
+					rv = SL_ENOMEM;
+					break;
+				}
+				heap = grown;
+			}
 			if (n < k) {
 				heap[n++] = t;
-				for (i = n / 2 + 1; i-- > 0;)
-					cli_top_sift(heap, n, i);
+				cli_top_sift_up(heap, n - 1);
 			} else {
 				free(heap[0].word);
 				heap[0] = t;
@@ -574,7 +597,8 @@ cli_print_top(const char *dir, uint32_t parts, uint64_t k)
 		}
 		fclose(f);
 	}
-	qsort(heap, n, sizeof(*heap), cli_top_cmp);
+	if (n)
+		qsort(heap, n, sizeof(*heap), cli_top_cmp);
 	for (i = 0; i < n; i++) {
 		if (rv == SL_OK)
 			printf("%s\t%llu\n", heap[i].word,
@@ -843,12 +867,8 @@ cli_check(const cli_run *r)
 static int
 cli_spill_root(cli_run *r, sl_buf *root, sl_buf *err)
 {
-	const char *parent = r->spec.tmpdir;
+	const char *parent = sl_tmpdir(r->spec.tmpdir);
 
-	if (parent == NULL || *parent == '\0')
-		parent = getenv("TMPDIR");
-	if (parent == NULL || *parent == '\0')
-		parent = "/tmp";
 	if (sl_buf_addf(root, "%s/sluice-run-XXXXXX", parent) != SL_OK)
 		return SL_ENOMEM;
 	if (mkdtemp(root->buf) == NULL) {

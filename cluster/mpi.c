@@ -155,8 +155,11 @@ sl_mpi_gather_lines(const char *line, sl_buf *all, sl_buf *err)
 		offs = calloc((size_t)size, sizeof(*offs));
 	}
 	rc = MPI_Gather(&len, 1, MPI_INT, lens, 1, MPI_INT, 0, MPI_COMM_WORLD);
-	if (rc != MPI_SUCCESS)
+	if (rc != MPI_SUCCESS) {
+		free(lens);
+		free(offs);
 		return mpi_fail(err, "MPI_Gather", rc);
+	}
 	for (i = 0; rank == 0 && lens && offs && i < size; i++) {
 		offs[i] = total;
 		total += lens[i];

@@ -23,6 +23,7 @@
 #include "cluster/zmsg.h"
 #include "common/input.h"
 #include "common/proto.h"
+#include "shuffle/spill.h"
 #include "worker/task.h"
 
 typedef struct coord_worker {
@@ -135,24 +136,13 @@ coord_path(sl_buf *b, const char *dir, const char *name)
 static void
 coord_rm_temporary(const char *dir)
 {
-	sl_buf p = SL_BUF_INIT, f = SL_BUF_INIT;
-	struct dirent *de;
-	DIR *d;
+	sl_buf p = SL_BUF_INIT, err = SL_BUF_INIT;
 
 	coord_path(&p, dir, "_temporary");
-	if ((d = opendir(p.buf)) != NULL) {
-		while ((de = readdir(d)) != NULL) {
-			if (strcmp(de->d_name, ".") == 0 ||
-			    strcmp(de->d_name, "..") == 0)
-				continue;
-			coord_path(&f, p.buf, de->d_name);
-			unlink(f.buf);
-		}
-		closedir(d);
-	}
-	rmdir(p.buf);
+	if (sl_spill_rmdir(p.buf, &err) != SL_OK)
+		sl_warn("%s", err.buf);
 	sl_buf_release(&p);
-	sl_buf_release(&f);
+	sl_buf_release(&err);
 }
 
 /* Removes part-NNNNN files and _SUCCESS: never any other file. */
@@ -296,31 +286,20 @@ coord_job_free(coord_job *j)
 	free(j);
 }
 
-/* Adds counters of src into the list *dst (by name). */
+/*
+ * Adds the counters of src into the list *dst (by name). The list is
+ * capped (SL_COUNTERS_MAX): counters come from the network.
+ */
 static int
 coord_counters_add(sl_counter **dst, uint32_t *n, const sl_counter *src,
 		   uint32_t nsrc)
 {
-	uint32_t i, k;
-	sl_counter *c;
+	uint32_t i;
+	int rv = SL_OK;
 
-	for (i = 0; i < nsrc; i++) {
-		for (k = 0; k < *n; k++)
-			if (strcmp((*dst)[k].name, src[i].name) == 0)
-				break;
-		if (k < *n) {
-			(*dst)[k].value += src[i].value;
-			continue;
-		}
-		c = realloc(*dst, (*n + 1) * sizeof(*c));
-		if (c == NULL)
-			return SL_ENOMEM;
-		*dst = c;
-		if ((c[*n].name = strdup(src[i].name)) == NULL)
-			return SL_ENOMEM;
-		c[(*n)++].value = src[i].value;
-	}
-	return SL_OK;
+	for (i = 0; i < nsrc && rv == SL_OK; i++)
+		rv = sl_counters_add(dst, n, src[i].name, src[i].value);
+	return rv;
 }
 
 /* Sends JOB_DONE to the submitter. */
@@ -416,7 +395,6 @@ coord_job_finish(sl_coord *c, int status, const char *error)
 	coord_job_free(j);
 	c->job = NULL;
 	sl_buf_release(&err);
-	coord_start_next(c);
 }
 
 /* Sends TASK messages for every assignment the scheduler makes now. */
@@ -615,6 +593,8 @@ coord_progress(sl_coord *c)
 		break;
 	}
 	sl_buf_release(&msg);
+	if (c->job == NULL)
+		coord_start_next(c);
 }
 
 /* Plans and starts a queued job; refuses it (JOB_DONE) when it cannot. */
@@ -750,20 +730,30 @@ coord_on_hello(sl_coord *c, const sl_buf *peer, const sl_msg *m)
 			m->u.hello.name);
 		return;
 	}
-	nw = realloc(c->workers, (c->nworkers + 1) * sizeof(*nw));
-	if (nw == NULL)
+	/* The scheduler takes at most this many: refuse, do not half-join. */
+	if (m->u.hello.slots > SL_SCHED_MAX_SLOTS) {
+		sl_warn("coordinator: worker '%s' offers %u slots, more than "
+			"%u: ignored", m->u.hello.name, m->u.hello.slots,
+			SL_SCHED_MAX_SLOTS);
 		return;
+	}
+	nw = realloc(c->workers, (c->nworkers + 1) * sizeof(*nw));
+	if (nw == NULL) {
+		sl_warn("coordinator: out of memory for worker '%s'",
+			m->u.hello.name);
+		return;
+	}
 	c->workers = nw;
 	w = &c->workers[c->nworkers];
 	memset(w, 0, sizeof(*w));
 	w->id = ++c->nworkers;
 	sl_buf_init(&w->peer);
-	sl_buf_add(&w->peer, peer->buf, peer->len);
 	w->name = strdup(m->u.hello.name);
 	w->endpoint = strdup(m->u.hello.shuffle_endpoint);
 	w->slots = m->u.hello.slots;
 	w->last_heard_ms = sl_now_ms();
-	w->alive = w->name && w->endpoint;
+	w->alive = sl_buf_add(&w->peer, peer->buf, peer->len) == SL_OK &&
+		   w->name && w->endpoint;
 	if (!w->alive)
 		return;
 	memset(&r, 0, sizeof(r));
@@ -1002,6 +992,7 @@ int
 sl_coord_run(sl_coord *c, sl_buf *err)
 {
 	zmq_pollitem_t item;
+	coord_job *j;
 	uint64_t now, due;
 	uint32_t i;
 	long timeout;
@@ -1031,6 +1022,12 @@ sl_coord_run(sl_coord *c, sl_buf *err)
 	}
 	if (c->job)
 		coord_job_finish(c, SL_ECANCELED, "coordinator shut down");
+	while ((j = c->queue) != NULL) {
+		c->queue = j->next;
+		coord_reply_done(c, &j->client, j->id, SL_ECANCELED,
+				 "coordinator shut down", NULL);
+		coord_job_free(j);
+	}
 	for (i = 0; i < c->nworkers; i++)
 		if (c->workers[i].alive)
 			coord_send_simple(c, &c->workers[i].peer,

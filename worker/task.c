@@ -241,27 +241,37 @@ sl_bad_record(sl_ctx *ctx, const sl_record *rec, const char *fmt, ...)
 }
 
 int
-sl_counter_add(sl_ctx *ctx, const char *name, int64_t n)
+sl_counters_add(sl_counter **v, uint32_t *n, const char *name, int64_t value)
 {
 	sl_counter *c;
 	uint32_t i;
 
-	for (i = 0; i < ctx->ncounters; i++) {
-		if (strcmp(ctx->counters[i].name, name) == 0) {
-			ctx->counters[i].value += n;
+	for (i = 0; i < *n; i++) {
+		if (strcmp((*v)[i].name, name) == 0) {
+			(*v)[i].value += value;
 			return SL_OK;
 		}
 	}
-	if (ctx->ncounters >= 1024)
-		return sl_fail(ctx, "more than 1024 counters");
-	c = realloc(ctx->counters, (ctx->ncounters + 1) * sizeof(*c));
+	if (*n >= SL_COUNTERS_MAX)
+		return SL_ETOOBIG;
+	c = realloc(*v, (*n + 1) * sizeof(*c));
 	if (c == NULL)
 		return SL_ENOMEM;
-	ctx->counters = c;
-	if ((c[ctx->ncounters].name = strdup(name)) == NULL)
+	*v = c;
+	if ((c[*n].name = strdup(name)) == NULL)
 		return SL_ENOMEM;
-	c[ctx->ncounters++].value = n;
+	c[(*n)++].value = value;
 	return SL_OK;
+}
+
+int
+sl_counter_add(sl_ctx *ctx, const char *name, int64_t n)
+{
+	int rv = sl_counters_add(&ctx->counters, &ctx->ncounters, name, n);
+
+	if (rv == SL_ETOOBIG)
+		return sl_fail(ctx, "more than %d counters", SL_COUNTERS_MAX);
+	return rv;
 }
 
 const char *
@@ -365,17 +375,19 @@ sl_memory_default(uint32_t processes)
 	return m < TASK_MEMORY_MIN ? TASK_MEMORY_MIN : m;
 }
 
+const char *
+sl_tmpdir(const char *given)
+{
+	if (given == NULL || *given == '\0')
+		given = getenv("TMPDIR");
+	return given == NULL || *given == '\0' ? "/tmp" : given;
+}
+
 int
 sl_task_spill_dir(sl_buf *out, const sl_job_spec *spec, uint64_t job)
 {
-	const char *dir = spec->tmpdir;
-
-	if (dir == NULL || *dir == '\0')
-		dir = getenv("TMPDIR");
-	if (dir == NULL || *dir == '\0')
-		dir = "/tmp";
 	sl_buf_reset(out);
-	return sl_buf_addf(out, "%s/sluice-%llu-%d", dir,
+	return sl_buf_addf(out, "%s/sluice-%llu-%d", sl_tmpdir(spec->tmpdir),
 			   (unsigned long long)job, (int)getpid());
 }
 
