@@ -25,6 +25,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zmq.h>
@@ -717,6 +718,7 @@ cli_coord_start(cli_coord_rt *rt, const cli_run *r, const char *bind,
 		sl_buf *err)
 {
 	sl_buf pattern = SL_BUF_INIT, inproc = SL_BUF_INIT;
+	sl_coord_config cfg;
 	int rv = SL_EIO;
 
 	if (bind == NULL) {
@@ -731,9 +733,18 @@ cli_coord_start(cli_coord_rt *rt, const cli_run *r, const char *bind,
 	} else {
 		sl_buf_addstr(&pattern, bind);
 	}
+	/* The client's identity is the coordinator's only submitter. */
+	cfg = r->coord;
+	if (getrandom(cfg.client_id, sizeof(cfg.client_id), 0) !=
+	    (ssize_t)sizeof(cfg.client_id)) {
+		sl_buf_addf(err, "cannot draw a random client identity: %s",
+			    strerror(errno));
+		goto out;
+	}
+	cfg.client_id[0] |= 1; /* never all zero (the "any peer" value) */
 	rt->zctx = zmq_ctx_new();
 	if (rt->zctx == NULL ||
-	    sl_coord_new(&rt->ct.coord, rt->zctx, &r->coord, err) != SL_OK)
+	    sl_coord_new(&rt->ct.coord, rt->zctx, &cfg, err) != SL_OK)
 		goto out;
 	sl_buf_addstr(&inproc, "inproc://sluice-coord");
 	if (sl_coord_bind(rt->ct.coord, inproc.buf, &inproc, err) != SL_OK ||
@@ -745,7 +756,10 @@ cli_coord_start(cli_coord_rt *rt, const cli_run *r, const char *bind,
 	}
 	rt->started = true;
 	rt->client = sl_zsock_new(rt->zctx, ZMQ_DEALER, SL_PROTO_MAX_MSG, err);
-	if (rt->client == NULL || zmq_connect(rt->client, inproc.buf) != 0)
+	if (rt->client == NULL ||
+	    zmq_setsockopt(rt->client, ZMQ_ROUTING_ID, cfg.client_id,
+			   sizeof(cfg.client_id)) != 0 ||
+	    zmq_connect(rt->client, inproc.buf) != 0)
 		goto out;
 	rv = SL_OK;
 out:

@@ -868,6 +868,18 @@ coord_on_commit_req(sl_coord *c, coord_worker *w, const sl_msg *m)
 
 /* --- the loop ------------------------------------------------------------ */
 
+/* Whether peer may submit jobs and stop the coordinator. */
+static bool
+coord_client_allowed(const sl_coord *c, const sl_buf *peer)
+{
+	static const unsigned char any[SL_COORD_CLIENT_ID];
+
+	if (memcmp(c->cfg.client_id, any, sizeof(any)) == 0)
+		return true;
+	return peer->len == SL_COORD_CLIENT_ID &&
+	       memcmp(peer->buf, c->cfg.client_id, SL_COORD_CLIENT_ID) == 0;
+}
+
 static void
 coord_on_message(sl_coord *c)
 {
@@ -891,6 +903,12 @@ coord_on_message(sl_coord *c)
 			"ignored; telling it to shut down",
 			sl_msg_type_name(m.type));
 		coord_send_simple(c, &peer, SL_MSG_SHUTDOWN, 0);
+	}
+	if ((m.type == SL_MSG_SUBMIT || m.type == SL_MSG_SHUTDOWN) &&
+	    !coord_client_allowed(c, &peer)) {
+		sl_warn("coordinator: %s from a peer that is not its client "
+			"ignored", sl_msg_type_name(m.type));
+		goto release;
 	}
 	switch (m.type) {
 	case SL_MSG_SUBMIT:
@@ -919,6 +937,7 @@ coord_on_message(sl_coord *c)
 	default:
 		sl_warn("coordinator: unexpected %s", sl_msg_type_name(m.type));
 	}
+release:
 	sl_msg_release(&m);
 	coord_progress(c);
 out:

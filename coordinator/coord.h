@@ -30,6 +30,8 @@
 #include "sl_impl.h"
 #include "scheduler/sched.h"
 
+#define SL_COORD_CLIENT_ID 16  /* bytes of the embedded client's identity */
+
 typedef struct sl_coord_config {
 	uint32_t heartbeat_ms;   /* heartbeats to and from workers */
 	uint32_t timeout_ms;     /* a silent worker is lost after this */
@@ -37,6 +39,14 @@ typedef struct sl_coord_config {
 				     fails when fewer have joined this long
 				     after it was submitted; default 30000 */
 	sl_sched_config sched;   /* retries, backoff, speculation */
+	/*
+	 * The only peer whose SUBMIT and SHUTDOWN are taken: the ROUTER
+	 * identity of the embedded client (random, set with
+	 * ZMQ_ROUTING_ID). All zero: any peer (no client is embedded). Until
+	 * CURVE and a ZAP allow-list secure sockets, this keeps a peer that
+	 * reaches a tcp:// coordinator from submitting jobs or stopping it.
+	 */
+	unsigned char client_id[SL_COORD_CLIENT_ID];
 } sl_coord_config;
 
 void sl_coord_config_default(sl_coord_config *cfg);
