@@ -110,6 +110,14 @@ run_sluice() {
 	RC=0
 	timeout -k 10 "$SLUICE_TEST_TIMEOUT" "$SLUICE" "$@" \
 		</dev/null >"$T/out" 2>"$T/err" || RC=$?
+	check_run_status
+}
+
+# check_run_status: a hang, a death by signal or a sanitizer report in the
+# last run ($RC, $T/err, $LAST_CMD) is a failure by itself. Called by
+# run_sluice, and by tests that run sluice their own way (background runs,
+# mpirun) once they have set those three.
+check_run_status() {
 	if [ "$RC" -eq 124 ] || [ "$RC" -eq 137 ]; then
 		fail "$LAST_CMD" "no exit within ${SLUICE_TEST_TIMEOUT}s (hang)"
 	elif [ "$RC" -gt 128 ]; then
