@@ -83,15 +83,27 @@ wc_map(sl_ctx *ctx, const sl_record *rec)
 		}
 		edges = ws ^ ((ws << 1) | prev);
 		prev = ws >> 63;
-		for (; edges; edges &= edges - 1) {
+		if (in_word && edges) {
+			/* The end of the word begun in an earlier block. */
 			i = base + (size_t)__builtin_ctzll(edges);
-			if (!in_word) {
-				start = i;
-			} else if ((rv = sl_emit(ctx, line + start, i - start,
-						 one, sizeof(one))) != SL_OK) {
+			edges &= edges - 1;
+			in_word = false;
+			if ((rv = sl_emit(ctx, line + start, i - start, one,
+					  sizeof(one))) != SL_OK)
 				return rv;
+		}
+		while (edges) {
+			start = base + (size_t)__builtin_ctzll(edges);
+			edges &= edges - 1;
+			if (edges == 0) {
+				in_word = true; /* ends in a later block */
+				break;
 			}
-			in_word = !in_word;
+			i = base + (size_t)__builtin_ctzll(edges);
+			edges &= edges - 1;
+			if ((rv = sl_emit(ctx, line + start, i - start, one,
+					  sizeof(one))) != SL_OK)
+				return rv;
 		}
 	}
 	if (in_word)

@@ -19,6 +19,13 @@
  * With sl__fold_sum_u64 as its fold the table adds counts inline (no
  * call per add); any other fold of a value held in the slot gets a copy
  * in an aligned local, which is copied back after the call.
+ *
+ * The queue. A word count's add mostly waits for its slot to come from
+ * memory (a table of 30 k words is 2 MiB of slots, past the core's L2),
+ * and one add's miss follows another's. sl_combine_queue computes the
+ * hash of a count's key, prefetches its slot and copies the add to the
+ * queue; the queue is added when full or flushed, by which time the
+ * slots are on their way: the misses of CB_QUEUE adds overlap.
  */
 #include "sl_impl.h"
 
@@ -36,6 +43,8 @@
 #define CB_INLINE 8                  /* keys and values this short stay in
                                         the slot */
 #define CB_FREE UINT32_MAX           /* klen of a free slot */
+#define CB_QUEUE 32                  /* adds sl_combine_queue holds back */
+#define CB_QUEUE_KEY 16              /* longest key it holds back */
 /* Longest key or value: below CB_FREE, and arena sizes cannot overflow. */
 #define CB_LEN_MAX (SIZE_MAX / 4 < UINT32_MAX - 1 ? SIZE_MAX / 4 \
 						   : UINT32_MAX - 1)
@@ -55,6 +64,18 @@ typedef struct cb_slot {
 	cb_bytes val;
 } cb_slot;
 
+/*
+ * A count held back by sl_combine_queue, with a copy of its key: the
+ * first 8 bytes of key[] are its sl__key_head8 (little-endian), as in a
+ * slot.
+ */
+typedef struct cb_queued {
+	uint64_t hash;                  /* sl_combine_hash of the key */
+	size_t klen;
+	unsigned char key[CB_QUEUE_KEY]; /* the key, zero-padded to 8 */
+	unsigned char val[8];           /* the count, as emitted */
+} cb_queued;
+
 typedef struct cb_chunk {
 	struct cb_chunk *next;  /* the chunk allocated before, or a big one */
 	size_t size;            /* bytes of data[] */
@@ -73,6 +94,9 @@ struct sl_combine {
 	size_t next_chunk;      /* data bytes of the next regular chunk */
 	size_t bytes;           /* memory held: struct, slots, chunks */
 	size_t kv_bytes;        /* key and value bytes of the entries */
+	uint64_t adds;          /* adds made (SL_OK), ever */
+	size_t nqueued;         /* adds waiting in queue */
+	cb_queued queue[CB_QUEUE];
 };
 
 static size_t
@@ -344,35 +368,73 @@ int
 sl_combine_add(sl_combine *t, uint64_t hash, const void *key, size_t klen,
 	       const void *val, size_t vlen)
 {
-	return cb_add(t, hash, sl__key_head8(key, klen), key, klen, val,
-		      vlen);
+	int rv = cb_add(t, hash, sl__key_head8(key, klen), key, klen, val,
+			vlen);
+
+	if (rv == SL_OK)
+		t->adds++;
+	return rv;
 }
 
-/* sl_combine_add_key of a key of more than 16 bytes. */
-static __attribute__((noinline)) int
-cb_add_long(sl_combine *t, const void *key, size_t klen, const void *val,
-	    size_t vlen)
+int
+sl_combine_flush(sl_combine *t)
 {
-	return sl_combine_add(t, sl__combine_hash_long(key, klen), key, klen,
-			      val, vlen);
+	size_t i, n = t->nqueued;
+	int rv = SL_OK;
+
+	t->nqueued = 0;
+	for (i = 0; i < n; i++) {
+		const cb_queued *q = &t->queue[i];
+		uint64_t head;
+
+		memcpy(&head, q->key, 8);
+		rv = cb_add(t, q->hash, le64toh(head), q->key, q->klen, q->val,
+			    8);
+		if (rv != SL_OK)
+			break;
+	}
+	t->adds += i;
+	return rv;
 }
 
 /*
- * Keys of up to 16 bytes, nearly all words, are hashed and compared
- * inline, and a hit makes no call (nor keeps registers across one);
- * longer keys are added out of line.
+ * The adds sl_combine_queue makes at once, after the queue's: keys of
+ * more than 16 bytes, values other than a count.
  */
-int
-sl_combine_add_key(sl_combine *t, const void *key, size_t klen,
-		   const void *val, size_t vlen)
+static __attribute__((noinline)) int
+cb_add_now(sl_combine *t, const void *key, size_t klen, const void *val,
+	   size_t vlen)
 {
+	int rv = sl_combine_flush(t);
+
+	if (rv != SL_OK)
+		return rv;
+	return sl_combine_add(t, sl_combine_hash(key, klen), key, klen, val,
+			      vlen);
+}
+
+int
+sl_combine_queue(sl_combine *t, const void *key, size_t klen,
+		 const void *val, size_t vlen)
+{
+	cb_queued *q = &t->queue[t->nqueued];
 	uint64_t head;
 
-	if (klen > 16)
-		return cb_add_long(t, key, klen, val, vlen);
+	if (!t->sum_u64 || vlen != 8 || klen > CB_QUEUE_KEY)
+		return cb_add_now(t, key, klen, val, vlen);
 	head = sl__key_head8(key, klen);
-	return cb_add(t, sl__combine_hash_short(head, key, klen), head, key,
-		      klen, val, vlen);
+	q->hash = sl__combine_hash_short(head, key, klen);
+	__builtin_prefetch(&t->slots[q->hash & (t->cap - 1)]);
+	head = htole64(head);
+	memcpy(q->key, &head, 8);
+	if (klen > 8)
+		memcpy(q->key + klen - 8, (const unsigned char *)key + klen - 8,
+		       8);
+	memcpy(q->val, val, 8);
+	q->klen = klen;
+	if (++t->nqueued == CB_QUEUE)
+		return sl_combine_flush(t);
+	return SL_OK;
 }
 
 int
@@ -396,6 +458,12 @@ sl_combine_next(const sl_combine *t, size_t *pos, uint64_t *hash,
 	}
 	*pos = t->cap;
 	return 0;
+}
+
+uint64_t
+sl_combine_adds(const sl_combine *t)
+{
+	return t->adds;
 }
 
 size_t

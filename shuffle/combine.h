@@ -9,7 +9,7 @@
  * live in a chunked arena the slot points to. So a word count's add reads
  * one slot and allocates nothing unless a long key or value arrives, an
  * arena chunk fills or the table doubles. The hash is sl_combine_hash()
- * in sluice (cheap, inline; not the partition hash): sl_combine_add_key
+ * in sluice (cheap, inline; not the partition hash): sl_combine_queue
  * computes it, sl_combine_add takes it from the caller, so tests can
  * force collisions.
  *
@@ -84,7 +84,7 @@ uint64_t sl__combine_hash_long(const void *key, size_t klen);
 
 /*
  * sl_combine_hash() of a key of at most 16 bytes whose sl__key_head8() is
- * `head`: for a caller that has the head already (sl_combine_add_key).
+ * `head`: for a caller that has the head already (sl_combine_queue).
  */
 static inline uint64_t
 sl__combine_hash_short(uint64_t head, const void *key, size_t klen)
@@ -142,12 +142,24 @@ int sl_combine_add(sl_combine *t, uint64_t hash, const void *key,
 		   size_t klen, const void *val, size_t vlen);
 
 /*
- * sl_combine_add(t, sl_combine_hash(key, klen), key, ...), with the key's
- * head read once for both the hash and the in-slot compare: the add of
- * sluice's map output, once per emitted record.
+ * sl_combine_add(t, sl_combine_hash(key, klen), key, ...), now or a
+ * little later: the add of sluice's map output, once per emitted record.
+ * In a table folding with sl__fold_sum_u64, an 8-byte count of a key of
+ * up to 16 bytes is copied to a queue of a few adds, after a prefetch of
+ * its slot, and the queue is added when full, so that the adds' cache
+ * misses overlap; other adds are made at once, after the queue's. Returns
+ * what sl_combine_add returns, for this add or for the queue's: the only
+ * errors of a queued add are SL_EOVERFLOW and SL_ENOMEM.
  */
-int sl_combine_add_key(sl_combine *t, const void *key, size_t klen,
-		       const void *val, size_t vlen);
+int sl_combine_queue(sl_combine *t, const void *key, size_t klen,
+		     const void *val, size_t vlen);
+
+/*
+ * Makes the adds sl_combine_queue holds back. The functions below see
+ * only the adds made: flush first. Returns SL_OK or the first error of
+ * the queue's adds (the adds after it are dropped).
+ */
+int sl_combine_flush(sl_combine *t);
 
 /*
  * Iterates over the entries in no particular order: start with *pos = 0;
@@ -156,6 +168,9 @@ int sl_combine_add_key(sl_combine *t, const void *key, size_t klen,
  */
 int sl_combine_next(const sl_combine *t, size_t *pos, uint64_t *hash,
 		    sl_slice *key, sl_slice *val);
+
+/* Adds made that returned SL_OK (queued ones once made). */
+uint64_t sl_combine_adds(const sl_combine *t);
 
 /* Number of distinct keys held. */
 size_t sl_combine_count(const sl_combine *t);

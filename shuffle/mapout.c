@@ -37,7 +37,7 @@ struct sl_mapout {
 	sl_combine *table;      /* with fold: the records; NULL until the
 	                           first add after new or finish */
 	sl_buf *parts;          /* R buffers: kv records of each partition */
-	uint64_t records_in;    /* records added, ever */
+	uint64_t records_in;    /* records added, ever, but those in table */
 	uint64_t records_done;  /* records_in at the last finish */
 };
 
@@ -98,31 +98,34 @@ mo_add_untabled(sl_mapout *m, const void *key, size_t klen, const void *val,
 	if (m->fold) {
 		if ((m->table = sl_combine_new(m->fold, m->arg)) == NULL)
 			return SL_ENOMEM;
-		rv = sl_combine_add_key(m->table, key, klen, val, vlen);
-	} else {
-		/* One partition needs no hash. */
-		hash = m->partitions > 1 ? XXH3_64bits(key, klen) : 0;
-		rv = sl_kv_append(&m->parts[mo_partition(hash, m->partitions)],
-				  key, klen, val, vlen);
+		return sl_combine_queue(m->table, key, klen, val, vlen);
 	}
+	/* One partition needs no hash. */
+	hash = m->partitions > 1 ? XXH3_64bits(key, klen) : 0;
+	rv = sl_kv_append(&m->parts[mo_partition(hash, m->partitions)], key,
+			  klen, val, vlen);
 	if (rv == SL_OK)
 		m->records_in++;
 	return rv;
 }
 
-/* The path of every word of a word count: kept to the table's add. */
+/*
+ * The path of every word of a word count: kept to the table's add (which
+ * counts the records added to it).
+ */
 int
 sl_mapout_add(sl_mapout *m, const void *key, size_t klen, const void *val,
 	      size_t vlen)
 {
-	int rv;
-
 	if (m->table == NULL)
 		return mo_add_untabled(m, key, klen, val, vlen);
-	rv = sl_combine_add_key(m->table, key, klen, val, vlen);
-	if (rv == SL_OK)
-		m->records_in++;
-	return rv;
+	return sl_combine_queue(m->table, key, klen, val, vlen);
+}
+
+int
+sl_mapout_flush(sl_mapout *m)
+{
+	return m->table ? sl_combine_flush(m->table) : SL_OK;
 }
 
 /*
@@ -136,13 +139,17 @@ mo_drain_table(sl_mapout *m)
 	uint64_t hash;
 	sl_slice key, val;
 	uint32_t r;
+	int rv;
 
+	if ((rv = sl_combine_flush(m->table)) != SL_OK)
+		return rv;
 	while (sl_combine_next(m->table, &pos, &hash, &key, &val)) {
 		r = mo_partition(XXH3_64bits(key.ptr, key.len), m->partitions);
 		if (sl_kv_append(&m->parts[r], key.ptr, key.len, val.ptr,
 				 val.len) != SL_OK)
 			return SL_ENOMEM;
 	}
+	m->records_in += sl_combine_adds(m->table);
 	sl_combine_free(m->table);
 	m->table = NULL;
 	return SL_OK;
@@ -169,7 +176,7 @@ sl_mapout_finish(sl_mapout *m, sl_buf *segs)
 uint64_t
 sl_mapout_records_in(const sl_mapout *m)
 {
-	return m->records_in;
+	return m->records_in + (m->table ? sl_combine_adds(m->table) : 0);
 }
 
 size_t

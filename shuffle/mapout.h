@@ -39,23 +39,34 @@ int sl_mapout_new(sl_mapout **out, uint32_t partitions, sl_fold_fn fold,
 		  void *arg);
 
 /*
- * Adds one record. Returns SL_OK, SL_ENOMEM, or with a fold function the
- * errors of sl_combine_add(): SL_EINVAL for a value whose length differs
- * from the held value of the key, SL_ETOOBIG, or the fold's own error.
+ * Adds one record, now or, with a fold function, maybe at a later add or
+ * flush (sl_combine_queue). Returns SL_OK, SL_ENOMEM, or with a fold
+ * function the errors of sl_combine_add(), for this record or for one
+ * held back: SL_EINVAL for a value whose length differs from the held
+ * value of the key, SL_ETOOBIG, or the fold's own error.
  */
 int sl_mapout_add(sl_mapout *m, const void *key, size_t klen,
 		  const void *val, size_t vlen);
 
 /*
+ * Makes the adds held back. The byte counts below see only the adds
+ * made: flush before reading them. Returns SL_OK or the first error of
+ * those adds, as sl_mapout_add would have.
+ */
+int sl_mapout_flush(sl_mapout *m);
+
+/*
  * Partitions, sorts and encodes the records: appends partition r's
  * records, sorted, to segs[r] for r in 0..R-1 (segs is the caller's array
- * of R initialized buffers). On SL_OK the map output is empty again (its
+ * of R initialized buffers). Flushes first, and fails as
+ * sl_mapout_flush() does. On SL_OK the map output is empty again (its
  * memory released) and takes new records. On SL_ENOMEM the contents of
  * segs are unspecified and m may only be freed.
  */
 int sl_mapout_finish(sl_mapout *m, sl_buf *segs);
 
-/* Records added since sl_mapout_new (finish does not reset it). */
+/* Records added since sl_mapout_new (finish does not reset it); held
+ * back ones once made (flush first). */
 uint64_t sl_mapout_records_in(const sl_mapout *m);
 
 /* Bytes of memory held for the records now in m (for a memory budget). */

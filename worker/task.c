@@ -162,6 +162,20 @@ task_emit_error(sl_ctx *ctx, int rv, size_t vlen)
 	return rv;
 }
 
+/*
+ * Makes the adds of sl_emit that the map output held back (a word
+ * count's, sl_combine_queue), before the map output is measured: after
+ * each map() call and after task_end. An add failing here fails the
+ * attempt as it would have failed its sl_emit.
+ */
+static int
+task_map_flush(sl_ctx *ctx)
+{
+	int rv = sl_mapout_flush(ctx->mo);
+
+	return rv == SL_OK ? SL_OK : task_emit_error(ctx, rv, 8);
+}
+
 /* sl_emit outside a map task: a reduce's output line, or a misuse. */
 static __attribute__((noinline)) int
 task_emit_other(sl_ctx *ctx, const void *key, size_t klen, const void *val,
@@ -660,7 +674,8 @@ task_map_records(sl_ctx *ctx, const sl_msg *t, const sl_task_env *env,
 			break;
 		}
 		res->records_in++;
-		if ((rv = job->map(ctx, &rec)) != SL_OK)
+		if ((rv = job->map(ctx, &rec)) != SL_OK ||
+		    (rv = task_map_flush(ctx)) != SL_OK)
 			break;
 		if (sl_mapout_peak_bytes(ctx->mo) > task_share(ctx, env) &&
 		    (rv = task_spill(ctx, t)) != SL_OK)
@@ -676,6 +691,8 @@ task_map_records(sl_ctx *ctx, const sl_msg *t, const sl_task_env *env,
 		if (rv == SL_OK)
 			rv = erv;
 	}
+	if (rv == SL_OK)
+		rv = task_map_flush(ctx);
 out:
 	res->bytes_in = lines ? sl_line_reader_bytes(lines)
 			      : ctx->csv ? sl_csv_bytes_read(ctx->csv) : 0;

@@ -610,12 +610,13 @@ test_grow_and_kv_bytes_foretell_the_table(void)
 }
 
 /*
- * Two tables over the same keys, one filled by sl_combine_add_key, the
- * other by sl_combine_add with sl_combine_hash: the same keys, counts and
- * hashes, and the same refusals on a hit.
+ * Two tables over the same keys, one filled by sl_combine_queue (from a
+ * key buffer rewritten at once: the queue copies), the other by
+ * sl_combine_add with sl_combine_hash: the same keys, counts and hashes,
+ * and the same refusals on a hit.
  */
 static void
-test_add_key_builds_the_table_add_builds(void)
+test_queue_builds_the_table_add_builds(void)
 {
 	sl_combine *a = sl_combine_new(sl__fold_sum_u64, NULL);
 	sl_combine *b = sl_combine_new(sl__fold_sum_u64, NULL);
@@ -630,11 +631,12 @@ test_add_key_builds_the_table_add_builds(void)
 		len = (size_t)(rng() % 41);
 		for (i = 0; i < len; i++)
 			key[i] = (unsigned char)('a' + rng() % 3);
-		ok &= sl_combine_add_key(a, key, len, one, 8) == SL_OK;
+		ok &= sl_combine_queue(a, key, len, one, 8) == SL_OK;
 		ok &= sl_combine_add(b, sl_combine_hash(key, len), key, len,
 				     one, 8) == SL_OK;
 	}
 	CU_ASSERT(ok);
+	ASSERT_EQ_INT(sl_combine_flush(a), SL_OK);
 	ASSERT_EQ_INT(sl_combine_count(a), sl_combine_count(b));
 	while (sl_combine_next(a, &pos, &h, &k, &v)) {
 		size_t bpos = 0;
@@ -647,14 +649,47 @@ test_add_key_builds_the_table_add_builds(void)
 				memcmp(bk.ptr, k.ptr, k.len) == 0 &&
 				sl_u64_get(bv.ptr) == sl_u64_get(v.ptr);
 		ok &= found;
-		ok &= sl_combine_add_key(b, k.ptr, k.len, one, 7) == SL_EINVAL;
+		ok &= sl_combine_queue(b, k.ptr, k.len, one, 7) == SL_EINVAL;
 	}
 	CU_ASSERT(ok);
-	ASSERT_EQ_INT(sl_combine_add_key(a, "zz", 2, one, 7), SL_EINVAL);
-	ASSERT_EQ_INT(sl_combine_add_key(a, "zzzzzzzzzzzzzzzzzzzzzz", 22, one,
-					 7), SL_EINVAL);
+	ASSERT_EQ_INT(sl_combine_queue(a, "zz", 2, one, 7), SL_EINVAL);
+	ASSERT_EQ_INT(sl_combine_queue(a, "zzzzzzzzzzzzzzzzzzzzzz", 22, one,
+				       7), SL_EINVAL);
 	sl_combine_free(a);
 	sl_combine_free(b);
+}
+
+/*
+ * A queued count that overflows fails the flush, or the add that fills
+ * the queue; the counts before it stay, and nothing is lost silently.
+ */
+static void
+test_queued_overflow_fails_the_flush(void)
+{
+	sl_combine *t = sl_combine_new(sl__fold_sum_u64, NULL);
+	unsigned char max[8], one[8];
+	uint64_t h;
+	sl_slice k, v;
+	size_t pos = 0, n, queued;
+	int rv = SL_OK;
+
+	sl_u64_put(max, UINT64_MAX);
+	sl_u64_put(one, 1);
+	ASSERT_EQ_INT(sl_combine_queue(t, "word", 4, max, 8), SL_OK);
+	ASSERT_EQ_INT(sl_combine_flush(t), SL_OK);
+	ASSERT_EQ_INT(sl_combine_queue(t, "word", 4, one, 8), SL_OK);
+	ASSERT_EQ_INT(sl_combine_flush(t), SL_EOVERFLOW);
+	ASSERT_EQ_INT(sl_combine_flush(t), SL_OK); /* the queue is empty */
+	/* Queued until full: one of the adds returns the error. */
+	for (queued = 0, n = 0; n < 1000 && rv == SL_OK; n++, queued++)
+		rv = sl_combine_queue(t, "word", 4, one, 8);
+	if (rv == SL_OK)
+		rv = sl_combine_flush(t);
+	ASSERT_EQ_INT(rv, SL_EOVERFLOW);
+	CU_ASSERT(queued > 1 && queued < 1000);
+	ASSERT_EQ_INT(sl_combine_next(t, &pos, &h, &k, &v), 1);
+	CU_ASSERT(sl_u64_get(v.ptr) == UINT64_MAX);
+	sl_combine_free(t);
 }
 
 static const unit_case cases[] = {
@@ -690,8 +725,10 @@ static const unit_case cases[] = {
 	  test_head_and_hash_read_only_the_key_even_at_a_page_end },
 	{ "the table hash sees every byte and the length",
 	  test_table_hash_sees_every_byte_and_the_length },
-	{ "add_key builds the table that add with the table hash builds",
-	  test_add_key_builds_the_table_add_builds },
+	{ "queue builds the table that add with the table hash builds",
+	  test_queue_builds_the_table_add_builds },
+	{ "a queued count that overflows fails the flush",
+	  test_queued_overflow_fails_the_flush },
 	{ NULL, NULL }
 };
 
