@@ -527,6 +527,23 @@ lr_take(sl_line_reader *r, size_t len, size_t next, sl_slice *line,
 	return 1;
 }
 
+/*
+ * The line at buf[pos], with no '\n' in the buffer, is too long whatever
+ * follows: skip it now and return SL_ETOOBIG (or the error of a read).
+ */
+static int
+lr_too_long(sl_line_reader *r, sl_slice *line, uint64_t *offset,
+	    struct sl_buf *err)
+{
+	int rv;
+
+	*offset = r->base + r->pos;
+	line->ptr = r->buf;
+	line->len = 0;
+	rv = lr_skip_line(r, err);
+	return rv != SL_OK ? rv : SL_ETOOBIG;
+}
+
 int
 sl_line_reader_next(sl_line_reader *r, sl_slice *line, uint64_t *offset,
 		    struct sl_buf *err)
@@ -547,20 +564,103 @@ sl_line_reader_next(sl_line_reader *r, sl_slice *line, uint64_t *offset,
 			return lr_take(r, len, i + 1, line, offset);
 		}
 		r->scan = r->lim;
-		if (r->lim - r->pos > r->max_line + 1) {
-			/* Too long whatever follows: skip it now. */
-			*offset = r->base + r->pos;
-			line->ptr = r->buf;
-			line->len = 0;
-			rv = lr_skip_line(r, err);
-			return rv != SL_OK ? rv : SL_ETOOBIG;
-		}
+		if (r->lim - r->pos > r->max_line + 1)
+			return lr_too_long(r, line, offset, err);
 		if (r->eof) {
 			if (r->pos == r->lim)
 				return 0;
 			return lr_take(r, r->lim - r->pos, r->lim, line,
 				       offset);
 		}
+		rv = lr_make_room(r);
+		if (rv == SL_OK)
+			rv = lr_read(r, err);
+		if (rv != SL_OK)
+			return rv;
+	}
+}
+
+/*
+ * The end of the run of lines at buf[pos]: one past the last '\n' in
+ * [scan, lim) that ends a line starting before the split's end, or NULL.
+ * The line holding the split's last byte (index e) is the last one: its
+ * '\n' is the first at or after e.
+ */
+static const char *
+lr_run_end(const sl_line_reader *r)
+{
+	uint64_t e = r->end - 1 - r->base; /* base + pos < end */
+	size_t from, stop = r->lim;
+	const char *nl;
+
+	if (e < r->lim) {
+		from = e > r->scan ? (size_t)e : r->scan;
+		if ((nl = memchr(r->buf + from, '\n', r->lim - from)) != NULL)
+			return nl + 1;
+		stop = (size_t)e;
+	}
+	if (stop <= r->scan)
+		return NULL;
+	nl = memrchr(r->buf + r->scan, '\n', stop - r->scan);
+	return nl ? nl + 1 : NULL;
+}
+
+/*
+ * The length of the run buf[pos, pos + len) cut before its first line
+ * longer than max_line (0: the first one is). Only a run longer than
+ * max_line can hold one.
+ */
+static size_t
+lr_cut_long(const sl_line_reader *r, size_t len)
+{
+	const char *run = r->buf + r->pos, *p = run, *end = run + len, *nl;
+	size_t n;
+
+	if (len <= r->max_line)
+		return len;
+	for (; p < end; p = nl + 1) {
+		nl = memchr(p, '\n', (size_t)(end - p));
+		n = (size_t)((nl ? nl : end) - p);
+		if (nl && n > 0 && nl[-1] == '\r')
+			n--;
+		if (n > r->max_line)
+			return (size_t)(p - run);
+		if (nl == NULL)
+			break;
+	}
+	return len;
+}
+
+int
+sl_line_reader_lines(sl_line_reader *r, sl_slice *lines, uint64_t *offset,
+		     struct sl_buf *err)
+{
+	const char *stop;
+	size_t len;
+	int rv;
+
+	for (;;) {
+		if (r->base + r->pos >= r->end)
+			return 0;
+		stop = lr_run_end(r);
+		if (stop == NULL && r->eof && r->lim > r->pos)
+			stop = r->buf + r->lim; /* the last line, unended */
+		if (stop != NULL) {
+			len = lr_cut_long(r, (size_t)(stop - r->buf) - r->pos);
+			if (len == 0) /* SL_ETOOBIG, skipping it */
+				return sl_line_reader_next(r, lines, offset,
+							   err);
+			*offset = r->base + r->pos;
+			lines->ptr = r->buf + r->pos;
+			lines->len = len;
+			r->pos = r->scan = r->pos + len;
+			return 1;
+		}
+		r->scan = r->lim;
+		if (r->eof)
+			return 0;
+		if (r->lim - r->pos > r->max_line + 1)
+			return lr_too_long(r, lines, offset, err);
 		rv = lr_make_room(r);
 		if (rv == SL_OK)
 			rv = lr_read(r, err);

@@ -160,6 +160,20 @@ int sl_line_reader_next(sl_line_reader *r, sl_slice *line, uint64_t *offset,
 			struct sl_buf *err);
 
 /*
+ * The next run of whole lines, for a job that takes many lines at once
+ * (SL_INPUT_BLOCKS): *lines holds one or more of the lines that
+ * sl_line_reader_next() would return next, in order, each with its
+ * terminator as in the file ("\n" or "\r\n"; the last line of the file
+ * may have none), as many as the buffer holds; *offset is the first
+ * one's. Returns 1, 0, SL_ETOOBIG, SL_EIO or SL_ENOMEM as
+ * sl_line_reader_next() does: a line longer than max_line is never part
+ * of a run, but returned alone as SL_ETOOBIG (and skipped). The two
+ * functions may be mixed on one reader.
+ */
+int sl_line_reader_lines(sl_line_reader *r, sl_slice *lines,
+			 uint64_t *offset, struct sl_buf *err);
+
+/*
  * Bytes of the lines returned or skipped so far, terminators included.
  * Over all the splits of a file these add up to the file's size.
  */

@@ -23,7 +23,8 @@ jobs_check(const sl_job *job, const char *name, sl_buf *err)
 		return SL_EINVAL;
 	}
 	if (job->map == NULL || job->reduce == NULL || job->name == NULL ||
-	    (job->input != SL_INPUT_LINES && job->input != SL_INPUT_CSV)) {
+	    (job->input != SL_INPUT_LINES && job->input != SL_INPUT_CSV &&
+	     job->input != SL_INPUT_BLOCKS)) {
 		sl_buf_addf(err, "job '%s' lacks a name, map, reduce or "
 			    "input format", name);
 		return SL_EINVAL;

@@ -54,7 +54,7 @@ wc_space_bits(const unsigned char *p)
 }
 
 /*
- * Emits (word, 1) for every word of the line. The line is classified 64
+ * Emits (word, 1) for every word of the record, a run of lines. The line is classified 64
  * bytes at a time into a whitespace mask; a word starts at a non-space
  * byte after a space (or at the start of the line) and ends at the next
  * space, and these edges alternate, so the set bits of "edges" are taken
@@ -138,7 +138,7 @@ const sl_job sl__job_wordcount = {
 	.api_version = SL_API_VERSION,
 	.name = "wordcount",
 	.summary = "count words (maximal runs of non-whitespace bytes)",
-	.input = SL_INPUT_LINES,
+	.input = SL_INPUT_BLOCKS, /* "\n" and "\r" are whitespace */
 	.map = wc_map,
 	.combine = sl_combine_sum_u64, /* added inline by the engine */
 	.reduce = wc_reduce,

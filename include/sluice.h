@@ -83,11 +83,20 @@ typedef enum sl_input_format {
 	SL_INPUT_LINES = 1, /* one record per line, without "\n" or "\r\n" */
 	SL_INPUT_CSV = 2,   /* RFC 4180 rows; the first row of each file is
 	                       the header and is not passed to map() */
+	SL_INPUT_BLOCKS = 3, /* runs of whole lines, up to 256 KiB: one
+	                       record holds one or more lines, each with its
+	                       "\n" or "\r\n" (the last line of a file may
+	                       have none); for a map that takes "\n" as one
+	                       more separator, with one call per run instead
+	                       of per line. Lines longer than
+	                       --max-record-size are bad records, as with
+	                       SL_INPUT_LINES. */
 } sl_input_format;
 
 /* One input record, as map() sees it. */
 typedef struct sl_record {
-	sl_slice line;         /* SL_INPUT_LINES: the line; CSV: the raw row */
+	sl_slice line;         /* the line; BLOCKS: the lines; CSV: the raw
+	                          row */
 	const sl_slice *fields; /* SL_INPUT_CSV: the unquoted fields */
 	size_t nfields;        /* SL_INPUT_CSV: number of fields */
 	const char *file;      /* the input file's path */

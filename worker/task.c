@@ -634,7 +634,7 @@ task_map_records(sl_ctx *ctx, const sl_msg *t, const sl_task_env *env,
 
 	memset(&rec, 0, sizeof(rec));
 	rec.file = t->u.task.path;
-	if (job->input == SL_INPUT_LINES)
+	if (job->input != SL_INPUT_CSV)
 		rv = sl_line_reader_open(&lines, t->u.task.path,
 					 t->u.task.start, t->u.task.end,
 					 (size_t)ctx->spec->max_record, &rerr);
@@ -650,9 +650,12 @@ task_map_records(sl_ctx *ctx, const sl_msg *t, const sl_task_env *env,
 		goto out;
 	for (;;) {
 		sl_buf_reset(&rerr);
-		if (lines)
+		if (job->input == SL_INPUT_LINES)
 			rv = sl_line_reader_next(lines, &rec.line, &rec.offset,
 						 &rerr);
+		else if (job->input == SL_INPUT_BLOCKS)
+			rv = sl_line_reader_lines(lines, &rec.line,
+						  &rec.offset, &rerr);
 		else
 			rv = sl_csv_next(ctx->csv, &rec.fields, &rec.nfields,
 					 &rec.line, &rec.offset, &rerr);

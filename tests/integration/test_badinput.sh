@@ -162,6 +162,21 @@ cat_parts "$T/toolong2" | sort >"$T/got"
 check_text "line over --max-record-size, skipped: the other lines" \
 	'again\t1\nshort\t2\n' "$T/got"
 
+# Word count reads runs of lines of a buffer at once: a line over a small
+# --max-record-size in the middle of one is still a bad record, alone
+# (line 3, byte 10; its CRLF neighbours are within the limit).
+printf 'a bb\r\nccc\n0123456789ab\nd e\r\nlast' >"$T/mid.txt"
+run_sluice run wordcount "$T/mid.txt" -o "$T/mid" --partitions 1 \
+	--max-record-size 10
+failed_run "line over a small --max-record-size" "$T/mid" \
+	"mid\\.txt:3: byte 10:"
+run_sluice run wordcount "$T/mid.txt" -o "$T/mid2" --partitions 1 \
+	--max-record-size 10 --bad-records skip
+expect_rc "line over a small --max-record-size, skipped: exit status" 0
+cat_parts "$T/mid2" >"$T/got"
+check_text "line over a small --max-record-size, skipped: the other lines" \
+	'a\t1\nbb\t1\nccc\t1\nd\t1\ne\t1\nlast\t1\n' "$T/got"
+
 # --- malformed CSV ---------------------------------------------------------
 
 # Line 4 (byte 12) has a column too few.
