@@ -157,7 +157,10 @@ typedef struct sl_job {
 /*
  * Emit a key and value. In map: into the shuffle (through combine). In
  * reduce: "key\tvalue\n" into the part file. Copies both. Returns SL_OK,
- * SL_ENOMEM, SL_ETOOBIG, or an error from combine.
+ * SL_ENOMEM, SL_ETOOBIG, or an error from combine; in map, the error may
+ * be that of an earlier emit of the same map() call (the engine holds a
+ * few counts back to add them together), and map() should return it:
+ * the engine then fails the task with a message that explains it.
  */
 int sl_emit(sl_ctx *ctx, const void *key, size_t klen,
 	    const void *val, size_t vlen);

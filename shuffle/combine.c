@@ -95,6 +95,7 @@ struct sl_combine {
 	size_t bytes;           /* memory held: struct, slots, chunks */
 	size_t kv_bytes;        /* key and value bytes of the entries */
 	uint64_t adds;          /* adds made (SL_OK), ever */
+	int error;              /* first error of sl_combine_queue's adds */
 	size_t nqueued;         /* adds waiting in queue */
 	cb_queued queue[CB_QUEUE];
 };
@@ -383,6 +384,8 @@ sl_combine_flush(sl_combine *t)
 	int rv = SL_OK;
 
 	t->nqueued = 0;
+	if (t->error != SL_OK)
+		return t->error;
 	for (i = 0; i < n; i++) {
 		const cb_queued *q = &t->queue[i];
 		uint64_t head;
@@ -390,8 +393,10 @@ sl_combine_flush(sl_combine *t)
 		memcpy(&head, q->key, 8);
 		rv = cb_add(t, q->hash, le64toh(head), q->key, q->klen, q->val,
 			    8);
-		if (rv != SL_OK)
+		if (rv != SL_OK) {
+			t->error = rv;
 			break;
+		}
 	}
 	t->adds += i;
 	return rv;
@@ -407,10 +412,10 @@ cb_add_now(sl_combine *t, const void *key, size_t klen, const void *val,
 {
 	int rv = sl_combine_flush(t);
 
-	if (rv != SL_OK)
-		return rv;
-	return sl_combine_add(t, sl_combine_hash(key, klen), key, klen, val,
-			      vlen);
+	if (rv == SL_OK)
+		rv = sl_combine_add(t, sl_combine_hash(key, klen), key, klen,
+				    val, vlen);
+	return t->error = rv;
 }
 
 int

@@ -157,7 +157,9 @@ int sl_combine_queue(sl_combine *t, const void *key, size_t klen,
 /*
  * Makes the adds sl_combine_queue holds back. The functions below see
  * only the adds made: flush first. Returns SL_OK or the first error of
- * the queue's adds (the adds after it are dropped).
+ * an add of sl_combine_queue (the queued adds after it are dropped),
+ * then and ever after: a caller that checks only the flushes misses no
+ * failed add.
  */
 int sl_combine_flush(sl_combine *t);
 

@@ -39,6 +39,7 @@ struct sl_mapout {
 	sl_buf *parts;          /* R buffers: kv records of each partition */
 	uint64_t records_in;    /* records added, ever, but those in table */
 	uint64_t records_done;  /* records_in at the last finish */
+	int error;              /* first error of an add without table */
 };
 
 typedef struct mo_ent {
@@ -97,7 +98,7 @@ mo_add_untabled(sl_mapout *m, const void *key, size_t klen, const void *val,
 
 	if (m->fold) {
 		if ((m->table = sl_combine_new(m->fold, m->arg)) == NULL)
-			return SL_ENOMEM;
+			return m->error = SL_ENOMEM;
 		return sl_combine_queue(m->table, key, klen, val, vlen);
 	}
 	/* One partition needs no hash. */
@@ -106,6 +107,8 @@ mo_add_untabled(sl_mapout *m, const void *key, size_t klen, const void *val,
 			  klen, val, vlen);
 	if (rv == SL_OK)
 		m->records_in++;
+	else
+		m->error = rv;
 	return rv;
 }
 
@@ -125,6 +128,8 @@ sl_mapout_add(sl_mapout *m, const void *key, size_t klen, const void *val,
 int
 sl_mapout_flush(sl_mapout *m)
 {
+	if (m->error != SL_OK)
+		return m->error;
 	return m->table ? sl_combine_flush(m->table) : SL_OK;
 }
 
@@ -139,10 +144,7 @@ mo_drain_table(sl_mapout *m)
 	uint64_t hash;
 	sl_slice key, val;
 	uint32_t r;
-	int rv;
 
-	if ((rv = sl_combine_flush(m->table)) != SL_OK)
-		return rv;
 	while (sl_combine_next(m->table, &pos, &hash, &key, &val)) {
 		r = mo_partition(XXH3_64bits(key.ptr, key.len), m->partitions);
 		if (sl_kv_append(&m->parts[r], key.ptr, key.len, val.ptr,
@@ -161,7 +163,8 @@ sl_mapout_finish(sl_mapout *m, sl_buf *segs)
 	uint32_t r;
 	int rv;
 
-	if (m->table && (rv = mo_drain_table(m)) != SL_OK)
+	if ((rv = sl_mapout_flush(m)) != SL_OK ||
+	    (m->table && (rv = mo_drain_table(m)) != SL_OK))
 		return rv;
 	for (r = 0; r < m->partitions; r++) {
 		rv = sl_kv_sort(m->parts[r].buf, m->parts[r].len, &segs[r]);

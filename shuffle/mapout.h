@@ -43,15 +43,18 @@ int sl_mapout_new(sl_mapout **out, uint32_t partitions, sl_fold_fn fold,
  * flush (sl_combine_queue). Returns SL_OK, SL_ENOMEM, or with a fold
  * function the errors of sl_combine_add(), for this record or for one
  * held back: SL_EINVAL for a value whose length differs from the held
- * value of the key, SL_ETOOBIG, or the fold's own error.
+ * value of the key, SL_ETOOBIG, or the fold's own error. A failed add
+ * fails the map output: later adds may return SL_OK, but flush and
+ * finish return the error.
  */
 int sl_mapout_add(sl_mapout *m, const void *key, size_t klen,
 		  const void *val, size_t vlen);
 
 /*
  * Makes the adds held back. The byte counts below see only the adds
- * made: flush before reading them. Returns SL_OK or the first error of
- * those adds, as sl_mapout_add would have.
+ * made: flush before reading them. Returns SL_OK, or the error of the
+ * first add that failed, held back or not, then and ever after: a caller
+ * that checks the flushes misses no failed add.
  */
 int sl_mapout_flush(sl_mapout *m);
 

@@ -144,36 +144,25 @@ task_sum_error(sl_ctx *ctx, int rv, size_t len)
 }
 
 /*
- * The message of a map-side emit that failed with rv, unless the job's
- * combine already set one. The engine's own sum of counts (folded in the
- * combine table) fails as a call of sl_combine_sum_u64 would.
- */
-static __attribute__((noinline)) int
-task_emit_error(sl_ctx *ctx, int rv, size_t vlen)
-{
-	if (ctx->error->len)
-		return rv;
-	if (ctx->job->combine == sl_combine_sum_u64 &&
-	    (rv == SL_EINVAL || rv == SL_EOVERFLOW))
-		return task_sum_error(ctx, rv, vlen);
-	if (rv == SL_EINVAL)
-		sl_fail(ctx, "emitted a value of %zu bytes for a key whose "
-			"combined value has another length", vlen);
-	return rv;
-}
-
-/*
- * Makes the adds of sl_emit that the map output held back (a word
- * count's, sl_combine_queue), before the map output is measured: after
- * each map() call and after task_end. An add failing here fails the
- * attempt as it would have failed its sl_emit.
+ * The message of a map task that failed with rv, unless one is set: the
+ * failure of a map-side emit (sl_emit returns its code, the map returns
+ * it), or of a flush of the emits the map output held back. The engine's
+ * own sum of counts fails as sl_combine_sum_u64 would.
  */
 static int
-task_map_flush(sl_ctx *ctx)
+task_emit_error(sl_ctx *ctx, int rv)
 {
-	int rv = sl_mapout_flush(ctx->mo);
+	bool sum = ctx->job->combine == sl_combine_sum_u64;
 
-	return rv == SL_OK ? SL_OK : task_emit_error(ctx, rv, 8);
+	if (ctx->error->len)
+		return rv;
+	if (rv == SL_EINVAL)
+		return sl_fail(ctx, sum ? "emitted a count that is not 8 bytes"
+				       : "emitted a value of another length "
+					 "than its key's combined value");
+	if (rv == SL_EOVERFLOW && sum)
+		return task_sum_error(ctx, rv, 8);
+	return rv;
 }
 
 /* sl_emit outside a map task: a reduce's output line, or a misuse. */
@@ -193,20 +182,17 @@ task_emit_other(sl_ctx *ctx, const void *key, size_t klen, const void *val,
 }
 
 /*
- * The map's add is the path of every emitted word of a word count: kept
- * short (the reduce's path and the error out of line), so that sl_emit
- * saves two registers around its call instead of six.
+ * The map's add is the path of every emitted word of a word count: a
+ * jump to the map output's add; an error is explained when the map
+ * returns it (task_emit_error).
  */
 int
 sl_emit(sl_ctx *ctx, const void *key, size_t klen, const void *val,
 	size_t vlen)
 {
-	int rv;
-
 	if (ctx->kind != SL_TASK_MAP)
 		return task_emit_other(ctx, key, klen, val, vlen);
-	rv = sl_mapout_add(ctx->mo, key, klen, val, vlen);
-	return rv == SL_OK ? SL_OK : task_emit_error(ctx, rv, vlen);
+	return sl_mapout_add(ctx->mo, key, klen, val, vlen);
 }
 
 int
@@ -677,8 +663,9 @@ task_map_records(sl_ctx *ctx, const sl_msg *t, const sl_task_env *env,
 			break;
 		}
 		res->records_in++;
+		/* Held back adds are made before the output is measured. */
 		if ((rv = job->map(ctx, &rec)) != SL_OK ||
-		    (rv = task_map_flush(ctx)) != SL_OK)
+		    (rv = sl_mapout_flush(ctx->mo)) != SL_OK)
 			break;
 		if (sl_mapout_peak_bytes(ctx->mo) > task_share(ctx, env) &&
 		    (rv = task_spill(ctx, t)) != SL_OK)
@@ -695,8 +682,10 @@ task_map_records(sl_ctx *ctx, const sl_msg *t, const sl_task_env *env,
 			rv = erv;
 	}
 	if (rv == SL_OK)
-		rv = task_map_flush(ctx);
+		rv = sl_mapout_flush(ctx->mo);
 out:
+	if (rv != SL_OK)
+		rv = task_emit_error(ctx, rv);
 	res->bytes_in = lines ? sl_line_reader_bytes(lines)
 			      : ctx->csv ? sl_csv_bytes_read(ctx->csv) : 0;
 	sl_line_reader_close(lines);

@@ -167,6 +167,57 @@ const struct sl_job sluice_job = {
 	.reduce = ll_reduce,
 };
 EOF
+# sumerr.c: counts lines with the engine's own sum of counts, but the line
+# "big" emits 2^63 (twice overflows 64 bits), and the line "short" emits a
+# 4-byte count and ignores the error sl_emit returns.
+cat >"$T/sumerr.c" <<'EOF'
+#include <sluice.h>
+#include <stdio.h>
+#include <string.h>
+
+static int is(const sl_record *rec, const char *s)
+{
+	return rec->line.len == strlen(s) &&
+	       memcmp(rec->line.ptr, s, rec->line.len) == 0;
+}
+
+static int se_map(sl_ctx *ctx, const sl_record *rec)
+{
+	unsigned char v[8];
+
+	sl_u64_put(v, is(rec, "big") ? (uint64_t)1 << 63 : 1);
+	if (is(rec, "short")) {
+		(void)sl_emit(ctx, "k", 1, v, 4);
+		return SL_OK;
+	}
+	return sl_emit(ctx, rec->line.ptr, rec->line.len, v, sizeof v);
+}
+
+static int se_reduce(sl_ctx *ctx, const void *key, size_t klen,
+		     sl_values *vals)
+{
+	const void *val;
+	size_t len;
+	unsigned long long sum = 0;
+	char out[32];
+	int n;
+
+	while (sl_values_next(vals, &val, &len))
+		sum += sl_u64_get(val);
+	n = snprintf(out, sizeof out, "%llu", sum);
+	return sl_emit(ctx, key, klen, out, (size_t)n);
+}
+
+const struct sl_job sluice_job = {
+	.api_version = SL_API_VERSION,
+	.name = "sumerr",
+	.summary = "count lines, failing on purpose",
+	.input = SL_INPUT_LINES,
+	.map = se_map,
+	.combine = sl_combine_sum_u64,
+	.reduce = se_reduce,
+};
+EOF
 # notajob.c: a shared object without a sluice_job.
 echo 'int not_a_job = 1;' >"$T/notajob.c"
 # oldjob.c: a job for an API version this sluice does not have.
@@ -185,7 +236,7 @@ compile_jobs() {
 CC=${CC:-cc}
 if ! command -v "$CC" >/dev/null 2>&1; then
 	echo "skip: user job cases (no C compiler '$CC')"
-elif ! compile_jobs linelen notajob oldjob; then
+elif ! compile_jobs linelen sumerr notajob oldjob; then
 	fail "user jobs compile against include/sluice.h" "$CC failed"
 else
 	pass "user jobs compile against include/sluice.h"
@@ -204,6 +255,29 @@ else
 	check_sorted "user job ./linelen.so: parts sorted" "$T/ll" -u
 	cat_parts "$T/ll" | sort >"$T/got"
 	check_eq "user job ./linelen.so: counts" "$T/want" "$T/got"
+
+	# A map-side emit that fails fails the job, also when the map ignores
+	# it: the engine adds counts in batches, after the emit returned.
+	printf 'a\nb\na\n' >"$T/se_ok.txt"
+	run_sluice run ./sumerr.so "$T/se_ok.txt" -o "$T/se_ok" --partitions 1
+	expect_rc "sum of counts: exit status" 0
+	check_text "sum of counts: output" 'a\t2\nb\t1\n' \
+		"$T/se_ok/part-00000"
+	printf 'a\nbig\nb\nbig\na\n' >"$T/se_big.txt"
+	run_sluice run ./sumerr.so "$T/se_big.txt" -o "$T/se_big" \
+		--partitions 1 --max-attempts 1
+	expect_rc "a count overflowing in map: exit status" 1
+	expect_sluice_error "a count overflowing in map: error message" \
+		"count overflows 64 bits"
+	expect_no_success "a count overflowing in map: no output" "$T/se_big"
+	printf 'a\nshort\nb\n' >"$T/se_short.txt"
+	run_sluice run ./sumerr.so "$T/se_short.txt" -o "$T/se_short" \
+		--partitions 1 --max-attempts 1
+	expect_rc "a failed emit the map ignores: exit status" 1
+	expect_sluice_error "a failed emit the map ignores: error message" \
+		"emitted a count that is not 8 bytes"
+	expect_no_success "a failed emit the map ignores: no output" \
+		"$T/se_short"
 
 	usage_error "a .so without sluice_job" "notajob\\.so|sluice_job" \
 		run ./notajob.so "$T/lines.txt" -o "$T/o"

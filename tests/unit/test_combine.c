@@ -653,42 +653,53 @@ test_queue_builds_the_table_add_builds(void)
 	}
 	CU_ASSERT(ok);
 	ASSERT_EQ_INT(sl_combine_queue(a, "zz", 2, one, 7), SL_EINVAL);
+	sl_combine_free(a);
+	a = sl_combine_new(sl__fold_sum_u64, NULL);
 	ASSERT_EQ_INT(sl_combine_queue(a, "zzzzzzzzzzzzzzzzzzzzzz", 22, one,
 				       7), SL_EINVAL);
+	ASSERT_EQ_INT(sl_combine_count(a), 0);
 	sl_combine_free(a);
 	sl_combine_free(b);
 }
 
 /*
- * A queued count that overflows fails the flush, or the add that fills
- * the queue; the counts before it stay, and nothing is lost silently.
+ * A queued count that overflows fails the add that fills the queue, or
+ * the flush; the counts before it stay, and the error sticks: every
+ * later flush returns it, so a caller that checks only flushes misses
+ * no failed add.
  */
 static void
-test_queued_overflow_fails_the_flush(void)
+test_queued_overflow_fails_and_sticks(void)
 {
 	sl_combine *t = sl_combine_new(sl__fold_sum_u64, NULL);
 	unsigned char max[8], one[8];
 	uint64_t h;
 	sl_slice k, v;
-	size_t pos = 0, n, queued;
+	size_t pos = 0, queued = 0;
 	int rv = SL_OK;
 
-	sl_u64_put(max, UINT64_MAX);
+	sl_u64_put(max, UINT64_MAX - 1);
 	sl_u64_put(one, 1);
 	ASSERT_EQ_INT(sl_combine_queue(t, "word", 4, max, 8), SL_OK);
 	ASSERT_EQ_INT(sl_combine_flush(t), SL_OK);
-	ASSERT_EQ_INT(sl_combine_queue(t, "word", 4, one, 8), SL_OK);
-	ASSERT_EQ_INT(sl_combine_flush(t), SL_EOVERFLOW);
-	ASSERT_EQ_INT(sl_combine_flush(t), SL_OK); /* the queue is empty */
-	/* Queued until full: one of the adds returns the error. */
-	for (queued = 0, n = 0; n < 1000 && rv == SL_OK; n++, queued++)
+	/* UINT64_MAX - 1 + 1 fits; the next 1 does not. */
+	while (rv == SL_OK && queued < 1000) {
 		rv = sl_combine_queue(t, "word", 4, one, 8);
-	if (rv == SL_OK)
-		rv = sl_combine_flush(t);
+		queued++;
+	}
 	ASSERT_EQ_INT(rv, SL_EOVERFLOW);
-	CU_ASSERT(queued > 1 && queued < 1000);
+	CU_ASSERT(queued > 2 && queued < 1000); /* returned by the full queue */
 	ASSERT_EQ_INT(sl_combine_next(t, &pos, &h, &k, &v), 1);
 	CU_ASSERT(sl_u64_get(v.ptr) == UINT64_MAX);
+	ASSERT_EQ_INT(sl_combine_adds(t), 2);
+	ASSERT_EQ_INT(sl_combine_flush(t), SL_EOVERFLOW);
+	ASSERT_EQ_INT(sl_combine_queue(t, "other", 5, one, 8), SL_OK);
+	ASSERT_EQ_INT(sl_combine_flush(t), SL_EOVERFLOW);
+	/* A failed add made at once sticks too. */
+	sl_combine_free(t);
+	t = sl_combine_new(sl__fold_sum_u64, NULL);
+	ASSERT_EQ_INT(sl_combine_queue(t, "word", 4, one, 4), SL_EINVAL);
+	ASSERT_EQ_INT(sl_combine_flush(t), SL_EINVAL);
 	sl_combine_free(t);
 }
 
@@ -727,8 +738,8 @@ static const unit_case cases[] = {
 	  test_table_hash_sees_every_byte_and_the_length },
 	{ "queue builds the table that add with the table hash builds",
 	  test_queue_builds_the_table_add_builds },
-	{ "a queued count that overflows fails the flush",
-	  test_queued_overflow_fails_the_flush },
+	{ "a queued count that overflows fails, and the error sticks",
+	  test_queued_overflow_fails_and_sticks },
 	{ NULL, NULL }
 };
 

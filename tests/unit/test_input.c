@@ -857,6 +857,289 @@ test_reader_reports_a_read_error(void)
 	tdir_remove();
 }
 
+/* --- runs of lines ----------------------------------------------------- */
+
+/*
+ * Read [start, end) of path with two readers side by side: one by runs
+ * (sl_line_reader_lines; or, given mix, next or lines at random), the
+ * other by sl_line_reader_next. True when each run is whole lines of the
+ * file, cut into lines the same as next() gives, and both readers count
+ * the same bytes, which are added to *bytes.
+ */
+static bool
+runs_match(const char *path, const char *d, size_t n, uint64_t start,
+	   uint64_t end, size_t buf, size_t max_line, uint64_t *mix,
+	   uint64_t *bytes)
+{
+	sl_line_reader *a, *b;
+	sl_buf err = SL_BUF_INIT;
+	sl_slice run = { NULL, 0 }, want = { NULL, 0 };
+	uint64_t off = 0, woff = 0;
+	size_t i, len, cut;
+	int rv = 0, wrv = 0;
+	bool ok, by_line;
+
+	CU_ASSERT_FATAL(sl__line_reader_open_buf(&a, path, start, end,
+				max_line, buf, &err) == SL_OK);
+	CU_ASSERT_FATAL(sl__line_reader_open_buf(&b, path, start, end,
+				max_line, buf, &err) == SL_OK);
+	do {
+		by_line = mix && unit_rng(mix) % 2;
+		rv = by_line ? sl_line_reader_next(b, &run, &off, &err) :
+			       sl_line_reader_lines(b, &run, &off, &err);
+		if (rv != 1 || by_line) {
+			wrv = sl_line_reader_next(a, &want, &woff, &err);
+			ok = rv == wrv && (rv == 0 || off == woff) &&
+			     (rv != SL_ETOOBIG || run.len == 0) &&
+			     (rv != 1 || (run.len == want.len &&
+					   memcmp(run.ptr, want.ptr,
+						  run.len) == 0));
+			continue;
+		}
+		/* Whole lines of the file, then each as next() gives it. */
+		ok = run.len > 0 && off < n && run.len <= n - off &&
+		     memcmp(run.ptr, d + off, run.len) == 0 &&
+		     (run.ptr[run.len - 1] == '\n' || off + run.len == n);
+		for (i = 0; ok && i < run.len; i += len) {
+			for (cut = 0; i + cut < run.len &&
+				      run.ptr[i + cut] != '\n'; cut++)
+				;
+			len = cut + (i + cut < run.len);
+			if (len > cut && cut > 0 &&
+			    run.ptr[i + cut - 1] == '\r')
+				cut--;
+			wrv = sl_line_reader_next(a, &want, &woff, &err);
+			ok = wrv == 1 && woff == off + i && want.len == cut &&
+			     memcmp(want.ptr, run.ptr + i, cut) == 0;
+		}
+	} while (ok && rv != 0);
+	ok = ok && err.len == 0 &&
+	     sl_line_reader_lines(b, &run, &off, &err) == 0 &&
+	     sl_line_reader_bytes(a) == sl_line_reader_bytes(b);
+	if (!ok) {
+		fprintf(stderr, "\nsplit [%llu,%llu) buf %zu max_line %zu: %s "
+			"rv %d off %llu \"%.*s\"; next rv %d off %llu %s\n",
+			(unsigned long long)start, (unsigned long long)end, buf,
+			max_line, by_line ? "next" : "lines", rv,
+			(unsigned long long)off, rv == 1 ? (int)run.len : 0,
+			rv == 1 ? run.ptr : "", wrv, (unsigned long long)woff,
+			err.len ? err.buf : "");
+	}
+	*bytes += sl_line_reader_bytes(b);
+	sl_line_reader_close(a);
+	sl_line_reader_close(b);
+	sl_buf_release(&err);
+	return ok;
+}
+
+/*
+ * runs_match over split sizes 1..16 and every cut of data in two, with
+ * reads of 1, 2, 3, 7 and 64 bytes; the splits' bytes sum to n.
+ */
+static bool
+check_runs(const char *data, size_t n, size_t max_line, uint64_t *mix)
+{
+	static const size_t bufs[] = { 1, 2, 3, 7, 64 };
+	uint64_t start, end, bytes = 0;
+	size_t b, k, i;
+	bool ok = true, first;
+
+	write_file(tpath("data"), data, n);
+	/* Layout k < 16: splits of k + 1 bytes; else [0, c), [c, n) with
+	 * c = k - 16. */
+	for (b = 0; ok && b < SL_ARRAY_LEN(bufs); b++)
+		for (k = 0; ok && k <= 16 + n; k++) {
+			bytes = 0;
+			first = true;
+			for (start = 0; ok && (first || start < n);
+			     start = end, first = false) {
+				if (k >= 16)
+					end = first ? k - 16 : n;
+				else if ((end = start + k + 1) > n)
+					end = n;
+				ok = runs_match(tpath("data"), data, n, start,
+						end, bufs[b], max_line, mix,
+						&bytes);
+			}
+			ok = ok && bytes == n;
+		}
+	if (!ok) {
+		fprintf(stderr, "bytes %llu, file (%zu bytes): \"",
+			(unsigned long long)bytes, n);
+		for (i = 0; i < n; i++)
+			if (data[i] == '\n' || data[i] == '\r')
+				fputs(data[i] == '\n' ? "\\n" : "\\r", stderr);
+			else
+				fputc(data[i], stderr);
+		fprintf(stderr, "\"\n");
+		CU_FAIL("runs differ from the lines");
+	}
+	return ok;
+}
+
+/* A random text of up to 8 lines of 0-14 or 65-84 bytes (longer than the
+ * 64-byte reads), ended by "\n" or "\r\n", the last one maybe by none. */
+static size_t
+random_text(uint64_t *s, char *d)
+{
+	size_t n = 0, lines = unit_rng(s) % 9, len, j;
+
+	while (lines-- > 0) {
+		len = unit_rng(s) % 16;
+		if (len == 15)
+			len = 65 + unit_rng(s) % 20;
+		for (j = 0; j < len; j++)
+			d[n++] = unit_rng(s) % 16 ?
+				 (char)('a' + unit_rng(s) % 26) : '\r';
+		if (lines == 0 && unit_rng(s) % 3 == 0)
+			break;
+		if (unit_rng(s) % 2)
+			d[n++] = '\r';
+		d[n++] = '\n';
+	}
+	return n;
+}
+
+/* One lines() call: its result, offset and run. */
+static void
+expect_run(sl_line_reader *r, int want_rv, uint64_t want_off,
+	   const char *want_run)
+{
+	sl_buf err = SL_BUF_INIT;
+	sl_slice run = { NULL, 0 };
+	uint64_t off = UINT64_MAX;
+	int rv;
+
+	rv = sl_line_reader_lines(r, &run, &off, &err);
+	ASSERT_EQ_INT(rv, want_rv);
+	if (rv != 0)
+		ASSERT_EQ_INT(off, want_off);
+	if (rv == 1 && want_rv == 1)
+		ASSERT_EQ_MEM(run.ptr, run.len, want_run, strlen(want_run));
+	if (rv == SL_ETOOBIG)
+		ASSERT_EQ_INT(run.len, 0);
+	ASSERT_EQ_INT(err.len, 0);
+	sl_buf_release(&err);
+}
+
+static void
+test_runs_are_the_lines_of_every_split(void)
+{
+	uint64_t s = 0x5eed0f11e5ull;
+	char d[1024];
+	size_t i;
+	bool ok = true;
+
+	tdir_make();
+	for (i = 0; ok && i < 30; i++)
+		ok = check_runs(d, random_text(&s, d), (size_t)1 << 20, NULL);
+	tdir_remove();
+}
+
+static void
+test_runs_stop_before_a_line_longer_than_max_line(void)
+{
+	static const char f[] = "ab\nabcde\r\nlonger\nef\n\ngh\n";
+	static const char g[] = "abcdef\r\nx\r\nyyyyyyyyyy";
+	uint64_t s = 0x70071006ull;
+	sl_line_reader *r;
+	sl_buf err = SL_BUF_INIT;
+	char d[1024];
+	size_t i;
+	bool ok;
+
+	tdir_make();
+	/* The 64-byte buffer holds all of f: the first run takes "abcde\r\n"
+	 * (5 bytes) and stops before "longer", the next starts after it. */
+	write_file(tpath("f"), f, sizeof(f) - 1);
+	CU_ASSERT_FATAL(sl__line_reader_open_buf(&r, tpath("f"), 0,
+				sizeof(f) - 1, 5, 64, &err) == SL_OK);
+	expect_run(r, 1, 0, "ab\nabcde\r\n");
+	expect_run(r, SL_ETOOBIG, 10, NULL);
+	expect_run(r, 1, 17, "ef\n\ngh\n");
+	expect_run(r, 0, 0, NULL);
+	ASSERT_EQ_INT(sl_line_reader_bytes(r), sizeof(f) - 1);
+	sl_line_reader_close(r);
+	/* Too long first (before "\r\n") and last (without "\n"). */
+	write_file(tpath("g"), g, sizeof(g) - 1);
+	CU_ASSERT_FATAL(sl__line_reader_open_buf(&r, tpath("g"), 0,
+				sizeof(g) - 1, 5, 64, &err) == SL_OK);
+	expect_run(r, SL_ETOOBIG, 0, NULL);
+	expect_run(r, 1, 8, "x\r\n");
+	expect_run(r, SL_ETOOBIG, 11, NULL);
+	expect_run(r, 0, 0, NULL);
+	ASSERT_EQ_INT(sl_line_reader_bytes(r), sizeof(g) - 1);
+	sl_line_reader_close(r);
+	/* The same against next(), at every split and read size. */
+	ok = check_runs(f, sizeof(f) - 1, 5, NULL) &&
+	     check_runs(g, sizeof(g) - 1, 5, NULL);
+	for (i = 0; ok && i < 25; i++)
+		ok = check_runs(d, random_text(&s, d), 1 + i % 8, NULL);
+	if (ok)
+		check_runs(small_text, sizeof(small_text) - 1, 40, NULL);
+	ASSERT_EQ_INT(err.len, 0);
+	sl_buf_release(&err);
+	tdir_remove();
+}
+
+static void
+test_runs_and_lines_mix_on_one_reader(void)
+{
+	uint64_t s = 0x3113ull, mix = 0x1eaf;
+	sl_line_reader *r;
+	sl_buf err = SL_BUF_INIT;
+	char d[1024];
+	size_t i;
+	bool ok = true;
+
+	tdir_make();
+	write_file(tpath("f"), "a\nb\r\nc\nd\n", 9);
+	CU_ASSERT_FATAL(sl__line_reader_open_buf(&r, tpath("f"), 0, 9, 10, 64,
+						 &err) == SL_OK);
+	expect_next(r, 1, 0, "a");
+	expect_run(r, 1, 2, "b\r\nc\nd\n");
+	expect_next(r, 0, 0, NULL);
+	expect_run(r, 0, 0, NULL);
+	sl_line_reader_close(r);
+	/* next() or lines() at random, against next() alone. */
+	for (i = 0; ok && i < 25; i++)
+		ok = check_runs(d, random_text(&s, d), i % 2 ? 5 : 1 << 20,
+				&mix);
+	ASSERT_EQ_INT(err.len, 0);
+	sl_buf_release(&err);
+	tdir_remove();
+}
+
+static void
+test_runs_of_an_empty_file_or_split_are_none(void)
+{
+	static const struct { const char *f; uint64_t start, end; } sp[] = {
+		{ "e", 0, 0 }, { "e", 0, 5 }, { "f", 0, 0 }, { "f", 4, 6 },
+		{ "f", 8, 8 }, { "f", 20, 30 },
+	};
+	static const size_t bufs[] = { 1, 64 };
+	sl_line_reader *r;
+	sl_buf err = SL_BUF_INIT;
+	size_t i, b;
+
+	tdir_make();
+	write_file(tpath("e"), "", 0);
+	write_file(tpath("f"), "ab\ncd\nef", 8);
+	for (i = 0; i < SL_ARRAY_LEN(sp); i++)
+		for (b = 0; b < SL_ARRAY_LEN(bufs); b++) {
+			CU_ASSERT_FATAL(sl__line_reader_open_buf(&r,
+					tpath(sp[i].f), sp[i].start, sp[i].end,
+					10, bufs[b], &err) == SL_OK);
+			expect_run(r, 0, 0, NULL);
+			expect_run(r, 0, 0, NULL); /* and stays at the end */
+			ASSERT_EQ_INT(sl_line_reader_bytes(r), 0);
+			sl_line_reader_close(r);
+		}
+	ASSERT_EQ_INT(err.len, 0);
+	sl_buf_release(&err);
+	tdir_remove();
+}
+
 /* --- line numbers ------------------------------------------------------ */
 
 static void
@@ -1000,6 +1283,14 @@ static const unit_case cases[] = {
 	  test_reader_open_refuses_bad_arguments_and_missing_files },
 	{ "reader: a read error is reported",
 	  test_reader_reports_a_read_error },
+	{ "runs: whole lines, the ones next() gives, at every split",
+	  test_runs_are_the_lines_of_every_split },
+	{ "runs: a line longer than max_line ends a run and is skipped alone",
+	  test_runs_stop_before_a_line_longer_than_max_line },
+	{ "runs: next() and lines() mix on one reader",
+	  test_runs_and_lines_mix_on_one_reader },
+	{ "runs: an empty file or split has none",
+	  test_runs_of_an_empty_file_or_split_are_none },
 	{ "line number: counts newlines before the offset",
 	  test_line_number_counts_newlines_before_the_offset },
 	{ "line number: a file larger than the count buffer",
