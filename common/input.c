@@ -400,7 +400,8 @@ sl_split_list_release(sl_split_list *l)
 /* --- line reader ------------------------------------------------------- */
 
 /*
- * The buffer holds file bytes [base, base + lim) at buf[0..lim). The next
+ * The buffer holds file bytes [base, base + lim) at buf[0..lim), and
+ * SL_LINE_READER_PAD bytes are allocated past its cap. The next
  * line starts at buf[pos]; bytes [pos, scan) are known to hold no '\n', so
  * a long line is searched once, not once per read.
  */
@@ -500,7 +501,7 @@ lr_make_room(sl_line_reader *r)
 	if (r->lim < r->cap)
 		return SL_OK;
 	ncap = r->cap > max_cap / 2 ? max_cap : r->cap * 2;
-	p = realloc(r->buf, ncap);
+	p = realloc(r->buf, ncap + SL_LINE_READER_PAD);
 	if (p == NULL)
 		return SL_ENOMEM;
 	r->buf = p;
@@ -704,7 +705,7 @@ sl__line_reader_open_buf(sl_line_reader **rp, const char *path,
 	r->end = end;
 	r->max_line = max_line;
 	r->path = strdup(path);
-	r->buf = malloc(r->cap);
+	r->buf = malloc(r->cap + SL_LINE_READER_PAD);
 	if (r->path == NULL || r->buf == NULL) {
 		rv = SL_ENOMEM;
 		goto fail;

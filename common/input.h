@@ -125,6 +125,11 @@ typedef struct sl_line_reader sl_line_reader;
  * than 4 MiB blocks, docs/performance.md). */
 #define SL_LINE_READER_BUF ((size_t)256 << 10)
 
+/* Bytes after the end of a line or run returned that may be read (their
+ * values are unspecified), so that a key inside one can be read in whole
+ * 8-byte words (sl_combine_readable). */
+#define SL_LINE_READER_PAD 16
+
 /*
  * Open `path` for the split [start, end), max_line >= 1, start <= end.
  * Reads the partial first line when start > 0.

@@ -96,6 +96,9 @@ struct sl_combine {
 	size_t kv_bytes;        /* key and value bytes of the entries */
 	uint64_t adds;          /* adds made (SL_OK), ever */
 	int error;              /* first error of sl_combine_queue's adds */
+	uintptr_t readable;     /* sl_combine_readable's lo */
+	size_t nreadable;       /* keys starting at readable + [0, this) have
+	                           16 readable bytes */
 	size_t nqueued;         /* adds waiting in queue */
 	cb_queued queue[CB_QUEUE];
 };
@@ -418,9 +421,42 @@ cb_add_now(sl_combine *t, const void *key, size_t klen, const void *val,
 	return t->error = rv;
 }
 
-int
-sl_combine_queue(sl_combine *t, const void *key, size_t klen,
-		 const void *val, size_t vlen)
+void
+sl_combine_readable(sl_combine *t, const void *lo, const void *hi)
+{
+	size_t n = (size_t)((const char *)hi - (const char *)lo);
+
+	t->readable = (uintptr_t)lo;
+	t->nreadable = n >= CB_QUEUE_KEY ? n - CB_QUEUE_KEY + 1 : 0;
+}
+
+/*
+ * Queues a count whose key's hash and head are computed, its bytes past
+ * the 8th (if any) copied to q->key + 8 already; adds the queue when
+ * full.
+ */
+static inline __attribute__((always_inline)) int
+cb_enqueue(sl_combine *t, cb_queued *q, uint64_t hash, uint64_t head,
+	   size_t klen, const void *val)
+{
+	q->hash = hash;
+	__builtin_prefetch(&t->slots[hash & (t->cap - 1)]);
+	head = htole64(head);
+	memcpy(q->key, &head, 8);
+	memcpy(q->val, val, 8);
+	q->klen = klen;
+	if (++t->nqueued == CB_QUEUE)
+		return sl_combine_flush(t);
+	return SL_OK;
+}
+
+/*
+ * sl_combine_queue of a key outside the readable range, read byte by
+ * byte as far as it goes; or an add made at once.
+ */
+static __attribute__((noinline)) int
+cb_queue_exact(sl_combine *t, const void *key, size_t klen, const void *val,
+	       size_t vlen)
 {
 	cb_queued *q = &t->queue[t->nqueued];
 	uint64_t head;
@@ -428,18 +464,39 @@ sl_combine_queue(sl_combine *t, const void *key, size_t klen,
 	if (!t->sum_u64 || vlen != 8 || klen > CB_QUEUE_KEY)
 		return cb_add_now(t, key, klen, val, vlen);
 	head = sl__key_head8(key, klen);
-	q->hash = sl__combine_hash_short(head, key, klen);
-	__builtin_prefetch(&t->slots[q->hash & (t->cap - 1)]);
-	head = htole64(head);
-	memcpy(q->key, &head, 8);
 	if (klen > 8)
 		memcpy(q->key + klen - 8, (const unsigned char *)key + klen - 8,
 		       8);
-	memcpy(q->val, val, 8);
-	q->klen = klen;
-	if (++t->nqueued == CB_QUEUE)
-		return sl_combine_flush(t);
-	return SL_OK;
+	return cb_enqueue(t, q, sl__combine_hash_short(head, key, klen), head,
+			  klen, val);
+}
+
+/*
+ * A key with 16 readable bytes is read as three words (its first 8
+ * bytes, bytes 8 to 15, its last 8), which are then masked and selected
+ * by its length: the same head and hash as the byte-exact path, without
+ * a branch on the length, which a word count's keys vary unpredictably.
+ */
+int
+sl_combine_queue(sl_combine *t, const void *key, size_t klen,
+		 const void *val, size_t vlen)
+{
+	const unsigned char *k = key;
+	cb_queued *q = &t->queue[t->nqueued];
+	uint64_t w0, tail, head;
+	unsigned n8 = klen < 8 ? (unsigned)klen : 8;
+
+	if (!t->sum_u64 || vlen != 8 || klen > CB_QUEUE_KEY ||
+	    (size_t)((uintptr_t)key - t->readable) >= t->nreadable)
+		return cb_queue_exact(t, key, klen, val, vlen);
+	memcpy(&w0, k, 8);
+	memcpy(&tail, k + (klen > 8 ? klen - 8 : 0), 8);
+	memcpy(q->key + 8, k + 8, 8);
+	/* Two shifts of 4 * n8: a shift by 64 would be undefined. */
+	head = le64toh(w0) & ~(~UINT64_C(0) << (4 * n8) << (4 * n8));
+	tail = klen > 8 ? le64toh(tail) : 0;
+	return cb_enqueue(t, q, sl__combine_mix(head, tail, klen), head, klen,
+			  val);
 }
 
 int

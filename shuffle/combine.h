@@ -85,18 +85,16 @@ uint64_t sl__combine_hash_long(const void *key, size_t klen);
 /*
  * sl_combine_hash() of a key of at most 16 bytes whose sl__key_head8() is
  * `head`: for a caller that has the head already (sl_combine_queue).
+ * sl__combine_mix is its core, given also the key's last 8 bytes as a
+ * little-endian integer when it is longer than 8 (tail; else 0).
  */
 static inline uint64_t
-sl__combine_hash_short(uint64_t head, const void *key, size_t klen)
+sl__combine_mix(uint64_t head, uint64_t tail, size_t klen)
 {
 	const uint64_t k1 = UINT64_C(0xa0761d6478bd642f);
 	const uint64_t k2 = UINT64_C(0xe7037ed1a0b428db);
-	uint64_t tail = 0, a, b;
+	uint64_t a, b;
 
-	if (klen > 8) {
-		memcpy(&tail, (const unsigned char *)key + klen - 8, 8);
-		tail = le64toh(tail);
-	}
 	a = head ^ k1;
 	b = tail ^ k2 ^ klen;
 #ifdef __SIZEOF_INT128__
@@ -108,6 +106,18 @@ sl__combine_hash_short(uint64_t head, const void *key, size_t klen)
 	a = (a ^ (a >> 32)) * b;
 	return (a ^ (a >> 29)) * k2;
 #endif
+}
+
+static inline uint64_t
+sl__combine_hash_short(uint64_t head, const void *key, size_t klen)
+{
+	uint64_t tail = 0;
+
+	if (klen > 8) {
+		memcpy(&tail, (const unsigned char *)key + klen - 8, 8);
+		tail = le64toh(tail);
+	}
+	return sl__combine_mix(head, tail, klen);
 }
 
 /*
@@ -153,6 +163,16 @@ int sl_combine_add(sl_combine *t, uint64_t hash, const void *key,
  */
 int sl_combine_queue(sl_combine *t, const void *key, size_t klen,
 		     const void *val, size_t vlen);
+
+/*
+ * Tells sl_combine_queue that the bytes [lo, hi) are readable until the
+ * next call (lo == hi: none): a key that starts there with at least 16
+ * bytes of the range from its start is read in two whole words, with no
+ * branch on its length (which a word count's keys vary from word to
+ * word, so the branches are mispredicted). The range is read, never
+ * written; keys elsewhere are read byte-exactly.
+ */
+void sl_combine_readable(sl_combine *t, const void *lo, const void *hi);
 
 /*
  * Makes the adds sl_combine_queue holds back. The functions below see

@@ -40,6 +40,8 @@ struct sl_mapout {
 	uint64_t records_in;    /* records added, ever, but those in table */
 	uint64_t records_done;  /* records_in at the last finish */
 	int error;              /* first error of an add without table */
+	const void *readable_lo; /* sl_mapout_readable's range, for table */
+	const void *readable_hi;
 };
 
 typedef struct mo_ent {
@@ -99,6 +101,7 @@ mo_add_untabled(sl_mapout *m, const void *key, size_t klen, const void *val,
 	if (m->fold) {
 		if ((m->table = sl_combine_new(m->fold, m->arg)) == NULL)
 			return m->error = SL_ENOMEM;
+		sl_combine_readable(m->table, m->readable_lo, m->readable_hi);
 		return sl_combine_queue(m->table, key, klen, val, vlen);
 	}
 	/* One partition needs no hash. */
@@ -123,6 +126,15 @@ sl_mapout_add(sl_mapout *m, const void *key, size_t klen, const void *val,
 	if (m->table == NULL)
 		return mo_add_untabled(m, key, klen, val, vlen);
 	return sl_combine_queue(m->table, key, klen, val, vlen);
+}
+
+void
+sl_mapout_readable(sl_mapout *m, const void *lo, const void *hi)
+{
+	m->readable_lo = lo;
+	m->readable_hi = hi;
+	if (m->table)
+		sl_combine_readable(m->table, lo, hi);
 }
 
 int

@@ -50,6 +50,9 @@ int sl_mapout_new(sl_mapout **out, uint32_t partitions, sl_fold_fn fold,
 int sl_mapout_add(sl_mapout *m, const void *key, size_t klen,
 		  const void *val, size_t vlen);
 
+/* sl_combine_readable() of the table, now and when made. */
+void sl_mapout_readable(sl_mapout *m, const void *lo, const void *hi);
+
 /*
  * Makes the adds held back. The byte counts below see only the adds
  * made: flush before reading them. Returns SL_OK, or the error of the

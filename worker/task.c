@@ -663,6 +663,10 @@ task_map_records(sl_ctx *ctx, const sl_msg *t, const sl_task_env *env,
 			break;
 		}
 		res->records_in++;
+		if (lines) /* keys in the line are read in whole words */
+			sl_mapout_readable(ctx->mo, rec.line.ptr,
+					   rec.line.ptr + rec.line.len +
+						   SL_LINE_READER_PAD);
 		/* Held back adds are made before the output is measured. */
 		if ((rv = job->map(ctx, &rec)) != SL_OK ||
 		    (rv = sl_mapout_flush(ctx->mo)) != SL_OK)
@@ -675,6 +679,7 @@ task_map_records(sl_ctx *ctx, const sl_msg *t, const sl_task_env *env,
 			break;
 		}
 	}
+	sl_mapout_readable(ctx->mo, NULL, NULL);
 	if (job->task_end) {
 		int erv = job->task_end(ctx);
 

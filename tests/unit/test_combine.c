@@ -663,6 +663,56 @@ test_queue_builds_the_table_add_builds(void)
 }
 
 /*
+ * Keys inside a readable range are read in whole words: the table they
+ * build is the one sl_combine_add with sl_combine_hash builds. The range
+ * is a malloc'd block of exactly its size, and keys reach its last byte:
+ * a key within 16 bytes of the end must be read byte-exactly, or a
+ * sanitizer build sees the read past the block.
+ */
+static void
+test_readable_keys_build_the_table_add_builds(void)
+{
+	enum { N = 1000 };
+	sl_combine *a = sl_combine_new(sl__fold_sum_u64, NULL);
+	sl_combine *b = sl_combine_new(sl__fold_sum_u64, NULL);
+	unsigned char *buf = malloc(N), one[8];
+	size_t n, i, len, at, pos = 0, bpos;
+	uint64_t h, bh;
+	sl_slice k, v, bk, bv;
+	int ok = 1, found;
+
+	CU_ASSERT_FATAL(buf != NULL);
+	for (i = 0; i < N; i++)
+		buf[i] = (unsigned char)('a' + rng() % 3);
+	sl_u64_put(one, 1);
+	sl_combine_readable(a, buf, buf + N);
+	for (n = 0; n < 30000; n++) {
+		len = (size_t)(rng() % 17);
+		at = n % 7 ? (size_t)(rng() % (N - len + 1)) : N - len;
+		ok &= sl_combine_queue(a, buf + at, len, one, 8) == SL_OK;
+		ok &= sl_combine_add(b, sl_combine_hash(buf + at, len),
+				     buf + at, len, one, 8) == SL_OK;
+	}
+	CU_ASSERT(ok);
+	ASSERT_EQ_INT(sl_combine_flush(a), SL_OK);
+	ASSERT_EQ_INT(sl_combine_count(a), sl_combine_count(b));
+	ASSERT_EQ_INT(sl_combine_adds(a), 30000);
+	while (sl_combine_next(a, &pos, &h, &k, &v)) {
+		ok &= h == sl_combine_hash(k.ptr, k.len);
+		for (found = 0, bpos = 0;
+		     !found && sl_combine_next(b, &bpos, &bh, &bk, &bv);)
+			found = bh == h && bk.len == k.len &&
+				memcmp(bk.ptr, k.ptr, k.len) == 0 &&
+				sl_u64_get(bv.ptr) == sl_u64_get(v.ptr);
+		ok &= found;
+	}
+	CU_ASSERT(ok);
+	sl_combine_free(a);
+	sl_combine_free(b);
+	free(buf);
+}
+
+/*
  * A queued count that overflows fails the add that fills the queue, or
  * the flush; the counts before it stay, and the error sticks: every
  * later flush returns it, so a caller that checks only flushes misses
@@ -738,6 +788,8 @@ static const unit_case cases[] = {
 	  test_table_hash_sees_every_byte_and_the_length },
 	{ "queue builds the table that add with the table hash builds",
 	  test_queue_builds_the_table_add_builds },
+	{ "keys read in whole words build the table add builds",
+	  test_readable_keys_build_the_table_add_builds },
 	{ "a queued count that overflows fails, and the error sticks",
 	  test_queued_overflow_fails_and_sticks },
 	{ NULL, NULL }
