@@ -43,7 +43,8 @@
 #define CB_INLINE 8                  /* keys and values this short stay in
                                         the slot */
 #define CB_FREE UINT32_MAX           /* klen of a free slot */
-#define CB_QUEUE 32                  /* adds sl_combine_queue holds back */
+#define CB_QUEUE (SL_COMBINE_GROW_KEYS / 2) /* adds sl_combine_queue
+                                        holds back */
 #define CB_QUEUE_KEY 16              /* longest key it holds back */
 /* Longest key or value: below CB_FREE, and arena sizes cannot overflow. */
 #define CB_LEN_MAX (SIZE_MAX / 4 < UINT32_MAX - 1 ? SIZE_MAX / 4 \
@@ -96,6 +97,8 @@ struct sl_combine {
 	size_t kv_bytes;        /* key and value bytes of the entries */
 	uint64_t adds;          /* adds made (SL_OK), ever */
 	int error;              /* first error of sl_combine_queue's adds */
+	size_t watch_keys;      /* sl_combine_watch: at this count... */
+	int *watch_flag;        /* ...set this to 1 */
 	uintptr_t readable;     /* sl_combine_readable's lo */
 	size_t nreadable;       /* keys starting at readable + [0, this) have
 	                           16 readable bytes */
@@ -336,7 +339,8 @@ cb_insert(sl_combine *t, uint64_t hash, const void *key, size_t klen,
 	s->hash = hash;
 	s->klen = (uint32_t)klen;
 	s->vlen = (uint32_t)vlen;
-	t->count++;
+	if (++t->count == t->watch_keys)
+		*t->watch_flag = 1;
 	t->kv_bytes += klen + vlen;
 	return SL_OK;
 }
@@ -543,9 +547,21 @@ sl_combine_bytes(const sl_combine *t)
 size_t
 sl_combine_grow_bytes(const sl_combine *t)
 {
-	if ((t->count + 1) * 4 > t->cap * 3)
-		return 2 * t->cap * sizeof(*t->slots);
-	return sizeof(cb_chunk) + t->next_chunk;
+	size_t cap = t->cap, grow = sizeof(cb_chunk) + t->next_chunk;
+
+	while ((t->count + SL_COMBINE_GROW_KEYS) * 4 > cap * 3)
+		cap *= 2;
+	/* The last doubling holds the old array and the new one. */
+	if (cap > t->cap)
+		grow += (cap + cap / 2 - t->cap) * sizeof(*t->slots);
+	return grow;
+}
+
+void
+sl_combine_watch(sl_combine *t, size_t keys, int *flag)
+{
+	t->watch_keys = keys > t->count ? keys : 0;
+	t->watch_flag = flag;
 }
 
 size_t

@@ -200,14 +200,28 @@ size_t sl_combine_count(const sl_combine *t);
 /* Bytes of memory the table holds (slots, arena chunks, the struct). */
 size_t sl_combine_bytes(const sl_combine *t);
 
+/* New keys sl_combine_grow_bytes() provides for. */
+#define SL_COMBINE_GROW_KEYS 64
+
 /*
- * Bytes the next add of a new key may allocate on top of
- * sl_combine_bytes() while it runs: the doubled slot array when the
- * table is full (the old one is freed only after the move), else the
- * next arena chunk (4 KiB growing to 1 MiB). A key or value longer than
- * a chunk gets a chunk of its own size, which this does not count.
+ * Bytes the next SL_COMBINE_GROW_KEYS new keys may allocate on top of
+ * sl_combine_bytes() while they are added: the doubled slot array if they
+ * take the table past 3/4 full (the old one is freed only after the
+ * move), and the next arena chunk (4 KiB growing to 1 MiB; their keys
+ * and values, up to 8 bytes of each in the slot and 16 for a queued
+ * count's key, fit in one). A key or value longer than a chunk gets a
+ * chunk of its own size, which this does not count. A caller that
+ * checks its memory every SL_COMBINE_GROW_KEYS / 2 new keys
+ * (sl_combine_watch) stays within what it checked: a flush of the queue
+ * adds fewer than that after the key that set its flag.
  */
 size_t sl_combine_grow_bytes(const sl_combine *t);
+
+/*
+ * Sets *flag to 1 when an add makes the table hold `keys` keys (never
+ * when it holds that many already); one watch at a time.
+ */
+void sl_combine_watch(sl_combine *t, size_t keys, int *flag);
 
 /* Key and value bytes of the entries held (their sum, for encoding). */
 size_t sl_combine_kv_bytes(const sl_combine *t);

@@ -40,6 +40,8 @@ struct sl_mapout {
 	uint64_t records_in;    /* records added, ever, but those in table */
 	uint64_t records_done;  /* records_in at the last finish */
 	int error;              /* first error of an add without table */
+	size_t watch_keys;      /* sl_mapout_watch, for a table made later */
+	int *watch_flag;
 	const void *readable_lo; /* sl_mapout_readable's range, for table */
 	const void *readable_hi;
 };
@@ -102,6 +104,7 @@ mo_add_untabled(sl_mapout *m, const void *key, size_t klen, const void *val,
 		if ((m->table = sl_combine_new(m->fold, m->arg)) == NULL)
 			return m->error = SL_ENOMEM;
 		sl_combine_readable(m->table, m->readable_lo, m->readable_hi);
+		sl_combine_watch(m->table, m->watch_keys, m->watch_flag);
 		return sl_combine_queue(m->table, key, klen, val, vlen);
 	}
 	/* One partition needs no hash. */
@@ -126,6 +129,16 @@ sl_mapout_add(sl_mapout *m, const void *key, size_t klen, const void *val,
 	if (m->table == NULL)
 		return mo_add_untabled(m, key, klen, val, vlen);
 	return sl_combine_queue(m->table, key, klen, val, vlen);
+}
+
+void
+sl_mapout_watch(sl_mapout *m, size_t keys, int *flag)
+{
+	m->watch_keys = keys;
+	m->watch_flag = flag;
+	if (m->table)
+		sl_combine_watch(m->table, sl_combine_count(m->table) + keys,
+				 flag);
 }
 
 void

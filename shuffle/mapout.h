@@ -50,6 +50,13 @@ int sl_mapout_new(sl_mapout **out, uint32_t partitions, sl_fold_fn fold,
 int sl_mapout_add(sl_mapout *m, const void *key, size_t klen,
 		  const void *val, size_t vlen);
 
+/*
+ * Sets *flag to 1 once the combine table has taken `keys` more keys than
+ * it holds now (a table made later: `keys` keys), so that a caller can
+ * check its memory within a record: sl_combine_watch().
+ */
+void sl_mapout_watch(sl_mapout *m, size_t keys, int *flag);
+
 /* sl_combine_readable() of the table, now and when made. */
 void sl_mapout_readable(sl_mapout *m, const void *lo, const void *hi);
 
@@ -79,13 +86,15 @@ uint64_t sl_mapout_records_in(const sl_mapout *m);
 size_t sl_mapout_bytes(const sl_mapout *m);
 
 /*
- * The most memory m needs before the next record comes, for a memory
- * budget: the larger of what its next add may take (sl_mapout_bytes plus
- * a doubling of the combine table, see sl_combine_grow_bytes) and what
- * sl_mapout_finish() takes at its peak if called now (the table and the
- * records drained from it, then the records, their sorted copy and 36
- * bytes of sort scratch a record). A caller that finishes (spills) when
- * this passes its budget keeps the map output within the budget.
+ * The most memory m needs before the next check, for a memory budget:
+ * the larger of what the next adds may take (sl_mapout_bytes plus the
+ * combine table's growth for SL_COMBINE_GROW_KEYS new keys, see
+ * sl_combine_grow_bytes) and what sl_mapout_finish() takes at its peak
+ * if called now (the table and the records drained from it, then the
+ * records, their sorted copy and 36 bytes of sort scratch a record). A
+ * caller that finishes (spills) when this passes its budget, checking
+ * after every record and every SL_COMBINE_GROW_KEYS / 2 new keys of the
+ * table (sl_mapout_watch), keeps the map output within the budget.
  */
 size_t sl_mapout_peak_bytes(const sl_mapout *m);
 

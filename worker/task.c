@@ -49,6 +49,9 @@
 struct sl_ctx {
 	const sl_job *job;
 	sl_task_kind kind;
+	int emit_slow;             /* sl_emit takes task_emit_slow: not a
+	                              map, or the map output's memory is due
+	                              a check (sl_mapout_watch) */
 	uint32_t index;            /* map: split index; reduce: partition */
 	const sl_job_spec *spec;   /* options, R, bad-record policy */
 	sl_buf *error;             /* the attempt's error message */
@@ -56,6 +59,8 @@ struct sl_ctx {
 	sl_counter *counters;      /* job counters, by first use */
 	uint32_t ncounters;
 	/* map */
+	const sl_msg *msg;         /* the task */
+	const sl_task_env *env;    /* its worker's memory and slots */
 	sl_mapout *mo;             /* emitted records, combined */
 	sl_runs *runs;             /* spilled runs of mo, or NULL */
 	size_t memory;             /* the worker's memory budget, bytes */
@@ -181,6 +186,22 @@ task_emit_other(sl_ctx *ctx, const void *key, size_t klen, const void *val,
 	return ctx->out.len >= TASK_OUT_FLUSH ? task_flush(ctx) : SL_OK;
 }
 
+static int task_map_check(sl_ctx *ctx);
+
+/* sl_emit when ctx->emit_slow: a reduce's, or a map's due a check. */
+static __attribute__((noinline)) int
+task_emit_slow(sl_ctx *ctx, const void *key, size_t klen, const void *val,
+	       size_t vlen)
+{
+	int rv;
+
+	if (ctx->kind != SL_TASK_MAP)
+		return task_emit_other(ctx, key, klen, val, vlen);
+	if ((rv = task_map_check(ctx)) != SL_OK)
+		return rv;
+	return sl_mapout_add(ctx->mo, key, klen, val, vlen);
+}
+
 /*
  * The map's add is the path of every emitted word of a word count: a
  * jump to the map output's add; an error is explained when the map
@@ -190,8 +211,8 @@ int
 sl_emit(sl_ctx *ctx, const void *key, size_t klen, const void *val,
 	size_t vlen)
 {
-	if (ctx->kind != SL_TASK_MAP)
-		return task_emit_other(ctx, key, klen, val, vlen);
+	if (ctx->emit_slow)
+		return task_emit_slow(ctx, key, klen, val, vlen);
 	return sl_mapout_add(ctx->mo, key, klen, val, vlen);
 }
 
@@ -606,6 +627,28 @@ out:
 	return rv;
 }
 
+/*
+ * The map output's memory check, after every record and within one when
+ * the combine table took SL_COMBINE_GROW_KEYS / 2 keys since the last
+ * (sl_emit then comes here): makes the adds held back, spills when the
+ * output could pass the attempt's share before the next check
+ * (sl_mapout_peak_bytes), and watches the table again.
+ */
+static int
+task_map_check(sl_ctx *ctx)
+{
+	int rv;
+
+	ctx->emit_slow = 0;
+	if ((rv = sl_mapout_flush(ctx->mo)) != SL_OK)
+		return rv;
+	if (sl_mapout_peak_bytes(ctx->mo) > task_share(ctx, ctx->env) &&
+	    (rv = task_spill(ctx, ctx->msg)) != SL_OK)
+		return rv;
+	sl_mapout_watch(ctx->mo, SL_COMBINE_GROW_KEYS / 2, &ctx->emit_slow);
+	return SL_OK;
+}
+
 /* Reads the split and calls map() for each record. */
 static int
 task_map_records(sl_ctx *ctx, const sl_msg *t, const sl_task_env *env,
@@ -667,12 +710,8 @@ task_map_records(sl_ctx *ctx, const sl_msg *t, const sl_task_env *env,
 			sl_mapout_readable(ctx->mo, rec.line.ptr,
 					   rec.line.ptr + rec.line.len +
 						   SL_LINE_READER_PAD);
-		/* Held back adds are made before the output is measured. */
 		if ((rv = job->map(ctx, &rec)) != SL_OK ||
-		    (rv = sl_mapout_flush(ctx->mo)) != SL_OK)
-			break;
-		if (sl_mapout_peak_bytes(ctx->mo) > task_share(ctx, env) &&
-		    (rv = task_spill(ctx, t)) != SL_OK)
+		    (rv = task_map_check(ctx)) != SL_OK)
 			break;
 		if (++n % TASK_CANCEL_EVERY == 0 && atomic_load(env->cancel)) {
 			rv = SL_ECANCELED;
@@ -774,9 +813,12 @@ task_map(sl_ctx *ctx, const sl_msg *t, const sl_task_env *env,
 	int rv;
 
 	ctx->memory = task_memory(ctx->spec);
+	ctx->msg = t;
+	ctx->env = env;
 	if ((rv = sl_mapout_new(&ctx->mo, r, task_fold_fn(ctx->job),
 				ctx)) != SL_OK)
 		return rv;
+	sl_mapout_watch(ctx->mo, SL_COMBINE_GROW_KEYS / 2, &ctx->emit_slow);
 	res->segs = calloc(r, sizeof(*res->segs));
 	if (res->segs == NULL) {
 		rv = SL_ENOMEM;
@@ -1186,6 +1228,7 @@ task_ctx_init(sl_ctx *ctx, const sl_job *job, sl_task_kind kind,
 	ctx->index = index;
 	ctx->spec = spec;
 	ctx->error = error;
+	ctx->emit_slow = kind != SL_TASK_MAP;
 	ctx->out_fd = -1;
 	sl_buf_init(&ctx->out);
 }

@@ -47,6 +47,18 @@ check_same_output "spilled word count equals the unspilled one" \
 	"$T/wc-ref" "$T/wc-1m"
 no_spill_left "no spill file after a word count"
 
+# One record of 100 k distinct words (the text as a single line): the
+# budget is checked within a record too, every few new keys, so the one
+# map task spills many times.
+tr '\n' ' ' <"$T/in.txt" >"$T/oneline.txt"
+run_sluice run wordcount "$T/oneline.txt" -o "$T/wc-line" --workers 1 \
+	--split-size 64M --partitions 2 --tmpdir "$T/spill" --memory 1M -v
+expect_rc "word count of one long line with --memory 1M" 0
+_spills=$(sed -n 's/.*counter spilled_runs = //p' "$T/err")
+check "one record spills many times" [ "${_spills:-0}" -ge 10 ]
+check_same_output "the one-line word count equals the unspilled one" \
+	"$T/wc-ref" "$T/wc-line"
+
 run_sluice run wordcount "$T/in.txt" -o "$T/wc-p1" $COMMON --partitions 1 \
 	--memory 1M
 expect_rc "word count into one partition with --memory 1M" 0
