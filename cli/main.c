@@ -141,6 +141,9 @@ typedef struct cli_run {
 	bool mpi_opts;            /* --slots or --bind was given */
 	uint32_t min_workers;     /* workers the job waits for (SUBMIT) */
 	sl_coord_config coord;    /* heartbeats, retries, speculation */
+	const sl_job *job;        /* spec.job, loaded once by cli_parse_run
+				     for the whole process: the option
+				     parsing, the checks, the coordinator */
 } cli_run;
 
 static void __attribute__((format(printf, 1, 2), noreturn))
@@ -340,6 +343,7 @@ cli_parse_run(int argc, char **argv, cli_run *r, sl_job_ref *ref)
 		exit(EXIT_USAGE);
 	}
 	r->spec.job = argv[2];
+	r->job = ref->job;
 	r->inputs = calloc((size_t)argc, sizeof(*r->inputs));
 	r->opts = calloc((size_t)argc, sizeof(*r->opts));
 	if (!r->inputs || !r->opts)
@@ -542,7 +546,7 @@ cli_top_cmp(const void *a, const void *b)
 static int
 cli_print_top(const char *dir, uint32_t parts, uint64_t k)
 {
-	cli_top *heap = NULL, *grown;
+	cli_top *heap = NULL;
 	sl_buf path = SL_BUF_INIT;
 	char *line = NULL, *tab;
 	size_t cap = 0, n = 0, halloc = 0, i;
@@ -575,17 +579,12 @@ cli_print_top(const char *dir, uint32_t parts, uint64_t k)
 				rv = SL_ENOMEM;
 				break;
 			}
-			if (n == halloc && n < k) {
-				/* Grown as words come: K may exceed them. */
-				halloc = halloc ? 2 * halloc : 64;
-				halloc = halloc < k ? halloc : (size_t)k;
-				grown = realloc(heap, halloc * sizeof(*heap));
-				if (grown == NULL) {
-					free(t.word);
-					rv = SL_ENOMEM;
-					break;
-				}
-				heap = grown;
+			/* Grown as words come: K may exceed them. */
+			if (n < k && sl_array_grow(&heap, &halloc, n + 1,
+						   sizeof(*heap)) != SL_OK) {
+				free(t.word);
+				rv = SL_ENOMEM;
+				break;
 			}
 			if (n < k) {
 				heap[n++] = t;
@@ -742,6 +741,10 @@ cli_coord_start(cli_coord_rt *rt, const cli_run *r, const char *bind,
 		goto out;
 	}
 	cfg.client_id[0] |= 1; /* never all zero (the "any peer" value) */
+	/* Its job is ours: loaded once, unloaded by cli_cmd_run after
+	 * cli_coord_stop() has freed the coordinator. */
+	cfg.job = r->job;
+	cfg.job_name = r->spec.job;
 	rt->zctx = zmq_ctx_new();
 	if (rt->zctx == NULL ||
 	    sl_coord_new(&rt->ct.coord, rt->zctx, &cfg, err) != SL_OK)
@@ -865,7 +868,7 @@ cli_check(const cli_run *r)
 	sl_buf err = SL_BUF_INIT;
 	int code = 0;
 
-	if (sl_task_check(&r->spec, &err) != SL_OK) {
+	if (sl_task_check(r->job, &r->spec, &err) != SL_OK) {
 		sl_error("%s", err.buf);
 		code = EXIT_USAGE;
 	}

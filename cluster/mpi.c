@@ -404,33 +404,29 @@ sl_mpi_alltoallv(sl_mpi_group *g, const sl_buf *send, sl_buf *recv,
 
 #endif /* HAVE_MPI */
 
-/* Whether a resolved address is loopback (127/8 or ::1). */
+/*
+ * The two helpers below take IPv4 addresses only: sl_mpi_host asks
+ * getaddrinfo for AF_INET and keeps AF_INET interfaces only.
+ */
+
+/* Whether an IPv4 address is loopback (127/8). */
 static bool
 mpi_loopback(const struct sockaddr *sa)
 {
-	if (sa->sa_family == AF_INET)
-		return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr)
-			>> 24) == 127;
-	if (sa->sa_family == AF_INET6)
-		return IN6_IS_ADDR_LOOPBACK(
-			&((const struct sockaddr_in6 *)sa)->sin6_addr);
-	return true;
+	return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >>
+		24) == 127;
 }
 
-/* Writes sa's numeric address to out; IPv6 in brackets, as ZeroMQ wants. */
+/* Writes an IPv4 address to out, numeric. */
 static int
 mpi_numeric(const struct sockaddr *sa, sl_buf *out)
 {
 	char text[NI_MAXHOST];
-	socklen_t len = sa->sa_family == AF_INET6
-				? sizeof(struct sockaddr_in6)
-				: sizeof(struct sockaddr_in);
 
-	if (getnameinfo(sa, len, text, sizeof(text), NULL, 0,
-			NI_NUMERICHOST) != 0)
+	if (getnameinfo(sa, sizeof(struct sockaddr_in), text, sizeof(text),
+			NULL, 0, NI_NUMERICHOST) != 0)
 		return SL_EINVAL;
-	return sa->sa_family == AF_INET6 ? sl_buf_addf(out, "[%s]", text)
-					 : sl_buf_addstr(out, text);
+	return sl_buf_addstr(out, text);
 }
 
 int

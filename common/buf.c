@@ -1,8 +1,9 @@
 /*
- * buf.c - growable byte buffer; see buf.h for invariants.
+ * buf.c - growable byte buffer and array growth; see buf.h for invariants.
  */
 #include "sl_impl.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -136,4 +137,34 @@ sl_buf_detach(sl_buf *b, size_t *len)
 	}
 	sl_buf_init(b);
 	return p;
+}
+
+int
+sl_array_grow(void *arrp, size_t *alloc, size_t need, size_t size)
+{
+	size_t nalloc;
+	void *p;
+
+	assert(size > 0);
+	if (need <= *alloc)
+		return SL_OK;
+	if (need > SIZE_MAX / size)
+		return SL_ENOMEM;
+	nalloc = *alloc < 4 ? 4 : *alloc;
+	while (nalloc < need)
+		nalloc = nalloc > SIZE_MAX / 2 ? need : nalloc * 2;
+	if (nalloc > SIZE_MAX / size)
+		nalloc = need;
+	/*
+	 * The array pointer is read and written as bytes, not through a
+	 * void **: it is a T *, and every object pointer has the
+	 * representation of a void * on the platforms sluice builds on.
+	 */
+	memcpy(&p, arrp, sizeof(p));
+	p = realloc(p, nalloc * size);
+	if (p == NULL)
+		return SL_ENOMEM;
+	memcpy(arrp, &p, sizeof(p));
+	*alloc = nalloc;
+	return SL_OK;
 }

@@ -8,6 +8,9 @@
  * leaves an empty buffer; sl_buf_detach() hands it to the caller.
  * Every function that grows the buffer returns SL_OK or SL_ENOMEM, and on
  * SL_ENOMEM leaves the old contents untouched.
+ *
+ * Also here: sl_array_grow(), the growth of any array kept as a pointer, a
+ * count in use and a count allocated.
  */
 #ifndef SL_BUF_H
 #define SL_BUF_H
@@ -41,5 +44,19 @@ void sl_buf_reset(sl_buf *b);
 void sl_buf_setlen(sl_buf *b, size_t len);
 /* Returns the heap buffer (NUL-terminated, caller frees) and empties b. */
 char *sl_buf_detach(sl_buf *b, size_t *len);
+
+/*
+ * Grows the array *arrp of elements of `size` bytes (size > 0), of which
+ * *alloc are allocated, to hold at least `need` elements; arrp is the
+ * address of the array pointer (a T **), NULL while *alloc is 0. *alloc
+ * doubles, from 4, until it holds `need`; where doubling would overflow
+ * it becomes `need`. Nothing is done when need <= *alloc, so a caller may
+ * call it before every append: sl_array_grow(&v, &alloc, n + 1, sizeof(*v)).
+ * SL_OK: *arrp and *alloc updated, elements past the old *alloc not
+ * initialized. SL_ENOMEM (need * size overflows a size_t, or realloc
+ * fails): *arrp and *alloc unchanged. The caller owns the array and
+ * frees it with free().
+ */
+int sl_array_grow(void *arrp, size_t *alloc, size_t need, size_t size);
 
 #endif

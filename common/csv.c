@@ -180,15 +180,11 @@ csv_scan(sl_csv_reader *r, bool keep, int *odd, size_t *lf, sl_buf *err)
 static int
 csv_add_field(sl_csv_reader *r, const char *p, size_t n)
 {
-	if (r->nfields == r->fields_alloc) {
-		size_t na = r->fields_alloc ? 2 * r->fields_alloc : 16;
-		sl_slice *f = realloc(r->fields, na * sizeof(*f));
-
-		if (f == NULL)
-			return SL_ENOMEM;
-		r->fields = f;
-		r->fields_alloc = na;
-	}
+	/* Tested first to save a call per field: growth is rare. */
+	if (r->nfields == r->fields_alloc &&
+	    sl_array_grow(&r->fields, &r->fields_alloc, r->nfields + 1,
+			  sizeof(*r->fields)) != SL_OK)
+		return SL_ENOMEM;
 	r->fields[r->nfields].ptr = p;
 	r->fields[r->nfields].len = n;
 	r->nfields++;

@@ -65,20 +65,10 @@ in_errno_code(int e)
 int
 sl_strlist_add(sl_strlist *l, const char *s)
 {
-	char **v;
 	char *copy;
-	size_t nalloc;
 
-	if (l->n == l->alloc) {
-		nalloc = l->alloc ? l->alloc * 2 : 16;
-		if (nalloc > SIZE_MAX / sizeof(*v))
-			return SL_ENOMEM;
-		v = realloc(l->v, nalloc * sizeof(*v));
-		if (v == NULL)
-			return SL_ENOMEM;
-		l->v = v;
-		l->alloc = nalloc;
-	}
+	if (sl_array_grow(&l->v, &l->alloc, l->n + 1, sizeof(*l->v)) != SL_OK)
+		return SL_ENOMEM;
 	copy = strdup(s);
 	if (copy == NULL)
 		return SL_ENOMEM;
@@ -322,20 +312,10 @@ static int
 in_split_add(sl_split_list *l, size_t *alloc, const char *path,
 	     uint64_t start, uint64_t end)
 {
-	sl_split *v;
-	size_t nalloc;
 	char *copy;
 
-	if (l->n == *alloc) {
-		nalloc = *alloc ? *alloc * 2 : 16;
-		if (nalloc > SIZE_MAX / sizeof(*v))
-			return SL_ENOMEM;
-		v = realloc(l->v, nalloc * sizeof(*v));
-		if (v == NULL)
-			return SL_ENOMEM;
-		l->v = v;
-		*alloc = nalloc;
-	}
+	if (sl_array_grow(&l->v, alloc, l->n + 1, sizeof(*l->v)) != SL_OK)
+		return SL_ENOMEM;
 	copy = strdup(path);
 	if (copy == NULL)
 		return SL_ENOMEM;

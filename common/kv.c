@@ -42,9 +42,7 @@ sl_varint_get(const unsigned char *p, const unsigned char *end, uint64_t *v)
 size_t
 sl_kv_size(size_t klen, size_t vlen)
 {
-	unsigned char tmp[SL_VARINT_MAX];
-
-	return sl_varint_put(tmp, klen) + sl_varint_put(tmp, vlen) + klen + vlen;
+	return sl_varint_len(klen) + sl_varint_len(vlen) + klen + vlen;
 }
 
 int

@@ -19,6 +19,13 @@ struct sl_buf;
 
 /* Writes v at p (room for SL_VARINT_MAX bytes); returns bytes written. */
 size_t sl_varint_put(unsigned char *p, uint64_t v);
+/* Bytes sl_varint_put() writes for v: the shortest varint, 1 to 10. */
+static inline size_t
+sl_varint_len(uint64_t v)
+{
+	return v < 0x80 ? 1 : (size_t)(70 - __builtin_clzll(v)) / 7;
+}
+
 /* Reads a varint from [p, end); returns bytes read, 0 if malformed. */
 size_t sl_varint_get(const unsigned char *p, const unsigned char *end,
 		     uint64_t *v);

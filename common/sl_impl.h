@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "io.h"
 #include "kv.h"
 #include "log.h"
 

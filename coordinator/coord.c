@@ -40,6 +40,7 @@ typedef struct coord_worker {
 typedef struct coord_task_stats {
 	sl_counter *counters;
 	uint32_t ncounters;
+	size_t counters_alloc;   /* counters allocated */
 	uint64_t records_in;
 	uint64_t bytes_in;
 	uint64_t records_out;
@@ -53,6 +54,11 @@ typedef struct coord_job {
 	sl_sched *sched;
 	coord_task_stats *maps;  /* by map index */
 	coord_task_stats *reduces; /* by partition */
+	/* By map index: its current output (attempt, holder's endpoint), as
+	 * every reduce TASK and the EXCHANGE carry it. An entry is set when
+	 * its map succeeds, so all are once the map stage is done; a map
+	 * output lost and rerun sets its entry anew (coord_output_update). */
+	sl_map_output *outputs;
 	uint64_t submit_ms;      /* when SUBMIT arrived */
 	uint64_t start_ms;
 	/* --shuffle mpi */
@@ -69,6 +75,7 @@ struct sl_coord {
 	void *sock;              /* ROUTER */
 	coord_worker *workers;   /* by id - 1 */
 	uint32_t nworkers;
+	size_t walloc;           /* workers allocated */
 	coord_job *job;          /* running */
 	coord_job *queue;        /* waiting, in order */
 	uint64_t next_job_id;
@@ -83,6 +90,8 @@ sl_coord_config_default(sl_coord_config *cfg)
 	cfg->timeout_ms = 10000;
 	cfg->join_timeout_ms = 30000;
 	sl_sched_config_default(&cfg->sched);
+	cfg->job = NULL;
+	cfg->job_name = NULL;
 }
 
 /* --- sending ------------------------------------------------------------- */
@@ -278,6 +287,7 @@ coord_job_free(coord_job *j)
 		coord_stats_release(&j->reduces[i]);
 	free(j->maps);
 	free(j->reduces);
+	free(j->outputs);
 	free(j->ex_worker);
 	sl_sched_free(j->sched);
 	sl_split_list_release(&j->splits);
@@ -291,14 +301,14 @@ coord_job_free(coord_job *j)
  * capped (SL_COUNTERS_MAX): counters come from the network.
  */
 static int
-coord_counters_add(sl_counter **dst, uint32_t *n, const sl_counter *src,
-		   uint32_t nsrc)
+coord_counters_add(sl_counter **dst, uint32_t *n, size_t *alloc,
+		   const sl_counter *src, uint32_t nsrc)
 {
 	uint32_t i;
 	int rv = SL_OK;
 
 	for (i = 0; i < nsrc && rv == SL_OK; i++)
-		rv = sl_counters_add(dst, n, src[i].name, src[i].value);
+		rv = sl_counters_add(dst, n, alloc, src[i].name, src[i].value);
 	return rv;
 }
 
@@ -309,6 +319,7 @@ coord_reply_done(sl_coord *c, const sl_buf *client, uint64_t job, int status,
 {
 	sl_counter *counters = NULL;
 	uint32_t ncounters = 0, i;
+	size_t counters_alloc = 0;
 	sl_msg m;
 
 	memset(&m, 0, sizeof(m));
@@ -325,12 +336,14 @@ coord_reply_done(sl_coord *c, const sl_buf *client, uint64_t job, int status,
 			m.u.job_done.bytes_in += j->maps[i].bytes_in;
 			m.u.job_done.records_in += j->maps[i].records_in;
 			coord_counters_add(&counters, &ncounters,
+					   &counters_alloc,
 					   j->maps[i].counters,
 					   j->maps[i].ncounters);
 		}
 		for (i = 0; i < r; i++) {
 			m.u.job_done.records_out += j->reduces[i].records_out;
 			coord_counters_add(&counters, &ncounters,
+					   &counters_alloc,
 					   j->reduces[i].counters,
 					   j->reduces[i].ncounters);
 		}
@@ -397,17 +410,32 @@ coord_job_finish(sl_coord *c, int status, const char *error)
 	sl_buf_release(&err);
 }
 
+/*
+ * Map `map` reported success: its entry of j->outputs takes the output the
+ * scheduler now points at (a late copy that lost leaves it as it was). The
+ * endpoint string belongs to the holder's coord_worker, which is never
+ * freed before the coordinator.
+ */
+static void
+coord_output_update(sl_coord *c, coord_job *j, uint32_t map)
+{
+	uint32_t w, att;
+
+	if (sl_sched_map_location(j->sched, map, &w, &att) == SL_OK)
+		j->outputs[map] = (sl_map_output){ map, att,
+						   c->workers[w - 1].endpoint };
+}
+
 /* Sends TASK messages for every assignment the scheduler makes now. */
 static void
 coord_dispatch(sl_coord *c)
 {
 	coord_job *j = c->job;
 	const sl_msg *s;
-	sl_map_output *maps = NULL;
 	sl_assign a;
 	sl_msg m;
 	uint64_t now = sl_now_ms();
-	uint32_t i, w, att;
+	uint32_t i;
 	int rv;
 
 	if (j == NULL)
@@ -431,32 +459,15 @@ coord_dispatch(sl_coord *c)
 			m.u.task.start = j->splits.v[a.task].start;
 			m.u.task.end = j->splits.v[a.task].end;
 		} else {
-			free(maps);
-			maps = calloc(j->splits.n ? j->splits.n : 1,
-				      sizeof(*maps));
-			if (maps == NULL) {
-				sl_sched_fail(j->sched, "out of memory");
-				break;
-			}
-			for (i = 0; i < j->splits.n; i++) {
-				if (sl_sched_map_location(j->sched, i, &w,
-							  &att) != SL_OK)
-					break;
-				maps[i].map = i;
-				maps[i].attempt = att;
-				/* MPI shuffle: the reducer's own worker holds
-				 * its exchanged inputs */
-				maps[i].endpoint = coord_mpi_shuffle(j)
-					? cw->endpoint
-					: c->workers[w - 1].endpoint;
-			}
-			if (i < j->splits.n) {
-				/* The scheduler said reduces may run. */
-				sl_sched_fail(j->sched, "internal error: a map "
-					      "output has no location");
-				break;
-			}
-			m.u.task.maps = maps;
+			/* Reduces start only once every map is done, so
+			 * every entry is set. MPI shuffle: the reducer's own
+			 * worker holds its exchanged inputs; the holders are
+			 * not needed after the EXCHANGE (nothing reruns
+			 * across it). */
+			for (i = 0; coord_mpi_shuffle(j) && i < j->splits.n;
+			     i++)
+				j->outputs[i].endpoint = cw->endpoint;
+			m.u.task.maps = j->outputs;
 			m.u.task.nmaps = (uint32_t)j->splits.n;
 		}
 		sl_debug("job %llu: %s task %u attempt %u -> worker %u (%s)%s",
@@ -473,7 +484,6 @@ coord_dispatch(sl_coord *c)
 					      "cannot send the task to its "
 					      "worker", now);
 	}
-	free(maps);
 }
 
 /*
@@ -485,45 +495,33 @@ static void
 coord_exchange_start(sl_coord *c)
 {
 	coord_job *j = c->job;
-	sl_map_output *maps = calloc(j->splits.n ? j->splits.n : 1,
-				     sizeof(*maps));
-	uint32_t i, w, att;
+	uint32_t i;
 	sl_msg m;
 
 	j->ex_ranks = coord_alive(c);
 	j->ex_worker = calloc(j->ex_ranks ? j->ex_ranks : 1,
 			      sizeof(*j->ex_worker));
-	if (maps == NULL || j->ex_worker == NULL) {
+	if (j->ex_worker == NULL) {
 		sl_sched_fail(j->sched, "out of memory");
-		goto out;
-	}
-	for (i = 0; i < j->splits.n; i++) {
-		if (sl_sched_map_location(j->sched, i, &w, &att) != SL_OK) {
-			sl_sched_fail(j->sched, "internal error: a map output "
-				      "has no location");
-			goto out;
-		}
-		maps[i] = (sl_map_output){ i, att, c->workers[w - 1].endpoint };
+		return;
 	}
 	memset(&m, 0, sizeof(m));
 	m.type = SL_MSG_EXCHANGE;
 	m.u.exchange.job = j->id;
 	m.u.exchange.partitions = j->submit.u.submit.spec.partitions;
-	m.u.exchange.maps = maps;
+	m.u.exchange.maps = j->outputs; /* every map is done: all set */
 	m.u.exchange.nmaps = (uint32_t)j->splits.n;
 	for (i = 0; i < c->nworkers; i++)
 		if (c->workers[i].alive &&
 		    coord_send(c, &c->workers[i].peer, &m) != SL_OK) {
 			sl_sched_fail(j->sched, "cannot send EXCHANGE to a "
 				      "worker");
-			goto out;
+			return;
 		}
 	j->ex_sent = true;
 	j->ex_pending = j->ex_ranks;
 	sl_info("job %llu: exchanging map outputs among %u worker ranks",
 		(unsigned long long)j->id, j->ex_ranks);
-out:
-	free(maps);
 }
 
 /* A worker's EXCHANGED: its rank; the last one releases the reduces. */
@@ -602,11 +600,15 @@ static int
 coord_job_start(sl_coord *c, coord_job *j, sl_buf *err)
 {
 	const sl_msg *s = &j->submit;
+	const sl_job *job = NULL; /* NULL: sl_task_check loads it */
 	sl_strlist files = { 0 };
 	uint32_t r = s->u.submit.spec.partitions, i;
 	int rv;
 
-	if ((rv = sl_task_check(&s->u.submit.spec, err)) != SL_OK)
+	if (c->cfg.job_name && strcmp(c->cfg.job_name,
+				      s->u.submit.spec.job) == 0)
+		job = c->cfg.job;
+	if ((rv = sl_task_check(job, &s->u.submit.spec, err)) != SL_OK)
 		goto out;
 	if ((rv = sl_input_expand(s->u.submit.inputs, s->u.submit.ninputs,
 				  &files, err)) != SL_OK)
@@ -618,7 +620,9 @@ coord_job_start(sl_coord *c, coord_job *j, sl_buf *err)
 		goto out;
 	j->maps = calloc(j->splits.n ? j->splits.n : 1, sizeof(*j->maps));
 	j->reduces = calloc(r, sizeof(*j->reduces));
-	if (!j->maps || !j->reduces) {
+	j->outputs = calloc(j->splits.n ? j->splits.n : 1,
+			    sizeof(*j->outputs));
+	if (!j->maps || !j->reduces || !j->outputs) {
 		rv = SL_ENOMEM;
 		goto out;
 	}
@@ -722,7 +726,7 @@ coord_worker_by_peer(sl_coord *c, const sl_buf *peer)
 static void
 coord_on_hello(sl_coord *c, const sl_buf *peer, const sl_msg *m)
 {
-	coord_worker *w, *nw;
+	coord_worker *w;
 	sl_msg r;
 
 	if (coord_worker_by_peer(c, peer) != NULL) {
@@ -737,13 +741,12 @@ coord_on_hello(sl_coord *c, const sl_buf *peer, const sl_msg *m)
 			SL_SCHED_MAX_SLOTS);
 		return;
 	}
-	nw = realloc(c->workers, (c->nworkers + 1) * sizeof(*nw));
-	if (nw == NULL) {
+	if (sl_array_grow(&c->workers, &c->walloc, c->nworkers + 1,
+			  sizeof(*c->workers)) != SL_OK) {
 		sl_warn("coordinator: out of memory for worker '%s'",
 			m->u.hello.name);
 		return;
 	}
-	c->workers = nw;
 	w = &c->workers[c->nworkers];
 	memset(w, 0, sizeof(*w));
 	w->id = ++c->nworkers;
@@ -833,15 +836,18 @@ coord_on_task_done(sl_coord *c, coord_worker *w, const sl_msg *m)
 				  m->u.task_done.error, now) != SL_OK)
 		return;     /* stale or duplicate report */
 	if (status == SL_OK) {
-		if (id->kind == SL_TASK_MAP && id->task < j->splits.n)
+		if (id->kind == SL_TASK_MAP && id->task < j->splits.n) {
+			coord_output_update(c, j, id->task);
 			st = &j->maps[id->task];
-		else if (id->kind == SL_TASK_REDUCE &&
-			 id->task < j->submit.u.submit.spec.partitions)
+		} else if (id->kind == SL_TASK_REDUCE &&
+			   id->task < j->submit.u.submit.spec.partitions) {
 			st = &j->reduces[id->task];
-		else
+		} else {
 			return;
+		}
 		coord_stats_release(st);
 		coord_counters_add(&st->counters, &st->ncounters,
+				   &st->counters_alloc,
 				   m->u.task_done.counters,
 				   m->u.task_done.ncounters);
 		st->records_in = m->u.task_done.records_in;

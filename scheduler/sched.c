@@ -59,8 +59,8 @@ typedef struct sched_task {
 	uint8_t kind;        /* SL_TASK_MAP or SL_TASK_REDUCE */
 	uint32_t index;      /* map: split index; reduce: partition */
 	sched_attempt *att;  /* attempts by number */
+	size_t alloc;        /* attempts room at att */
 	uint32_t natt;       /* attempts started */
-	uint32_t alloc;      /* attempts room at att */
 	uint32_t failures;   /* counted failures */
 	uint32_t nlive;      /* running attempts not obsolete */
 	uint32_t ok;         /* attempt with the output/commit, SCHED_NONE */
@@ -106,12 +106,12 @@ struct sl_sched {
 	sched_stage stage[2];   /* [0] maps, [1] reduces */
 	sched_worker *workers;  /* in the order they joined */
 	uint32_t nworkers;
-	uint32_t walloc;
+	size_t walloc;
 	uint32_t nalive;        /* workers not lost */
 	uint32_t nusable;       /* workers neither lost nor excluded */
 	sched_ref *running;     /* running attempts, in start order */
 	uint32_t nrunning;
-	uint32_t ralloc;
+	size_t ralloc;
 	sched_task **queue;     /* reruns, in queue order; room for all */
 	uint32_t nqueue;
 	uint64_t outputs_lost;  /* map outputs lost so far (lost worker or
@@ -283,24 +283,11 @@ sched_start(sl_sched *s, sched_task *t, sched_worker *w, bool speculative,
 {
 	sched_attempt *a;
 
-	if (t->natt == t->alloc) {
-		uint32_t n = t->alloc ? 2 * t->alloc : 4;
-
-		a = reallocarray(t->att, n, sizeof(*a));
-		if (a == NULL)
-			return SL_ENOMEM;
-		t->att = a;
-		t->alloc = n;
-	}
-	if (s->nrunning == s->ralloc) {
-		uint32_t n = s->ralloc ? 2 * s->ralloc : 16;
-		sched_ref *r = reallocarray(s->running, n, sizeof(*r));
-
-		if (r == NULL)
-			return SL_ENOMEM;
-		s->running = r;
-		s->ralloc = n;
-	}
+	if (sl_array_grow(&t->att, &t->alloc, t->natt + 1,
+			  sizeof(*t->att)) != SL_OK ||
+	    sl_array_grow(&s->running, &s->ralloc, s->nrunning + 1,
+			  sizeof(*s->running)) != SL_OK)
+		return SL_ENOMEM;
 	a = &t->att[t->natt];
 	memset(a, 0, sizeof(*a));
 	a->worker = w->id;
@@ -622,20 +609,12 @@ sl_sched_maps_done(const sl_sched *s)
 int
 sl_sched_worker_add(sl_sched *s, uint32_t worker, uint32_t slots)
 {
-	sched_worker *w;
-
 	if (slots == 0 || slots > SL_SCHED_MAX_SLOTS ||
 	    sched_worker_of(s, worker) != NULL)
 		return SL_EINVAL;
-	if (s->nworkers == s->walloc) {
-		uint32_t n = s->walloc ? 2 * s->walloc : 8;
-
-		w = reallocarray(s->workers, n, sizeof(*w));
-		if (w == NULL)
-			return SL_ENOMEM;
-		s->workers = w;
-		s->walloc = n;
-	}
+	if (sl_array_grow(&s->workers, &s->walloc, s->nworkers + 1,
+			  sizeof(*s->workers)) != SL_OK)
+		return SL_ENOMEM;
 	s->workers[s->nworkers++] = (sched_worker){ .id = worker,
 						    .slots = slots };
 	s->nalive++;

@@ -12,14 +12,20 @@
  * for its partition anyway.
  *
  * The sort (merge sort, stable) moves 24-byte entries: the first 8 key
- * bytes as a big-endian integer, zero-padded, the key length and a pointer
- * to the record. Most comparisons end at the integer; on equal integers,
- * a key of at most 8 bytes is a prefix of the other and the lengths
- * decide. Only keys longer than 8 bytes with one prefix touch the records.
+ * bytes as a big-endian integer, zero-padded, a pointer to the key and
+ * the key's length with the sizes of the record's two varints. Most
+ * comparisons end at the integer; on equal integers, a key of at most 8
+ * bytes is a prefix of the other and the lengths decide. Only keys longer
+ * than 8 bytes with one prefix touch the records. Each record is decoded
+ * once, by sl_kv_next as its entry is made (a map output counts the
+ * records of each part, so no pass counts them first); only the copy
+ * into the segment reads the value's length varint again. Keeping the
+ * record's length in the entry instead would make it 32 bytes: 12 more
+ * bytes of scratch a record, which the memory budget would count
+ * (sl_mapout_peak_bytes) and a word count's spills would pay for.
  */
 #include "sl_impl.h"
 
-#include <endian.h>
 #include <stdlib.h>
 /* Inlined, XXH3 of a short key is a few instructions instead of a call
  * into libxxhash; the values are the same. */
@@ -37,6 +43,7 @@ struct sl_mapout {
 	sl_combine *table;      /* with fold: the records; NULL until the
 	                           first add after new or finish */
 	sl_buf *parts;          /* R buffers: kv records of each partition */
+	size_t *nrecs;          /* R counts: records in parts[r] */
 	uint64_t records_in;    /* records added, ever, but those in table */
 	uint64_t records_done;  /* records_in at the last finish */
 	int error;              /* first error of an add without table */
@@ -47,10 +54,16 @@ struct sl_mapout {
 };
 
 typedef struct mo_ent {
-	uint64_t prefix;                /* first 8 key bytes, big-endian */
-	const unsigned char *rec;       /* the record, valid kv encoding */
-	size_t klen;                    /* key bytes */
+	uint64_t prefix;        /* first 8 key bytes, big-endian, zero-padded */
+	const char *key;        /* the key, in its valid kv record */
+	uint64_t lens;          /* key bytes << 10 | bytes of the key's length
+	                           varint << 5 | bytes of both varints */
 } mo_ent;
+
+#define MO_KLEN(e) ((size_t)((e)->lens >> 10))
+
+static int mo_sort_records(const void *data, size_t len, size_t n,
+			   sl_buf *out);
 
 /*
  * Partition of a key whose XXH3-64 is `hash`: the same number as
@@ -76,7 +89,10 @@ sl_mapout_new(sl_mapout **out, uint32_t partitions, sl_fold_fn fold,
 	if (m == NULL)
 		return SL_ENOMEM;
 	m->parts = calloc(partitions, sizeof(*m->parts));
-	if (m->parts == NULL) {
+	m->nrecs = calloc(partitions, sizeof(*m->nrecs));
+	if (m->parts == NULL || m->nrecs == NULL) {
+		free(m->parts);
+		free(m->nrecs);
 		free(m);
 		return SL_ENOMEM;
 	}
@@ -98,6 +114,7 @@ mo_add_untabled(sl_mapout *m, const void *key, size_t klen, const void *val,
 		size_t vlen)
 {
 	uint64_t hash;
+	uint32_t r;
 	int rv;
 
 	if (m->fold) {
@@ -109,12 +126,14 @@ mo_add_untabled(sl_mapout *m, const void *key, size_t klen, const void *val,
 	}
 	/* One partition needs no hash. */
 	hash = m->partitions > 1 ? XXH3_64bits(key, klen) : 0;
-	rv = sl_kv_append(&m->parts[mo_partition(hash, m->partitions)], key,
-			  klen, val, vlen);
-	if (rv == SL_OK)
+	r = mo_partition(hash, m->partitions);
+	rv = sl_kv_append(&m->parts[r], key, klen, val, vlen);
+	if (rv == SL_OK) {
 		m->records_in++;
-	else
+		m->nrecs[r]++;
+	} else {
 		m->error = rv;
+	}
 	return rv;
 }
 
@@ -175,6 +194,7 @@ mo_drain_table(sl_mapout *m)
 		if (sl_kv_append(&m->parts[r], key.ptr, key.len, val.ptr,
 				 val.len) != SL_OK)
 			return SL_ENOMEM;
+		m->nrecs[r]++;
 	}
 	m->records_in += sl_combine_adds(m->table);
 	sl_combine_free(m->table);
@@ -192,10 +212,12 @@ sl_mapout_finish(sl_mapout *m, sl_buf *segs)
 	    (m->table && (rv = mo_drain_table(m)) != SL_OK))
 		return rv;
 	for (r = 0; r < m->partitions; r++) {
-		rv = sl_kv_sort(m->parts[r].buf, m->parts[r].len, &segs[r]);
+		rv = mo_sort_records(m->parts[r].buf, m->parts[r].len,
+				     m->nrecs[r], &segs[r]);
 		if (rv != SL_OK)
 			return rv;
 		sl_buf_release(&m->parts[r]);
+		m->nrecs[r] = 0;
 	}
 	m->records_done = m->records_in;
 	return SL_OK;
@@ -210,7 +232,8 @@ sl_mapout_records_in(const sl_mapout *m)
 size_t
 sl_mapout_bytes(const sl_mapout *m)
 {
-	size_t n = sizeof(*m) + m->partitions * sizeof(*m->parts);
+	size_t n = sizeof(*m) +
+		   m->partitions * (sizeof(*m->parts) + sizeof(*m->nrecs));
 	uint32_t r;
 
 	if (m->table)
@@ -280,69 +303,33 @@ sl_mapout_free(sl_mapout *m)
 	for (r = 0; r < m->partitions; r++)
 		sl_buf_release(&m->parts[r]);
 	free(m->parts);
+	free(m->nrecs);
 	free(m);
 }
 
 /* --- sort ------------------------------------------------------------- */
 
-static uint64_t
-mo_prefix(const unsigned char *key, size_t klen)
+/*
+ * The first 8 key bytes, zero-padded, as a big-endian integer, so that
+ * integer order is memcmp order: sl__key_head8 reads them little-endian
+ * (byte 0 lowest), and the swap puts byte 0 highest.
+ */
+static inline uint64_t
+mo_prefix(const void *key, size_t klen)
 {
-	uint64_t x = 0;
-	size_t i;
-
-	if (klen >= 8) {
-		memcpy(&x, key, 8);
-		return be64toh(x);
-	}
-	for (i = 0; i < klen; i++)
-		x |= (uint64_t)key[i] << (56 - 8 * i);
-	return x;
-}
-
-/* A varint of a record already validated by sl_kv_next. */
-static uint64_t
-mo_varint(const unsigned char **p)
-{
-	uint64_t v = 0;
-	unsigned shift = 0;
-
-	while (**p & 0x80) {
-		v |= (uint64_t)(**p & 0x7f) << shift;
-		shift += 7;
-		(*p)++;
-	}
-	v |= (uint64_t)**p << shift;
-	(*p)++;
-	return v;
-}
-
-/* Key of a validated record; sets *klen, and *rlen to the record's size. */
-static const unsigned char *
-mo_key(const unsigned char *rec, size_t *klen, size_t *rlen)
-{
-	const unsigned char *p = rec;
-	size_t vlen;
-
-	*klen = (size_t)mo_varint(&p);
-	vlen = (size_t)mo_varint(&p);
-	*rlen = (size_t)(p - rec) + *klen + vlen;
-	return p;
+	return __builtin_bswap64(sl__key_head8(key, klen));
 }
 
 static int
 mo_cmp(const mo_ent *a, const mo_ent *b)
 {
-	const unsigned char *ka, *kb;
-	size_t la, lb, unused;
+	size_t la = MO_KLEN(a), lb = MO_KLEN(b);
 
 	if (a->prefix != b->prefix)
 		return a->prefix < b->prefix ? -1 : 1;
-	if (a->klen <= 8 || b->klen <= 8)
-		return (a->klen > b->klen) - (a->klen < b->klen);
-	ka = mo_key(a->rec, &la, &unused);
-	kb = mo_key(b->rec, &lb, &unused);
-	return sl_key_cmp(ka + 8, la - 8, kb + 8, lb - 8);
+	if (la <= 8 || lb <= 8)
+		return (la > lb) - (la < lb);
+	return sl_key_cmp(a->key + 8, la - 8, b->key + 8, lb - 8);
 }
 
 /* Stable merge sort of a[n]; tmp has room for n / 2 entries. */
@@ -372,42 +359,81 @@ mo_sort(mo_ent *a, mo_ent *tmp, size_t n)
 	memcpy(a + k, tmp + i, (h - i) * sizeof(*a));
 }
 
+/*
+ * sl_kv_sort of data that should hold n records, each decoded once as its
+ * entry is made. SL_EPROTO when data is not n kv records, SL_ENOMEM; out
+ * unchanged then.
+ */
+static int
+mo_sort_records(const void *data, size_t len, size_t n, sl_buf *out)
+{
+	const unsigned char *rec, *key;
+	size_t pos = 0, at, i, hlen, klen_bytes, rlen;
+	uint64_t vlen, unused;
+	mo_ent *ents;
+	sl_slice k, v;
+	int rv = SL_OK;
+
+	if (n == 0)
+		return len == 0 ? SL_OK : SL_EPROTO; /* data may be NULL */
+	if (n > SIZE_MAX / sizeof(*ents) / 2 ||
+	    (ents = malloc((n + n / 2) * sizeof(*ents))) == NULL)
+		return SL_ENOMEM;
+	for (i = 0; i < n; i++) {
+		at = pos;
+		if (sl_kv_next(data, len, &pos, &k, &v) != 1) {
+			rv = SL_EPROTO;
+			goto out;
+		}
+		rec = (const unsigned char *)data + at;
+		hlen = (size_t)((const unsigned char *)k.ptr - rec);
+		/* Encoders write the shortest varints; a longer one (which
+		 * decoders take) is measured. */
+		klen_bytes = sl_varint_len(k.len);
+		if (klen_bytes + sl_varint_len(v.len) != hlen)
+			klen_bytes = sl_varint_get(rec, rec + hlen, &unused);
+		ents[i].prefix = mo_prefix(k.ptr, k.len);
+		ents[i].key = k.ptr;
+		/* A key in memory is shorter than 2^54 bytes. */
+		ents[i].lens = (uint64_t)k.len << 10 |
+			       (uint64_t)klen_bytes << 5 | hlen;
+	}
+	if (pos != len) {
+		rv = SL_EPROTO;
+		goto out;
+	}
+	if (sl_buf_grow(out, len) != SL_OK) {
+		rv = SL_ENOMEM;
+		goto out;
+	}
+	mo_sort(ents, ents + n, n);
+	for (i = 0; i < n; i++) {
+		key = (const unsigned char *)ents[i].key;
+		hlen = ents[i].lens & 31;
+		rec = key - hlen;
+		sl_varint_get(rec + (ents[i].lens >> 5 & 31), key, &vlen);
+		rlen = hlen + MO_KLEN(&ents[i]) + (size_t)vlen;
+		memcpy(out->buf + out->len, rec, rlen);
+		out->len += rlen;
+	}
+	out->buf[out->len] = '\0';
+out:
+	free(ents);
+	return rv;
+}
+
 int
 sl_kv_sort(const void *data, size_t len, sl_buf *out)
 {
-	size_t pos = 0, n = 0, i, klen, rlen;
-	mo_ent *ents = NULL;
+	size_t pos = 0, n = 0;
 	sl_slice key, val;
 	int rv;
 
-	if (len == 0)
-		return SL_OK; /* data may be NULL: no arithmetic on it */
+	/* The count sizes the entries before any is made; a map output
+	 * knows its counts and skips this pass. */
 	while ((rv = sl_kv_next(data, len, &pos, &key, &val)) == 1)
 		n++;
 	if (rv < 0)
 		return rv;
-	if (n > SIZE_MAX / sizeof(*ents) / 2 ||
-	    (ents = malloc((n + n / 2) * sizeof(*ents))) == NULL ||
-	    sl_buf_grow(out, len) != SL_OK) {
-		rv = SL_ENOMEM;
-		goto out;
-	}
-	for (pos = 0, i = 0; i < n; i++) {
-		ents[i].rec = (const unsigned char *)data + pos;
-		sl_kv_next(data, len, &pos, &key, &val);
-		ents[i].prefix = mo_prefix((const unsigned char *)key.ptr,
-					   key.len);
-		ents[i].klen = key.len;
-	}
-	mo_sort(ents, ents + n, n);
-	for (i = 0; i < n; i++) {
-		mo_key(ents[i].rec, &klen, &rlen);
-		memcpy(out->buf + out->len, ents[i].rec, rlen);
-		out->len += rlen;
-	}
-	out->buf[out->len] = '\0';
-	rv = SL_OK;
-out:
-	free(ents);
-	return rv;
+	return mo_sort_records(data, len, n, out);
 }

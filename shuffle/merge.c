@@ -13,7 +13,10 @@
  * current record on, plus one more piece of the file when the next record
  * is not whole in it. Refilling moves the current record to the window's
  * start, so after a refill the current record is decoded again there; a
- * key from a file run is copied for the same reason.
+ * key from a file run is copied for the same reason. Before a refill, the
+ * header of the record that is not whole is checked against what the
+ * rest of the file can hold (sl_spill_check_left), so a damaged length
+ * fails at once rather than growing the window to the end of the file.
  */
 #include "sl_impl.h"
 
@@ -47,12 +50,6 @@ struct sl_merge {
 	int err;                /* SL_OK, or the error returned ever after */
 	sl_buf errmsg;          /* what went wrong reading a file run */
 };
-
-int
-sl_merge_new(sl_merge **out, const sl_slice *segs, size_t nsegs)
-{
-	return sl_merge_new_runs(out, segs, NULL, nsegs, NULL);
-}
 
 int
 sl_merge_new_runs(sl_merge **out, const sl_slice *segs,
@@ -123,6 +120,35 @@ mg_refill(sl_merge *m, mg_cursor *c)
 }
 
 /*
+ * The record at c->pos of a file run is not whole in the window: SL_OK
+ * when the rest of the run may complete it; SL_EPROTO (message in
+ * m->errmsg) when its header shows it never can, because a length varint
+ * does not end within its 10 bytes or the lengths ask for more than the
+ * rest of the run holds (at its end, anything); SL_EIO.
+ */
+static int
+mg_check_partial(sl_merge *m, mg_cursor *c)
+{
+	const unsigned char *p = (const unsigned char *)c->base + c->pos;
+	const unsigned char *end = (const unsigned char *)c->base + c->len;
+	uint64_t klen, vlen, more = 1; /* a varint cut short needs a byte */
+	size_t hk, hv = 0;
+
+	hk = sl_varint_get(p, end, &klen);
+	if (hk)
+		hv = sl_varint_get(p + hk, end, &vlen);
+	if (hk && hv) {
+		/* sl_kv_next failed: klen + vlen > what follows the header */
+		more = klen > UINT64_MAX - vlen ?
+			       UINT64_MAX :
+			       klen + vlen - (uint64_t)(end - p - hk - hv);
+	} else if ((size_t)(end - p) - hk >= SL_VARINT_MAX) {
+		more = UINT64_MAX; /* no varint is that long */
+	}
+	return sl_spill_check_left(c->file, more, &m->errmsg);
+}
+
+/*
  * Reads the cursor's next record: 1, 0 at the end of the segment, or
  * SL_EPROTO (or a file run's read error). Unless `first`, checks that the
  * key does not go down, sets *same to whether it is the previous key and
@@ -140,9 +166,12 @@ mg_read(sl_merge *m, mg_cursor *c, bool first, bool *same, sl_slice *prev)
 		/* base may be NULL when len is 0 */
 		rv = at == c->len ? 0 : sl_kv_next(c->base, c->len, &at, &key,
 						   &val);
-		if (rv == 1 || c->file == NULL || c->eof)
+		if (rv == 1 || c->file == NULL || (rv == 0 && c->eof))
 			break;
-		/* A file run's next record is not whole in the window. */
+		/* A file run's next record is not whole in the window (at
+		 * its end the check fails). */
+		if (rv < 0 && (rv = mg_check_partial(m, c)) != SL_OK)
+			return rv;
 		if ((rv = mg_refill(m, c)) != SL_OK)
 			return rv;
 		if (!first) {

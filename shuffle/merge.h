@@ -33,18 +33,13 @@
 typedef struct sl_merge sl_merge;
 
 /*
- * A merge of segs[0..nsegs) (nsegs may be 0, segments may be empty; the
- * array itself is copied). Sets *m and returns SL_OK, or returns SL_ENOMEM
- * and sets *m to NULL. The segments are read from the first next_key.
- */
-int sl_merge_new(sl_merge **m, const sl_slice *segs, size_t nsegs);
-
-/*
- * A merge of nsegs runs: run i is the spill file paths[i] when paths and
- * paths[i] are not NULL, else the segment segs[i] (segs may be NULL when
- * every run is a file). Sets *m and returns SL_OK; the errors of
- * sl_spill_open() (message in err) or SL_ENOMEM, *m NULL then. Reading a
- * file run can fail later with SL_EIO, SL_EPROTO or SL_ENOMEM:
+ * A merge of nsegs runs (nsegs may be 0, runs may be empty; the arrays
+ * are copied): run i is the spill file paths[i] when paths and paths[i]
+ * are not NULL, else the segment segs[i] (segs may be NULL when every
+ * run is a file; paths and err may be NULL when none is). Sets *m and
+ * returns SL_OK; the errors of sl_spill_open() (message in err) or
+ * SL_ENOMEM, *m NULL then. The runs are read from the first next_key.
+ * Reading a file run can fail later with SL_EIO, SL_EPROTO or SL_ENOMEM:
  * sl_merge_error() says why.
  */
 int sl_merge_new_runs(sl_merge **m, const sl_slice *segs,

@@ -22,7 +22,6 @@
 struct sl_runs {
 	uint32_t partitions;    /* R */
 	uint32_t *nruns;        /* run files of each partition */
-	uint32_t spills;        /* sl_runs_spill calls that wrote a run */
 	char *prefix;           /* run file names start with it */
 	sl_fold_fn fold;        /* folds equal keys again, or NULL */
 	void *arg;              /* fold's argument */
@@ -79,7 +78,6 @@ int
 sl_runs_spill(sl_runs *runs, sl_mapout *mo, sl_buf *err)
 {
 	sl_buf path = SL_BUF_INIT;
-	bool wrote = false;
 	uint32_t r;
 	int rv;
 
@@ -93,39 +91,22 @@ sl_runs_spill(sl_runs *runs, sl_mapout *mo, sl_buf *err)
 					 runs->segs[r].len, err)) != SL_OK)
 			goto out;
 		runs->nruns[r]++;
-		wrote = true;
 		sl_buf_release(&runs->segs[r]);
 	}
-	runs->spills += wrote;
 out:
 	rn_segs_release(runs);
 	sl_buf_release(&path);
 	return rv;
 }
 
-uint32_t
-sl_runs_count(const sl_runs *runs)
-{
-	return runs->spills;
-}
-
 /* Writes all of buf to fd (file `path`) and empties it. SL_OK, SL_EIO. */
 static int
 rn_flush(int fd, const char *path, sl_buf *buf, sl_buf *err)
 {
-	size_t off = 0;
-	ssize_t n;
-
-	while (off < buf->len) {
-		n = write(fd, buf->buf + off, buf->len - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			sl_buf_addf(err, "cannot write '%s': %s", path,
-				    strerror(errno));
-			return SL_EIO;
-		}
-		off += (size_t)n;
+	if (sl_write_all(fd, buf->buf, buf->len) != SL_OK) {
+		sl_buf_addf(err, "cannot write '%s': %s", path,
+			    strerror(errno));
+		return SL_EIO;
 	}
 	sl_buf_reset(buf);
 	return SL_OK;

@@ -54,9 +54,6 @@ int sl_runs_new(sl_runs **out, uint32_t partitions, const char *prefix,
  */
 int sl_runs_spill(sl_runs *runs, sl_mapout *mo, sl_buf *err);
 
-/* Runs written by sl_runs_spill() so far (calls that wrote anything). */
-uint32_t sl_runs_count(const sl_runs *runs);
-
 /*
  * Finishes mo and merges it with the spilled runs into a new file at
  * path (O_EXCL), setting ends[r] for r in 0..R-1 as above. Returns SL_OK;

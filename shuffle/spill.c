@@ -7,7 +7,9 @@
  * sl_spill_write is create, one append, finish. Reading (sl_spill_next)
  * feeds the file to the decompressor SP_READ bytes at a time and lets it
  * write straight into the caller's buffer, with room for a block, until
- * some bytes came out; sl_spill_read loops over it.
+ * some bytes came out. sl_spill_check_left bounds what a reader can
+ * still give by the file's size, for a merge that must not read a whole
+ * damaged file to learn that a record's length is garbage.
  */
 #include "sl_impl.h"
 
@@ -16,11 +18,17 @@
 #include <fcntl.h>
 #include <lz4frame.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "shuffle/spill.h"
 
 #define SP_READ ((size_t)64 << 10) /* compressed bytes read at a time */
+/* LZ4 makes at most 255 bytes of one compressed byte: a match costs 3
+ * bytes for up to 18, then a byte for every 255 more. */
+#define SP_EXPAND 255
+/* Output a decompressor may hold back: a block (4 MiB is LZ4's largest). */
+#define SP_HELD ((uint64_t)4 << 20)
 
 /*
  * Writes the n bytes the compressor put at p (n may be its error code) to
@@ -30,20 +38,9 @@
 static int
 sp_put(int fd, const char *p, size_t n)
 {
-	ssize_t w;
-
 	if (LZ4F_isError(n))
 		return SL_ENOMEM;
-	while (n > 0) {
-		w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return SL_EIO;
-		p += w;
-		n -= (size_t)w;
-	}
-	return SL_OK;
+	return sl_write_all(fd, p, n);
 }
 
 struct sl_spill_writer {
@@ -188,6 +185,7 @@ struct sl_spill_reader {
 	char *in;               /* SP_READ bytes of compressed input */
 	size_t in_len;          /* bytes in `in` */
 	size_t in_off;          /* bytes of `in` given to the decompressor */
+	uint64_t read;          /* bytes read from the file */
 	bool ended;             /* the frame's end was decoded */
 };
 
@@ -230,16 +228,13 @@ sl_spill_next(sl_spill_reader *r, sl_buf *out, sl_buf *err)
 	while (!r->ended && out->len == start) {
 		if (r->in_off == r->in_len) {
 			n = sp_read(r->fd, r->in, SP_READ);
-			if (n < 0) {
-				sl_buf_addf(err, "cannot read spill file "
-					    "'%s': %s", r->path,
-					    strerror(errno));
-				return SL_EIO;
-			}
+			if (n < 0)
+				goto failed;
 			if (n == 0)
 				goto damaged; /* the frame has not ended */
 			r->in_len = (size_t)n;
 			r->in_off = 0;
+			r->read += (uint64_t)n;
 		}
 		/* Leave room for the NUL sl_buf keeps after len. */
 		dst = out->alloc - out->len - 1;
@@ -256,11 +251,43 @@ sl_spill_next(sl_spill_reader *r, sl_buf *out, sl_buf *err)
 	if (out->len > start)
 		return 1;
 	/* The end: nothing may follow the frame. */
-	if (r->in_off < r->in_len || sp_read(r->fd, r->in, 1) != 0)
+	if (r->in_off < r->in_len || (n = sp_read(r->fd, r->in, 1)) > 0)
 		goto damaged;
+	if (n < 0)
+		goto failed;
 	return 0;
 damaged:
 	sl_buf_addf(err, "spill file '%s' is damaged", r->path);
+	return SL_EPROTO;
+failed:
+	sl_buf_addf(err, "cannot read spill file '%s': %s", r->path,
+		    strerror(errno));
+	return SL_EIO;
+}
+
+int
+sl_spill_check_left(const sl_spill_reader *r, uint64_t bytes, sl_buf *err)
+{
+	struct stat st;
+	uint64_t left, most = 0;
+
+	if (!r->ended) {
+		if (fstat(r->fd, &st) != 0) {
+			sl_buf_addf(err, "cannot read spill file '%s': %s",
+				    r->path, strerror(errno));
+			return SL_EIO;
+		}
+		/* Compressed bytes not yet given to the decompressor. */
+		left = (uint64_t)st.st_size > r->read ?
+			       (uint64_t)st.st_size - r->read : 0;
+		left += r->in_len - r->in_off;
+		most = left > (UINT64_MAX - SP_HELD) / SP_EXPAND ?
+			       UINT64_MAX : left * SP_EXPAND + SP_HELD;
+	}
+	if (bytes <= most)
+		return SL_OK;
+	sl_buf_addf(err, "spill file '%s' is damaged: a record runs past "
+		    "its end", r->path);
 	return SL_EPROTO;
 }
 
@@ -275,29 +302,6 @@ sl_spill_close(sl_spill_reader *r)
 	free(r->in);
 	free(r->path);
 	free(r);
-}
-
-int
-sl_spill_read(const char *path, sl_buf *out, size_t max_bytes, sl_buf *err)
-{
-	sl_spill_reader *r;
-	size_t start = out->len;
-	int rv;
-
-	if ((rv = sl_spill_open(&r, path, err)) != SL_OK)
-		return rv;
-	while ((rv = sl_spill_next(r, out, err)) == 1) {
-		if (out->len - start > max_bytes) {
-			sl_buf_addf(err, "spill file '%s' holds more than %zu "
-				    "bytes", path, max_bytes);
-			rv = SL_ETOOBIG;
-			break;
-		}
-	}
-	if (rv != SL_OK)
-		sl_buf_setlen(out, start);
-	sl_spill_close(r);
-	return rv;
 }
 
 int

@@ -4,10 +4,11 @@
  * When a map task's combine table or sort buffers pass the worker's memory
  * budget, the records held so far are sorted into one run per partition
  * and written out with sl_spill_write(); the task then goes on with empty
- * memory. A run is read back with sl_spill_read() when the runs are
- * merged. A run file is one LZ4 frame (the standard format of the `lz4`
- * command, with a content checksum) holding the run's kv-encoded records,
- * so `lz4 -d` can read it when something needs a look.
+ * memory. A run is read back a piece at a time (sl_spill_open,
+ * sl_spill_next) when the runs are merged. A run file is one LZ4 frame
+ * (the standard format of the `lz4` command, with a content checksum)
+ * holding the run's kv-encoded records, so `lz4 -d` can read it when
+ * something needs a look.
  *
  * Files: sl_spill_write() and sl_spill_create() create a new file
  * (O_EXCL: never overwriting) and remove it again when writing fails, so
@@ -72,17 +73,6 @@ int sl_spill_write(const char *path, const void *data, size_t len,
 		   sl_buf *err);
 
 /*
- * Appends the bytes of the run in the file at path to out, at most
- * max_bytes of them. Returns SL_OK; SL_ENOTFOUND or SL_EIO (cannot open
- * or read); SL_EPROTO when the file is not a whole LZ4 frame or its
- * checksum does not match (a damaged or truncated spill); SL_ETOOBIG
- * when the run holds more than max_bytes; SL_ENOMEM. On error out has
- * its former length again.
- */
-int sl_spill_read(const char *path, sl_buf *out, size_t max_bytes,
-		  sl_buf *err);
-
-/*
  * Reading a run a piece at a time, for merges that keep one block of
  * each run in memory: open, then next until it returns 0, then close.
  * Memory: SP_READ (64 KiB) of input plus the decompressor's context.
@@ -98,11 +88,24 @@ int sl_spill_open(sl_spill_reader **r, const char *path, sl_buf *err);
 /*
  * Appends the next bytes of the run to out (at most SL_SPILL_BLOCK, at
  * least one) and returns 1; returns 0 at the end of the run once it is
- * checked to be a whole frame with nothing after it; SL_EIO, SL_EPROTO
- * (damaged or truncated: message in err) or SL_ENOMEM. On error out may
+ * checked to be a whole frame with nothing after it; SL_EIO (a read
+ * failed: message in err, with the OS's reason), SL_EPROTO (damaged or
+ * truncated: message in err) or SL_ENOMEM. On error out may
  * have grown but keeps its former len plus whatever an earlier call gave.
  */
 int sl_spill_next(sl_spill_reader *r, sl_buf *out, sl_buf *err);
+
+/*
+ * Whether the run can still give `bytes` bytes after those sl_spill_next
+ * gave: SL_OK when the rest of the file may hold them (a bound: the
+ * compressed bytes left times LZ4's largest expansion, 255, plus a block
+ * the decompressor may hold; nothing once the frame ended); SL_EPROTO
+ * (damaged: message in err) when it cannot; SL_EIO (message in err). For a
+ * reader that needs a whole record and learns its length before it has
+ * it: a damaged length fails at once instead of after reading to the end.
+ */
+int sl_spill_check_left(const sl_spill_reader *r, uint64_t bytes,
+			sl_buf *err);
 
 /* Closes r; NULL is a no-op. */
 void sl_spill_close(sl_spill_reader *r);

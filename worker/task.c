@@ -58,6 +58,7 @@ struct sl_ctx {
 	void *data;                /* the job's per-attempt data */
 	sl_counter *counters;      /* job counters, by first use */
 	uint32_t ncounters;
+	size_t counters_alloc;     /* counters allocated */
 	/* map */
 	const sl_msg *msg;         /* the task */
 	const sl_task_env *env;    /* its worker's memory and slots */
@@ -82,6 +83,15 @@ struct sl_values {
 
 /* --- the job API --------------------------------------------------------- */
 
+/* The message of a merge that failed with rv, unless one is set. */
+static void
+task_merge_fail(sl_ctx *ctx, const sl_merge *merge, int rv)
+{
+	sl_fail(ctx, "merge of map outputs failed: %s",
+		sl_merge_error(merge) ? sl_merge_error(merge)
+				      : sl_strerror(rv));
+}
+
 int
 sl_values_next(sl_values *it, const void **val, size_t *len)
 {
@@ -93,7 +103,7 @@ sl_values_next(sl_values *it, const void **val, size_t *len)
 	rv = sl_merge_next_value(it->merge, &v);
 	if (rv < 0) {
 		it->ctx->deferred = rv;
-		sl_buf_addstr(it->ctx->error, "malformed shuffle segment");
+		task_merge_fail(it->ctx, it->merge, rv);
 		return 0;
 	}
 	if (rv == 1) {
@@ -107,23 +117,15 @@ static int
 task_flush(sl_ctx *ctx)
 {
 	const char *p = ctx->out.buf, *end = p + ctx->out.len;
-	size_t off = 0;
-	ssize_t n;
 
 	/* Output lines, for the job's summary, whatever wrote them. */
 	while ((p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
 		ctx->lines_out++;
 		p++;
 	}
-	while (off < ctx->out.len) {
-		n = write(ctx->out_fd, ctx->out.buf + off, ctx->out.len - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return sl_fail(ctx, "cannot write part file: %s",
-				       strerror(errno));
-		off += (size_t)n;
-	}
+	if (sl_write_all(ctx->out_fd, ctx->out.buf, ctx->out.len) != SL_OK)
+		return sl_fail(ctx, "cannot write part file: %s",
+			       strerror(errno));
 	ctx->bytes_out += ctx->out.len;
 	sl_buf_reset(&ctx->out);
 	return SL_OK;
@@ -262,9 +264,9 @@ sl_bad_record(sl_ctx *ctx, const sl_record *rec, const char *fmt, ...)
 }
 
 int
-sl_counters_add(sl_counter **v, uint32_t *n, const char *name, int64_t value)
+sl_counters_add(sl_counter **v, uint32_t *n, size_t *alloc, const char *name,
+		int64_t value)
 {
-	sl_counter *c;
 	uint32_t i;
 
 	for (i = 0; i < *n; i++) {
@@ -275,20 +277,18 @@ sl_counters_add(sl_counter **v, uint32_t *n, const char *name, int64_t value)
 	}
 	if (*n >= SL_COUNTERS_MAX)
 		return SL_ETOOBIG;
-	c = realloc(*v, (*n + 1) * sizeof(*c));
-	if (c == NULL)
+	if (sl_array_grow(v, alloc, *n + 1, sizeof(**v)) != SL_OK ||
+	    ((*v)[*n].name = strdup(name)) == NULL)
 		return SL_ENOMEM;
-	*v = c;
-	if ((c[*n].name = strdup(name)) == NULL)
-		return SL_ENOMEM;
-	c[(*n)++].value = value;
+	(*v)[(*n)++].value = value;
 	return SL_OK;
 }
 
 int
 sl_counter_add(sl_ctx *ctx, const char *name, int64_t n)
 {
-	int rv = sl_counters_add(&ctx->counters, &ctx->ncounters, name, n);
+	int rv = sl_counters_add(&ctx->counters, &ctx->ncounters,
+				 &ctx->counters_alloc, name, n);
 
 	if (rv == SL_ETOOBIG)
 		return sl_fail(ctx, "more than %d counters", SL_COUNTERS_MAX);
@@ -1141,10 +1141,8 @@ task_reduce_keys(sl_ctx *ctx, sl_buf *segs, char **paths, uint32_t n,
 			break;
 		}
 	}
-	if (rv < 0 && ctx->error->len == 0)
-		sl_fail(ctx, "merge of map outputs failed: %s",
-			sl_merge_error(merge) ? sl_merge_error(merge)
-					      : sl_strerror(rv));
+	if (rv < 0)
+		task_merge_fail(ctx, merge, rv);
 out:
 	sl_merge_free(merge);
 	sl_buf_release(&err);
@@ -1262,14 +1260,15 @@ sl_task_run(const sl_msg *t, const sl_task_env *env, sl_task_result *res)
 }
 
 int
-sl_task_check(const sl_job_spec *spec, sl_buf *err)
+sl_task_check(const sl_job *job, const sl_job_spec *spec, sl_buf *err)
 {
-	sl_job_ref ref;
+	sl_job_ref ref = { job, NULL }; /* no handle: unloading the caller's
+					   job below leaves it loaded */
 	sl_ctx ctx;
 	uint32_t i;
-	int rv;
+	int rv = SL_OK;
 
-	if ((rv = sl_job_load(spec->job, &ref, err)) != SL_OK)
+	if (job == NULL && (rv = sl_job_load(spec->job, &ref, err)) != SL_OK)
 		return rv;
 	task_ctx_init(&ctx, ref.job, SL_TASK_CHECK, 0, spec, err);
 	if (ref.job->check && (rv = ref.job->check(&ctx)) != SL_OK) {

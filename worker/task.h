@@ -66,10 +66,12 @@ void sl_task_run(const sl_msg *task, const sl_task_env *env,
 		 sl_task_result *res);
 
 /*
- * Runs the job's check() on the submitting host with these options.
+ * Runs the job's check() on the submitting host with these options. job:
+ * the job spec->job names, already loaded by the caller (and still the
+ * caller's), or NULL to load it for the check and unload it after.
  * SL_OK, or SL_EUSAGE (or the loader's error) with the reason in err.
  */
-int sl_task_check(const sl_job_spec *spec, sl_buf *err);
+int sl_task_check(const sl_job *job, const sl_job_spec *spec, sl_buf *err);
 
 /* The final name of partition r in dir: DIR/part-%05u. */
 int sl_part_path(sl_buf *out, const char *dir, uint32_t r);
@@ -108,12 +110,13 @@ const char *sl_tmpdir(const char *given);
 #define SL_COUNTERS_MAX 1024  /* distinct counters a job may have */
 
 /*
- * Adds value to the counter `name` of the list (*v, *n), appending it when
- * new. SL_OK; SL_ETOOBIG past SL_COUNTERS_MAX names; SL_ENOMEM. Used for
- * a task's counters and, on the coordinator, to sum them from the network.
+ * Adds value to the counter `name` of the list (*v, *n), with room for
+ * *alloc (see sl_array_grow), appending it when new. SL_OK; SL_ETOOBIG
+ * past SL_COUNTERS_MAX names; SL_ENOMEM. Used for a task's counters and,
+ * on the coordinator, to sum them from the network.
  */
-int sl_counters_add(sl_counter **v, uint32_t *n, const char *name,
-		    int64_t value);
+int sl_counters_add(sl_counter **v, uint32_t *n, size_t *alloc,
+		    const char *name, int64_t value);
 
 /* Whether an attempt that failed with this status may be retried. */
 bool sl_status_retryable(int status);

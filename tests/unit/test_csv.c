@@ -1,51 +1,37 @@
 /*
  * test_csv.c - the RFC 4180 split reader (common/csv.c).
  *
- * Each case writes its input under a fresh mkdtemp directory and removes
- * it. Reads are turned into a text trace ("R@offset raw fields" per
- * record, "B@offset reason" per bad record, "T@offset" per record too
- * long) that is compared with a trace the test builds itself: by hand for
- * the small cases, and, for generated files, from what the generator wrote.
+ * Each case writes its input under a fresh unit_tdir_make() directory
+ * and removes it. Reads are turned into a text trace ("R@offset raw
+ * fields" per record, "B@offset reason" per bad record, "T@offset" per
+ * record too long) that is compared with a trace the test builds itself:
+ * by hand for the small cases, and, for generated files, from what the
+ * generator wrote.
  * Splits of a file are checked against one read of the whole file.
  */
 #include "sl_impl.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "csv.h"
 #include "tests/unit/unit.h"
 
 #define MIB ((size_t)1 << 20)
 
-static char tmp_dir[64];
-static char tmp_path[96];
-
-/* Writes data to a new file in a new temp dir; returns its path. */
+/*
+ * Writes data to in.csv in a fresh unit_tdir_make() directory; returns its
+ * path, valid until unit_tdir_remove() (this file makes no other paths).
+ */
 static const char *
 tmp_file(const void *data, size_t len)
 {
-	FILE *f;
+	const char *path;
 
-	strcpy(tmp_dir, "/tmp/sluice-test-csv-XXXXXX");
-	CU_ASSERT_FATAL(mkdtemp(tmp_dir) != NULL);
-	snprintf(tmp_path, sizeof(tmp_path), "%s/in.csv", tmp_dir);
-	f = fopen(tmp_path, "wb");
-	CU_ASSERT_FATAL(f != NULL);
-	CU_ASSERT_FATAL(fwrite(data, 1, len, f) == len);
-	CU_ASSERT_FATAL(fclose(f) == 0);
-	return tmp_path;
-}
-
-static void
-tmp_done(void)
-{
-	CU_ASSERT(unlink(tmp_path) == 0);
-	CU_ASSERT(rmdir(tmp_dir) == 0);
+	unit_tdir_make();
+	path = unit_tpath("in.csv");
+	unit_write_file(path, data, len);
+	return path;
 }
 
 static void
@@ -154,7 +140,7 @@ check_whole(const char *csv, size_t len, size_t max, const char *want,
 
 	read_whole(path, max, &t);
 	ASSERT_EQ_MEM(t.buf, t.len, want, wantlen);
-	tmp_done();
+	unit_tdir_remove();
 	sl_buf_release(&t);
 }
 
@@ -170,7 +156,7 @@ test_plain_records_follow_the_header(void)
 	const char *path = tmp_file(CSV, strlen(CSV));
 
 	check_header(path, hdr, 3);
-	tmp_done();
+	unit_tdir_remove();
 	CHECK_WHOLE(CSV, 100,
 		    "R@6 5:a,1,x 3 1:a 1:1 1:x\n"
 		    "R@12 6:bb,22, 3 2:bb 2:22 0:\n"
@@ -208,7 +194,7 @@ test_blank_lines_are_skipped_but_an_empty_quoted_field_is_not(void)
 	const char *path = tmp_file(CSV, strlen(CSV));
 
 	check_header(path, hdr, 2);
-	tmp_done();
+	unit_tdir_remove();
 	CHECK_WHOLE(CSV, 100,
 		    "R@8 1:a 1 1:a\n"
 		    "R@12 2:\"\" 1 0:\n"
@@ -308,7 +294,7 @@ test_a_100_mb_record_is_read_whole(void)
 	ASSERT_EQ_INT(sl_csv_next(r, &f, &n, &raw, &off, &err), 0);
 	ASSERT_EQ_INT(sl_csv_bytes_read(r), len);
 	sl_csv_close(r);
-	tmp_done();
+	unit_tdir_remove();
 	free(csv);
 	sl_buf_release(&err);
 }
@@ -338,15 +324,14 @@ test_open_reports_missing_files_bad_headers_and_bad_splits(void)
 	ASSERT_EQ_INT(sl_csv_open(&r, path, 5, 4, 100, &err), SL_EINVAL);
 	CU_ASSERT(err.len > 0);
 	CU_ASSERT(r == NULL);
-	tmp_done();
+	unit_tdir_remove();
 
 	/* a directory opens but cannot be read */
-	strcpy(tmp_dir, "/tmp/sluice-test-csv-XXXXXX");
-	CU_ASSERT_FATAL(mkdtemp(tmp_dir) != NULL);
+	unit_tdir_make();
 	sl_buf_reset(&err);
-	ASSERT_EQ_INT(sl_csv_open(&r, tmp_dir, 0, 10, 100, &err), SL_EIO);
+	ASSERT_EQ_INT(sl_csv_open(&r, unit_tdir(), 0, 10, 100, &err), SL_EIO);
 	CU_ASSERT(strstr(err.buf, "Is a directory") != NULL);
-	CU_ASSERT(rmdir(tmp_dir) == 0);
+	unit_tdir_remove();
 	sl_buf_release(&err);
 }
 
@@ -354,9 +339,9 @@ static void
 test_an_empty_file_has_no_header_and_no_records(void)
 {
 	check_header(tmp_file("", 0), NULL, 0);
-	tmp_done();
+	unit_tdir_remove();
 	check_header(tmp_file("\n\r\n\n", 4), NULL, 0);
-	tmp_done();
+	unit_tdir_remove();
 	CHECK_WHOLE("", 100, "");
 	CHECK_WHOLE("\n\n", 100, "");
 	CHECK_WHOLE("only,header", 100, "");
@@ -364,15 +349,13 @@ test_an_empty_file_has_no_header_and_no_records(void)
 
 /* --- splits -------------------------------------------------------------- */
 
-static uint64_t rng_state;
+static uint64_t rng_state; /* seeded by each case */
 
+/* A number in [0, n) from unit_rng. */
 static uint32_t
 rng(uint32_t n)
 {
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return (uint32_t)(rng_state % n);
+	return (uint32_t)(unit_rng(&rng_state) % n);
 }
 
 /* One random field: its CSV text to csv, its value to val. */
@@ -514,7 +497,7 @@ check_all_split_sizes(bool bad, uint64_t seed)
 	read_whole(path, 1 << 16, &t);
 	ASSERT_EQ_MEM(t.buf, t.len, want.buf, want.len);
 	check_every_split_size(path, csv.len, &want);
-	tmp_done();
+	unit_tdir_remove();
 	sl_buf_release(&csv);
 	sl_buf_release(&want);
 	sl_buf_release(&t);
@@ -536,10 +519,10 @@ test_a_leading_bom_is_dropped_from_the_header_only(void)
 	ASSERT_EQ_MEM(t.buf, t.len, want, sizeof(want) - 1);
 	sl_buf_add(&w, want, sizeof(want) - 1);
 	check_every_split_size(path, sizeof(csv) - 1, &w);
-	tmp_done();
+	unit_tdir_remove();
 	/* only at the start of the file, and a BOM alone is an empty name */
 	check_header(tmp_file("\xEF\xBB\xBF\n", 4), bom_only, 1);
-	tmp_done();
+	unit_tdir_remove();
 	sl_buf_release(&w);
 	sl_buf_release(&t);
 }
@@ -594,7 +577,7 @@ test_random_cuts_of_a_bigger_file_read_each_record_once(void)
 		read_cut(path, csv.len, cuts, n, &t);
 		ASSERT_EQ_MEM(t.buf, t.len, want.buf, want.len);
 	}
-	tmp_done();
+	unit_tdir_remove();
 	sl_buf_release(&csv);
 	sl_buf_release(&want);
 	sl_buf_release(&t);
@@ -623,7 +606,7 @@ test_a_split_reads_the_record_that_starts_in_it_past_its_end(void)
 	ASSERT_EQ_INT(read_split(path, 6, 6, 100, &t), 0);
 	ASSERT_EQ_INT(read_split(path, 14, 99, 100, &t), 0);
 	ASSERT_EQ_INT(t.len, 0);
-	tmp_done();
+	unit_tdir_remove();
 	sl_buf_release(&t);
 }
 

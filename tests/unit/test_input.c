@@ -2,10 +2,10 @@
  * test_input.c - input expansion, split planning, the line reader, line
  * numbers and sizes (common/input.c).
  *
- * Every case works in its own mkdtemp directory under $TMPDIR (or /tmp)
- * and removes it. The split cases compare the lines of all the splits of
- * a file, read split by split, with a whole-file reading done here by a
- * plain byte loop.
+ * Every case works in its own unit_tdir_make() directory (under $TMPDIR
+ * or /tmp) and removes it. The split cases compare the lines of all the
+ * splits of a file, read split by split, with a whole-file reading done
+ * here by a plain byte loop.
  */
 #include "sl_impl.h"
 
@@ -13,66 +13,15 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "tests/unit/unit.h"
 
-/* --- fixtures ---------------------------------------------------------- */
-
-static char tdir[1024]; /* the case's temporary directory */
-
-static void
-tdir_make(void)
-{
-	const char *t = getenv("TMPDIR");
-
-	if ((size_t)snprintf(tdir, sizeof(tdir), "%s/sl-input-XXXXXX",
-			     t && *t ? t : "/tmp") >= sizeof(tdir) ||
-	    mkdtemp(tdir) == NULL) {
-		perror("mkdtemp");
-		exit(99);
-	}
-}
-
-static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(path);
-}
-
-static void
-tdir_remove(void)
-{
-	CU_ASSERT(nftw(tdir, rm_one, 16, FTW_DEPTH | FTW_PHYS) == 0);
-}
-
-/* tdir/name, in one of a few rotating static buffers. */
-static const char *
-tpath(const char *name)
-{
-	static char bufs[8][PATH_MAX];
-	static int i;
-
-	i = (i + 1) % 8;
-	snprintf(bufs[i], sizeof(bufs[i]), "%s/%s", tdir, name);
-	return bufs[i];
-}
-
-static void
-write_file(const char *path, const void *data, size_t len)
-{
-	FILE *f = fopen(path, "wb");
-
-	if (f == NULL || fwrite(data, 1, len, f) != len || fclose(f) != 0) {
-		perror(path);
-		exit(99);
-	}
-}
+/* --- fixtures (and unit_tdir_make & co. in unit.h) -------------------- */
 
 static void
 make_dir(const char *path)
@@ -88,7 +37,7 @@ static int
 expand(char *const *args, size_t nargs, sl_buf *out)
 {
 	sl_strlist files = SL_STRLIST_INIT;
-	size_t i;
+	size_t tlen = strlen(unit_tdir()), i;
 	int rv;
 
 	sl_buf_reset(out);
@@ -96,9 +45,8 @@ expand(char *const *args, size_t nargs, sl_buf *out)
 	if (rv != SL_OK)
 		CU_ASSERT(files.n == 0 && files.v == NULL);
 	for (i = 0; i < files.n; i++) {
-		CU_ASSERT(strncmp(files.v[i], tdir, strlen(tdir)) == 0);
-		sl_buf_addf(out, "%s%s", i ? " " : "",
-			    files.v[i] + strlen(tdir) + 1);
+		CU_ASSERT(strncmp(files.v[i], unit_tdir(), tlen) == 0);
+		sl_buf_addf(out, "%s%s", i ? " " : "", files.v[i] + tlen + 1);
 	}
 	sl_strlist_release(&files);
 	return rv;
@@ -112,27 +60,27 @@ test_expand_directory_takes_visible_regular_files(void)
 	sl_buf out = SL_BUF_INIT;
 	char *args[2];
 
-	tdir_make();
-	make_dir(tpath("in"));
-	write_file(tpath("in/b.txt"), "b\n", 2);
-	write_file(tpath("in/a.txt"), "a\n", 2);
-	write_file(tpath("in/.hidden"), "h\n", 2);
-	write_file(tpath("in/_SUCCESS"), "", 0);
-	write_file(tpath("in/empty"), "", 0);
-	make_dir(tpath("in/sub"));
-	write_file(tpath("in/sub/c.txt"), "c\n", 2);
-	CU_ASSERT(symlink("a.txt", tpath("in/link")) == 0);
+	unit_tdir_make();
+	make_dir(unit_tpath("in"));
+	unit_write_file(unit_tpath("in/b.txt"), "b\n", 2);
+	unit_write_file(unit_tpath("in/a.txt"), "a\n", 2);
+	unit_write_file(unit_tpath("in/.hidden"), "h\n", 2);
+	unit_write_file(unit_tpath("in/_SUCCESS"), "", 0);
+	unit_write_file(unit_tpath("in/empty"), "", 0);
+	make_dir(unit_tpath("in/sub"));
+	unit_write_file(unit_tpath("in/sub/c.txt"), "c\n", 2);
+	CU_ASSERT(symlink("a.txt", unit_tpath("in/link")) == 0);
 
-	args[0] = (char *)tpath("in");
+	args[0] = (char *)unit_tpath("in");
 	ASSERT_EQ_INT(expand(args, 1, &out), SL_OK);
 	ASSERT_EQ_STR(out.buf, "in/a.txt in/b.txt in/empty in/link");
 
 	/* A trailing slash does not double the separator. */
-	args[0] = (char *)tpath("in/");
+	args[0] = (char *)unit_tpath("in/");
 	ASSERT_EQ_INT(expand(args, 1, &out), SL_OK);
 	ASSERT_EQ_STR(out.buf, "in/a.txt in/b.txt in/empty in/link");
 	sl_buf_release(&out);
-	tdir_remove();
+	unit_tdir_remove();
 }
 
 static void
@@ -141,20 +89,20 @@ test_expand_sorts_files_and_drops_duplicates(void)
 	sl_buf out = SL_BUF_INIT;
 	char *args[4];
 
-	tdir_make();
-	make_dir(tpath("in"));
-	write_file(tpath("in/a"), "a", 1);
-	write_file(tpath("in/b"), "b", 1);
-	write_file(tpath("z"), "z", 1);
-	write_file(tpath("_named"), "n", 1);
-	args[0] = (char *)tpath("z");
-	args[1] = (char *)tpath("in/b");
-	args[2] = (char *)tpath("in");
-	args[3] = (char *)tpath("_named"); /* named: taken though hidden */
+	unit_tdir_make();
+	make_dir(unit_tpath("in"));
+	unit_write_file(unit_tpath("in/a"), "a", 1);
+	unit_write_file(unit_tpath("in/b"), "b", 1);
+	unit_write_file(unit_tpath("z"), "z", 1);
+	unit_write_file(unit_tpath("_named"), "n", 1);
+	args[0] = (char *)unit_tpath("z");
+	args[1] = (char *)unit_tpath("in/b");
+	args[2] = (char *)unit_tpath("in");
+	args[3] = (char *)unit_tpath("_named"); /* named: taken though hidden */
 	ASSERT_EQ_INT(expand(args, 4, &out), SL_OK);
 	ASSERT_EQ_STR(out.buf, "_named in/a in/b z");
 	sl_buf_release(&out);
-	tdir_remove();
+	unit_tdir_remove();
 }
 
 static void
@@ -163,39 +111,39 @@ test_expand_globs_match_files_and_directories(void)
 	sl_buf out = SL_BUF_INIT;
 	char *args[1];
 
-	tdir_make();
-	make_dir(tpath("d1"));
-	make_dir(tpath("d2"));
-	write_file(tpath("d1/x.txt"), "x", 1);
-	write_file(tpath("d1/y.csv"), "y", 1);
-	write_file(tpath("d1/_z.txt"), "z", 1);
-	write_file(tpath("d1/.w.txt"), "w", 1);
-	write_file(tpath("d2/p.txt"), "p", 1);
+	unit_tdir_make();
+	make_dir(unit_tpath("d1"));
+	make_dir(unit_tpath("d2"));
+	unit_write_file(unit_tpath("d1/x.txt"), "x", 1);
+	unit_write_file(unit_tpath("d1/y.csv"), "y", 1);
+	unit_write_file(unit_tpath("d1/_z.txt"), "z", 1);
+	unit_write_file(unit_tpath("d1/.w.txt"), "w", 1);
+	unit_write_file(unit_tpath("d2/p.txt"), "p", 1);
 
-	args[0] = (char *)tpath("d1/*.txt");
+	args[0] = (char *)unit_tpath("d1/*.txt");
 	ASSERT_EQ_INT(expand(args, 1, &out), SL_OK);
 	ASSERT_EQ_STR(out.buf, "d1/x.txt");
 
-	args[0] = (char *)tpath("d?");
+	args[0] = (char *)unit_tpath("d?");
 	ASSERT_EQ_INT(expand(args, 1, &out), SL_OK);
 	ASSERT_EQ_STR(out.buf, "d1/x.txt d1/y.csv d2/p.txt");
 
 	/* A pattern that starts with '_' asks for such names. */
-	args[0] = (char *)tpath("d1/_*");
+	args[0] = (char *)unit_tpath("d1/_*");
 	ASSERT_EQ_INT(expand(args, 1, &out), SL_OK);
 	ASSERT_EQ_STR(out.buf, "d1/_z.txt");
 
-	args[0] = (char *)tpath("d1/*.json");
+	args[0] = (char *)unit_tpath("d1/*.json");
 	ASSERT_EQ_INT(expand(args, 1, &out), SL_ENOTFOUND);
 	ASSERT_EQ_STR(strstr(out.buf, "no input files match '"), out.buf);
 	CU_ASSERT(strstr(out.buf, "/d1/*.json'") != NULL);
 
 	/* Only hidden names match: nothing left. */
-	args[0] = (char *)tpath("d1/*z*");
+	args[0] = (char *)unit_tpath("d1/*z*");
 	ASSERT_EQ_INT(expand(args, 1, &out), SL_ENOTFOUND);
 	CU_ASSERT(strstr(out.buf, "no input files match '") == out.buf);
 	sl_buf_release(&out);
-	tdir_remove();
+	unit_tdir_remove();
 }
 
 static void
@@ -204,14 +152,14 @@ test_expand_takes_an_existing_name_with_glob_characters_literally(void)
 	sl_buf out = SL_BUF_INIT;
 	char *args[1];
 
-	tdir_make();
-	write_file(tpath("a*"), "1", 1);
-	write_file(tpath("ab"), "2", 1);
-	args[0] = (char *)tpath("a*");
+	unit_tdir_make();
+	unit_write_file(unit_tpath("a*"), "1", 1);
+	unit_write_file(unit_tpath("ab"), "2", 1);
+	args[0] = (char *)unit_tpath("a*");
 	ASSERT_EQ_INT(expand(args, 1, &out), SL_OK);
 	ASSERT_EQ_STR(out.buf, "a*");
 	sl_buf_release(&out);
-	tdir_remove();
+	unit_tdir_remove();
 }
 
 static void
@@ -220,24 +168,25 @@ test_expand_reports_a_missing_file(void)
 	sl_buf out = SL_BUF_INIT, want = SL_BUF_INIT;
 	char *args[2];
 
-	tdir_make();
-	write_file(tpath("ok"), "1", 1);
-	args[0] = (char *)tpath("ok");
-	args[1] = (char *)tpath("nope.txt");
+	unit_tdir_make();
+	unit_write_file(unit_tpath("ok"), "1", 1);
+	args[0] = (char *)unit_tpath("ok");
+	args[1] = (char *)unit_tpath("nope.txt");
 	ASSERT_EQ_INT(expand(args, 2, &out), SL_ENOTFOUND);
 	sl_buf_addf(&want, "cannot open '%s': No such file or directory",
-		    tpath("nope.txt"));
+		    unit_tpath("nope.txt"));
 	ASSERT_EQ_STR(out.buf, want.buf);
 
 	/* Under a file, as if it were a directory. */
-	args[0] = (char *)tpath("ok/x");
+	args[0] = (char *)unit_tpath("ok/x");
 	ASSERT_EQ_INT(expand(args, 1, &out), SL_ENOTFOUND);
 	sl_buf_reset(&want);
-	sl_buf_addf(&want, "cannot open '%s': Not a directory", tpath("ok/x"));
+	sl_buf_addf(&want, "cannot open '%s': Not a directory",
+		    unit_tpath("ok/x"));
 	ASSERT_EQ_STR(out.buf, want.buf);
 	sl_buf_release(&want);
 	sl_buf_release(&out);
-	tdir_remove();
+	unit_tdir_remove();
 }
 
 static void
@@ -246,24 +195,24 @@ test_expand_reports_a_dangling_symlink(void)
 	sl_buf out = SL_BUF_INIT, want = SL_BUF_INIT;
 	char *args[1];
 
-	tdir_make();
-	make_dir(tpath("in"));
-	write_file(tpath("in/a"), "a", 1);
-	CU_ASSERT(symlink("gone", tpath("in/dangling")) == 0);
+	unit_tdir_make();
+	make_dir(unit_tpath("in"));
+	unit_write_file(unit_tpath("in/a"), "a", 1);
+	CU_ASSERT(symlink("gone", unit_tpath("in/dangling")) == 0);
 
-	args[0] = (char *)tpath("in/dangling");
+	args[0] = (char *)unit_tpath("in/dangling");
 	ASSERT_EQ_INT(expand(args, 1, &out), SL_ENOTFOUND);
 	sl_buf_addf(&want, "cannot open '%s': No such file or directory",
-		    tpath("in/dangling"));
+		    unit_tpath("in/dangling"));
 	ASSERT_EQ_STR(out.buf, want.buf);
 
 	/* Inside a directory argument it is an error too: no silent loss. */
-	args[0] = (char *)tpath("in");
+	args[0] = (char *)unit_tpath("in");
 	ASSERT_EQ_INT(expand(args, 1, &out), SL_ENOTFOUND);
 	ASSERT_EQ_STR(out.buf, want.buf);
 	sl_buf_release(&want);
 	sl_buf_release(&out);
-	tdir_remove();
+	unit_tdir_remove();
 }
 
 static void
@@ -272,17 +221,17 @@ test_expand_refuses_a_fifo_and_skips_one_in_a_directory(void)
 	sl_buf out = SL_BUF_INIT, want = SL_BUF_INIT;
 	char *args[1];
 
-	tdir_make();
-	make_dir(tpath("in"));
-	write_file(tpath("in/a"), "a", 1);
-	CU_ASSERT(mkfifo(tpath("in/fifo"), 0644) == 0);
+	unit_tdir_make();
+	make_dir(unit_tpath("in"));
+	unit_write_file(unit_tpath("in/a"), "a", 1);
+	CU_ASSERT(mkfifo(unit_tpath("in/fifo"), 0644) == 0);
 
-	args[0] = (char *)tpath("in/fifo");
+	args[0] = (char *)unit_tpath("in/fifo");
 	ASSERT_EQ_INT(expand(args, 1, &out), SL_EINVAL);
-	sl_buf_addf(&want, "'%s' is not a regular file", tpath("in/fifo"));
+	sl_buf_addf(&want, "'%s' is not a regular file", unit_tpath("in/fifo"));
 	ASSERT_EQ_STR(out.buf, want.buf);
 
-	args[0] = (char *)tpath("in");
+	args[0] = (char *)unit_tpath("in");
 	ASSERT_EQ_INT(expand(args, 1, &out), SL_OK);
 	ASSERT_EQ_STR(out.buf, "in/a");
 
@@ -291,7 +240,7 @@ test_expand_refuses_a_fifo_and_skips_one_in_a_directory(void)
 	ASSERT_EQ_STR(out.buf, "'/dev/null' is not a regular file");
 	sl_buf_release(&want);
 	sl_buf_release(&out);
-	tdir_remove();
+	unit_tdir_remove();
 }
 
 static void
@@ -300,27 +249,27 @@ test_expand_refuses_a_directory_without_input_files(void)
 	sl_buf out = SL_BUF_INIT, want = SL_BUF_INIT;
 	char *args[1];
 
-	tdir_make();
-	make_dir(tpath("empty"));
-	args[0] = (char *)tpath("empty");
+	unit_tdir_make();
+	make_dir(unit_tpath("empty"));
+	args[0] = (char *)unit_tpath("empty");
 	ASSERT_EQ_INT(expand(args, 1, &out), SL_ENOTFOUND);
-	sl_buf_addf(&want, "no input files in '%s'", tpath("empty"));
+	sl_buf_addf(&want, "no input files in '%s'", unit_tpath("empty"));
 	ASSERT_EQ_STR(out.buf, want.buf);
 
 	/* Only hidden names and a subdirectory: the same. */
-	make_dir(tpath("out"));
-	write_file(tpath("out/_SUCCESS"), "", 0);
-	write_file(tpath("out/.crc"), "", 0);
-	make_dir(tpath("out/part"));
-	write_file(tpath("out/part/x"), "x", 1);
-	args[0] = (char *)tpath("out");
+	make_dir(unit_tpath("out"));
+	unit_write_file(unit_tpath("out/_SUCCESS"), "", 0);
+	unit_write_file(unit_tpath("out/.crc"), "", 0);
+	make_dir(unit_tpath("out/part"));
+	unit_write_file(unit_tpath("out/part/x"), "x", 1);
+	args[0] = (char *)unit_tpath("out");
 	ASSERT_EQ_INT(expand(args, 1, &out), SL_ENOTFOUND);
 	sl_buf_reset(&want);
-	sl_buf_addf(&want, "no input files in '%s'", tpath("out"));
+	sl_buf_addf(&want, "no input files in '%s'", unit_tpath("out"));
 	ASSERT_EQ_STR(out.buf, want.buf);
 	sl_buf_release(&want);
 	sl_buf_release(&out);
-	tdir_remove();
+	unit_tdir_remove();
 }
 
 static void
@@ -335,39 +284,88 @@ test_expand_refuses_no_arguments(void)
 	sl_buf_release(&err);
 }
 
+/*
+ * Expand args with no file descriptor to spare: the soft RLIMIT_NOFILE is
+ * set to the lowest free descriptor, so stat() still finds a path but
+ * open() and opendir() fail with EMFILE. Unlike mode bits, this makes a
+ * path unreadable for root too (CI runs as root).
+ */
+static int
+expand_without_fds(char *const *args, size_t nargs, sl_buf *out)
+{
+	struct rlimit old, low;
+	int fd, rv;
+
+	fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	CU_ASSERT_FATAL(fd >= 0 && close(fd) == 0);
+	CU_ASSERT_FATAL(getrlimit(RLIMIT_NOFILE, &old) == 0);
+	low = old;
+	low.rlim_cur = (rlim_t)fd;
+	CU_ASSERT_FATAL(setrlimit(RLIMIT_NOFILE, &low) == 0);
+	rv = expand(args, nargs, out);
+	CU_ASSERT_FATAL(setrlimit(RLIMIT_NOFILE, &old) == 0);
+	return rv;
+}
+
+/*
+ * A path that stat() finds but open() refuses is EIO, "cannot read", not
+ * the ENOTFOUND "cannot open" of a missing one: first out of descriptors,
+ * which holds for root, then (not as root) by mode bits.
+ */
 static void
 test_expand_reports_unreadable_files_and_directories(void)
 {
 	sl_buf out = SL_BUF_INIT, want = SL_BUF_INIT;
 	char *args[1];
 
-	if (geteuid() == 0) {
-		/* Root opens anything: nothing to test. */
-		fprintf(stderr, "(unreadable files: not testable as root) ");
-		return;
-	}
-	tdir_make();
-	write_file(tpath("secret"), "s", 1);
-	CU_ASSERT(chmod(tpath("secret"), 0) == 0);
-	args[0] = (char *)tpath("secret");
-	ASSERT_EQ_INT(expand(args, 1, &out), SL_EIO);
-	sl_buf_addf(&want, "cannot read '%s': Permission denied",
-		    tpath("secret"));
-	ASSERT_EQ_STR(out.buf, want.buf);
+	unit_tdir_make();
+	unit_write_file(unit_tpath("secret"), "s", 1);
+	make_dir(unit_tpath("closed"));
+	unit_write_file(unit_tpath("closed/a"), "a", 1);
 
-	make_dir(tpath("closed"));
-	write_file(tpath("closed/a"), "a", 1);
-	CU_ASSERT(chmod(tpath("closed"), 0) == 0);
-	args[0] = (char *)tpath("closed");
+	args[0] = (char *)unit_tpath("secret");
+	ASSERT_EQ_INT(expand_without_fds(args, 1, &out), SL_EIO);
+	sl_buf_addf(&want, "cannot read '%s': Too many open files",
+		    unit_tpath("secret"));
+	ASSERT_EQ_STR(out.buf, want.buf);
+	ASSERT_EQ_INT(expand(args, 1, &out), SL_OK); /* the limit did it */
+	ASSERT_EQ_STR(out.buf, "secret");
+
+	args[0] = (char *)unit_tpath("closed");
+	ASSERT_EQ_INT(expand_without_fds(args, 1, &out), SL_EIO);
+	sl_buf_reset(&want);
+	sl_buf_addf(&want, "cannot read '%s': Too many open files",
+		    unit_tpath("closed"));
+	ASSERT_EQ_STR(out.buf, want.buf);
+	ASSERT_EQ_INT(expand(args, 1, &out), SL_OK);
+	ASSERT_EQ_STR(out.buf, "closed/a");
+
+	if (geteuid() == 0) {
+		/* Root reads whatever the mode bits say. */
+		fprintf(stderr, "(mode 000: not testable as root) ");
+		goto out;
+	}
+	CU_ASSERT(chmod(unit_tpath("secret"), 0) == 0);
+	args[0] = (char *)unit_tpath("secret");
 	ASSERT_EQ_INT(expand(args, 1, &out), SL_EIO);
 	sl_buf_reset(&want);
 	sl_buf_addf(&want, "cannot read '%s': Permission denied",
-		    tpath("closed"));
+		    unit_tpath("secret"));
 	ASSERT_EQ_STR(out.buf, want.buf);
-	CU_ASSERT(chmod(tpath("closed"), 0700) == 0); /* for tdir_remove */
+
+	CU_ASSERT(chmod(unit_tpath("closed"), 0) == 0);
+	args[0] = (char *)unit_tpath("closed");
+	ASSERT_EQ_INT(expand(args, 1, &out), SL_EIO);
+	sl_buf_reset(&want);
+	sl_buf_addf(&want, "cannot read '%s': Permission denied",
+		    unit_tpath("closed"));
+	ASSERT_EQ_STR(out.buf, want.buf);
+	/* for unit_tdir_remove */
+	CU_ASSERT(chmod(unit_tpath("closed"), 0700) == 0);
+out:
 	sl_buf_release(&want);
 	sl_buf_release(&out);
-	tdir_remove();
+	unit_tdir_remove();
 }
 
 /* --- planning ---------------------------------------------------------- */
@@ -379,26 +377,26 @@ test_plan_cuts_files_in_order_and_skips_empty_ones(void)
 	sl_split_list sp = SL_SPLIT_LIST_INIT;
 	sl_buf err = SL_BUF_INIT;
 
-	tdir_make();
-	write_file(tpath("a"), "0123456789", 10);
-	write_file(tpath("b"), "", 0);
-	write_file(tpath("c"), "0123", 4);
-	sl_strlist_add(&files, tpath("a"));
-	sl_strlist_add(&files, tpath("b"));
-	sl_strlist_add(&files, tpath("c"));
+	unit_tdir_make();
+	unit_write_file(unit_tpath("a"), "0123456789", 10);
+	unit_write_file(unit_tpath("b"), "", 0);
+	unit_write_file(unit_tpath("c"), "0123", 4);
+	sl_strlist_add(&files, unit_tpath("a"));
+	sl_strlist_add(&files, unit_tpath("b"));
+	sl_strlist_add(&files, unit_tpath("c"));
 
 	ASSERT_EQ_INT(sl_input_plan(&files, 4, &sp, &err), SL_OK);
 	ASSERT_EQ_INT(sp.n, 4);
 	if (sp.n == 4) {
-		ASSERT_EQ_STR(sp.v[0].path, tpath("a"));
+		ASSERT_EQ_STR(sp.v[0].path, unit_tpath("a"));
 		ASSERT_EQ_INT(sp.v[0].start, 0);
 		ASSERT_EQ_INT(sp.v[0].end, 4);
 		ASSERT_EQ_INT(sp.v[1].start, 4);
 		ASSERT_EQ_INT(sp.v[1].end, 8);
-		ASSERT_EQ_STR(sp.v[2].path, tpath("a"));
+		ASSERT_EQ_STR(sp.v[2].path, unit_tpath("a"));
 		ASSERT_EQ_INT(sp.v[2].start, 8);
 		ASSERT_EQ_INT(sp.v[2].end, 10);
-		ASSERT_EQ_STR(sp.v[3].path, tpath("c"));
+		ASSERT_EQ_STR(sp.v[3].path, unit_tpath("c"));
 		ASSERT_EQ_INT(sp.v[3].start, 0);
 		ASSERT_EQ_INT(sp.v[3].end, 4);
 	}
@@ -418,12 +416,12 @@ test_plan_cuts_files_in_order_and_skips_empty_ones(void)
 
 	/* Only empty files: no split, no error. */
 	sl_strlist_release(&files);
-	sl_strlist_add(&files, tpath("b"));
+	sl_strlist_add(&files, unit_tpath("b"));
 	ASSERT_EQ_INT(sl_input_plan(&files, 1, &sp, &err), SL_OK);
 	ASSERT_EQ_INT(sp.n, 0);
 	sl_strlist_release(&files);
 	sl_buf_release(&err);
-	tdir_remove();
+	unit_tdir_remove();
 }
 
 static void
@@ -433,24 +431,24 @@ test_plan_refuses_a_zero_split_size_and_a_missing_file(void)
 	sl_split_list sp = SL_SPLIT_LIST_INIT;
 	sl_buf err = SL_BUF_INIT, want = SL_BUF_INIT;
 
-	tdir_make();
-	write_file(tpath("a"), "0123456789", 10);
-	sl_strlist_add(&files, tpath("a"));
+	unit_tdir_make();
+	unit_write_file(unit_tpath("a"), "0123456789", 10);
+	sl_strlist_add(&files, unit_tpath("a"));
 	ASSERT_EQ_INT(sl_input_plan(&files, 0, &sp, &err), SL_EINVAL);
 	ASSERT_EQ_STR(err.buf, "split size must not be 0");
 
 	sl_buf_reset(&err);
-	sl_strlist_add(&files, tpath("gone"));
+	sl_strlist_add(&files, unit_tpath("gone"));
 	ASSERT_EQ_INT(sl_input_plan(&files, 3, &sp, &err), SL_ENOTFOUND);
 	sl_buf_addf(&want, "cannot open '%s': No such file or directory",
-		    tpath("gone"));
+		    unit_tpath("gone"));
 	ASSERT_EQ_STR(err.buf, want.buf);
 	ASSERT_EQ_INT(sp.n, 0); /* the splits of "a" are gone too */
 	CU_ASSERT(sp.v == NULL);
 	sl_strlist_release(&files);
 	sl_buf_release(&want);
 	sl_buf_release(&err);
-	tdir_remove();
+	unit_tdir_remove();
 }
 
 /* --- the split property ------------------------------------------------ */
@@ -559,14 +557,14 @@ check_splits(const char *data, size_t n, const uint64_t *sizes,
 	uint64_t split;
 
 	CU_ASSERT_FATAL(ref != NULL);
-	write_file(tpath("data"), data, n);
+	unit_write_file(unit_tpath("data"), data, n);
 	for (m = 0; m < nmaxes; m++) {
 		nref = ref_lines(data, n, maxes[m], ref);
 		for (b = 0; b < nbufs; b++) {
 			nrun = sizes ? nsizes : n;
 			for (s = 0; s < nrun; s++) {
 				split = sizes ? sizes[s] : s + 1;
-				if (!splits_match(tpath("data"), data, n,
+				if (!splits_match(unit_tpath("data"), data, n,
 						  split, bufs[b], maxes[m],
 						  ref, nref)) {
 					CU_FAIL("splits differ from the file");
@@ -607,7 +605,7 @@ test_splits_of_a_small_file_give_each_line_once(void)
 
 	CU_ASSERT_FATAL(d != NULL);
 	memcpy(d, small_text, n);
-	tdir_make();
+	unit_tdir_make();
 	/* As it is (no final newline), with "\n", and ending in "\r". */
 	check_splits(d, n, NULL, 0, bufs, SL_ARRAY_LEN(bufs), maxes, 3);
 	d[n] = '\n';
@@ -618,17 +616,7 @@ test_splits_of_a_small_file_give_each_line_once(void)
 	memset(d, '\n', 7);
 	check_splits(d, 7, NULL, 0, bufs, SL_ARRAY_LEN(bufs), maxes, 3);
 	free(d);
-	tdir_remove();
-}
-
-/* xorshift64: the same pseudo-random file on every run. */
-static uint64_t
-rnd(uint64_t *s)
-{
-	*s ^= *s << 13;
-	*s ^= *s >> 7;
-	*s ^= *s << 17;
-	return *s;
+	unit_tdir_remove();
 }
 
 static void
@@ -643,21 +631,22 @@ test_splits_of_a_bigger_file_give_each_line_once(void)
 
 	CU_ASSERT_FATAL(d != NULL);
 	while (i < n) {
-		len = rnd(&s) % 16 == 0 ? rnd(&s) % 5000 : rnd(&s) % 120;
+		len = unit_rng(&s) % 16 == 0 ? unit_rng(&s) % 5000
+					     : unit_rng(&s) % 120;
 		for (j = 0; j < len && i < n; j++, i++) {
-			d[i] = (char)(rnd(&s) % 256);
+			d[i] = (char)(unit_rng(&s) % 256);
 			if (d[i] == '\n')
 				d[i] = 'n';
 		}
-		if (i < n && rnd(&s) % 4 == 0)
+		if (i < n && unit_rng(&s) % 4 == 0)
 			d[i++] = '\r';
 		if (i < n)
 			d[i++] = '\n';
 	}
-	tdir_make();
+	unit_tdir_make();
 	check_splits(d, n, sizes, SL_ARRAY_LEN(sizes), bufs, 3, maxes, 2);
 	free(d);
-	tdir_remove();
+	unit_tdir_remove();
 }
 
 /* --- the line reader --------------------------------------------------- */
@@ -700,11 +689,11 @@ test_reader_skips_lines_longer_than_max_line_and_goes_on(void)
 	memset(data + n, 'x', 50), n += 50, data[n++] = '\n';
 	n += (size_t)sprintf(data + n, "ok\r\n0123456789\r\n01234567890\r\n");
 	memset(data + n, 'y', 50), n += 50;
-	tdir_make();
-	write_file(tpath("f"), data, n);
+	unit_tdir_make();
+	unit_write_file(unit_tpath("f"), data, n);
 	for (b = 0; b < SL_ARRAY_LEN(bufs); b++) {
-		CU_ASSERT_FATAL(sl__line_reader_open_buf(&r, tpath("f"), 0, n,
-				10, bufs[b], &err) == SL_OK);
+		CU_ASSERT_FATAL(sl__line_reader_open_buf(&r, unit_tpath("f"), 0,
+				n, 10, bufs[b], &err) == SL_OK);
 		expect_next(r, 1, 0, "short");
 		expect_next(r, SL_ETOOBIG, 6, NULL);
 		expect_next(r, 1, 57, "ok");
@@ -717,7 +706,7 @@ test_reader_skips_lines_longer_than_max_line_and_goes_on(void)
 		sl_line_reader_close(r);
 	}
 	sl_buf_release(&err);
-	tdir_remove();
+	unit_tdir_remove();
 }
 
 static void
@@ -735,10 +724,10 @@ test_reader_returns_a_100_mb_line_within_max_line(void)
 	for (i = 0; i < big; i++)
 		d[2 + i] = (char)('a' + i % 26);
 	memcpy(d + 2 + big, "\r\nb\r\n\n", 6);
-	tdir_make();
-	write_file(tpath("big"), d, n);
+	unit_tdir_make();
+	unit_write_file(unit_tpath("big"), d, n);
 
-	CU_ASSERT_FATAL(sl_line_reader_open(&r, tpath("big"), 0, n, big,
+	CU_ASSERT_FATAL(sl_line_reader_open(&r, unit_tpath("big"), 0, n, big,
 					    &err) == SL_OK);
 	expect_next(r, 1, 0, "a");
 	ASSERT_EQ_INT(sl_line_reader_next(r, &line, &off, &err), 1);
@@ -751,13 +740,13 @@ test_reader_returns_a_100_mb_line_within_max_line(void)
 	sl_line_reader_close(r);
 
 	/* One byte less allowed: skipped; a split starting inside it. */
-	CU_ASSERT_FATAL(sl_line_reader_open(&r, tpath("big"), 0, n / 2,
+	CU_ASSERT_FATAL(sl_line_reader_open(&r, unit_tpath("big"), 0, n / 2,
 					    big - 1, &err) == SL_OK);
 	expect_next(r, 1, 0, "a");
 	expect_next(r, SL_ETOOBIG, 2, NULL);
 	expect_next(r, 0, 0, NULL);
 	sl_line_reader_close(r);
-	CU_ASSERT_FATAL(sl_line_reader_open(&r, tpath("big"), n / 2, n,
+	CU_ASSERT_FATAL(sl_line_reader_open(&r, unit_tpath("big"), n / 2, n,
 					    big - 1, &err) == SL_OK);
 	expect_next(r, 1, big + 4, "b");
 	expect_next(r, 1, big + 7, "");
@@ -766,7 +755,7 @@ test_reader_returns_a_100_mb_line_within_max_line(void)
 	ASSERT_EQ_INT(err.len, 0);
 	sl_buf_release(&err);
 	free(d);
-	tdir_remove();
+	unit_tdir_remove();
 }
 
 static void
@@ -775,38 +764,38 @@ test_reader_splits_at_a_newline_boundary_exactly(void)
 	sl_line_reader *r;
 	sl_buf err = SL_BUF_INIT;
 
-	tdir_make();
-	write_file(tpath("f"), "ab\ncd\nef", 8);
+	unit_tdir_make();
+	unit_write_file(unit_tpath("f"), "ab\ncd\nef", 8);
 	/* Byte 3 starts "cd": it belongs to the split [3, 6). */
-	CU_ASSERT_FATAL(sl_line_reader_open(&r, tpath("f"), 0, 3, 100,
+	CU_ASSERT_FATAL(sl_line_reader_open(&r, unit_tpath("f"), 0, 3, 100,
 					    &err) == SL_OK);
 	expect_next(r, 1, 0, "ab");
 	expect_next(r, 0, 0, NULL);
 	ASSERT_EQ_INT(sl_line_reader_bytes(r), 3);
 	sl_line_reader_close(r);
-	CU_ASSERT_FATAL(sl_line_reader_open(&r, tpath("f"), 3, 6, 100,
+	CU_ASSERT_FATAL(sl_line_reader_open(&r, unit_tpath("f"), 3, 6, 100,
 					    &err) == SL_OK);
 	expect_next(r, 1, 3, "cd");
 	expect_next(r, 0, 0, NULL);
 	sl_line_reader_close(r);
 	/* [4, 6) holds no line start: nothing. */
-	CU_ASSERT_FATAL(sl_line_reader_open(&r, tpath("f"), 4, 6, 100,
+	CU_ASSERT_FATAL(sl_line_reader_open(&r, unit_tpath("f"), 4, 6, 100,
 					    &err) == SL_OK);
 	expect_next(r, 0, 0, NULL);
 	ASSERT_EQ_INT(sl_line_reader_bytes(r), 0);
 	sl_line_reader_close(r);
 	/* An empty split and a split past the end. */
-	CU_ASSERT_FATAL(sl_line_reader_open(&r, tpath("f"), 0, 0, 100,
+	CU_ASSERT_FATAL(sl_line_reader_open(&r, unit_tpath("f"), 0, 0, 100,
 					    &err) == SL_OK);
 	expect_next(r, 0, 0, NULL);
 	sl_line_reader_close(r);
-	CU_ASSERT_FATAL(sl_line_reader_open(&r, tpath("f"), 20, 30, 100,
+	CU_ASSERT_FATAL(sl_line_reader_open(&r, unit_tpath("f"), 20, 30, 100,
 					    &err) == SL_OK);
 	expect_next(r, 0, 0, NULL);
 	sl_line_reader_close(r);
 	ASSERT_EQ_INT(err.len, 0);
 	sl_buf_release(&err);
-	tdir_remove();
+	unit_tdir_remove();
 }
 
 static void
@@ -815,24 +804,24 @@ test_reader_open_refuses_bad_arguments_and_missing_files(void)
 	sl_line_reader *r = (sl_line_reader *)&r;
 	sl_buf err = SL_BUF_INIT, want = SL_BUF_INIT;
 
-	tdir_make();
-	write_file(tpath("f"), "x\n", 2);
-	ASSERT_EQ_INT(sl_line_reader_open(&r, tpath("f"), 0, 2, 0, &err),
+	unit_tdir_make();
+	unit_write_file(unit_tpath("f"), "x\n", 2);
+	ASSERT_EQ_INT(sl_line_reader_open(&r, unit_tpath("f"), 0, 2, 0, &err),
 		      SL_EINVAL);
 	CU_ASSERT(r == NULL);
-	ASSERT_EQ_INT(sl_line_reader_open(&r, tpath("f"), 2, 1, 10, &err),
+	ASSERT_EQ_INT(sl_line_reader_open(&r, unit_tpath("f"), 2, 1, 10, &err),
 		      SL_EINVAL);
 	sl_buf_reset(&err);
-	ASSERT_EQ_INT(sl_line_reader_open(&r, tpath("nope"), 0, 2, 10, &err),
-		      SL_ENOTFOUND);
+	ASSERT_EQ_INT(sl_line_reader_open(&r, unit_tpath("nope"), 0, 2, 10,
+					  &err), SL_ENOTFOUND);
 	CU_ASSERT(r == NULL);
 	sl_buf_addf(&want, "cannot open '%s': No such file or directory",
-		    tpath("nope"));
+		    unit_tpath("nope"));
 	ASSERT_EQ_STR(err.buf, want.buf);
 	sl_line_reader_close(NULL);
 	sl_buf_release(&want);
 	sl_buf_release(&err);
-	tdir_remove();
+	unit_tdir_remove();
 }
 
 static void
@@ -844,17 +833,17 @@ test_reader_reports_a_read_error(void)
 	uint64_t off;
 
 	/* A directory opens with O_RDONLY, and read() says EISDIR. */
-	tdir_make();
-	make_dir(tpath("d"));
-	CU_ASSERT_FATAL(sl_line_reader_open(&r, tpath("d"), 0, 10, 10,
+	unit_tdir_make();
+	make_dir(unit_tpath("d"));
+	CU_ASSERT_FATAL(sl_line_reader_open(&r, unit_tpath("d"), 0, 10, 10,
 					    &err) == SL_OK);
 	ASSERT_EQ_INT(sl_line_reader_next(r, &line, &off, &err), SL_EIO);
-	sl_buf_addf(&want, "cannot read '%s': Is a directory", tpath("d"));
+	sl_buf_addf(&want, "cannot read '%s': Is a directory", unit_tpath("d"));
 	ASSERT_EQ_STR(err.buf, want.buf);
 	sl_line_reader_close(r);
 	sl_buf_release(&want);
 	sl_buf_release(&err);
-	tdir_remove();
+	unit_tdir_remove();
 }
 
 /* --- runs of lines ----------------------------------------------------- */
@@ -944,7 +933,7 @@ check_runs(const char *data, size_t n, size_t max_line, uint64_t *mix)
 	size_t b, k, i;
 	bool ok = true, first;
 
-	write_file(tpath("data"), data, n);
+	unit_write_file(unit_tpath("data"), data, n);
 	/* Layout k < 16: splits of k + 1 bytes; else [0, c), [c, n) with
 	 * c = k - 16. */
 	for (b = 0; ok && b < SL_ARRAY_LEN(bufs); b++)
@@ -957,9 +946,9 @@ check_runs(const char *data, size_t n, size_t max_line, uint64_t *mix)
 					end = first ? k - 16 : n;
 				else if ((end = start + k + 1) > n)
 					end = n;
-				ok = runs_match(tpath("data"), data, n, start,
-						end, bufs[b], max_line, mix,
-						&bytes);
+				ok = runs_match(unit_tpath("data"), data, n,
+						start, end, bufs[b], max_line,
+						mix, &bytes);
 			}
 			ok = ok && bytes == n;
 		}
@@ -1030,10 +1019,10 @@ test_runs_are_the_lines_of_every_split(void)
 	size_t i;
 	bool ok = true;
 
-	tdir_make();
+	unit_tdir_make();
 	for (i = 0; ok && i < 30; i++)
 		ok = check_runs(d, random_text(&s, d), (size_t)1 << 20, NULL);
-	tdir_remove();
+	unit_tdir_remove();
 }
 
 static void
@@ -1048,11 +1037,11 @@ test_runs_stop_before_a_line_longer_than_max_line(void)
 	size_t i;
 	bool ok;
 
-	tdir_make();
+	unit_tdir_make();
 	/* The 64-byte buffer holds all of f: the first run takes "abcde\r\n"
 	 * (5 bytes) and stops before "longer", the next starts after it. */
-	write_file(tpath("f"), f, sizeof(f) - 1);
-	CU_ASSERT_FATAL(sl__line_reader_open_buf(&r, tpath("f"), 0,
+	unit_write_file(unit_tpath("f"), f, sizeof(f) - 1);
+	CU_ASSERT_FATAL(sl__line_reader_open_buf(&r, unit_tpath("f"), 0,
 				sizeof(f) - 1, 5, 64, &err) == SL_OK);
 	expect_run(r, 1, 0, "ab\nabcde\r\n");
 	expect_run(r, SL_ETOOBIG, 10, NULL);
@@ -1061,8 +1050,8 @@ test_runs_stop_before_a_line_longer_than_max_line(void)
 	ASSERT_EQ_INT(sl_line_reader_bytes(r), sizeof(f) - 1);
 	sl_line_reader_close(r);
 	/* Too long first (before "\r\n") and last (without "\n"). */
-	write_file(tpath("g"), g, sizeof(g) - 1);
-	CU_ASSERT_FATAL(sl__line_reader_open_buf(&r, tpath("g"), 0,
+	unit_write_file(unit_tpath("g"), g, sizeof(g) - 1);
+	CU_ASSERT_FATAL(sl__line_reader_open_buf(&r, unit_tpath("g"), 0,
 				sizeof(g) - 1, 5, 64, &err) == SL_OK);
 	expect_run(r, SL_ETOOBIG, 0, NULL);
 	expect_run(r, 1, 8, "x\r\n");
@@ -1079,7 +1068,7 @@ test_runs_stop_before_a_line_longer_than_max_line(void)
 		check_runs(small_text, sizeof(small_text) - 1, 40, NULL);
 	ASSERT_EQ_INT(err.len, 0);
 	sl_buf_release(&err);
-	tdir_remove();
+	unit_tdir_remove();
 }
 
 static void
@@ -1092,10 +1081,10 @@ test_runs_and_lines_mix_on_one_reader(void)
 	size_t i;
 	bool ok = true;
 
-	tdir_make();
-	write_file(tpath("f"), "a\nb\r\nc\nd\n", 9);
-	CU_ASSERT_FATAL(sl__line_reader_open_buf(&r, tpath("f"), 0, 9, 10, 64,
-						 &err) == SL_OK);
+	unit_tdir_make();
+	unit_write_file(unit_tpath("f"), "a\nb\r\nc\nd\n", 9);
+	CU_ASSERT_FATAL(sl__line_reader_open_buf(&r, unit_tpath("f"), 0, 9, 10,
+						 64, &err) == SL_OK);
 	expect_next(r, 1, 0, "a");
 	expect_run(r, 1, 2, "b\r\nc\nd\n");
 	expect_next(r, 0, 0, NULL);
@@ -1107,7 +1096,7 @@ test_runs_and_lines_mix_on_one_reader(void)
 				&mix);
 	ASSERT_EQ_INT(err.len, 0);
 	sl_buf_release(&err);
-	tdir_remove();
+	unit_tdir_remove();
 }
 
 static void
@@ -1122,14 +1111,14 @@ test_runs_of_an_empty_file_or_split_are_none(void)
 	sl_buf err = SL_BUF_INIT;
 	size_t i, b;
 
-	tdir_make();
-	write_file(tpath("e"), "", 0);
-	write_file(tpath("f"), "ab\ncd\nef", 8);
+	unit_tdir_make();
+	unit_write_file(unit_tpath("e"), "", 0);
+	unit_write_file(unit_tpath("f"), "ab\ncd\nef", 8);
 	for (i = 0; i < SL_ARRAY_LEN(sp); i++)
 		for (b = 0; b < SL_ARRAY_LEN(bufs); b++) {
 			CU_ASSERT_FATAL(sl__line_reader_open_buf(&r,
-					tpath(sp[i].f), sp[i].start, sp[i].end,
-					10, bufs[b], &err) == SL_OK);
+					unit_tpath(sp[i].f), sp[i].start,
+					sp[i].end, 10, bufs[b], &err) == SL_OK);
 			expect_run(r, 0, 0, NULL);
 			expect_run(r, 0, 0, NULL); /* and stays at the end */
 			ASSERT_EQ_INT(sl_line_reader_bytes(r), 0);
@@ -1137,7 +1126,7 @@ test_runs_of_an_empty_file_or_split_are_none(void)
 		}
 	ASSERT_EQ_INT(err.len, 0);
 	sl_buf_release(&err);
-	tdir_remove();
+	unit_tdir_remove();
 }
 
 /* --- line numbers ------------------------------------------------------ */
@@ -1153,28 +1142,29 @@ test_line_number_counts_newlines_before_the_offset(void)
 	uint64_t line;
 	size_t i;
 
-	tdir_make();
-	write_file(tpath("f"), "a\nb\n\nc", 6);
+	unit_tdir_make();
+	unit_write_file(unit_tpath("f"), "a\nb\n\nc", 6);
 	for (i = 0; i < SL_ARRAY_LEN(cases); i++) {
 		line = 0;
-		ASSERT_EQ_INT(sl_line_number(tpath("f"), cases[i].off, &line,
-					     &err), SL_OK);
+		ASSERT_EQ_INT(sl_line_number(unit_tpath("f"), cases[i].off,
+					     &line, &err), SL_OK);
 		ASSERT_EQ_INT(line, cases[i].line);
 	}
-	ASSERT_EQ_INT(sl_line_number(tpath("f"), 7, &line, &err), SL_EINVAL);
-	sl_buf_addf(&want, "byte 7 is beyond the end of '%s'", tpath("f"));
+	ASSERT_EQ_INT(sl_line_number(unit_tpath("f"), 7, &line, &err),
+		      SL_EINVAL);
+	sl_buf_addf(&want, "byte 7 is beyond the end of '%s'", unit_tpath("f"));
 	ASSERT_EQ_STR(err.buf, want.buf);
 
 	sl_buf_reset(&err);
 	sl_buf_reset(&want);
-	ASSERT_EQ_INT(sl_line_number(tpath("g"), 0, &line, &err),
+	ASSERT_EQ_INT(sl_line_number(unit_tpath("g"), 0, &line, &err),
 		      SL_ENOTFOUND);
 	sl_buf_addf(&want, "cannot open '%s': No such file or directory",
-		    tpath("g"));
+		    unit_tpath("g"));
 	ASSERT_EQ_STR(err.buf, want.buf);
 	sl_buf_release(&want);
 	sl_buf_release(&err);
-	tdir_remove();
+	unit_tdir_remove();
 }
 
 static void
@@ -1190,19 +1180,19 @@ test_line_number_reads_a_file_larger_than_its_buffer(void)
 	CU_ASSERT_FATAL(d != NULL);
 	for (i = 0; i < n; i++)
 		d[i] = i % 7 == 3 || i % 1000 == 0 ? '\n' : 'z';
-	tdir_make();
-	write_file(tpath("f"), d, n);
+	unit_tdir_make();
+	unit_write_file(unit_tpath("f"), d, n);
 	for (k = 0; k < SL_ARRAY_LEN(offs); k++) {
 		want = 1;
 		for (i = 0; i < offs[k]; i++)
 			want += d[i] == '\n';
-		ASSERT_EQ_INT(sl_line_number(tpath("f"), offs[k], &line, &err),
-			      SL_OK);
+		ASSERT_EQ_INT(sl_line_number(unit_tpath("f"), offs[k], &line,
+					     &err), SL_OK);
 		ASSERT_EQ_INT(line, want);
 	}
 	free(d);
 	sl_buf_release(&err);
-	tdir_remove();
+	unit_tdir_remove();
 }
 
 /* --- sizes ------------------------------------------------------------- */

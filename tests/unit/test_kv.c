@@ -1,6 +1,6 @@
 /*
  * test_kv.c - the record encoding of shuffle segments, the key order, the
- * partition function and the growable buffer.
+ * partition function, the growable buffer and array growth (buf.c).
  */
 #include "sl_impl.h"
 
@@ -20,6 +20,7 @@ test_varints_round_trip_at_every_length(void)
 
 	for (i = 0; i < SL_ARRAY_LEN(vals); i++) {
 		n = sl_varint_put(b, vals[i]);
+		ASSERT_EQ_INT(sl_varint_len(vals[i]), n);
 		ASSERT_EQ_INT(sl_varint_get(b, b + n, &v), n);
 		CU_ASSERT(v == vals[i]);
 		/* One byte short is malformed. */
@@ -136,6 +137,106 @@ test_buffers_grow_and_stay_terminated(void)
 }
 
 static void
+test_arrays_grow_from_empty_to_4_then_double(void)
+{
+	uint32_t *v = NULL;
+	size_t alloc = 0, i;
+
+	/* Nothing needed: nothing allocated. */
+	ASSERT_EQ_INT(sl_array_grow(&v, &alloc, 0, sizeof(*v)), SL_OK);
+	CU_ASSERT(v == NULL);
+	ASSERT_EQ_INT(alloc, 0);
+	ASSERT_EQ_INT(sl_array_grow(&v, &alloc, 1, sizeof(*v)), SL_OK);
+	CU_ASSERT_FATAL(v != NULL);
+	ASSERT_EQ_INT(alloc, 4);
+	for (i = 0; i < 4; i++)
+		v[i] = (uint32_t)i;
+	ASSERT_EQ_INT(sl_array_grow(&v, &alloc, 5, sizeof(*v)), SL_OK);
+	ASSERT_EQ_INT(alloc, 8);
+	ASSERT_EQ_INT(sl_array_grow(&v, &alloc, 33, sizeof(*v)), SL_OK);
+	ASSERT_EQ_INT(alloc, 64);
+	v[63] = 63;
+	for (i = 0; i < 4; i++)
+		ASSERT_EQ_INT(v[i], i);
+	free(v);
+}
+
+static void
+test_arrays_of_exactly_the_need_do_not_grow(void)
+{
+	uint32_t *v = NULL, *was;
+	size_t alloc = 0;
+
+	ASSERT_EQ_INT(sl_array_grow(&v, &alloc, 16, sizeof(*v)), SL_OK);
+	ASSERT_EQ_INT(alloc, 16);
+	was = v;
+	ASSERT_EQ_INT(sl_array_grow(&v, &alloc, 16, sizeof(*v)), SL_OK);
+	CU_ASSERT(v == was);
+	ASSERT_EQ_INT(alloc, 16);
+	/* A need below what is allocated changes nothing either. */
+	ASSERT_EQ_INT(sl_array_grow(&v, &alloc, 3, sizeof(*v)), SL_OK);
+	ASSERT_EQ_INT(sl_array_grow(&v, &alloc, 0, sizeof(*v)), SL_OK);
+	CU_ASSERT(v == was);
+	ASSERT_EQ_INT(alloc, 16);
+	free(v);
+}
+
+static void
+test_arrays_meet_a_large_need_at_once(void)
+{
+	uint64_t *v = NULL;
+	size_t alloc = 0, i;
+
+	ASSERT_EQ_INT(sl_array_grow(&v, &alloc, 1000, sizeof(*v)), SL_OK);
+	CU_ASSERT_FATAL(v != NULL);
+	ASSERT_EQ_INT(alloc, 1024);
+	for (i = 0; i < 1000; i++)
+		v[i] = i * 7;
+	ASSERT_EQ_INT(sl_array_grow(&v, &alloc, 100000, sizeof(*v)), SL_OK);
+	ASSERT_EQ_INT(alloc, 131072);
+	v[131071] = 1;
+	for (i = 0; i < 1000; i++)
+		ASSERT_EQ_INT(v[i], i * 7);
+	free(v);
+
+	/* An array the caller allocated smaller than 4 grows to 4. */
+	v = malloc(3 * sizeof(*v));
+	CU_ASSERT_FATAL(v != NULL);
+	alloc = 3;
+	ASSERT_EQ_INT(sl_array_grow(&v, &alloc, 4, sizeof(*v)), SL_OK);
+	ASSERT_EQ_INT(alloc, 4);
+	free(v);
+}
+
+static void
+test_arrays_whose_bytes_overflow_are_left_unchanged(void)
+{
+	uint64_t *v = NULL, *was;
+	char *c = NULL;
+	size_t alloc = 0;
+
+	ASSERT_EQ_INT(sl_array_grow(&v, &alloc, 5, sizeof(*v)), SL_OK);
+	CU_ASSERT_FATAL(v != NULL);
+	v[4] = 44;
+	was = v;
+	ASSERT_EQ_INT(sl_array_grow(&v, &alloc, SIZE_MAX / sizeof(*v) + 1,
+				    sizeof(*v)), SL_ENOMEM);
+	ASSERT_EQ_INT(sl_array_grow(&v, &alloc, SIZE_MAX, sizeof(*v)),
+		      SL_ENOMEM);
+	CU_ASSERT(v == was);
+	ASSERT_EQ_INT(alloc, 8);
+	ASSERT_EQ_INT(v[4], 44);
+	free(v);
+
+	/* From empty, with elements too large for two of them. */
+	alloc = 0;
+	ASSERT_EQ_INT(sl_array_grow(&c, &alloc, 2, SIZE_MAX / 2 + 1),
+		      SL_ENOMEM);
+	CU_ASSERT(c == NULL);
+	ASSERT_EQ_INT(alloc, 0);
+}
+
+static void
 test_every_error_code_has_a_message(void)
 {
 	ASSERT_EQ_STR(sl_strerror(SL_OK), "success");
@@ -159,6 +260,14 @@ static const unit_case cases[] = {
 	  test_partition_is_xxh3_of_the_key_modulo_r },
 	{ "buffers grow and stay terminated",
 	  test_buffers_grow_and_stay_terminated },
+	{ "arrays grow from empty to 4 then double",
+	  test_arrays_grow_from_empty_to_4_then_double },
+	{ "arrays of exactly the need do not grow",
+	  test_arrays_of_exactly_the_need_do_not_grow },
+	{ "arrays meet a large need at once",
+	  test_arrays_meet_a_large_need_at_once },
+	{ "arrays whose bytes overflow are left unchanged",
+	  test_arrays_whose_bytes_overflow_are_left_unchanged },
 	{ "every error code has a message",
 	  test_every_error_code_has_a_message },
 	{ NULL, NULL }

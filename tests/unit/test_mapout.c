@@ -555,6 +555,33 @@ test_kv_sort_is_stable_on_many_equal_keys(void)
 	sl_buf_release(&exp);
 }
 
+/*
+ * Decoders take varints longer than the shortest (a zero continued), so
+ * the sort may meet them: it moves such records byte for byte, and finds
+ * their keys and ends as it does those of the shortest ones.
+ */
+static void
+test_kv_sort_keeps_longer_varints(void)
+{
+	static const char in[] =
+		"\x81\x00\x01" "bx"                  /* klen in 2 bytes */
+		"\x01\x80\x80\x00" "a"              /* vlen in 3 bytes */
+		"\x8a\x00\x00" "abcdefghij"          /* key > 8 bytes */
+		"\x0a\x81\x00" "abcdefghia" "v"
+		"\x01\x02" "cyz";
+	static const char want[] =
+		"\x01\x80\x80\x00" "a"
+		"\x0a\x81\x00" "abcdefghia" "v"
+		"\x8a\x00\x00" "abcdefghij"
+		"\x81\x00\x01" "bx"
+		"\x01\x02" "cyz";
+	sl_buf out = SL_BUF_INIT;
+
+	ASSERT_EQ_INT(sl_kv_sort(in, sizeof(in) - 1, &out), SL_OK);
+	ASSERT_EQ_MEM(out.buf, out.len, want, sizeof(want) - 1);
+	sl_buf_release(&out);
+}
+
 static const unit_case cases[] = {
 	{ "one partition without combine is the stably sorted reference",
 	  test_one_partition_without_combine },
@@ -589,6 +616,8 @@ static const unit_case cases[] = {
 	  test_kv_sort_of_nothing_appends_nothing },
 	{ "sorting is stable on many equal keys",
 	  test_kv_sort_is_stable_on_many_equal_keys },
+	{ "sorting moves records with longer varints byte for byte",
+	  test_kv_sort_keeps_longer_varints },
 	{ NULL, NULL }
 };
 

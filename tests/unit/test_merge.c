@@ -29,7 +29,7 @@ merge_to_text(const sl_slice *segs, size_t nsegs, size_t max_vals,
 	size_t i;
 	int rv;
 
-	if ((rv = sl_merge_new(&m, segs, nsegs)) != SL_OK)
+	if ((rv = sl_merge_new_runs(&m, segs, NULL, nsegs, NULL)) != SL_OK)
 		return rv;
 	while ((rv = sl_merge_next_key(m, &key)) == 1) {
 		sl_buf_add(text, key.ptr, key.len);
@@ -88,7 +88,7 @@ test_no_segments_end_at_once(void)
 	sl_merge *m;
 	sl_slice key, val;
 
-	ASSERT_EQ_INT(sl_merge_new(&m, NULL, 0), SL_OK);
+	ASSERT_EQ_INT(sl_merge_new_runs(&m, NULL, NULL, 0, NULL), SL_OK);
 	ASSERT_EQ_INT(sl_merge_next_value(m, &val), 0);
 	ASSERT_EQ_INT(sl_merge_next_key(m, &key), 0);
 	ASSERT_EQ_INT(sl_merge_next_key(m, &key), 0);
@@ -96,7 +96,7 @@ test_no_segments_end_at_once(void)
 	sl_merge_free(m);
 	sl_merge_free(NULL);
 	/* Empty segments given as NULL pointers. */
-	ASSERT_EQ_INT(sl_merge_new(&m, nulls, 2), SL_OK);
+	ASSERT_EQ_INT(sl_merge_new_runs(&m, nulls, NULL, 2, NULL), SL_OK);
 	ASSERT_EQ_INT(sl_merge_next_key(m, &key), 0);
 	sl_merge_free(m);
 }
@@ -148,7 +148,7 @@ test_no_more_values_stays_no_more(void)
 	make_segment(&seg, s0);
 	s.ptr = seg.buf;
 	s.len = seg.len;
-	ASSERT_EQ_INT(sl_merge_new(&m, &s, 1), SL_OK);
+	ASSERT_EQ_INT(sl_merge_new_runs(&m, &s, NULL, 1, NULL), SL_OK);
 	ASSERT_EQ_INT(sl_merge_next_key(m, &key), 1);
 	ASSERT_EQ_MEM(key.ptr, key.len, "a", 1);
 	ASSERT_EQ_INT(sl_merge_next_value(m, &val), 1);
@@ -189,7 +189,7 @@ test_binary_keys_merge_in_memcmp_order(void)
 	sl_kv_append(&s1, "\x80", 1, "5", 1);
 	segs[0] = (sl_slice){ s0.buf, s0.len };
 	segs[1] = (sl_slice){ s1.buf, s1.len };
-	ASSERT_EQ_INT(sl_merge_new(&m, segs, 2), SL_OK);
+	ASSERT_EQ_INT(sl_merge_new_runs(&m, segs, NULL, 2, NULL), SL_OK);
 	ASSERT_EQ_INT(sl_merge_next_key(m, &key), 1);
 	ASSERT_EQ_MEM(key.ptr, key.len, "\0", 1);
 	ASSERT_EQ_INT(sl_merge_next_key(m, &key), 1);
@@ -221,7 +221,7 @@ check_malformed(const char *bad, size_t len, size_t max_vals)
 	segs[1] = (sl_slice){ bad, len };
 	ASSERT_EQ_INT(merge_to_text(segs, 2, max_vals, &text), SL_EPROTO);
 	/* Once failed, always failed. */
-	ASSERT_EQ_INT(sl_merge_new(&m, segs, 2), SL_OK);
+	ASSERT_EQ_INT(sl_merge_new_runs(&m, segs, NULL, 2, NULL), SL_OK);
 	while (sl_merge_next_key(m, &key) == 1)
 		while (sl_merge_next_value(m, &val) == 1)
 			;
@@ -491,6 +491,139 @@ test_the_last_value_of_a_file_run_is_whole(void)
 	sl_buf_release(&got);
 }
 
+/*
+ * A file run whose third record declares a 1 TiB key (or a length varint
+ * that never ends), then 8 MiB of bytes, then garbage after the frame:
+ * the merge fails as soon as it meets the length, which no rest of the
+ * file can hold. Reading on to the end, a window grown to 8 MiB, would
+ * have met the garbage and said only that the file is damaged.
+ */
+static void
+test_a_damaged_length_in_a_file_run_fails_at_once(void)
+{
+	static const struct {
+		const char *bytes;
+		size_t len;
+	} heads[] = {
+		{ "\x80\x80\x80\x80\x80\x20\x00", 7 },  /* 2^40, 0 */
+		{ "\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff", 11 },
+	};
+	sl_buf seg = SL_BUF_INIT, path = SL_BUF_INIT, err = SL_BUF_INIT;
+	size_t i, rest = (size_t)8 << 20;
+	const char *name;
+	sl_merge *m;
+	sl_slice k, v;
+	FILE *f;
+
+	unit_tdir_make();
+	for (i = 0; i < SL_ARRAY_LEN(heads); i++) {
+		sl_buf_reset(&seg);
+		sl_buf_reset(&path);
+		sl_kv_append(&seg, "a", 1, "x", 1);
+		sl_kv_append(&seg, "b", 1, "y", 1);
+		sl_buf_add(&seg, heads[i].bytes, heads[i].len);
+		CU_ASSERT_FATAL(sl_buf_grow(&seg, rest) == SL_OK);
+		memset(seg.buf + seg.len, 'z', rest);
+		sl_buf_setlen(&seg, seg.len + rest);
+		sl_buf_addf(&path, "%s/run%zu", unit_tdir(), i);
+		ASSERT_EQ_INT(sl_spill_write(path.buf, seg.buf, seg.len, &err),
+			      SL_OK);
+		f = fopen(path.buf, "ab");
+		CU_ASSERT_FATAL(f != NULL);
+		fputs("garbage", f);
+		fclose(f);
+		name = path.buf;
+		ASSERT_EQ_INT(sl_merge_new_runs(&m, NULL, &name, 1, &err),
+			      SL_OK);
+		ASSERT_EQ_INT(sl_merge_next_key(m, &k), 1);
+		ASSERT_EQ_INT(sl_merge_next_key(m, &k), 1);
+		ASSERT_EQ_MEM(k.ptr, k.len, "b", 1);
+		/* Reading b's value reads on to the next record. */
+		ASSERT_EQ_INT(sl_merge_next_value(m, &v), SL_EPROTO);
+		ASSERT_EQ_STR(strstr(sl_merge_error(m), "' is damaged: "),
+			      "' is damaged: a record runs past its end");
+		sl_merge_free(m);
+	}
+	unit_tdir_remove();
+	sl_buf_release(&seg);
+	sl_buf_release(&path);
+	sl_buf_release(&err);
+}
+
+/*
+ * Records longer than a block, and than the slack of the check above:
+ * 24 MiB of one byte (LZ4's best ratio, near its 255 bound) and 3 MiB of
+ * random bytes come out of a file run whole.
+ */
+static void
+test_records_longer_than_a_block_merge_from_a_file_run(void)
+{
+	size_t lens[3] = { (size_t)24 << 20, (size_t)3 << 20, 3 };
+	sl_buf seg = SL_BUF_INIT, path = SL_BUF_INIT, err = SL_BUF_INIT;
+	char *vals[3], key[2] = "a";
+	uint64_t x = 7;
+	const char *name;
+	sl_merge *m;
+	sl_slice k, v;
+	size_t i, j;
+
+	unit_tdir_make();
+	for (i = 0; i < 3; i++) {
+		vals[i] = malloc(lens[i]);
+		CU_ASSERT_FATAL(vals[i] != NULL);
+		for (j = 0; j < lens[i]; j++)
+			vals[i][j] = i == 1 ? (char)unit_rng(&x) : 'q';
+		key[0] = (char)('a' + i);
+		sl_kv_append(&seg, key, 1, vals[i], lens[i]);
+	}
+	sl_buf_addf(&path, "%s/run", unit_tdir());
+	ASSERT_EQ_INT(sl_spill_write(path.buf, seg.buf, seg.len, &err), SL_OK);
+	name = path.buf;
+	ASSERT_EQ_INT(sl_merge_new_runs(&m, NULL, &name, 1, &err), SL_OK);
+	for (i = 0; i < 3; i++) {
+		ASSERT_EQ_INT(sl_merge_next_key(m, &k), 1);
+		CU_ASSERT(k.len == 1 && k.ptr[0] == (char)('a' + i));
+		ASSERT_EQ_INT(sl_merge_next_value(m, &v), 1);
+		ASSERT_EQ_INT(v.len, lens[i]);
+		CU_ASSERT(v.len == lens[i] &&
+			  memcmp(v.ptr, vals[i], lens[i]) == 0);
+		ASSERT_EQ_INT(sl_merge_next_value(m, &v), 0);
+	}
+	ASSERT_EQ_INT(sl_merge_next_key(m, &k), 0);
+	CU_ASSERT_PTR_NULL(sl_merge_error(m));
+	sl_merge_free(m);
+	unit_tdir_remove();
+	for (i = 0; i < 3; i++)
+		free(vals[i]);
+	sl_buf_release(&seg);
+	sl_buf_release(&path);
+	sl_buf_release(&err);
+}
+
+/*
+ * A run that cannot be read (read(2) of a directory fails with EISDIR,
+ * as root too) is an I/O error with the OS's reason, not a damaged file.
+ */
+static void
+test_a_file_run_that_cannot_be_read_is_an_io_error(void)
+{
+	sl_buf err = SL_BUF_INIT;
+	const char *name;
+	sl_merge *m;
+	sl_slice key;
+
+	name = unit_tdir_make();
+	ASSERT_EQ_INT(sl_merge_new_runs(&m, NULL, &name, 1, &err), SL_OK);
+	ASSERT_EQ_INT(sl_merge_next_key(m, &key), SL_EIO);
+	ASSERT_EQ_INT(sl_merge_next_key(m, &key), SL_EIO);
+	CU_ASSERT(strstr(sl_merge_error(m), "cannot read spill file '") ==
+		  sl_merge_error(m));
+	CU_ASSERT(strstr(sl_merge_error(m), "Is a directory") != NULL);
+	sl_merge_free(m);
+	unit_tdir_remove();
+	sl_buf_release(&err);
+}
+
 static const unit_case cases[] = {
 	{ "a merge of no segments ends at once",
 	  test_no_segments_end_at_once },
@@ -518,6 +651,12 @@ static const unit_case cases[] = {
 	  test_file_runs_merge_like_memory },
 	{ "the last value of a file run is whole",
 	  test_the_last_value_of_a_file_run_is_whole },
+	{ "a damaged length in a file run fails at once",
+	  test_a_damaged_length_in_a_file_run_fails_at_once },
+	{ "records longer than a block merge from a file run",
+	  test_records_longer_than_a_block_merge_from_a_file_run },
+	{ "a file run that cannot be read is an I/O error",
+	  test_a_file_run_that_cannot_be_read_is_an_io_error },
 	{ NULL, NULL }
 };
 

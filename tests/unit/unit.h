@@ -17,15 +17,23 @@
  *
  * ASSERT_EQ_INT / ASSERT_EQ_STR / ASSERT_EQ_MEM print both sides when they
  * fail (as libuv's test/task.h does), then record the failure in CUnit.
+ *
+ * Shared fixtures: unit_rng (a seeded generator), and a temporary
+ * directory per case (unit_tdir_make, unit_tpath, unit_write_file,
+ * unit_tdir_remove), documented where they are defined.
  */
 #ifndef SL_UNIT_H
 #define SL_UNIT_H
 
 #include <CUnit/Basic.h>
 #include <CUnit/CUnit.h>
+#include <ftw.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 typedef struct unit_case {
 	const char *name;
@@ -82,6 +90,95 @@ unit_rng(uint64_t *state)
 	*state ^= *state << 25;
 	*state ^= *state >> 27;
 	return *state * 0x2545f4914f6cdd1dull;
+}
+
+/*
+ * The temporary directory of the running case: one at a time per test
+ * binary (cases run one after another).
+ *
+ *   unit_tdir_make();                        fresh $TMPDIR/sluice-test-XXXXXX
+ *   unit_write_file(unit_tpath("in"), "x", 1);
+ *   ... unit_tdir() is the directory, unit_tpath("a/b") a path in it ...
+ *   unit_tdir_remove();                      removes it and all it holds
+ *
+ * unit_tpath returns one of 8 rotating static buffers: a path stays valid
+ * for the next 7 calls, so copy one that must live longer. Failing to make
+ * the directory or write a file is a harness failure (exit 99); failing to
+ * remove it (say, a subdirectory the case left at mode 000) is a failed
+ * assertion of the case.
+ */
+static inline char *
+unit__tdir_buf(void)
+{
+	static char dir[PATH_MAX]; /* "" until unit_tdir_make() */
+
+	return dir;
+}
+
+/* The directory made by unit_tdir_make(). */
+static inline const char *
+unit_tdir(void)
+{
+	return unit__tdir_buf();
+}
+
+/* Makes a fresh, empty directory (mode 0700); returns its name. */
+static inline const char *
+unit_tdir_make(void)
+{
+	const char *t = getenv("TMPDIR");
+	char *dir = unit__tdir_buf();
+
+	if ((size_t)snprintf(dir, PATH_MAX, "%s/sluice-test-XXXXXX",
+			     t && *t ? t : "/tmp") >= PATH_MAX ||
+	    mkdtemp(dir) == NULL) {
+		perror("mkdtemp");
+		exit(99);
+	}
+	return dir;
+}
+
+/* dir/name, in one of 8 rotating static buffers. */
+static inline const char *
+unit_tpath(const char *name)
+{
+	static char bufs[8][PATH_MAX];
+	static int i;
+
+	i = (i + 1) % 8;
+	if ((size_t)snprintf(bufs[i], sizeof(bufs[i]), "%s/%s", unit_tdir(),
+			     name) >= sizeof(bufs[i])) {
+		fprintf(stderr, "unit_tpath: path too long: %s\n", name);
+		exit(99);
+	}
+	return bufs[i];
+}
+
+static inline int
+unit__rm_one(const char *path, const struct stat *st, int flag,
+	     struct FTW *ftw)
+{
+	return remove(path);
+}
+
+/* Removes the directory and everything under it (symlinks not followed). */
+static inline void
+unit_tdir_remove(void)
+{
+	CU_ASSERT(nftw(unit_tdir(), unit__rm_one, 16, FTW_DEPTH | FTW_PHYS) ==
+		  0);
+}
+
+/* Creates or truncates path and writes len bytes of data to it. */
+static inline void
+unit_write_file(const char *path, const void *data, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+
+	if (f == NULL || fwrite(data, 1, len, f) != len || fclose(f) != 0) {
+		perror(path);
+		exit(99);
+	}
 }
 
 static inline int
