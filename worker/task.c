@@ -43,7 +43,6 @@
 
 #define TASK_OUT_FLUSH (1 << 20)        /* reduce output write size */
 #define TASK_FETCH_CHUNK (4u << 20)     /* bytes asked for in one FETCH */
-#define TASK_CANCEL_EVERY 4096          /* records between cancel checks */
 #define TASK_MEMORY_MIN ((uint64_t)64 << 20) /* least default budget */
 
 struct sl_ctx {
@@ -658,7 +657,6 @@ task_map_records(sl_ctx *ctx, const sl_msg *t, const sl_task_env *env,
 	sl_line_reader *lines = NULL;
 	sl_buf rerr = SL_BUF_INIT;
 	sl_record rec;
-	uint64_t n = 0;
 	int rv;
 
 	memset(&rec, 0, sizeof(rec));
@@ -713,7 +711,8 @@ task_map_records(sl_ctx *ctx, const sl_msg *t, const sl_task_env *env,
 		if ((rv = job->map(ctx, &rec)) != SL_OK ||
 		    (rv = task_map_check(ctx)) != SL_OK)
 			break;
-		if (++n % TASK_CANCEL_EVERY == 0 && atomic_load(env->cancel)) {
+		/* A record can be a run of 256 KiB: look at every one. */
+		if (atomic_load_explicit(env->cancel, memory_order_relaxed)) {
 			rv = SL_ECANCELED;
 			break;
 		}
@@ -1135,8 +1134,7 @@ task_reduce_keys(sl_ctx *ctx, sl_buf *segs, char **paths, uint32_t n,
 			break;
 		if ((rv = ctx->deferred) != SL_OK)
 			break;
-		if (res->records_in % TASK_CANCEL_EVERY == 0 &&
-		    atomic_load(env->cancel)) {
+		if (atomic_load_explicit(env->cancel, memory_order_relaxed)) {
 			rv = SL_ECANCELED;
 			break;
 		}
