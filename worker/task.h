@@ -99,9 +99,24 @@ uint64_t sl_memory_default(uint32_t processes);
 
 /*
  * The spill directory of a job on this worker process:
- * TMPDIR/sluice-JOB-PID, TMPDIR from the spec, else $TMPDIR, else /tmp.
+ * TMPDIR/sluice-JOB-HOST-PID, TMPDIR from the spec, else $TMPDIR, else
+ * /tmp; HOST is gethostname() with bytes other than [A-Za-z0-9._-] made
+ * '_', so that hosts sharing a TMPDIR tell their directories apart.
  */
 int sl_task_spill_dir(sl_buf *out, const sl_job_spec *spec, uint64_t job);
+
+/*
+ * Removes the spill directories that dead workers of this host left in
+ * dir (a worker killed by SIGKILL or the OOM killer removes nothing):
+ * each directory sluice-JOB-HOST-PID whose HOST is this host's, owned by
+ * this user, whose PID is no process (kill(PID, 0) fails with ESRCH).
+ * Anything else stays: another host's, a live PID's (or a PID reused
+ * since: it is looked at again next time), other names, non-directories.
+ * Each removal is logged (info), each failure too (warning) and skipped;
+ * a dir that cannot be read is no error (debug). Returns the number of
+ * directories removed.
+ */
+unsigned sl_task_spill_sweep(const char *dir);
 
 /* The directory for temporary files: given (--tmpdir), else $TMPDIR,
  * else /tmp. */

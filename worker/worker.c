@@ -92,6 +92,8 @@ typedef struct worker {
 	atomic_size_t held;      /* bytes of outputs' segs in memory, as
 				    reserved by their maps (task.h) */
 	worker_exseg *exchanged; /* this worker's partitions, --shuffle mpi */
+	sl_buf swept;            /* the tmpdir last swept of dead workers'
+				    spill directories (worker_sweep) */
 	bool stop;
 } worker;
 
@@ -220,12 +222,30 @@ worker_send_id(worker *w, int type, const sl_attempt_id *id)
 
 /* --- events -------------------------------------------------------------- */
 
+/*
+ * Removes the spill directories that dead workers of this host left in
+ * tmpdir, unless it was the last one swept: the worker's own tmpdir at
+ * start, then each job's --tmpdir as its tasks come (a cluster worker
+ * learns it only then). Runs on the loop thread, before the attempt that
+ * will spill there starts; costs a readdir of tmpdir.
+ */
+static void
+worker_sweep(worker *w, const char *tmpdir)
+{
+	if (strcmp(tmpdir, w->swept.buf) == 0)
+		return;
+	sl_task_spill_sweep(tmpdir);
+	sl_buf_reset(&w->swept);
+	sl_buf_addstr(&w->swept, tmpdir);
+}
+
 static void
 worker_on_task(worker *w, sl_msg *m)
 {
-	worker_attempt *a = calloc(1, sizeof(*a));
+	worker_attempt *a;
 
-	if (a == NULL) {
+	worker_sweep(w, sl_tmpdir(m->u.task.spec.tmpdir));
+	if ((a = calloc(1, sizeof(*a))) == NULL) {
 		sl_error("worker %u: out of memory for a task", w->id);
 		sl_msg_release(m);
 		return;
@@ -832,6 +852,7 @@ worker_close(worker *w)
 	if (w->zctx)
 		zmq_ctx_term(w->zctx);
 	sl_buf_release(&w->shuffle_ep);
+	sl_buf_release(&w->swept);
 }
 
 int
@@ -847,11 +868,15 @@ sl_worker_run(const sl_worker_config *cfg, sl_buf *err)
 	w.cfg = cfg;
 	atomic_init(&w.held, 0);
 	sl_buf_init(&w.shuffle_ep);
+	sl_buf_init(&w.swept);
 	mallopt(M_MMAP_THRESHOLD, WORKER_MMAP_THRESHOLD);
 	/* Until WELCOME says otherwise. */
 	w.heartbeat_ms = 500;
 	w.timeout_ms = 10000;
 	w.last_heard_ms = w.last_sent_ms = sl_now_ms();
+	/* Before HELLO, so before any task: what killed workers of this
+	   host left (this one before a restart too) goes now. */
+	worker_sweep(&w, sl_tmpdir(NULL));
 	if ((rv = worker_open(&w, err)) != SL_OK)
 		goto out;
 	while (!w.stop && !(cfg->stop && *cfg->stop)) {

@@ -130,6 +130,20 @@ run_mpi 3 run wordcount "$T/t1.txt" -o "$T/wc.default"
 expect_rc "wordcount -np 3, default R: exit status" 0
 check_layout "wordcount -np 3, default R: two parts" "$T/wc.default" 2
 
+# A worker rank learns the job's --tmpdir with its first task and removes
+# the spill directories dead workers of its host left there (those of a
+# live PID stay: test_spill.sh checks the other cases in local mode).
+_host=$(uname -n | tr -c 'A-Za-z0-9._\n-' '_')
+sh -c 'echo $$' >"$T/dead.pid"   # a PID that has exited
+_dead=$(cat "$T/dead.pid")
+mkdir -p "$T/mtmp/sluice-3-$_host-$_dead" "$T/mtmp/sluice-3-$_host-$$"
+echo spilled >"$T/mtmp/sluice-3-$_host-$_dead/m0-a0.1"
+run_mpi 2 run wordcount "$T/t1.txt" -o "$T/wc.tmpdir" --tmpdir "$T/mtmp"
+expect_rc "wordcount -np 2 --tmpdir: exit status" 0
+check_absent "a worker rank removes a dead worker's spill directory" \
+	"$T/mtmp/sluice-3-$_host-$_dead"
+check "and leaves a live PID's" test -d "$T/mtmp/sluice-3-$_host-$$"
+
 # Usage errors exit 2 on every rank, with no hang: found while parsing
 # (before MPI starts), after it (--workers with worker ranks), and by the
 # coordinator (an output that is complete already).
