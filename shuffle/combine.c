@@ -349,11 +349,12 @@ cb_insert(sl_combine *t, uint64_t hash, const void *key, size_t klen,
  * sl_combine_add of a key whose sl__key_head8 is `head`. A key longer
  * than CB_LEN_MAX matches no slot (klen is 32 bits there) and is refused
  * by cb_insert; a held key's length is valid, so a hit checks only that
- * the value's length is the held one's.
+ * the value's length is the held one's. `sum`: t->sum_u64, or true where
+ * the caller knows it is, so that the fold call drops out of its loop.
  */
 static inline __attribute__((always_inline)) int
 cb_add(sl_combine *t, uint64_t hash, uint64_t head, const void *key,
-       size_t klen, const void *val, size_t vlen)
+       size_t klen, const void *val, size_t vlen, bool sum)
 {
 	size_t mask = t->cap - 1, i = (size_t)hash & mask;
 	uint64_t pad8 = htole64(head); /* as memcpy'd to a slot */
@@ -365,7 +366,7 @@ cb_add(sl_combine *t, uint64_t hash, uint64_t head, const void *key,
 			continue;
 		if (s->vlen != vlen)
 			return vlen > CB_LEN_MAX ? SL_ETOOBIG : SL_EINVAL;
-		if (t->sum_u64)
+		if (sum)
 			return cb_sum_u64(s->val.in, val);
 		return cb_fold(t, s, val, vlen);
 	}
@@ -377,7 +378,7 @@ sl_combine_add(sl_combine *t, uint64_t hash, const void *key, size_t klen,
 	       const void *val, size_t vlen)
 {
 	int rv = cb_add(t, hash, sl__key_head8(key, klen), key, klen, val,
-			vlen);
+			vlen, t->sum_u64);
 
 	if (rv == SL_OK)
 		t->adds++;
@@ -399,7 +400,7 @@ sl_combine_flush(sl_combine *t)
 
 		memcpy(&head, q->key, 8);
 		rv = cb_add(t, q->hash, le64toh(head), q->key, q->klen, q->val,
-			    8);
+			    8, true); /* only counts are queued */
 		if (rv != SL_OK) {
 			t->error = rv;
 			break;
