@@ -23,8 +23,6 @@
  */
 #include "sl_impl.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -71,25 +69,6 @@ csv_count_quotes(const char *p, size_t n)
 	return c;
 }
 
-/* pread that retries EINTR; SL_EIO with a message. */
-static int
-csv_pread(sl_csv_reader *r, char *dst, size_t n, uint64_t off, size_t *got,
-	  sl_buf *err)
-{
-	ssize_t rv;
-
-	do
-		rv = pread(r->fd, dst, n, (off_t)off);
-	while (rv < 0 && errno == EINTR);
-	if (rv < 0) {
-		sl_buf_addf(err, "cannot read '%s': %s", r->path,
-			    strerror(errno));
-		return SL_EIO;
-	}
-	*got = (size_t)rv;
-	return SL_OK;
-}
-
 /*
  * Drops buf[0, pos), grows the buffer when it is full, and reads more.
  * Returns 1 when bytes were added, 0 at the end of the file, or an error.
@@ -126,8 +105,8 @@ csv_fill(sl_csv_reader *r, sl_buf *err)
 		r->buf = p;
 		r->cap = ncap;
 	}
-	rv = csv_pread(r, r->buf + r->len, r->cap - r->len,
-		       r->buf_off + r->len, &got, err);
+	rv = sl_pread(r->fd, r->path, r->buf + r->len, r->cap - r->len,
+		      r->buf_off + r->len, &got, err);
 	if (rv != SL_OK)
 		return rv;
 	r->len += got;
@@ -212,11 +191,9 @@ csv_quoted(sl_csv_reader *r, const char *p, size_t n, size_t *i,
 		qi = (size_t)(q - p);
 		/* No sl_buf_add below can fail: csv_parse sized unq. */
 		if (qi + 1 < n && p[qi + 1] == '"') {
-			/* "" : copy up to and including one quote */
-			if (!copied)
-				sl_buf_add(&r->unq, p + start, qi + 1 - start);
-			else
-				sl_buf_add(&r->unq, p + *i, qi + 1 - *i);
+			/* "" : copy from *i (start, the first time) up to and
+			 * including one quote */
+			sl_buf_add(&r->unq, p + *i, qi + 1 - *i);
 			copied = true;
 			*i = qi + 2;
 			continue;
@@ -463,7 +440,7 @@ csv_seek(sl_csv_reader *r, uint64_t start, sl_buf *err)
 	while (off < stop) {
 		size_t want = stop - off < r->cap ? (size_t)(stop - off) : r->cap;
 
-		rv = csv_pread(r, r->buf, want, off, &got, err);
+		rv = sl_pread(r->fd, r->path, r->buf, want, off, &got, err);
 		if (rv != SL_OK)
 			return rv;
 		if (got == 0)
@@ -511,12 +488,9 @@ sl_csv_open(sl_csv_reader **rp, const char *path, uint64_t start,
 	r->buf = malloc(r->cap);
 	if (r->path == NULL || r->buf == NULL)
 		goto nomem;
-	r->fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (r->fd < 0) {
-		rv = errno == ENOENT ? SL_ENOTFOUND : SL_EIO;
-		sl_buf_addf(err, "cannot open '%s': %s", path, strerror(errno));
+	rv = sl_open_read(path, &r->fd, err);
+	if (rv != SL_OK)
 		goto fail;
-	}
 	rv = csv_read_header(r, err);
 	if (rv != SL_OK)
 		goto fail;

@@ -22,6 +22,8 @@
  */
 #include "sl_impl.h"
 
+#include <endian.h>
+
 typedef unsigned __int128 dec_u128;
 
 /* 10^38 - 1, the largest mantissa a result may have. */
@@ -55,35 +57,22 @@ static const uint64_t dec_pow10[SL_DEC_MAX_SCALE + 1] = {
 
 #define DEC_AVG_SCALE 6
 
-/* Hot in every combine: a plain copy where the host is little-endian. */
+/* Hot in every combine: a plain copy where the host is little-endian
+ * (htole64 and le64toh are then no-ops), as in shuffle/combine.c. */
 void
 sl_u64_put(void *dst, uint64_t v)
 {
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	v = htole64(v);
 	memcpy(dst, &v, 8);
-#else
-	unsigned char *p = dst;
-	int i;
-
-	for (i = 0; i < 8; i++)
-		p[i] = (unsigned char)(v >> (8 * i));
-#endif
 }
 
 uint64_t
 sl_u64_get(const void *src)
 {
-	uint64_t v = 0;
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	memcpy(&v, src, 8);
-#else
-	const unsigned char *p = src;
-	int i;
+	uint64_t v;
 
-	for (i = 0; i < 8; i++)
-		v |= (uint64_t)p[i] << (8 * i);
-#endif
-	return v;
+	memcpy(&v, src, 8);
+	return le64toh(v);
 }
 
 static int

@@ -53,13 +53,6 @@ in_fail(struct sl_buf *err, int code, const char *fmt, ...)
 	return code;
 }
 
-/* The error code of a failed open/stat: is the file missing? */
-static int
-in_errno_code(int e)
-{
-	return e == ENOENT || e == ENOTDIR ? SL_ENOTFOUND : SL_EIO;
-}
-
 /* --- string lists ------------------------------------------------------ */
 
 int
@@ -112,7 +105,7 @@ in_add_file(sl_strlist *files, const char *path, struct sl_buf *err)
 	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0) {
 		e = errno;
-		return in_fail(err, in_errno_code(e), "cannot read '%s': %s",
+		return in_fail(err, sl_errno_code(e), "cannot read '%s': %s",
 			       path, strerror(e));
 	}
 	close(fd);
@@ -134,7 +127,7 @@ in_add_dir(sl_strlist *files, const char *dir, struct sl_buf *err)
 	d = opendir(dir);
 	if (d == NULL) {
 		e = errno;
-		return in_fail(err, in_errno_code(e), "cannot read '%s': %s",
+		return in_fail(err, sl_errno_code(e), "cannot read '%s': %s",
 			       dir, strerror(e));
 	}
 	sep = dir[0] && dir[strlen(dir) - 1] == '/' ? "" : "/";
@@ -152,7 +145,7 @@ in_add_dir(sl_strlist *files, const char *dir, struct sl_buf *err)
 		/* stat, not d_type: a symlink to a file is a file. */
 		if (stat(path.buf, &st) != 0) {
 			e = errno;
-			rv = in_fail(err, in_errno_code(e),
+			rv = in_fail(err, sl_errno_code(e),
 				     "cannot open '%s': %s", path.buf,
 				     strerror(e));
 			goto out;
@@ -227,7 +220,7 @@ in_add_glob(sl_strlist *files, const char *pattern, struct sl_buf *err)
 			continue;
 		if (stat(g.gl_pathv[i], &st) != 0) {
 			e = errno;
-			rv = in_fail(err, in_errno_code(e),
+			rv = in_fail(err, sl_errno_code(e),
 				     "cannot open '%s': %s", g.gl_pathv[i],
 				     strerror(e));
 			goto out;
@@ -257,7 +250,7 @@ in_add_arg(sl_strlist *files, const char *arg, struct sl_buf *err)
 	e = errno;
 	if (e == ENOENT && strpbrk(arg, "*?[") != NULL)
 		return in_add_glob(files, arg, err);
-	return in_fail(err, in_errno_code(e), "cannot open '%s': %s", arg,
+	return in_fail(err, sl_errno_code(e), "cannot open '%s': %s", arg,
 		       strerror(e));
 }
 
@@ -340,7 +333,7 @@ sl_input_plan(const sl_strlist *files, uint64_t split_size,
 	for (i = 0; i < files->n; i++) {
 		if (stat(files->v[i], &st) != 0) {
 			e = errno;
-			rv = in_fail(err, in_errno_code(e),
+			rv = in_fail(err, sl_errno_code(e),
 				     "cannot open '%s': %s", files->v[i],
 				     strerror(e));
 			goto fail;
@@ -412,25 +405,19 @@ lr_read(sl_line_reader *r, struct sl_buf *err)
 {
 	uint64_t at = r->base + r->lim;
 	uint64_t room = at < r->end ? r->end - at : 0;
-	size_t want = r->cap - r->lim;
-	ssize_t n;
-	int e;
+	size_t want = r->cap - r->lim, n;
+	int rv;
 
 	if (want > r->block)
 		want = r->block;
 	if (room < want && want - room > IN_READ_TAIL)
 		want = (size_t)room + IN_READ_TAIL;
-	do
-		n = pread(r->fd, r->buf + r->lim, want, (off_t)at);
-	while (n < 0 && errno == EINTR);
-	if (n < 0) {
-		e = errno;
-		return in_fail(err, SL_EIO, "cannot read '%s': %s", r->path,
-			       strerror(e));
-	}
+	rv = sl_pread(r->fd, r->path, r->buf + r->lim, want, at, &n, err);
+	if (rv != SL_OK)
+		return rv;
 	if (n == 0)
 		r->eof = true;
-	r->lim += (size_t)n;
+	r->lim += n;
 	return SL_OK;
 }
 
@@ -460,12 +447,13 @@ lr_skip_line(sl_line_reader *r, struct sl_buf *err)
 }
 
 /*
- * Make room for more of the current line: move it to the front, or, when
- * it fills the buffer, double the buffer (never past max_line + 2, the
- * most a line that is not too long needs with its "\r\n").
+ * Read more of the current line, after making room for it: move it to
+ * the front, or, when it fills the buffer, double the buffer (never past
+ * max_line + 2, the most a line that is not too long needs with its
+ * "\r\n").
  */
 static int
-lr_make_room(sl_line_reader *r)
+lr_refill(sl_line_reader *r, struct sl_buf *err)
 {
 	size_t ncap, max_cap = r->max_line + 2;
 	char *p;
@@ -476,17 +464,15 @@ lr_make_room(sl_line_reader *r)
 		r->scan -= r->pos;
 		r->lim -= r->pos;
 		r->pos = 0;
-		return SL_OK;
+	} else if (r->lim == r->cap) {
+		ncap = r->cap > max_cap / 2 ? max_cap : r->cap * 2;
+		p = realloc(r->buf, ncap + SL_LINE_READER_PAD);
+		if (p == NULL)
+			return SL_ENOMEM;
+		r->buf = p;
+		r->cap = ncap;
 	}
-	if (r->lim < r->cap)
-		return SL_OK;
-	ncap = r->cap > max_cap / 2 ? max_cap : r->cap * 2;
-	p = realloc(r->buf, ncap + SL_LINE_READER_PAD);
-	if (p == NULL)
-		return SL_ENOMEM;
-	r->buf = p;
-	r->cap = ncap;
-	return SL_OK;
+	return lr_read(r, err);
 }
 
 /*
@@ -553,9 +539,7 @@ sl_line_reader_next(sl_line_reader *r, sl_slice *line, uint64_t *offset,
 			return lr_take(r, r->lim - r->pos, r->lim, line,
 				       offset);
 		}
-		rv = lr_make_room(r);
-		if (rv == SL_OK)
-			rv = lr_read(r, err);
+		rv = lr_refill(r, err);
 		if (rv != SL_OK)
 			return rv;
 	}
@@ -642,9 +626,7 @@ sl_line_reader_lines(sl_line_reader *r, sl_slice *lines, uint64_t *offset,
 			return 0;
 		if (r->lim - r->pos > r->max_line + 1)
 			return lr_too_long(r, lines, offset, err);
-		rv = lr_make_room(r);
-		if (rv == SL_OK)
-			rv = lr_read(r, err);
+		rv = lr_refill(r, err);
 		if (rv != SL_OK)
 			return rv;
 	}
@@ -669,7 +651,7 @@ sl__line_reader_open_buf(sl_line_reader **rp, const char *path,
 			 size_t buf_size, struct sl_buf *err)
 {
 	sl_line_reader *r;
-	int rv, e;
+	int rv;
 
 	*rp = NULL;
 	if (max_line == 0 || max_line > SIZE_MAX - 2 || start > end ||
@@ -690,13 +672,9 @@ sl__line_reader_open_buf(sl_line_reader **rp, const char *path,
 		rv = SL_ENOMEM;
 		goto fail;
 	}
-	r->fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (r->fd < 0) {
-		e = errno;
-		rv = in_fail(err, in_errno_code(e), "cannot open '%s': %s",
-			     path, strerror(e));
+	rv = sl_open_read(path, &r->fd, err);
+	if (rv != SL_OK)
 		goto fail;
-	}
 	if (start > 0) {
 		/* The line holding byte start-1 belongs to the split before,
 		 * unless that byte is its '\n'. */
@@ -760,16 +738,12 @@ sl_line_number(const char *path, uint64_t offset, uint64_t *line,
 {
 	uint64_t at = 0, count = 0;
 	char *buf;
-	ssize_t n;
-	size_t want;
-	int fd, rv = SL_OK, e;
+	size_t want, n;
+	int fd, rv;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		e = errno;
-		return in_fail(err, in_errno_code(e), "cannot open '%s': %s",
-			       path, strerror(e));
-	}
+	rv = sl_open_read(path, &fd, err);
+	if (rv != SL_OK)
+		return rv;
 	buf = malloc(IN_COUNT_BUF);
 	if (buf == NULL) {
 		rv = SL_ENOMEM;
@@ -778,23 +752,17 @@ sl_line_number(const char *path, uint64_t offset, uint64_t *line,
 	while (at < offset) {
 		want = offset - at < IN_COUNT_BUF ? (size_t)(offset - at)
 						  : IN_COUNT_BUF;
-		do
-			n = pread(fd, buf, want, (off_t)at);
-		while (n < 0 && errno == EINTR);
-		if (n < 0) {
-			e = errno;
-			rv = in_fail(err, SL_EIO, "cannot read '%s': %s", path,
-				     strerror(e));
+		rv = sl_pread(fd, path, buf, want, at, &n, err);
+		if (rv != SL_OK)
 			goto out;
-		}
 		if (n == 0) {
 			rv = in_fail(err, SL_EINVAL,
 				     "byte %llu is beyond the end of '%s'",
 				     (unsigned long long)offset, path);
 			goto out;
 		}
-		count += in_count_newlines(buf, (size_t)n);
-		at += (uint64_t)n;
+		count += in_count_newlines(buf, n);
+		at += n;
 	}
 	*line = count + 1;
 out:

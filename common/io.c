@@ -1,9 +1,10 @@
 /*
- * io.c - writing to file descriptors; see io.h.
+ * io.c - reading and writing file descriptors; see io.h.
  */
 #include "sl_impl.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 int
@@ -21,5 +22,46 @@ sl_write_all(int fd, const void *p, size_t n)
 		b += w;
 		n -= (size_t)w;
 	}
+	return SL_OK;
+}
+
+int
+sl_errno_code(int e)
+{
+	return e == ENOENT || e == ENOTDIR ? SL_ENOTFOUND : SL_EIO;
+}
+
+int
+sl_open_read(const char *path, int *fd, sl_buf *err)
+{
+	int f = open(path, O_RDONLY | O_CLOEXEC), e;
+
+	if (f < 0) {
+		e = errno;
+		if (err)
+			(void)sl_buf_addf(err, "cannot open '%s': %s", path,
+					  strerror(e));
+		return sl_errno_code(e);
+	}
+	*fd = f;
+	return SL_OK;
+}
+
+int
+sl_pread(int fd, const char *path, void *p, size_t n, uint64_t off,
+	 size_t *got, sl_buf *err)
+{
+	ssize_t r;
+
+	do
+		r = pread(fd, p, n, (off_t)off);
+	while (r < 0 && errno == EINTR);
+	if (r < 0) {
+		if (err)
+			(void)sl_buf_addf(err, "cannot read '%s': %s", path,
+					  strerror(errno));
+		return SL_EIO;
+	}
+	*got = (size_t)r;
 	return SL_OK;
 }

@@ -1,15 +1,21 @@
 /*
- * io.h - writing to file descriptors.
+ * io.h - reading and writing file descriptors.
  *
  * sl_write_all() is the one loop that writes a whole buffer, for the
  * callers that write files (spill runs, a map's merged output, part
- * files). Blocking descriptors only: a non-blocking one may stop short
- * (EAGAIN), which is an error here. No state; any thread.
+ * files). sl_open_read() and sl_pread() open and read the input files
+ * (the line and CSV readers, line numbers) and word their errors the one
+ * way: `cannot open 'x': ...`, `cannot read 'x': ...`. Blocking
+ * descriptors only: a non-blocking one may stop short (EAGAIN), which is
+ * an error here. No state; any thread.
  */
 #ifndef SL_IO_H
 #define SL_IO_H
 
 #include <stddef.h>
+#include <stdint.h>
+
+struct sl_buf;
 
 /*
  * Writes the n bytes at p to fd, writing on after a short write and
@@ -18,5 +24,29 @@
  * stay written): the caller words the message, strerror(errno).
  */
 int sl_write_all(int fd, const void *p, size_t n);
+
+/*
+ * The error code for errno e of a failed open(2), opendir(3) or stat(2):
+ * SL_ENOTFOUND when the path does not exist (ENOENT, or ENOTDIR for a
+ * file used as a directory), else SL_EIO.
+ */
+int sl_errno_code(int e);
+
+/*
+ * Opens path read-only (close-on-exec) into *fd. SL_OK, or an
+ * sl_errno_code() with "cannot open 'path': reason" appended to err when
+ * err is not NULL; *fd is then unchanged.
+ */
+int sl_open_read(const char *path, int *fd, struct sl_buf *err);
+
+/*
+ * Reads up to n bytes at file offset off into p with one pread(2),
+ * retried when a signal interrupts it (EINTR); *got is the bytes read, 0
+ * at the end of the file. SL_OK, or SL_EIO with "cannot read 'path':
+ * reason" appended to err when err is not NULL (path names the file in
+ * that message only).
+ */
+int sl_pread(int fd, const char *path, void *p, size_t n, uint64_t off,
+	     size_t *got, struct sl_buf *err);
 
 #endif

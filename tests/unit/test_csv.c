@@ -324,6 +324,12 @@ test_open_reports_missing_files_bad_headers_and_bad_splits(void)
 	ASSERT_EQ_INT(sl_csv_open(&r, path, 5, 4, 100, &err), SL_EINVAL);
 	CU_ASSERT(err.len > 0);
 	CU_ASSERT(r == NULL);
+	/* under a file, as if it were a directory: missing, as for lines */
+	sl_buf_reset(&err);
+	ASSERT_EQ_INT(sl_csv_open(&r, unit_tpath("in.csv/x"), 0, 10, 100, &err),
+		      SL_ENOTFOUND);
+	CU_ASSERT(strstr(err.buf, "/in.csv/x': Not a directory") != NULL);
+	CU_ASSERT(r == NULL);
 	unit_tdir_remove();
 
 	/* a directory opens but cannot be read */

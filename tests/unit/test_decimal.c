@@ -169,6 +169,8 @@ test_format_prints_exactly_scale_decimals(void)
 	/* The extreme mantissa (outside what arithmetic produces) fits. */
 	ASSERT_EQ_STR(fmt(mk((sl_i128)((unsigned __int128)1 << 127), 18)),
 		      "-170141183460469231731.687303715884105728");
+	/* A scale beyond the maximum is clamped, so buf's bound holds. */
+	ASSERT_EQ_STR(fmt(mk(-1, 255)), "-0.000000000000000001");
 }
 
 static void
@@ -330,6 +332,8 @@ test_avg_reports_overflow_and_zero_count(void)
 	ASSERT_EQ_INT(sl_dec_avg(dec("-99999999999999999999999999999999999999"),
 				 7, &avg), SL_EOVERFLOW);
 	ASSERT_EQ_INT(sl_dec_avg(dec("1"), 0, &avg), SL_EINVAL);
+	ASSERT_EQ_INT(sl_dec_avg(mk(1, SL_DEC_MAX_SCALE + 1), 1, &avg),
+		      SL_EINVAL);
 	CU_ASSERT(avg.mant == 42 && avg.scale == 0);
 }
 

@@ -607,14 +607,18 @@ test_splits_of_a_small_file_give_each_line_once(void)
 	memcpy(d, small_text, n);
 	unit_tdir_make();
 	/* As it is (no final newline), with "\n", and ending in "\r". */
-	check_splits(d, n, NULL, 0, bufs, SL_ARRAY_LEN(bufs), maxes, 3);
+	check_splits(d, n, NULL, 0, bufs, SL_ARRAY_LEN(bufs), maxes,
+		     SL_ARRAY_LEN(maxes));
 	d[n] = '\n';
-	check_splits(d, n + 1, NULL, 0, bufs, SL_ARRAY_LEN(bufs), maxes, 3);
+	check_splits(d, n + 1, NULL, 0, bufs, SL_ARRAY_LEN(bufs), maxes,
+		     SL_ARRAY_LEN(maxes));
 	d[n] = '\r';
-	check_splits(d, n + 1, NULL, 0, bufs, SL_ARRAY_LEN(bufs), maxes, 3);
+	check_splits(d, n + 1, NULL, 0, bufs, SL_ARRAY_LEN(bufs), maxes,
+		     SL_ARRAY_LEN(maxes));
 	/* Only newlines. */
 	memset(d, '\n', 7);
-	check_splits(d, 7, NULL, 0, bufs, SL_ARRAY_LEN(bufs), maxes, 3);
+	check_splits(d, 7, NULL, 0, bufs, SL_ARRAY_LEN(bufs), maxes,
+		     SL_ARRAY_LEN(maxes));
 	free(d);
 	unit_tdir_remove();
 }
@@ -644,34 +648,46 @@ test_splits_of_a_bigger_file_give_each_line_once(void)
 			d[i++] = '\n';
 	}
 	unit_tdir_make();
-	check_splits(d, n, sizes, SL_ARRAY_LEN(sizes), bufs, 3, maxes, 2);
+	check_splits(d, n, sizes, SL_ARRAY_LEN(sizes), bufs, SL_ARRAY_LEN(bufs),
+		     maxes, SL_ARRAY_LEN(maxes));
 	free(d);
 	unit_tdir_remove();
 }
 
 /* --- the line reader --------------------------------------------------- */
 
-/* One next() call: its result, offset and line. */
+typedef int (*read_fn)(sl_line_reader *, sl_slice *, uint64_t *,
+		       struct sl_buf *);
+
+/*
+ * One call of fn, sl_line_reader_next() or sl_line_reader_lines(): its
+ * result, offset and line or run (want, for a result of 1).
+ */
 static void
-expect_next(sl_line_reader *r, int want_rv, uint64_t want_off,
-	    const char *want_line)
+expect_read(read_fn fn, sl_line_reader *r, int want_rv, uint64_t want_off,
+	    const char *want)
 {
 	sl_buf err = SL_BUF_INIT;
-	sl_slice line = { NULL, 0 };
+	sl_slice got = { NULL, 0 };
 	uint64_t off = UINT64_MAX;
 	int rv;
 
-	rv = sl_line_reader_next(r, &line, &off, &err);
+	rv = fn(r, &got, &off, &err);
 	ASSERT_EQ_INT(rv, want_rv);
 	if (rv != 0)
 		ASSERT_EQ_INT(off, want_off);
 	if (rv == 1 && want_rv == 1)
-		ASSERT_EQ_MEM(line.ptr, line.len, want_line, strlen(want_line));
+		ASSERT_EQ_MEM(got.ptr, got.len, want, strlen(want));
 	if (rv == SL_ETOOBIG)
-		ASSERT_EQ_INT(line.len, 0);
+		ASSERT_EQ_INT(got.len, 0);
 	ASSERT_EQ_INT(err.len, 0);
 	sl_buf_release(&err);
 }
+
+#define expect_next(r, rv, off, line)                                        \
+	expect_read(sl_line_reader_next, r, rv, off, line)
+#define expect_run(r, rv, off, run)                                          \
+	expect_read(sl_line_reader_lines, r, rv, off, run)
 
 static void
 test_reader_skips_lines_longer_than_max_line_and_goes_on(void)
@@ -801,17 +817,35 @@ test_reader_splits_at_a_newline_boundary_exactly(void)
 static void
 test_reader_open_refuses_bad_arguments_and_missing_files(void)
 {
-	sl_line_reader *r = (sl_line_reader *)&r;
+	static const struct {
+		uint64_t start, end;
+		size_t max_line, buf;
+	} bad[] = {
+		{ 0, 2, 0, 16 },            /* no line is allowed */
+		{ 0, 2, SIZE_MAX - 1, 16 }, /* max_line + 2 overflows */
+		{ 2, 1, 10, 16 },           /* start > end */
+		{ 0, 2, 10, 0 },            /* reads of no bytes */
+	};
+	sl_line_reader *r;
 	sl_buf err = SL_BUF_INIT, want = SL_BUF_INIT;
+	size_t i;
 
 	unit_tdir_make();
 	unit_write_file(unit_tpath("f"), "x\n", 2);
-	ASSERT_EQ_INT(sl_line_reader_open(&r, unit_tpath("f"), 0, 2, 0, &err),
-		      SL_EINVAL);
-	CU_ASSERT(r == NULL);
-	ASSERT_EQ_INT(sl_line_reader_open(&r, unit_tpath("f"), 2, 1, 10, &err),
-		      SL_EINVAL);
+	sl_buf_addf(&want, "invalid split or line limit for '%s'",
+		    unit_tpath("f"));
+	for (i = 0; i < SL_ARRAY_LEN(bad); i++) {
+		r = (sl_line_reader *)&r; /* must become NULL */
+		sl_buf_reset(&err);
+		ASSERT_EQ_INT(sl__line_reader_open_buf(&r, unit_tpath("f"),
+				bad[i].start, bad[i].end, bad[i].max_line,
+				bad[i].buf, &err), SL_EINVAL);
+		CU_ASSERT(r == NULL);
+		ASSERT_EQ_STR(err.buf, want.buf);
+	}
+	r = (sl_line_reader *)&r;
 	sl_buf_reset(&err);
+	sl_buf_reset(&want);
 	ASSERT_EQ_INT(sl_line_reader_open(&r, unit_tpath("nope"), 0, 2, 10,
 					  &err), SL_ENOTFOUND);
 	CU_ASSERT(r == NULL);
@@ -989,28 +1023,6 @@ random_text(uint64_t *s, char *d)
 	return n;
 }
 
-/* One lines() call: its result, offset and run. */
-static void
-expect_run(sl_line_reader *r, int want_rv, uint64_t want_off,
-	   const char *want_run)
-{
-	sl_buf err = SL_BUF_INIT;
-	sl_slice run = { NULL, 0 };
-	uint64_t off = UINT64_MAX;
-	int rv;
-
-	rv = sl_line_reader_lines(r, &run, &off, &err);
-	ASSERT_EQ_INT(rv, want_rv);
-	if (rv != 0)
-		ASSERT_EQ_INT(off, want_off);
-	if (rv == 1 && want_rv == 1)
-		ASSERT_EQ_MEM(run.ptr, run.len, want_run, strlen(want_run));
-	if (rv == SL_ETOOBIG)
-		ASSERT_EQ_INT(run.len, 0);
-	ASSERT_EQ_INT(err.len, 0);
-	sl_buf_release(&err);
-}
-
 static void
 test_runs_are_the_lines_of_every_split(void)
 {
@@ -1161,6 +1173,14 @@ test_line_number_counts_newlines_before_the_offset(void)
 		      SL_ENOTFOUND);
 	sl_buf_addf(&want, "cannot open '%s': No such file or directory",
 		    unit_tpath("g"));
+	ASSERT_EQ_STR(err.buf, want.buf);
+
+	/* A directory opens, and read() says EISDIR. */
+	sl_buf_reset(&err);
+	sl_buf_reset(&want);
+	make_dir(unit_tpath("d"));
+	ASSERT_EQ_INT(sl_line_number(unit_tpath("d"), 1, &line, &err), SL_EIO);
+	sl_buf_addf(&want, "cannot read '%s': Is a directory", unit_tpath("d"));
 	ASSERT_EQ_STR(err.buf, want.buf);
 	sl_buf_release(&want);
 	sl_buf_release(&err);

@@ -15,9 +15,17 @@ test_varints_round_trip_at_every_length(void)
 	const uint64_t vals[] = { 0, 1, 127, 128, 16383, 16384, UINT32_MAX,
 				  (uint64_t)1 << 56, UINT64_MAX };
 	unsigned char b[SL_VARINT_MAX];
-	uint64_t v;
+	uint64_t v, top;
 	size_t i, n;
 
+	/* The largest value of each length k, 2^(7k) - 1, and the next. */
+	for (i = 1; i < SL_VARINT_MAX; i++) {
+		top = ((uint64_t)1 << (7 * i)) - 1;
+		ASSERT_EQ_INT(sl_varint_put(b, top), i);
+		ASSERT_EQ_INT(sl_varint_len(top), i);
+		ASSERT_EQ_INT(sl_varint_put(b, top + 1), i + 1);
+		ASSERT_EQ_INT(sl_varint_len(top + 1), i + 1);
+	}
 	for (i = 0; i < SL_ARRAY_LEN(vals); i++) {
 		n = sl_varint_put(b, vals[i]);
 		ASSERT_EQ_INT(sl_varint_len(vals[i]), n);

@@ -177,9 +177,7 @@ round_trip(const sl_msg *m, const char *text, sl_msg *d)
 	size_t n;
 
 	ASSERT_EQ_INT(sl_msg_encode(m, &got), SL_OK);
-	ASSERT_EQ_INT(got.len, want.len);
-	CU_ASSERT(got.len == want.len &&
-		  memcmp(got.buf, want.buf, got.len) == 0);
+	ASSERT_EQ_MEM(got.buf, got.len, want.buf, want.len);
 	ASSERT_EQ_INT(sl_msg_decode(got.buf, got.len, d, &err), SL_OK);
 	ASSERT_EQ_STR(err.buf, "");
 	ASSERT_EQ_INT(d->type, m->type);
