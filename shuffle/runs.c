@@ -38,21 +38,18 @@ sl_runs_new(sl_runs **out, uint32_t partitions, const char *prefix,
 	*out = NULL;
 	if (runs == NULL)
 		return SL_ENOMEM;
-	runs->partitions = partitions;
 	runs->fold = fold;
 	runs->arg = arg;
 	runs->nruns = calloc(partitions ? partitions : 1, sizeof(*runs->nruns));
 	runs->segs = calloc(partitions ? partitions : 1, sizeof(*runs->segs));
 	runs->prefix = strdup(prefix);
 	if (!runs->nruns || !runs->segs || !runs->prefix) {
-		free(runs->nruns);
-		free(runs->segs);
-		free(runs->prefix);
-		free(runs);
+		sl_runs_free(runs); /* partitions 0: frees only the arrays */
 		return SL_ENOMEM;
 	}
 	for (r = 0; r < partitions; r++)
 		sl_buf_init(&runs->segs[r]);
+	runs->partitions = partitions;
 	*out = runs;
 	return SL_OK;
 }

@@ -27,37 +27,15 @@ rng(void)
 	return unit_rng(&rng_state);
 }
 
-/* 8-byte little-endian counts, the layout of sl_u64_put. */
-static void
-u64_put(void *dst, uint64_t v)
-{
-	unsigned char *p = dst;
-	int i;
-
-	for (i = 0; i < 8; i++)
-		p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static uint64_t
-u64_get(const void *src)
-{
-	const unsigned char *p = src;
-	uint64_t v = 0;
-	int i;
-
-	for (i = 0; i < 8; i++)
-		v |= (uint64_t)p[i] << (8 * i);
-	return v;
-}
-
+/* Sums 8-byte counts (sl_u64_put), as a fold of a job's own would. */
 static int
 fold_sum(void *arg, void *acc, const void *val, size_t len)
 {
-	uint64_t a = u64_get(acc), v = u64_get(val);
+	uint64_t a = sl_u64_get(acc), v = sl_u64_get(val);
 
 	if (__builtin_add_overflow(a, v, &a))
 		return SL_EOVERFLOW;
-	u64_put(acc, a);
+	sl_u64_put(acc, a);
 	return SL_OK;
 }
 
@@ -83,7 +61,7 @@ gen_records(size_t n, bool u64)
 		r->vlen = u64 ? 8 : rng() % 6;
 		r->val = malloc(r->vlen + 1);
 		if (u64)
-			u64_put(r->val, rng() % 1000);
+			sl_u64_put(r->val, rng() % 1000);
 		else
 			for (j = 0; j < r->vlen; j++)
 				r->val[j] = (unsigned char)rng();
@@ -133,8 +111,8 @@ expect_segments(rec *recs, size_t n, uint32_t r, bool combine, sl_buf *exp)
 		}
 		for (sum = 0, j = i; j < n && sl_key_cmp(recs[i].key,
 		     recs[i].klen, recs[j].key, recs[j].klen) == 0; j++)
-			sum += u64_get(recs[j].val);
-		u64_put(v, sum);
+			sum += sl_u64_get(recs[j].val);
+		sl_u64_put(v, sum);
 		sl_kv_append(&exp[p], recs[i].key, recs[i].klen, v, 8);
 	}
 }
@@ -156,9 +134,9 @@ check_partitions(const sl_buf *segs, uint32_t r)
 }
 
 static void
-run_against_reference(size_t n, uint32_t r, bool combine)
+run_against_reference(size_t n, uint32_t r, sl_fold_fn fold)
 {
-	rec *recs = gen_records(n, combine);
+	rec *recs = gen_records(n, fold != NULL);
 	sl_buf segs[7], exp[7];
 	sl_mapout *m;
 	size_t i;
@@ -168,14 +146,15 @@ run_against_reference(size_t n, uint32_t r, bool combine)
 		sl_buf_init(&segs[p]);
 		sl_buf_init(&exp[p]);
 	}
-	ASSERT_EQ_INT(sl_mapout_new(&m, r, combine ? fold_sum : NULL, NULL),
-		      SL_OK);
+	ASSERT_EQ_INT(sl_mapout_new(&m, r, fold, NULL), SL_OK);
 	for (i = 0; i < n; i++)
 		ASSERT_EQ_INT(sl_mapout_add(m, recs[i].key, recs[i].klen,
 					    recs[i].val, recs[i].vlen), SL_OK);
+	/* Queued adds (the engine's sum) are counted once made. */
+	ASSERT_EQ_INT(sl_mapout_flush(m), SL_OK);
 	ASSERT_EQ_INT(sl_mapout_records_in(m), n);
 	ASSERT_EQ_INT(sl_mapout_finish(m, segs), SL_OK);
-	expect_segments(recs, n, r, combine, exp);
+	expect_segments(recs, n, r, fold != NULL, exp);
 	for (p = 0; p < r; p++) {
 		ASSERT_EQ_INT(segs[p].len, exp[p].len);
 		CU_ASSERT(segs[p].len == exp[p].len &&
@@ -195,25 +174,32 @@ run_against_reference(size_t n, uint32_t r, bool combine)
 static void
 test_one_partition_without_combine(void)
 {
-	run_against_reference(20000, 1, false);
+	run_against_reference(20000, 1, NULL);
 }
 
 static void
 test_seven_partitions_without_combine(void)
 {
-	run_against_reference(20000, 7, false);
+	run_against_reference(20000, 7, NULL);
 }
 
 static void
 test_one_partition_with_combine(void)
 {
-	run_against_reference(20000, 1, true);
+	run_against_reference(20000, 1, fold_sum);
 }
 
 static void
 test_seven_partitions_with_combine(void)
 {
-	run_against_reference(20000, 7, true);
+	run_against_reference(20000, 7, fold_sum);
+}
+
+/* The engine's sum: counts queued, keys over 16 bytes added at once. */
+static void
+test_seven_partitions_with_the_engine_sum(void)
+{
+	run_against_reference(20000, 7, sl__fold_sum_u64);
 }
 
 static void
@@ -248,9 +234,9 @@ test_long_keys_are_partitioned_and_sorted(void)
 	memset(a, 'z', BIG + 1);
 	memset(b, 'z', BIG);
 	b[BIG - 1] = 'y';
-	u64_put(one, 1);
-	u64_put(two, 2);
-	u64_put(three, 3);
+	sl_u64_put(one, 1);
+	sl_u64_put(two, 2);
+	sl_u64_put(three, 3);
 	for (p = 0; p < 7; p++) {
 		sl_buf_init(&segs[p]);
 		sl_buf_init(&exp[p]);
@@ -285,8 +271,8 @@ test_fold_error_is_returned(void)
 	unsigned char big[8], one[8];
 	sl_mapout *m;
 
-	u64_put(big, UINT64_MAX);
-	u64_put(one, 1);
+	sl_u64_put(big, UINT64_MAX);
+	sl_u64_put(one, 1);
 	ASSERT_EQ_INT(sl_mapout_new(&m, 3, fold_sum, NULL), SL_OK);
 	ASSERT_EQ_INT(sl_mapout_add(m, "k", 1, big, 8), SL_OK);
 	ASSERT_EQ_INT(sl_mapout_add(m, "k", 1, one, 8), SL_EOVERFLOW);
@@ -301,7 +287,7 @@ test_value_of_another_length_is_rejected(void)
 	sl_buf seg = SL_BUF_INIT;
 	sl_mapout *m;
 
-	u64_put(one, 1);
+	sl_u64_put(one, 1);
 	ASSERT_EQ_INT(sl_mapout_new(&m, 1, fold_sum, NULL), SL_OK);
 	ASSERT_EQ_INT(sl_mapout_add(m, "k", 1, one, 8), SL_OK);
 	ASSERT_EQ_INT(sl_mapout_add(m, "k", 1, one, 4), SL_EINVAL);
@@ -371,7 +357,7 @@ run_finish_twice(sl_fold_fn fold)
 	uint32_t pa = sl_partition_of("a", 1, 2);
 	uint32_t pb = sl_partition_of("b", 1, 2);
 
-	u64_put(one, 1);
+	sl_u64_put(one, 1);
 	ASSERT_EQ_INT(sl_mapout_new(&m, 2, fold, NULL), SL_OK);
 	empty_bytes = sl_mapout_bytes(m);
 	ASSERT_EQ_INT(sl_mapout_add(m, "a", 1, one, 8), SL_OK);
@@ -420,7 +406,7 @@ run_budget_bounds(sl_fold_fn fold)
 	size_t want, n, out, peak, i;
 	int klen;
 
-	u64_put(one, 1);
+	sl_u64_put(one, 1);
 	memset(big, 'x', sizeof(big));
 	ASSERT_EQ_INT(sl_mapout_new(&m, 3, fold, NULL), SL_OK);
 	ASSERT_EQ_INT(sl_mapout_out_bytes(m), 0);
@@ -591,6 +577,8 @@ static const unit_case cases[] = {
 	  test_one_partition_with_combine },
 	{ "seven partitions with combine hold the reference sums",
 	  test_seven_partitions_with_combine },
+	{ "seven partitions with the engine's sum hold the reference sums",
+	  test_seven_partitions_with_the_engine_sum },
 	{ "equal keys keep emission order without combine",
 	  test_equal_keys_keep_emission_order },
 	{ "1 MiB keys are combined, partitioned and sorted",

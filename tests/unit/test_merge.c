@@ -16,20 +16,23 @@
 #include "tests/unit/unit.h"
 
 /*
- * The merge as text: "key=v1,v2;key=v3;" with every value read, or
- * reading at most `max_vals` values of a key (the rest skipped). Returns
- * the first error code, or 0.
+ * The merge of runs (spill files where paths[i]) as text: "key=v1,v2;
+ * key=v3;" with every value read, or reading at most `max_vals` values
+ * of a key (the rest skipped). Returns the first error code, or 0.
  */
 static int
-merge_to_text(const sl_slice *segs, size_t nsegs, size_t max_vals,
-	      sl_buf *text)
+merge_to_text(const sl_slice *segs, const char *const *paths, size_t nsegs,
+	      size_t max_vals, sl_buf *text)
 {
+	sl_buf err = SL_BUF_INIT;
 	sl_merge *m;
 	sl_slice key, val;
 	size_t i;
 	int rv;
 
-	if ((rv = sl_merge_new_runs(&m, segs, NULL, nsegs, NULL)) != SL_OK)
+	rv = sl_merge_new_runs(&m, segs, paths, nsegs, &err);
+	sl_buf_release(&err);
+	if (rv != SL_OK)
 		return rv;
 	while ((rv = sl_merge_next_key(m, &key)) == 1) {
 		sl_buf_add(text, key.ptr, key.len);
@@ -74,7 +77,7 @@ check_merge(const char *const *const *segdefs, size_t nsegs,
 		segs[i].ptr = segbufs[i].buf;
 		segs[i].len = segbufs[i].len;
 	}
-	ASSERT_EQ_INT(merge_to_text(segs, nsegs, max_vals, &text), 0);
+	ASSERT_EQ_INT(merge_to_text(segs, NULL, nsegs, max_vals, &text), 0);
 	ASSERT_EQ_STR(text.buf, expected);
 	for (i = 0; i < nsegs; i++)
 		sl_buf_release(&segbufs[i]);
@@ -178,9 +181,8 @@ test_empty_and_prefix_keys_merge_in_order(void)
 static void
 test_binary_keys_merge_in_memcmp_order(void)
 {
-	sl_buf s0 = SL_BUF_INIT, s1 = SL_BUF_INIT;
-	sl_slice segs[2], key, val;
-	sl_merge *m;
+	sl_buf s0 = SL_BUF_INIT, s1 = SL_BUF_INIT, text = SL_BUF_INIT;
+	sl_slice segs[2];
 
 	sl_kv_append(&s0, "\0", 1, "1", 1);
 	sl_kv_append(&s0, "\x7f", 1, "2", 1);
@@ -189,23 +191,12 @@ test_binary_keys_merge_in_memcmp_order(void)
 	sl_kv_append(&s1, "\x80", 1, "5", 1);
 	segs[0] = (sl_slice){ s0.buf, s0.len };
 	segs[1] = (sl_slice){ s1.buf, s1.len };
-	ASSERT_EQ_INT(sl_merge_new_runs(&m, segs, NULL, 2, NULL), SL_OK);
-	ASSERT_EQ_INT(sl_merge_next_key(m, &key), 1);
-	ASSERT_EQ_MEM(key.ptr, key.len, "\0", 1);
-	ASSERT_EQ_INT(sl_merge_next_key(m, &key), 1);
-	ASSERT_EQ_MEM(key.ptr, key.len, "\0\0", 2);
-	ASSERT_EQ_INT(sl_merge_next_value(m, &val), 1);
-	ASSERT_EQ_MEM(val.ptr, val.len, "4", 1);
-	ASSERT_EQ_INT(sl_merge_next_key(m, &key), 1);
-	ASSERT_EQ_MEM(key.ptr, key.len, "\x7f", 1);
-	ASSERT_EQ_INT(sl_merge_next_key(m, &key), 1);
-	ASSERT_EQ_MEM(key.ptr, key.len, "\x80", 1);
-	ASSERT_EQ_INT(sl_merge_next_key(m, &key), 1);
-	ASSERT_EQ_MEM(key.ptr, key.len, "\xff", 1);
-	ASSERT_EQ_INT(sl_merge_next_key(m, &key), 0);
-	sl_merge_free(m);
+	ASSERT_EQ_INT(merge_to_text(segs, NULL, 2, SIZE_MAX, &text), 0);
+	ASSERT_EQ_MEM(text.buf, text.len,
+		      "\0=1;" "\0\0=4;" "\x7f=2;" "\x80=5;" "\xff=3;", 21);
 	sl_buf_release(&s0);
 	sl_buf_release(&s1);
+	sl_buf_release(&text);
 }
 
 /* A merge of a good segment and `bad` returns SL_EPROTO, then again. */
@@ -219,7 +210,7 @@ check_malformed(const char *bad, size_t len, size_t max_vals)
 	sl_kv_append(&good, "m", 1, "1", 1);
 	segs[0] = (sl_slice){ good.buf, good.len };
 	segs[1] = (sl_slice){ bad, len };
-	ASSERT_EQ_INT(merge_to_text(segs, 2, max_vals, &text), SL_EPROTO);
+	ASSERT_EQ_INT(merge_to_text(segs, NULL, 2, max_vals, &text), SL_EPROTO);
 	/* Once failed, always failed. */
 	ASSERT_EQ_INT(sl_merge_new_runs(&m, segs, NULL, 2, NULL), SL_OK);
 	while (sl_merge_next_key(m, &key) == 1)
@@ -322,7 +313,8 @@ test_merged_map_outputs_equal_the_global_order(void)
 		sl_buf_reset(&exp);
 		for (t = 0; t < MAPS; t++)
 			part[t] = (sl_slice){ segs[t][r].buf, segs[t][r].len };
-		ASSERT_EQ_INT(merge_to_text(part, MAPS, SIZE_MAX, &got), 0);
+		ASSERT_EQ_INT(merge_to_text(part, NULL, MAPS, SIZE_MAX, &got),
+			      0);
 		/* The same text from the sorted reference. */
 		for (i = 0; i < n; i = j) {
 			j = i + 1;
@@ -351,39 +343,10 @@ test_merged_map_outputs_equal_the_global_order(void)
 	free(recs);
 }
 
-/* The merge of runs (files where paths[i]) as "key=len:first-byte,...;" */
-static int
-runs_to_text(const sl_slice *segs, const char *const *paths, size_t n,
-	     sl_buf *text)
-{
-	sl_buf err = SL_BUF_INIT;
-	sl_merge *m;
-	sl_slice key, val;
-	int rv;
-
-	if ((rv = sl_merge_new_runs(&m, segs, paths, n, &err)) != SL_OK) {
-		sl_buf_release(&err);
-		return rv;
-	}
-	while ((rv = sl_merge_next_key(m, &key)) == 1) {
-		sl_buf_add(text, key.ptr, key.len);
-		sl_buf_addch(text, '=');
-		while ((rv = sl_merge_next_value(m, &val)) == 1)
-			sl_buf_addf(text, "%zu:%c,", val.len,
-				    val.len ? val.ptr[val.len - 1] : '-');
-		if (rv < 0)
-			break;
-		sl_buf_addch(text, ';');
-	}
-	sl_merge_free(m);
-	sl_buf_release(&err);
-	return rv;
-}
-
 static void
 test_file_runs_merge_like_memory(void)
 {
-	char dir[] = "/tmp/sluice-test-merge-XXXXXX";
+	const char *dir = unit_tdir_make();
 	sl_buf segs[3], paths[3], want = SL_BUF_INIT, got = SL_BUF_INIT;
 	sl_buf val = SL_BUF_INIT, err = SL_BUF_INIT;
 	sl_slice views[3];
@@ -391,7 +354,6 @@ test_file_runs_merge_like_memory(void)
 	char key[16];
 	size_t i, k;
 
-	CU_ASSERT_FATAL(mkdtemp(dir) != NULL);
 	/*
 	 * Three runs of 4000 keys; every 500th value is 300 KB so records
 	 * straddle the reader's pieces and some are bigger than several.
@@ -414,25 +376,27 @@ test_file_runs_merge_like_memory(void)
 		ASSERT_EQ_INT(sl_spill_write(paths[i].buf, segs[i].buf,
 					     segs[i].len, &err), SL_OK);
 	}
-	ASSERT_EQ_INT(runs_to_text(views, NULL, 3, &want), 0);
+	ASSERT_EQ_INT(merge_to_text(views, NULL, 3, SIZE_MAX, &want), 0);
 	/* All files, and a mix with the middle run in memory. */
 	names[0] = paths[0].buf;
 	names[1] = paths[1].buf;
 	names[2] = paths[2].buf;
-	ASSERT_EQ_INT(runs_to_text(NULL, names, 3, &got), 0);
+	ASSERT_EQ_INT(merge_to_text(NULL, names, 3, SIZE_MAX, &got), 0);
 	CU_ASSERT(want.len > 100000);
 	ASSERT_EQ_MEM(got.buf, got.len, want.buf, want.len);
 	sl_buf_reset(&got);
 	names[1] = NULL;
-	ASSERT_EQ_INT(runs_to_text(views, names, 3, &got), 0);
+	ASSERT_EQ_INT(merge_to_text(views, names, 3, SIZE_MAX, &got), 0);
 	ASSERT_EQ_MEM(got.buf, got.len, want.buf, want.len);
 	/* A missing file fails at once; a damaged one when it is read. */
 	names[1] = "/nonexistent-h13";
-	ASSERT_EQ_INT(runs_to_text(views, names, 3, &got), SL_ENOTFOUND);
+	ASSERT_EQ_INT(merge_to_text(views, names, 3, SIZE_MAX, &got),
+		      SL_ENOTFOUND);
 	ASSERT_EQ_INT(truncate(paths[2].buf, 1000), 0);
 	names[1] = NULL;
 	sl_buf_reset(&got);
-	ASSERT_EQ_INT(runs_to_text(views, names, 3, &got), SL_EPROTO);
+	ASSERT_EQ_INT(merge_to_text(views, names, 3, SIZE_MAX, &got),
+		      SL_EPROTO);
 	ASSERT_EQ_INT(sl_spill_rmdir(dir, &err), SL_OK);
 	for (i = 0; i < 3; i++) {
 		sl_buf_release(&segs[i]);
@@ -452,16 +416,13 @@ test_file_runs_merge_like_memory(void)
 static void
 test_the_last_value_of_a_file_run_is_whole(void)
 {
-	char dir[] = "/tmp/sluice-test-merge-XXXXXX";
+	const char *dir = unit_tdir_make();
 	sl_buf seg = SL_BUF_INIT, path = SL_BUF_INIT, err = SL_BUF_INIT;
 	sl_buf want = SL_BUF_INIT, got = SL_BUF_INIT;
-	sl_slice key, val;
-	sl_merge *m;
 	const char *name;
 	char big[100];
 	size_t i;
 
-	CU_ASSERT_FATAL(mkdtemp(dir) != NULL);
 	for (i = 0; i < sizeof(big); i++)
 		big[i] = (char)('A' + i % 26);
 	sl_kv_append(&seg, "a", 1, "x", 1);
@@ -473,15 +434,7 @@ test_the_last_value_of_a_file_run_is_whole(void)
 	sl_buf_add(&want, "a=x;b=", 6);
 	sl_buf_add(&want, big, sizeof(big));
 	sl_buf_addch(&want, ';');
-	CU_ASSERT_FATAL(sl_merge_new_runs(&m, NULL, &name, 1, &err) == SL_OK);
-	while (sl_merge_next_key(m, &key) == 1) {
-		sl_buf_add(&got, key.ptr, key.len);
-		sl_buf_addch(&got, '=');
-		while (sl_merge_next_value(m, &val) == 1)
-			sl_buf_add(&got, val.ptr, val.len);
-		sl_buf_addch(&got, ';');
-	}
-	sl_merge_free(m);
+	ASSERT_EQ_INT(merge_to_text(NULL, &name, 1, SIZE_MAX, &got), 0);
 	ASSERT_EQ_MEM(got.buf, got.len, want.buf, want.len);
 	ASSERT_EQ_INT(sl_spill_rmdir(dir, &err), SL_OK);
 	sl_buf_release(&seg);

@@ -32,20 +32,11 @@ fold_sum(void *arg, void *acc, const void *val, size_t len)
 	return SL_OK;
 }
 
-static char dir[64];
-
-static void
-make_dir(void)
-{
-	snprintf(dir, sizeof(dir), "/tmp/sluice-test-runs-XXXXXX");
-	CU_ASSERT_FATAL(mkdtemp(dir) != NULL);
-}
-
-/* Files in dir. */
+/* Files in the case's directory (unit_tdir_make). */
 static int
 count_files(void)
 {
-	DIR *d = opendir(dir);
+	DIR *d = opendir(unit_tdir());
 	struct dirent *de;
 	int n = 0;
 
@@ -87,12 +78,12 @@ check_spilled_equals_unspilled(sl_fold_fn fold, uint32_t n, size_t budget)
 	uint32_t i, r;
 	int runs_written;
 
-	make_dir();
+	unit_tdir_make();
 	for (r = 0; r < NPARTS; r++)
 		sl_buf_init(&segs[r]);
 	ASSERT_EQ_INT(sl_mapout_new(&ref, NPARTS, fold, NULL), SL_OK);
 	ASSERT_EQ_INT(sl_mapout_new(&mo, NPARTS, fold, NULL), SL_OK);
-	sl_buf_addf(&path, "%s/m0-a0", dir);
+	sl_buf_addf(&path, "%s/m0-a0", unit_tdir());
 	ASSERT_EQ_INT(sl_runs_new(&runs, NPARTS, path.buf, fold, NULL), SL_OK);
 	for (i = 0; i < n; i++) {
 		record(i, key, &klen, &val);
@@ -127,7 +118,7 @@ check_spilled_equals_unspilled(sl_fold_fn fold, uint32_t n, size_t budget)
 	sl_runs_free(runs);
 	ASSERT_EQ_INT(count_files(), 1);
 	unlink(path.buf);
-	ASSERT_EQ_INT(sl_spill_rmdir(dir, &err), SL_OK);
+	ASSERT_EQ_INT(sl_spill_rmdir(unit_tdir(), &err), SL_OK);
 	for (r = 0; r < NPARTS; r++)
 		sl_buf_release(&segs[r]);
 	sl_mapout_free(ref);
@@ -186,8 +177,8 @@ test_fold_of_different_lengths_across_runs_fails(void)
 	sl_buf err = SL_BUF_INIT, path = SL_BUF_INIT;
 	uint64_t ends[1], v = 1;
 
-	make_dir();
-	sl_buf_addf(&path, "%s/m1", dir);
+	unit_tdir_make();
+	sl_buf_addf(&path, "%s/m1", unit_tdir());
 	ASSERT_EQ_INT(sl_mapout_new(&mo, 1, fold_sum, NULL), SL_OK);
 	ASSERT_EQ_INT(sl_runs_new(&runs, 1, path.buf, fold_sum, NULL), SL_OK);
 	ASSERT_EQ_INT(sl_mapout_add(mo, "a", 1, &v, 8), SL_OK);
@@ -200,7 +191,7 @@ test_fold_of_different_lengths_across_runs_fails(void)
 	ASSERT_EQ_STR(err.buf, "values of one key have different lengths");
 	sl_runs_free(runs);
 	ASSERT_EQ_INT(count_files(), 0);
-	ASSERT_EQ_INT(sl_spill_rmdir(dir, &err), SL_OK);
+	ASSERT_EQ_INT(sl_spill_rmdir(unit_tdir(), &err), SL_OK);
 	sl_mapout_free(mo);
 	sl_buf_release(&path);
 	sl_buf_release(&err);
@@ -215,8 +206,8 @@ test_finish_refuses_an_existing_file(void)
 	uint64_t ends[1];
 	FILE *f;
 
-	make_dir();
-	sl_buf_addf(&path, "%s/m2.out", dir);
+	unit_tdir_make();
+	sl_buf_addf(&path, "%s/m2.out", unit_tdir());
 	f = fopen(path.buf, "w");
 	CU_ASSERT_FATAL(f != NULL);
 	fclose(f);
@@ -227,7 +218,7 @@ test_finish_refuses_an_existing_file(void)
 	/* Not ours: it stays. */
 	ASSERT_EQ_INT(count_files(), 1);
 	sl_runs_free(runs);
-	ASSERT_EQ_INT(sl_spill_rmdir(dir, &err), SL_OK);
+	ASSERT_EQ_INT(sl_spill_rmdir(unit_tdir(), &err), SL_OK);
 	sl_mapout_free(mo);
 	sl_buf_release(&path);
 	sl_buf_release(&err);

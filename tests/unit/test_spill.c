@@ -108,7 +108,7 @@ test_runs_come_back_byte_for_byte(void)
 static void
 test_an_existing_file_is_not_overwritten(void)
 {
-	sl_buf err = SL_BUF_INIT, out = SL_BUF_INIT;
+	sl_buf err = SL_BUF_INIT;
 	FILE *f;
 
 	setup("run");
@@ -122,7 +122,6 @@ test_an_existing_file_is_not_overwritten(void)
 	CU_ASSERT_EQUAL(fgetc(f), 'm');
 	fclose(f);
 	sl_buf_release(&err);
-	sl_buf_release(&out);
 	teardown();
 }
 
@@ -187,13 +186,13 @@ test_many_appends_equal_one_write(void)
 	size_t i, len = 0, off = 0;
 	char *run;
 
-	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
+	for (i = 0; i < SL_ARRAY_LEN(sizes); i++)
 		len += sizes[i];
 	run = make_run(len);
 	setup("appended");
 	sl_buf_addf(&whole, "%s/whole", unit_tdir());
 	ASSERT_EQ_INT(sl_spill_create(&w, path.buf, &err), SL_OK);
-	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+	for (i = 0; i < SL_ARRAY_LEN(sizes); i++) {
 		ASSERT_EQ_INT(sl_spill_append(w, run + off, sizes[i], &err),
 			      SL_OK);
 		off += sizes[i];
@@ -339,7 +338,7 @@ test_damaged_files_are_refused(void)
 	sl_buf err = SL_BUF_INIT;
 	size_t i;
 
-	for (i = 0; i < sizeof(edits) / sizeof(edits[0]); i++) {
+	for (i = 0; i < SL_ARRAY_LEN(edits); i++) {
 		setup("run");
 		sl_buf_reset(&err);
 		ASSERT_EQ_INT(read_damaged(2 * SL_SPILL_BLOCK + 7, edits[i],
