@@ -47,12 +47,6 @@ sl_mpi_launched(void)
 
 #ifdef HAVE_MPI
 
-bool
-sl_mpi_available(void)
-{
-	return true;
-}
-
 /* Appends MPI's text for code to err after what. */
 static int
 mpi_fail(sl_buf *err, const char *what, int code)
@@ -343,12 +337,6 @@ out:
 }
 
 #else /* !HAVE_MPI */
-
-bool
-sl_mpi_available(void)
-{
-	return false;
-}
 
 int
 sl_mpi_init(int *rank, int *size, sl_buf *err)

@@ -14,16 +14,13 @@
  * (MPI_THREAD_FUNNELED): the control plane runs over ZeroMQ, whose
  * heartbeats detect lost workers (see docs/mpi.md).
  *
- * Built without MPI (configure --with-mpi=no), sl_mpi_available() is
- * false and sl_mpi_init() fails with SL_EUSAGE and an explanation.
+ * Built without MPI (configure --with-mpi=no), sl_mpi_init() fails with
+ * SL_EUSAGE and an explanation.
  */
 #ifndef SL_MPI_H
 #define SL_MPI_H
 
 #include "sl_impl.h"
-
-/* Whether sluice was built with MPI. */
-bool sl_mpi_available(void);
 
 /*
  * Whether a launcher started this process: Open MPI's mpirun

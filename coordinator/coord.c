@@ -71,7 +71,6 @@ typedef struct coord_job {
 
 struct sl_coord {
 	sl_coord_config cfg;
-	void *zctx;
 	void *sock;              /* ROUTER */
 	coord_worker *workers;   /* by id - 1 */
 	uint32_t nworkers;
@@ -297,18 +296,20 @@ coord_job_free(coord_job *j)
 }
 
 /*
- * Adds the counters of src into the list *dst (by name). The list is
- * capped (SL_COUNTERS_MAX): counters come from the network.
+ * Adds the counters of src into dst's (by name). The list is capped
+ * (SL_COUNTERS_MAX): counters come from the network.
  */
 static int
-coord_counters_add(sl_counter **dst, uint32_t *n, size_t *alloc,
-		   const sl_counter *src, uint32_t nsrc)
+coord_counters_add(coord_task_stats *dst, const sl_counter *src,
+		   uint32_t nsrc)
 {
 	uint32_t i;
 	int rv = SL_OK;
 
 	for (i = 0; i < nsrc && rv == SL_OK; i++)
-		rv = sl_counters_add(dst, n, alloc, src[i].name, src[i].value);
+		rv = sl_counters_add(&dst->counters, &dst->ncounters,
+				     &dst->counters_alloc, src[i].name,
+				     src[i].value);
 	return rv;
 }
 
@@ -317,9 +318,8 @@ static void
 coord_reply_done(sl_coord *c, const sl_buf *client, uint64_t job, int status,
 		 const char *error, const coord_job *j)
 {
-	sl_counter *counters = NULL;
-	uint32_t ncounters = 0, i;
-	size_t counters_alloc = 0;
+	coord_task_stats total = { 0 }; /* only its counters are used */
+	uint32_t i;
 	sl_msg m;
 
 	memset(&m, 0, sizeof(m));
@@ -335,37 +335,31 @@ coord_reply_done(sl_coord *c, const sl_buf *client, uint64_t job, int status,
 		for (i = 0; i < j->splits.n; i++) {
 			m.u.job_done.bytes_in += j->maps[i].bytes_in;
 			m.u.job_done.records_in += j->maps[i].records_in;
-			coord_counters_add(&counters, &ncounters,
-					   &counters_alloc,
-					   j->maps[i].counters,
+			coord_counters_add(&total, j->maps[i].counters,
 					   j->maps[i].ncounters);
 		}
 		for (i = 0; i < r; i++) {
 			m.u.job_done.records_out += j->reduces[i].records_out;
-			coord_counters_add(&counters, &ncounters,
-					   &counters_alloc,
-					   j->reduces[i].counters,
+			coord_counters_add(&total, j->reduces[i].counters,
 					   j->reduces[i].ncounters);
 		}
 		m.u.job_done.elapsed_ms = sl_now_ms() - j->start_ms;
 	}
-	m.u.job_done.counters = counters;
-	m.u.job_done.ncounters = ncounters;
+	m.u.job_done.counters = total.counters;
+	m.u.job_done.ncounters = total.ncounters;
 	coord_send(c, client, &m);
-	for (i = 0; i < ncounters; i++)
-		free(counters[i].name);
-	free(counters);
+	coord_stats_release(&total);
 }
 
+/* A simple message (JOB_END, SHUTDOWN) to every live worker. */
 static void
-coord_job_end_workers(sl_coord *c, uint64_t job)
+coord_send_all(sl_coord *c, int type, uint64_t job)
 {
 	uint32_t i;
 
 	for (i = 0; i < c->nworkers; i++)
 		if (c->workers[i].alive)
-			coord_send_simple(c, &c->workers[i].peer,
-					  SL_MSG_JOB_END, job);
+			coord_send_simple(c, &c->workers[i].peer, type, job);
 }
 
 static void coord_start_next(sl_coord *c);
@@ -395,7 +389,7 @@ coord_job_finish(sl_coord *c, int status, const char *error)
 	const char *dir = j->submit.u.submit.output_dir;
 	sl_buf err = SL_BUF_INIT;
 
-	coord_job_end_workers(c, j->id);
+	coord_send_all(c, SL_MSG_JOB_END, j->id);
 	coord_rm_temporary(dir);
 	if (status == SL_OK &&
 	    (status = coord_write_success(dir, &err)) != SL_OK)
@@ -835,25 +829,20 @@ coord_on_task_done(sl_coord *c, coord_worker *w, const sl_msg *m)
 				  status, sl_status_retryable(status),
 				  m->u.task_done.error, now) != SL_OK)
 		return;     /* stale or duplicate report */
-	if (status == SL_OK) {
-		if (id->kind == SL_TASK_MAP && id->task < j->splits.n) {
-			coord_output_update(c, j, id->task);
-			st = &j->maps[id->task];
-		} else if (id->kind == SL_TASK_REDUCE &&
-			   id->task < j->submit.u.submit.spec.partitions) {
-			st = &j->reduces[id->task];
-		} else {
-			return;
-		}
-		coord_stats_release(st);
-		coord_counters_add(&st->counters, &st->ncounters,
-				   &st->counters_alloc,
-				   m->u.task_done.counters,
-				   m->u.task_done.ncounters);
-		st->records_in = m->u.task_done.records_in;
-		st->bytes_in = m->u.task_done.bytes_in;
-		st->records_out = m->u.task_done.records_out;
-	}
+	if (status != SL_OK)
+		return;
+	/* The scheduler knew the attempt: its kind and task are in range
+	 * (it has j->splits.n maps and spec.partitions reduces). */
+	if (id->kind == SL_TASK_MAP)
+		coord_output_update(c, j, id->task);
+	st = id->kind == SL_TASK_MAP ? &j->maps[id->task]
+				     : &j->reduces[id->task];
+	coord_stats_release(st);
+	coord_counters_add(st, m->u.task_done.counters,
+			   m->u.task_done.ncounters);
+	st->records_in = m->u.task_done.records_in;
+	st->bytes_in = m->u.task_done.bytes_in;
+	st->records_out = m->u.task_done.records_out;
 }
 
 static void
@@ -997,7 +986,6 @@ sl_coord_new(sl_coord **cp, void *zctx, const sl_coord_config *cfg,
 	if (c == NULL)
 		return SL_ENOMEM;
 	c->cfg = *cfg;
-	c->zctx = zctx;
 	c->sock = sl_zsock_new(zctx, ZMQ_ROUTER, SL_PROTO_MAX_MSG, err);
 	if (c->sock == NULL) {
 		free(c);
@@ -1019,7 +1007,6 @@ sl_coord_run(sl_coord *c, sl_buf *err)
 	zmq_pollitem_t item;
 	coord_job *j;
 	uint64_t now, due;
-	uint32_t i;
 	long timeout;
 
 	c->last_beat_ms = sl_now_ms();
@@ -1053,10 +1040,7 @@ sl_coord_run(sl_coord *c, sl_buf *err)
 				 "coordinator shut down", NULL);
 		coord_job_free(j);
 	}
-	for (i = 0; i < c->nworkers; i++)
-		if (c->workers[i].alive)
-			coord_send_simple(c, &c->workers[i].peer,
-					  SL_MSG_SHUTDOWN, 0);
+	coord_send_all(c, SL_MSG_SHUTDOWN, 0);
 	return SL_OK;
 }
 

@@ -187,7 +187,7 @@ static bool
 sched_runnable(const sl_sched *s, const sched_task *t)
 {
 	return t->kind == SL_TASK_MAP ||
-	       (!s->reduces_held && s->stage[0].ndone == s->stage[0].ntasks);
+	       (!s->reduces_held && sl_sched_maps_done(s));
 }
 
 /* The worker reduce t is pinned to, or 0. */
@@ -276,6 +276,17 @@ sched_pick(const sl_sched *s, const sched_task *t, bool avoid_running)
 	return best;
 }
 
+/* Describes attempt n of t, for sl_sched_next() and sl_sched_next_kill(). */
+static void
+sched_assign_of(const sched_task *t, uint32_t n, sl_assign *out)
+{
+	out->kind = t->kind;
+	out->task = t->index;
+	out->attempt = n;
+	out->worker = t->att[n].worker;
+	out->speculative = t->att[n].speculative;
+}
+
 /* Starts a new attempt of t on w. SL_OK or SL_ENOMEM (nothing changed). */
 static int
 sched_start(sl_sched *s, sched_task *t, sched_worker *w, bool speculative,
@@ -298,14 +309,28 @@ sched_start(sl_sched *s, sched_task *t, sched_worker *w, bool speculative,
 	a->speculative = speculative;
 	a->status = SL_OK;
 	s->running[s->nrunning++] = (sched_ref){ t, t->natt };
-	out->kind = t->kind;
-	out->task = t->index;
-	out->attempt = t->natt;
-	out->worker = w->id;
-	out->speculative = speculative;
+	sched_assign_of(t, t->natt, out);
 	t->natt++;
 	t->nlive++;
 	w->used++;
+	return SL_OK;
+}
+
+/*
+ * Keeps a copy of the error reported for a; NULL or "" keeps what it had.
+ * SL_OK or SL_ENOMEM (nothing changed).
+ */
+static int
+sched_set_error(sched_attempt *a, const char *error)
+{
+	char *copy;
+
+	if (error == NULL || *error == '\0')
+		return SL_OK;
+	if ((copy = strdup(error)) == NULL)
+		return SL_ENOMEM;
+	free(a->error);
+	a->error = copy;
 	return SL_OK;
 }
 
@@ -775,16 +800,11 @@ sl_sched_attempt_done(sl_sched *s, uint8_t kind, uint32_t task,
 
 	if (a == NULL)
 		return SL_EINVAL;
-	if (!ok && error && *error) {
-		char *copy = strdup(error);
-
-		if (copy == NULL)
+	if (!ok) {
+		if (sched_set_error(a, error) != SL_OK)
 			return SL_ENOMEM;
-		free(a->error);
-		a->error = copy;
-	}
-	if (!ok)
 		a->status = status;
+	}
 	if (ok && kind == SL_TASK_REDUCE && t->ok != attempt) {
 		/* its output is not in place: keep a failed commit's error */
 		ok = false;
@@ -828,21 +848,13 @@ sl_sched_commit_done(sl_sched *s, uint32_t partition, uint32_t attempt,
 	if (t == NULL || t->committing != attempt || attempt == SCHED_NONE)
 		return SL_EINVAL;
 	a = &t->att[attempt];
-	if (status != SL_OK) {
-		char *copy = NULL;
-
-		if (error && *error && (copy = strdup(error)) == NULL)
-			return SL_ENOMEM;
-		if (copy) {
-			free(a->error);
-			a->error = copy;
-		}
-		a->status = status;
-		t->committing = SCHED_NONE;
-		return SL_OK;
-	}
+	if (status != SL_OK && sched_set_error(a, error) != SL_OK)
+		return SL_ENOMEM;
 	t->committing = SCHED_NONE;
-	sched_task_done(s, t, attempt, now_ms);
+	if (status != SL_OK)
+		a->status = status;
+	else
+		sched_task_done(s, t, attempt, now_ms);
 	return SL_OK;
 }
 
@@ -858,11 +870,7 @@ sl_sched_next_kill(sl_sched *s, sl_assign *out)
 		if (!a->obsolete || a->kill_sent)
 			continue;
 		a->kill_sent = true;
-		out->kind = t->kind;
-		out->task = t->index;
-		out->attempt = s->running[i].att;
-		out->worker = a->worker;
-		out->speculative = a->speculative;
+		sched_assign_of(t, s->running[i].att, out);
 		return 1;
 	}
 	return 0;

@@ -69,16 +69,23 @@ same_output() {
 	check "$1: no _temporary left" test ! -e "$2/_temporary"
 }
 
-# kill_case NAME FAULT WAIT_KIND WHO: kill -9 a worker while the first
-# attempt of task 0 of WAIT_KIND runs; WHO is "it" (the worker running
-# that task) or "other" (the other one).
-kill_case() {
+# start_fault NAME FAULT KIND: a word count into $T/NAME in the
+# background with SLUICE_FAULT=FAULT; once the first attempt of task 0 of
+# KIND went to a worker, $w is that worker. Fails when it never did.
+start_fault() {
 	SLUICE_FAULT=$2
 	export SLUICE_FAULT
 	start_bg run wordcount "$T/in.txt" -o "$T/$1" $COMMON -v -v
 	unset SLUICE_FAULT
-	if wait_log "$3 task 0 attempt 0 -> worker"; then
-		w=$(task_worker "$3" 0)
+	wait_log "$3 task 0 attempt 0 -> worker" || return 1
+	w=$(task_worker "$3" 0)
+}
+
+# kill_case NAME FAULT WAIT_KIND WHO: kill -9 a worker while the first
+# attempt of task 0 of WAIT_KIND runs; WHO is "it" (the worker running
+# that task) or "other" (the other one).
+kill_case() {
+	if start_fault "$1" "$2" "$3"; then
 		[ "$4" = other ] && w=$((3 - w))
 		pid=$(worker_pid "$w")
 		if [ -n "$pid" ] && kill -9 "$pid"; then
@@ -99,12 +106,7 @@ kill_case "kill after its maps finished" "reduce-sleep=1500" reduce other
 
 # A worker stopped past the heartbeat timeout is declared lost; when it
 # is continued it must not commit anything, and it exits.
-SLUICE_FAULT="reduce-sleep=2500"
-export SLUICE_FAULT
-start_bg run wordcount "$T/in.txt" -o "$T/stop" $COMMON -v -v
-unset SLUICE_FAULT
-if wait_log "reduce task 0 attempt 0 -> worker"; then
-	w=$(task_worker reduce 0)
+if start_fault stop "reduce-sleep=2500" reduce; then
 	pid=$(worker_pid "$w")
 	kill -STOP "$pid"
 	wait_log "worker $w (.*) lost"

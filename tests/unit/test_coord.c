@@ -1,9 +1,9 @@
 /*
  * test_coord.c - the coordinator's gate on SUBMIT and SHUTDOWN: only the
- * embedded client (its ROUTER identity) may submit jobs or stop it; and
- * the map outputs a reduce TASK names after a map output was rerun. Runs
- * a real coordinator on a thread, with peers (client, fake workers) on
- * inproc sockets.
+ * embedded client (its ROUTER identity) may submit jobs or stop it; the
+ * fencing of peers that are not workers; and the map outputs a reduce
+ * TASK names after a map output was rerun. Runs a real coordinator on a
+ * thread, with peers (client, fake workers) on inproc sockets.
  */
 #include "sl_impl.h"
 
@@ -14,29 +14,53 @@
 #include "coordinator/coord.h"
 #include "unit.h"
 
-typedef struct coord_thread {
+/* A coordinator on a thread, bound to inproc://test-coord, and its peers. */
+typedef struct coord_fixture {
+	void *zctx;
 	sl_coord *coord;
-	int rv;
+	pthread_t thread;
+	int rv;             /* what sl_coord_run() returned */
 	sl_buf err;
-} coord_thread;
+	void *peers[4];     /* sockets of peer_new(), closed by coord_stop() */
+	int npeers;
+} coord_fixture;
 
 static void *
 coord_main(void *arg)
 {
-	coord_thread *t = arg;
+	coord_fixture *f = arg;
 
-	t->rv = sl_coord_run(t->coord, &t->err);
+	f->rv = sl_coord_run(f->coord, &f->err);
 	return NULL;
+}
+
+static void
+coord_start(coord_fixture *f, const sl_coord_config *cfg)
+{
+	sl_buf ep = SL_BUF_INIT;
+
+	memset(f, 0, sizeof(*f));
+	sl_buf_init(&f->err);
+	f->zctx = zmq_ctx_new();
+	CU_ASSERT_FATAL(f->zctx != NULL);
+	CU_ASSERT_FATAL(sl_coord_new(&f->coord, f->zctx, cfg, &f->err) ==
+			SL_OK);
+	CU_ASSERT_FATAL(sl_coord_bind(f->coord, "inproc://test-coord", &ep,
+				      &f->err) == SL_OK);
+	CU_ASSERT_FATAL(pthread_create(&f->thread, NULL, coord_main, f) == 0);
+	sl_buf_release(&ep);
 }
 
 /* A DEALER on the coordinator with the given identity (or ZeroMQ's). */
 static void *
-peer_new(void *zctx, const unsigned char *id, size_t idlen)
+peer_new(coord_fixture *f, const unsigned char *id, size_t idlen)
 {
 	sl_buf err = SL_BUF_INIT;
-	void *s = sl_zsock_new(zctx, ZMQ_DEALER, SL_PROTO_MAX_MSG, &err);
+	void *s = sl_zsock_new(f->zctx, ZMQ_DEALER, SL_PROTO_MAX_MSG, &err);
 
 	CU_ASSERT_FATAL(s != NULL);
+	CU_ASSERT_FATAL(f->npeers < (int)SL_ARRAY_LEN(f->peers));
+	f->peers[f->npeers++] = s;
 	if (id)
 		CU_ASSERT(zmq_setsockopt(s, ZMQ_ROUTING_ID, id, idlen) == 0);
 	CU_ASSERT(zmq_connect(s, "inproc://test-coord") == 0);
@@ -44,94 +68,61 @@ peer_new(void *zctx, const unsigned char *id, size_t idlen)
 	return s;
 }
 
+/* A message of this type with no fields set (SHUTDOWN, HEARTBEAT). */
 static void
-send_type(void *s, int type, const char *job)
+send_type(void *s, int type)
 {
-	static char *inputs[] = { "/nonexistent-input" };
 	sl_msg m;
 
 	memset(&m, 0, sizeof(m));
 	m.type = (uint8_t)type;
-	if (type == SL_MSG_SUBMIT) {
-		m.u.submit.spec.job = (char *)job;
-		m.u.submit.spec.partitions = 1;
-		m.u.submit.spec.max_attempts = 1;
-		m.u.submit.spec.max_record = 1024;
-		m.u.submit.inputs = inputs;
-		m.u.submit.ninputs = 1;
-		m.u.submit.output_dir = "/nonexistent-output";
-		m.u.submit.split_size = 1024;
-	}
 	CU_ASSERT(sl_zsend(s, NULL, &m, NULL, 0) == SL_OK);
 }
 
-/* The type of the next message on s within ms, or 0 when none came. */
-static int
-recv_type(void *s, long ms)
+/* SUBMIT of wordcount on one input file, one partition. */
+static void
+send_submit(void *s, const char *input, const char *outdir,
+	    uint64_t split_size)
 {
-	zmq_pollitem_t pi = { .socket = s, .events = ZMQ_POLLIN };
-	sl_buf err = SL_BUF_INIT;
+	char *inputs[] = { (char *)input };
 	sl_msg m;
-	int type = 0;
 
-	if (zmq_poll(&pi, 1, ms) == 1 &&
-	    sl_zrecv(s, false, NULL, &m, NULL, &err) == SL_OK) {
-		type = m.type;
-		sl_msg_release(&m);
-	}
-	sl_buf_release(&err);
-	return type;
+	memset(&m, 0, sizeof(m));
+	m.type = SL_MSG_SUBMIT;
+	m.u.submit.spec.job = "wordcount";
+	m.u.submit.spec.partitions = 1;
+	m.u.submit.spec.max_attempts = 4;
+	m.u.submit.spec.max_record = 1024;
+	m.u.submit.inputs = inputs;
+	m.u.submit.ninputs = 1;
+	m.u.submit.output_dir = (char *)outdir;
+	m.u.submit.split_size = split_size;
+	CU_ASSERT(sl_zsend(s, NULL, &m, NULL, 0) == SL_OK);
 }
 
+/* The client's SHUTDOWN ends the coordinator; then all is freed. */
 static void
-test_only_the_client_submits_and_stops_the_coordinator(void)
+coord_stop(coord_fixture *f, void *client)
 {
-	static const unsigned char id[SL_COORD_CLIENT_ID] = "client-identity";
-	static const unsigned char other[SL_COORD_CLIENT_ID] = "another-peer..";
-	coord_thread t = { NULL, SL_OK, SL_BUF_INIT };
-	sl_coord_config cfg;
-	sl_buf ep = SL_BUF_INIT;
-	void *zctx = zmq_ctx_new(), *client, *outsider;
-	pthread_t thread;
+	int i;
 
-	sl_coord_config_default(&cfg);
-	memcpy(cfg.client_id, id, sizeof(id));
-	CU_ASSERT_FATAL(sl_coord_new(&t.coord, zctx, &cfg, &t.err) == SL_OK);
-	CU_ASSERT_FATAL(sl_coord_bind(t.coord, "inproc://test-coord", &ep,
-				      &t.err) == SL_OK);
-	CU_ASSERT_FATAL(pthread_create(&thread, NULL, coord_main, &t) == 0);
-	client = peer_new(zctx, id, sizeof(id));
-	outsider = peer_new(zctx, other, sizeof(other));
-
-	/* The outsider's SUBMIT gets no answer, its SHUTDOWN stops nothing. */
-	send_type(outsider, SL_MSG_SUBMIT, "wordcount");
-	send_type(outsider, SL_MSG_SHUTDOWN, NULL);
-	ASSERT_EQ_INT(recv_type(outsider, 300), 0);
-	/* The client's SUBMIT is answered: accepted, then done (its input
-	 * does not exist), so the coordinator still runs. */
-	send_type(client, SL_MSG_SUBMIT, "wordcount");
-	ASSERT_EQ_INT(recv_type(client, 5000), SL_MSG_ACCEPTED);
-	ASSERT_EQ_INT(recv_type(client, 5000), SL_MSG_JOB_DONE);
-	/* And the client's SHUTDOWN ends it. */
-	send_type(client, SL_MSG_SHUTDOWN, NULL);
-	pthread_join(thread, NULL);
-	ASSERT_EQ_INT(t.rv, SL_OK);
-
-	sl_zsock_close(client);
-	sl_zsock_close(outsider);
-	sl_coord_free(t.coord);
-	zmq_ctx_term(zctx);
-	sl_buf_release(&ep);
-	sl_buf_release(&t.err);
+	send_type(client, SL_MSG_SHUTDOWN);
+	pthread_join(f->thread, NULL);
+	ASSERT_EQ_INT(f->rv, SL_OK);
+	for (i = 0; i < f->npeers; i++)
+		sl_zsock_close(f->peers[i]);
+	sl_coord_free(f->coord);
+	zmq_ctx_term(f->zctx);
+	sl_buf_release(&f->err);
 }
 
 /*
- * The next message on one of the n sockets within 5 s, HEARTBEATs
+ * The next message on one of the n sockets within ms, HEARTBEATs
  * skipped: its type and *who (the socket's index), or 0 when none came.
  * The caller releases *m.
  */
 static int
-recv_any(void *const *socks, int n, int *who, sl_msg *m)
+recv_any(void *const *socks, int n, long ms, int *who, sl_msg *m)
 {
 	zmq_pollitem_t pi[4];
 	sl_buf err = SL_BUF_INIT;
@@ -142,7 +133,7 @@ recv_any(void *const *socks, int n, int *who, sl_msg *m)
 	for (i = 0; i < n; i++)
 		pi[i] = (zmq_pollitem_t){ .socket = socks[i],
 					  .events = ZMQ_POLLIN };
-	while (type == 0 && zmq_poll(pi, n, 5000) > 0) {
+	while (type == 0 && zmq_poll(pi, n, ms) > 0) {
 		for (i = 0; i < n && !(pi[i].revents & ZMQ_POLLIN); i++)
 			;
 		if (sl_zrecv(socks[i], false, NULL, m, NULL, &err) != SL_OK)
@@ -158,21 +149,97 @@ recv_any(void *const *socks, int n, int *who, sl_msg *m)
 	return type;
 }
 
-/* A fake worker joins: HELLO with one slot, then the WELCOME. */
-static void
-worker_join(void *s, const char *name, const char *endpoint)
+/* The type of the next message on s within ms, or 0 when none came. */
+static int
+recv_type(void *s, long ms)
 {
 	sl_msg m;
-	int who;
+	int who, type = recv_any(&s, 1, ms, &who, &m);
+
+	sl_msg_release(&m);
+	return type;
+}
+
+static void
+test_only_the_client_submits_and_stops_the_coordinator(void)
+{
+	static const unsigned char id[SL_COORD_CLIENT_ID] = "client-identity";
+	static const unsigned char other[SL_COORD_CLIENT_ID] = "another-peer..";
+	coord_fixture f;
+	sl_coord_config cfg;
+	void *client, *outsider;
+
+	sl_coord_config_default(&cfg);
+	memcpy(cfg.client_id, id, sizeof(id));
+	coord_start(&f, &cfg);
+	client = peer_new(&f, id, sizeof(id));
+	outsider = peer_new(&f, other, sizeof(other));
+
+	/* The outsider's SUBMIT gets no answer, its SHUTDOWN stops nothing. */
+	send_submit(outsider, "/nonexistent-input", "/nonexistent-output",
+		    1024);
+	send_type(outsider, SL_MSG_SHUTDOWN);
+	ASSERT_EQ_INT(recv_type(outsider, 300), 0);
+	/* The client's SUBMIT is answered: accepted, then done (its input
+	 * does not exist), so the coordinator still runs. */
+	send_submit(client, "/nonexistent-input", "/nonexistent-output", 1024);
+	ASSERT_EQ_INT(recv_type(client, 5000), SL_MSG_ACCEPTED);
+	ASSERT_EQ_INT(recv_type(client, 5000), SL_MSG_JOB_DONE);
+	/* And the client's SHUTDOWN ends it. */
+	coord_stop(&f, client);
+}
+
+static void
+send_hello(void *s, const char *name, const char *endpoint, uint32_t slots)
+{
+	sl_msg m;
 
 	memset(&m, 0, sizeof(m));
 	m.type = SL_MSG_HELLO;
 	m.u.hello.name = (char *)name;
-	m.u.hello.slots = 1;
+	m.u.hello.slots = slots;
 	m.u.hello.shuffle_endpoint = (char *)endpoint;
 	CU_ASSERT(sl_zsend(s, NULL, &m, NULL, 0) == SL_OK);
-	ASSERT_EQ_INT(recv_any(&s, 1, &who, &m), SL_MSG_WELCOME);
-	sl_msg_release(&m);
+}
+
+/* A fake worker joins: HELLO with one slot, then the WELCOME. */
+static void
+worker_join(void *s, const char *name, const char *endpoint)
+{
+	send_hello(s, name, endpoint, 1);
+	ASSERT_EQ_INT(recv_type(s, 5000), SL_MSG_WELCOME);
+}
+
+/*
+ * Fencing (docs/fault-tolerance.md): a peer that is not a live worker is
+ * answered SHUTDOWN; a HELLO offering more slots than the scheduler takes
+ * makes no worker of its peer, and the most it takes does.
+ */
+static void
+test_a_peer_that_is_not_a_worker_is_told_to_shut_down(void)
+{
+	coord_fixture f;
+	sl_coord_config cfg;
+	void *client, *stranger, *greedy, *worker;
+
+	sl_coord_config_default(&cfg);
+	memset(cfg.client_id, 0, sizeof(cfg.client_id)); /* any peer */
+	coord_start(&f, &cfg);
+	client = peer_new(&f, NULL, 0);
+	stranger = peer_new(&f, NULL, 0);
+	greedy = peer_new(&f, NULL, 0);
+	worker = peer_new(&f, NULL, 0);
+
+	send_type(stranger, SL_MSG_HEARTBEAT);
+	ASSERT_EQ_INT(recv_type(stranger, 5000), SL_MSG_SHUTDOWN);
+	/* One peer's messages are taken in order: a WELCOME would come
+	 * before the answer to its HEARTBEAT. */
+	send_hello(greedy, "greedy", "tcp://greedy:1", SL_SCHED_MAX_SLOTS + 1);
+	send_type(greedy, SL_MSG_HEARTBEAT);
+	ASSERT_EQ_INT(recv_type(greedy, 5000), SL_MSG_SHUTDOWN);
+	send_hello(worker, "worker", "tcp://worker:1", SL_SCHED_MAX_SLOTS);
+	ASSERT_EQ_INT(recv_type(worker, 5000), SL_MSG_WELCOME);
+	coord_stop(&f, client);
 }
 
 /*
@@ -183,7 +250,7 @@ static void
 expect_task(void *const *workers, int *who, sl_msg *m, uint8_t kind,
 	    long task, uint32_t attempt)
 {
-	int type = recv_any(workers, 2, who, m);
+	int type = recv_any(workers, 2, 5000, who, m);
 
 	ASSERT_EQ_INT(type, SL_MSG_TASK);
 	CU_ASSERT_FATAL(type == SL_MSG_TASK);
@@ -210,6 +277,22 @@ send_task_done(void *s, const sl_attempt_id *id, int status,
 }
 
 /*
+ * m is a reduce TASK naming nmaps map outputs; its entry `map` is that
+ * map's output of `attempt`, held at `endpoint`.
+ */
+static void
+expect_output(const sl_msg *m, uint32_t nmaps, uint32_t map,
+	      uint32_t attempt, const char *endpoint)
+{
+	ASSERT_EQ_INT(m->u.task.nmaps, nmaps);
+	if (map >= m->u.task.nmaps)
+		return;
+	ASSERT_EQ_INT(m->u.task.maps[map].map, map);
+	ASSERT_EQ_INT(m->u.task.maps[map].attempt, attempt);
+	ASSERT_EQ_STR(m->u.task.maps[map].endpoint, endpoint);
+}
+
+/*
  * Two maps on two fake workers; the reducer cannot fetch map 1, which
  * reruns: the reduce's next attempt names map 1's new attempt and holder,
  * and map 0's output as before.
@@ -219,47 +302,32 @@ test_a_reduce_after_a_map_rerun_names_the_new_output(void)
 {
 	static const char *const ep[2] = { "tcp://worker-a:1",
 					   "tcp://worker-b:1" };
-	coord_thread t = { NULL, SL_OK, SL_BUF_INIT };
+	coord_fixture f;
 	sl_coord_config cfg;
-	sl_buf ep_bound = SL_BUF_INIT;
-	void *zctx = zmq_ctx_new(), *client, *w[2];
-	char *inputs[1], *outdir;
+	void *client, *w[2];
+	char *input, *outdir;
 	sl_attempt_id id;
-	pthread_t thread;
 	sl_msg m;
-	int i, who, holder[2] = { 0, 0 }; /* by map: the worker holding it */
+	int i, who, any, holder[2] = { 0, 0 }; /* by map: its worker */
 
 	unit_tdir_make();
 	unit_write_file(unit_tpath("in.txt"), "aaaa\nbbbb\n", 10);
-	inputs[0] = strdup(unit_tpath("in.txt"));
+	input = strdup(unit_tpath("in.txt"));
 	outdir = strdup(unit_tpath("out"));
 	sl_coord_config_default(&cfg);
 	memset(cfg.client_id, 0, sizeof(cfg.client_id)); /* any peer */
 	cfg.timeout_ms = 60000;
 	cfg.sched.backoff_ms = 1;
 	cfg.sched.speculation = false;
-	CU_ASSERT_FATAL(sl_coord_new(&t.coord, zctx, &cfg, &t.err) == SL_OK);
-	CU_ASSERT_FATAL(sl_coord_bind(t.coord, "inproc://test-coord",
-				      &ep_bound, &t.err) == SL_OK);
-	CU_ASSERT_FATAL(pthread_create(&thread, NULL, coord_main, &t) == 0);
-	w[0] = peer_new(zctx, NULL, 0);
-	w[1] = peer_new(zctx, NULL, 0);
-	client = peer_new(zctx, NULL, 0);
+	coord_start(&f, &cfg);
+	w[0] = peer_new(&f, NULL, 0);
+	w[1] = peer_new(&f, NULL, 0);
+	client = peer_new(&f, NULL, 0);
 	worker_join(w[0], "worker-a", ep[0]);
 	worker_join(w[1], "worker-b", ep[1]);
 
 	/* wordcount on 2 splits of 5 bytes, one partition */
-	memset(&m, 0, sizeof(m));
-	m.type = SL_MSG_SUBMIT;
-	m.u.submit.spec.job = "wordcount";
-	m.u.submit.spec.partitions = 1;
-	m.u.submit.spec.max_attempts = 4;
-	m.u.submit.spec.max_record = 1024;
-	m.u.submit.inputs = inputs;
-	m.u.submit.ninputs = 1;
-	m.u.submit.output_dir = outdir;
-	m.u.submit.split_size = 5;
-	CU_ASSERT(sl_zsend(client, NULL, &m, NULL, 0) == SL_OK);
+	send_submit(client, input, outdir, 5);
 	ASSERT_EQ_INT(recv_type(client, 5000), SL_MSG_ACCEPTED);
 
 	/* Each worker runs one map (one slot each), in either order. */
@@ -274,12 +342,7 @@ test_a_reduce_after_a_map_rerun_names_the_new_output(void)
 
 	/* The reduce: both outputs, then map 1's cannot be fetched. */
 	expect_task(w, &who, &m, SL_TASK_REDUCE, 0, 0);
-	ASSERT_EQ_INT(m.u.task.nmaps, 2);
-	if (m.u.task.nmaps == 2) {
-		ASSERT_EQ_INT(m.u.task.maps[1].map, 1);
-		ASSERT_EQ_INT(m.u.task.maps[1].attempt, 0);
-		ASSERT_EQ_STR(m.u.task.maps[1].endpoint, ep[holder[1]]);
-	}
+	expect_output(&m, 2, 1, 0, ep[holder[1]]);
 	send_task_done(w[who], &m.u.task.id, SL_ELOST, 2, 0);
 	sl_msg_release(&m);
 
@@ -291,15 +354,8 @@ test_a_reduce_after_a_map_rerun_names_the_new_output(void)
 	send_task_done(w[who], &m.u.task.id, SL_OK, 0, 0);
 	sl_msg_release(&m);
 	expect_task(w, &who, &m, SL_TASK_REDUCE, 0, 1);
-	ASSERT_EQ_INT(m.u.task.nmaps, 2);
-	if (m.u.task.nmaps == 2) {
-		ASSERT_EQ_INT(m.u.task.maps[0].map, 0);
-		ASSERT_EQ_INT(m.u.task.maps[0].attempt, 0);
-		ASSERT_EQ_STR(m.u.task.maps[0].endpoint, ep[holder[0]]);
-		ASSERT_EQ_INT(m.u.task.maps[1].map, 1);
-		ASSERT_EQ_INT(m.u.task.maps[1].attempt, 1);
-		ASSERT_EQ_STR(m.u.task.maps[1].endpoint, ep[holder[1]]);
-	}
+	expect_output(&m, 2, 0, 0, ep[holder[0]]);
+	expect_output(&m, 2, 1, 1, ep[holder[1]]);
 
 	/* It commits: the job succeeds. */
 	id = m.u.task.id;
@@ -308,24 +364,14 @@ test_a_reduce_after_a_map_rerun_names_the_new_output(void)
 	m.type = SL_MSG_COMMIT_REQ;
 	m.u.commit_req.id = id;
 	CU_ASSERT(sl_zsend(w[who], NULL, &m, NULL, 0) == SL_OK);
-	ASSERT_EQ_INT(recv_any(&w[who], 1, &who, &m), SL_MSG_COMMIT_GO);
-	sl_msg_release(&m);
+	ASSERT_EQ_INT(recv_type(w[who], 5000), SL_MSG_COMMIT_GO);
 	send_task_done(w[who], &id, SL_OK, 0, 0);
-	ASSERT_EQ_INT(recv_any(&client, 1, &who, &m), SL_MSG_JOB_DONE);
+	ASSERT_EQ_INT(recv_any(&client, 1, 5000, &any, &m), SL_MSG_JOB_DONE);
 	ASSERT_EQ_INT(m.u.job_done.status, SL_OK);
 	sl_msg_release(&m);
 
-	send_type(client, SL_MSG_SHUTDOWN, NULL);
-	pthread_join(thread, NULL);
-	ASSERT_EQ_INT(t.rv, SL_OK);
-	sl_zsock_close(client);
-	sl_zsock_close(w[0]);
-	sl_zsock_close(w[1]);
-	sl_coord_free(t.coord);
-	zmq_ctx_term(zctx);
-	sl_buf_release(&ep_bound);
-	sl_buf_release(&t.err);
-	free(inputs[0]);
+	coord_stop(&f, client);
+	free(input);
 	free(outdir);
 	unit_tdir_remove();
 }
@@ -333,6 +379,8 @@ test_a_reduce_after_a_map_rerun_names_the_new_output(void)
 static const unit_case cases[] = {
 	{ "only the client submits jobs and stops the coordinator",
 	  test_only_the_client_submits_and_stops_the_coordinator },
+	{ "a peer that is not a worker is told to shut down",
+	  test_a_peer_that_is_not_a_worker_is_told_to_shut_down },
 	{ "a reduce after a map rerun names the new output",
 	  test_a_reduce_after_a_map_rerun_names_the_new_output },
 	{ NULL, NULL }

@@ -5,6 +5,8 @@
  */
 #include "sl_impl.h"
 
+#include <math.h>
+
 #include "scheduler/sched.h"
 #include "tests/unit/unit.h"
 
@@ -78,20 +80,35 @@ config(void)
 	return c;
 }
 
-static sl_sched *
-make(uint32_t nmaps, uint32_t nreduces, const sl_sched_config *c)
-{
-	sl_sched *s = NULL;
-
-	ASSERT_EQ_INT(sl_sched_new(&s, nmaps, nreduces, c), SL_OK);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
-	return s;
-}
-
 static void
 add(sl_sched *s, uint32_t worker, uint32_t slots)
 {
 	ASSERT_EQ_INT(sl_sched_worker_add(s, worker, slots), SL_OK);
+}
+
+/* The slots of workers 1, 2, ... for make(): SLOTS(2, 1). */
+#define SLOTS(...) ((const uint32_t[]){ __VA_ARGS__, 0 })
+
+/*
+ * A scheduler for nmaps map and nreduces reduce tasks with config c (NULL:
+ * config()), which workers 1, 2, ... have joined in that order with
+ * slots[0], slots[1], ... slots (a list ending with 0, or NULL for none):
+ * make(3, 1, NULL, SLOTS(2, 1)).
+ */
+static sl_sched *
+make(uint32_t nmaps, uint32_t nreduces, const sl_sched_config *c,
+     const uint32_t *slots)
+{
+	sl_sched_config dflt = config();
+	sl_sched *s = NULL;
+	uint32_t i;
+
+	ASSERT_EQ_INT(sl_sched_new(&s, nmaps, nreduces, c ? c : &dflt),
+		      SL_OK);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	for (i = 0; slots && slots[i]; i++)
+		add(s, i + 1, slots[i]);
+	return s;
 }
 
 /* The whole commit protocol of a reduce attempt that wins. */
@@ -136,8 +153,7 @@ expect_no_location(sl_sched *s, uint32_t map)
 static void
 test_assignments_fill_slots_in_order(void)
 {
-	sl_sched_config c = config();
-	sl_sched *s = make(5, 1, &c);
+	sl_sched *s = make(5, 1, NULL, NULL);
 
 	/* worker 7 joins first with fewer slots: the most free slots win,
 	   ties go to the lowest id, not to the first to join */
@@ -161,10 +177,8 @@ test_assignments_fill_slots_in_order(void)
 static void
 test_reduces_wait_for_every_map_output(void)
 {
-	sl_sched_config c = config();
-	sl_sched *s = make(2, 2, &c);
+	sl_sched *s = make(2, 2, NULL, SLOTS(4));
 
-	add(s, 1, 4);
 	EXPECT_NEXT(s, 0, MAP, 0, 0, 1);
 	EXPECT_NEXT(s, 0, MAP, 1, 0, 1);
 	EXPECT_NONE(s, 0);
@@ -187,11 +201,9 @@ test_reduces_wait_for_every_map_output(void)
 static void
 test_a_job_without_maps_starts_its_reduces_at_once(void)
 {
-	sl_sched_config c = config();
-	sl_sched *s = make(0, 2, &c);
+	sl_sched *s = make(0, 2, NULL, SLOTS(2));
 	uint32_t w, a;
 
-	add(s, 1, 2);
 	EXPECT_NEXT(s, 0, RED, 0, 0, 1);
 	EXPECT_NEXT(s, 0, RED, 1, 0, 1);
 	ASSERT_EQ_INT(sl_sched_map_location(s, 0, &w, &a), SL_EINVAL);
@@ -204,10 +216,8 @@ test_a_job_without_maps_starts_its_reduces_at_once(void)
 static void
 test_held_reduces_start_only_when_released(void)
 {
-	sl_sched_config c = config();
-	sl_sched *s = make(1, 1, &c);
+	sl_sched *s = make(1, 1, NULL, SLOTS(2));
 
-	add(s, 1, 2);
 	sl_sched_hold_reduces(s, true);
 	CU_ASSERT(!sl_sched_maps_done(s));
 	EXPECT_NEXT(s, 0, MAP, 0, 0, 1);
@@ -223,12 +233,8 @@ test_held_reduces_start_only_when_released(void)
 static void
 test_a_pinned_reduce_runs_only_on_its_worker(void)
 {
-	sl_sched_config c = config();
-	sl_sched *s = make(0, 3, &c);
+	sl_sched *s = make(0, 3, NULL, SLOTS(4, 1, 1));
 
-	add(s, 1, 4);
-	add(s, 2, 1);
-	add(s, 3, 1);
 	ASSERT_EQ_INT(sl_sched_pin_reduce(s, 3, 1), SL_EINVAL);
 	ASSERT_EQ_INT(sl_sched_pin_reduce(s, 0, 3), SL_OK);
 	ASSERT_EQ_INT(sl_sched_pin_reduce(s, 1, 3), SL_OK);
@@ -262,9 +268,7 @@ test_a_pinned_reduce_ignores_exclusion_and_gets_no_copy(void)
 	c.exclude_after = 1;
 	c.spec_min_ms = 10;
 	c.spec_quantile = 0.5;
-	s = make(0, 3, &c);
-	add(s, 1, 2);
-	add(s, 2, 2);
+	s = make(0, 3, &c, SLOTS(2, 2));
 	ASSERT_EQ_INT(sl_sched_pin_reduce(s, 0, 1), SL_OK);
 	ASSERT_EQ_INT(sl_sched_pin_reduce(s, 1, 1), SL_OK);
 	ASSERT_EQ_INT(sl_sched_pin_reduce(s, 2, 1), SL_OK);
@@ -289,9 +293,7 @@ test_retry_after_backoff_on_another_worker(void)
 	sl_sched *s;
 
 	c.backoff_ms = 1000;
-	s = make(1, 1, &c);
-	add(s, 1, 1);
-	add(s, 2, 1);
+	s = make(1, 1, &c, SLOTS(1, 1));
 	EXPECT_NEXT(s, 0, MAP, 0, 0, 1);
 	FAIL(s, MAP, 0, 0, "disk full", 100);
 	ASSERT_EQ_INT(sl_sched_running(s), 0);
@@ -316,9 +318,7 @@ test_a_rerun_waits_for_a_worker_it_did_not_fail_on(void)
 	sl_sched *s;
 
 	c.backoff_ms = 0;
-	s = make(3, 1, &c);
-	add(s, 1, 2);
-	add(s, 2, 1);
+	s = make(3, 1, &c, SLOTS(2, 1));
 	EXPECT_NEXT(s, 0, MAP, 0, 0, 1);
 	EXPECT_NEXT(s, 0, MAP, 1, 0, 1);
 	EXPECT_NEXT(s, 0, MAP, 2, 0, 2);
@@ -340,9 +340,7 @@ test_running_out_of_attempts_fails_the_job_listing_each_attempt(void)
 	c.max_attempts = 3;
 	c.backoff_ms = 0;
 	c.exclude_after = 0;
-	s = make(1, 1, &c);
-	add(s, 1, 1);
-	add(s, 2, 1);
+	s = make(1, 1, &c, SLOTS(1, 1));
 	EXPECT_NEXT(s, 0, MAP, 0, 0, 1);
 	snprintf(err, sizeof(err), "e0");
 	FAIL(s, MAP, 0, 0, err, 1);
@@ -366,10 +364,8 @@ test_running_out_of_attempts_fails_the_job_listing_each_attempt(void)
 static void
 test_a_failure_that_is_not_retryable_fails_the_job_at_once(void)
 {
-	sl_sched_config c = config();
-	sl_sched *s = make(2, 1, &c);
+	sl_sched *s = make(2, 1, NULL, SLOTS(2));
 
-	add(s, 1, 2);
 	EXPECT_NEXT(s, 0, MAP, 0, 0, 1);
 	EXPECT_NEXT(s, 0, MAP, 1, 0, 1);
 	ASSERT_EQ_INT(sl_sched_attempt_done(s, MAP, 0, 0, SL_EBADRECORD,
@@ -394,9 +390,7 @@ test_a_lost_worker_s_attempts_are_retried_and_its_map_outputs_rerun(void)
 	sl_sched *s;
 
 	c.backoff_ms = 1000;
-	s = make(3, 1, &c);
-	add(s, 1, 2);
-	add(s, 2, 1);
+	s = make(3, 1, &c, SLOTS(2, 1));
 	EXPECT_NEXT(s, 0, MAP, 0, 0, 1);
 	EXPECT_NEXT(s, 0, MAP, 1, 0, 1);
 	EXPECT_NEXT(s, 0, MAP, 2, 0, 2);
@@ -432,9 +426,7 @@ test_a_worker_loss_counts_as_a_failed_attempt(void)
 
 	c.max_attempts = 2;
 	c.backoff_ms = 0;
-	s = make(1, 1, &c);
-	add(s, 1, 1);
-	add(s, 2, 1);
+	s = make(1, 1, &c, SLOTS(1, 1));
 	EXPECT_NEXT(s, 0, MAP, 0, 0, 1);
 	ASSERT_EQ_INT(sl_sched_worker_lost(s, 1, 5), SL_OK);
 	EXPECT_NEXT(s, 5, MAP, 0, 1, 2);
@@ -452,9 +444,7 @@ test_reduces_keep_running_while_a_lost_map_output_is_rerun(void)
 	sl_sched *s;
 
 	c.backoff_ms = 1000;
-	s = make(1, 2, &c);
-	add(s, 1, 1);
-	add(s, 2, 2);
+	s = make(1, 2, &c, SLOTS(1, 2));
 	EXPECT_NEXT(s, 0, MAP, 0, 0, 2);
 	DONE(s, MAP, 0, 0, SL_OK, 10);
 	EXPECT_NEXT(s, 10, RED, 0, 0, 2);
@@ -481,11 +471,8 @@ test_reduces_keep_running_while_a_lost_map_output_is_rerun(void)
 static void
 test_losing_a_worker_after_every_reduce_committed_reruns_nothing(void)
 {
-	sl_sched_config c = config();
-	sl_sched *s = make(1, 1, &c);
+	sl_sched *s = make(1, 1, NULL, SLOTS(1, 1));
 
-	add(s, 1, 1);
-	add(s, 2, 1);
 	EXPECT_NEXT(s, 0, MAP, 0, 0, 1);
 	DONE(s, MAP, 0, 0, SL_OK, 10);
 	EXPECT_NEXT(s, 10, RED, 0, 0, 1);
@@ -516,9 +503,7 @@ straggler(void)
 
 	c.speculation = true;
 	c.spec_min_ms = 100;
-	s = make(4, 1, &c);
-	add(s, 1, 4);
-	add(s, 2, 1);
+	s = make(4, 1, &c, SLOTS(4, 1));
 	EXPECT_NEXT(s, 0, MAP, 0, 0, 1);
 	EXPECT_NEXT(s, 0, MAP, 1, 0, 1);
 	EXPECT_NEXT(s, 0, MAP, 2, 0, 1);
@@ -580,9 +565,7 @@ two_copies(void)
 	c.speculation = true;
 	c.spec_min_ms = 0;
 	c.spec_quantile = 0.5;
-	s = make(0, 2, &c);
-	add(s, 1, 1);
-	add(s, 2, 1);
+	s = make(0, 2, &c, SLOTS(1, 1));
 	EXPECT_NEXT(s, 0, RED, 0, 0, 1);
 	EXPECT_NEXT(s, 0, RED, 1, 0, 2);
 	commit(s, 0, 0, 100);
@@ -638,8 +621,7 @@ test_a_reduce_that_ends_without_committing_counts_as_failed(void)
 
 	c.max_attempts = 2;
 	c.backoff_ms = 0;
-	s = make(0, 1, &c);
-	add(s, 1, 1);
+	s = make(0, 1, &c, SLOTS(1));
 	EXPECT_NEXT(s, 0, RED, 0, 0, 1);
 	DONE(s, RED, 0, 0, SL_OK, 10);
 	EXPECT_NEXT(s, 10, RED, 0, 1, 1);
@@ -660,11 +642,9 @@ test_a_reduce_that_ends_without_committing_counts_as_failed(void)
 static void
 test_stale_and_unknown_reports_are_ignored(void)
 {
-	sl_sched_config c = config();
-	sl_sched *s = make(2, 1, &c);
+	sl_sched *s = make(2, 1, NULL, SLOTS(2));
 	uint32_t w, a;
 
-	add(s, 1, 2);
 	ASSERT_EQ_INT(sl_sched_worker_add(s, 1, 2), SL_EINVAL);
 	ASSERT_EQ_INT(sl_sched_worker_add(s, 2, 0), SL_EINVAL);
 	ASSERT_EQ_INT(sl_sched_worker_add(s, 2, SL_SCHED_MAX_SLOTS + 1),
@@ -684,6 +664,15 @@ test_stale_and_unknown_reports_are_ignored(void)
 	ASSERT_EQ_INT(sl_sched_commit_request(s, 0, 0), SL_EINVAL);
 	ASSERT_EQ_INT(sl_sched_commit_request(s, 1, 0), SL_EINVAL);
 	ASSERT_EQ_INT(sl_sched_commit_done(s, 0, 0, SL_OK, NULL, 1),
+		      SL_EINVAL);
+	/* UINT32_MAX from the wire names no attempt, not even where no
+	   commit is in flight (reduce 0) or no output is there (map 1) */
+	ASSERT_EQ_INT(sl_sched_attempt_done(s, MAP, 0, UINT32_MAX, SL_OK,
+					    true, NULL, 1), SL_EINVAL);
+	ASSERT_EQ_INT(sl_sched_commit_request(s, 0, UINT32_MAX), SL_EINVAL);
+	ASSERT_EQ_INT(sl_sched_commit_done(s, 0, UINT32_MAX, SL_OK, NULL, 1),
+		      SL_EINVAL);
+	ASSERT_EQ_INT(sl_sched_fetch_failed(s, 1, UINT32_MAX, 1, 1),
 		      SL_EINVAL);
 	ASSERT_EQ_INT(sl_sched_map_location(s, 2, &w, &a), SL_EINVAL);
 	ASSERT_EQ_INT(sl_sched_running(s), 1);
@@ -712,9 +701,7 @@ test_a_fetch_failure_counts_against_the_map_not_the_reduce(void)
 	c.max_attempts = 2;
 	c.backoff_ms = 1000;
 	c.exclude_after = 0;
-	s = make(2, 1, &c);
-	add(s, 1, 2);
-	add(s, 2, 2);
+	s = make(2, 1, &c, SLOTS(2, 2));
 	EXPECT_NEXT(s, 0, MAP, 0, 0, 1);
 	EXPECT_NEXT(s, 0, MAP, 1, 0, 2);
 	DONE(s, MAP, 0, 0, SL_OK, 10);
@@ -754,8 +741,7 @@ test_a_lost_peer_counts_when_no_map_output_was_lost(void)
 
 	c.max_attempts = 2;
 	c.backoff_ms = 0;
-	s = make(1, 1, &c);
-	add(s, 1, 1);
+	s = make(1, 1, &c, SLOTS(1));
 	EXPECT_NEXT(s, 0, MAP, 0, 0, 1);
 	DONE(s, MAP, 0, 0, SL_OK, 10);
 	EXPECT_NEXT(s, 10, RED, 0, 0, 1);
@@ -780,9 +766,7 @@ two_failures_on_worker_1(void)
 
 	c.backoff_ms = 0;
 	c.exclude_after = 2;
-	s = make(4, 1, &c);
-	add(s, 1, 2);
-	add(s, 2, 1);
+	s = make(4, 1, &c, SLOTS(2, 1));
 	EXPECT_NEXT(s, 0, MAP, 0, 0, 1);
 	EXPECT_NEXT(s, 0, MAP, 1, 0, 1);
 	EXPECT_NEXT(s, 0, MAP, 2, 0, 2);
@@ -825,10 +809,8 @@ test_exclusion_lifts_when_only_excluded_workers_are_left(void)
 static void
 test_when_every_worker_is_lost_the_coordinator_fails_the_job(void)
 {
-	sl_sched_config c = config();
-	sl_sched *s = make(1, 1, &c);
+	sl_sched *s = make(1, 1, NULL, SLOTS(1));
 
-	add(s, 1, 1);
 	EXPECT_NEXT(s, 0, MAP, 0, 0, 1);
 	ASSERT_EQ_INT(sl_sched_worker_lost(s, 1, 10), SL_OK);
 	ASSERT_EQ_INT(sl_sched_workers(s), 0);
@@ -845,11 +827,8 @@ test_when_every_worker_is_lost_the_coordinator_fails_the_job(void)
 static void
 test_failing_the_job_kills_every_running_attempt(void)
 {
-	sl_sched_config c = config();
-	sl_sched *s = make(0, 2, &c);
+	sl_sched *s = make(0, 2, NULL, SLOTS(1, 1));
 
-	add(s, 1, 1);
-	add(s, 2, 1);
 	EXPECT_NEXT(s, 0, RED, 0, 0, 1);
 	EXPECT_NEXT(s, 0, RED, 1, 0, 2);
 	ASSERT_EQ_INT(sl_sched_fail(s, "canceled by the user"), SL_OK);
@@ -871,8 +850,7 @@ test_next_due_is_the_earliest_backoff_or_straggler_time(void)
 	c.speculation = true;
 	c.spec_quantile = 0.3;
 	c.spec_min_ms = 5000;
-	s = make(3, 1, &c);
-	add(s, 1, 3);
+	s = make(3, 1, &c, SLOTS(3));
 	EXPECT_NEXT(s, 0, MAP, 0, 0, 1);
 	EXPECT_NEXT(s, 0, MAP, 1, 0, 1);
 	EXPECT_NEXT(s, 0, MAP, 2, 0, 1);
@@ -893,6 +871,16 @@ test_next_due_is_the_earliest_backoff_or_straggler_time(void)
 	sl_sched_free(s);
 }
 
+/* sl_sched_new() refuses config() with field = value, and sets *sp NULL. */
+#define EXPECT_BAD_CONFIG(field, value)                                      \
+	do {                                                                 \
+		sl_sched_config c_ = config();                               \
+		sl_sched *s_ = (sl_sched *)&c_;                              \
+		c_.field = (value);                                          \
+		ASSERT_EQ_INT(sl_sched_new(&s_, 1, 1, &c_), SL_EINVAL);      \
+		CU_ASSERT_PTR_NULL(s_);                                      \
+	} while (0)
+
 static void
 test_bad_arguments_to_new_are_rejected(void)
 {
@@ -901,14 +889,17 @@ test_bad_arguments_to_new_are_rejected(void)
 
 	ASSERT_EQ_INT(sl_sched_new(&s, 1, 0, NULL), SL_EINVAL);
 	CU_ASSERT_PTR_NULL(s);
-	c.max_attempts = 0;
-	ASSERT_EQ_INT(sl_sched_new(&s, 1, 1, &c), SL_EINVAL);
-	c = config();
-	c.slow_ratio = 0.5;
-	ASSERT_EQ_INT(sl_sched_new(&s, 1, 1, &c), SL_EINVAL);
-	c = config();
-	c.spec_quantile = 0.0;
-	ASSERT_EQ_INT(sl_sched_new(&s, 1, 1, &c), SL_EINVAL);
+	EXPECT_BAD_CONFIG(max_attempts, 0);
+	EXPECT_BAD_CONFIG(slow_ratio, 0.5);
+	EXPECT_BAD_CONFIG(slow_ratio, 1000.5);
+	EXPECT_BAD_CONFIG(slow_ratio, NAN);
+	EXPECT_BAD_CONFIG(spec_quantile, 0.0);
+	EXPECT_BAD_CONFIG(spec_quantile, 1.5);
+	EXPECT_BAD_CONFIG(spec_quantile, NAN);
+	/* the bounds themselves are taken */
+	c.slow_ratio = 1000.0;
+	c.spec_quantile = 1.0;
+	sl_sched_free(make(1, 1, &c, NULL));
 	ASSERT_EQ_INT(sl_sched_new(&s, 0, 1, NULL), SL_OK);
 	CU_ASSERT_PTR_NOT_NULL(s);
 	sl_sched_free(s);
