@@ -220,6 +220,34 @@ cli_help(FILE *f)
 }
 
 /*
+ * Whether argument a is "--NAME" or "--NAME=VALUE"; *eq is then its '='
+ * or NULL. For the options of the tables and those of a job alike.
+ */
+static bool
+cli_is_long(const char *a, const char *name, const char **eq)
+{
+	size_t len;
+
+	if (a[0] != '-' || a[1] != '-')
+		return false;
+	*eq = strchr(a + 2, '=');
+	len = *eq ? (size_t)(*eq - a - 2) : strlen(a + 2);
+	return strlen(name) == len && strncmp(a + 2, name, len) == 0;
+}
+
+/* The value of the option argv[*i]: after its '=' (eq), else the next
+ * argument, which it consumes. */
+static const char *
+cli_value(int argc, char **argv, int *i, const char *eq)
+{
+	if (eq)
+		return eq + 1;
+	if (*i + 1 >= argc)
+		cli_usage_error("option '%s' needs a value", argv[*i]);
+	return argv[++*i];
+}
+
+/*
  * Matches argv[*i] against the table. Returns the option, or NULL when it
  * is not one of them; *val gets its value (from "--x=v" or the next
  * argument).
@@ -228,31 +256,23 @@ static const cli_opt *
 cli_match(const cli_opt *opts, size_t n, int argc, char **argv, int *i,
 	  const char **val)
 {
-	const char *a = argv[*i], *eq;
-	size_t k, len;
+	const char *a = argv[*i], *eq = NULL;
+	size_t k;
 
 	*val = NULL;
 	for (k = 0; k < n; k++) {
 		if (a[1] == '-') {
-			eq = strchr(a + 2, '=');
-			len = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
-			if (strlen(opts[k].name) != len ||
-			    strncmp(a + 2, opts[k].name, len) != 0)
+			if (!cli_is_long(a, opts[k].name, &eq))
 				continue;
 			if (!opts[k].arg && eq)
 				cli_usage_error("option '--%s' takes no value",
 						opts[k].name);
-			if (opts[k].arg)
-				*val = eq ? eq + 1 : NULL;
 		} else if (opts[k].shortname == 0 || a[1] != opts[k].shortname ||
 			   a[2] != '\0') {
 			continue;
 		}
-		if (opts[k].arg && *val == NULL) {
-			if (*i + 1 >= argc)
-				cli_usage_error("option '%s' needs a value", a);
-			*val = argv[++*i];
-		}
+		if (opts[k].arg)
+			*val = cli_value(argc, argv, i, eq);
 		return &opts[k];
 	}
 	return NULL;
@@ -364,22 +384,17 @@ cli_parse_run(int argc, char **argv, cli_run *r, sl_job_ref *ref)
 			      argv, &i, &val);
 		if (o == NULL) {
 			/* A job option: --name VALUE or --name=VALUE. */
-			const char *eq = strchr(a, '=');
-			size_t len = eq ? (size_t)(eq - a - 2) : strlen(a) - 2;
+			const char *eq = NULL;
 
-			for (jo = ref->job->options; a[1] == '-' && jo &&
-			     jo->name; jo++)
-				if (strlen(jo->name) == len &&
-				    strncmp(jo->name, a + 2, len) == 0)
+			for (jo = ref->job->options; jo && jo->name; jo++)
+				if (cli_is_long(a, jo->name, &eq))
 					break;
-			if (a[1] != '-' || jo == NULL || jo->name == NULL)
+			if (jo == NULL || jo->name == NULL)
 				cli_usage_error("unknown option '%s' for job "
 						"'%s'", a, ref->job->name);
-			if (!eq && i + 1 >= argc)
-				cli_usage_error("option '%s' needs a value", a);
 			r->opts[r->nopts].key = (char *)jo->name;
-			r->opts[r->nopts++].value = eq ? (char *)eq + 1
-						       : argv[++i];
+			r->opts[r->nopts++].value =
+				(char *)cli_value(argc, argv, &i, eq);
 			continue;
 		}
 		switch (o->id) {
@@ -773,15 +788,14 @@ out:
 
 /*
  * Stops the coordinator (which tells the workers to exit), then the local
- * workers of lc (which may have none), and removes the ipc endpoints of
- * `nlocal` local workers.
+ * workers of lc (which may have none), and removes the private directory
+ * of ipc endpoints.
  */
 static void
-cli_coord_stop(cli_coord_rt *rt, sl_local_cluster *lc, uint32_t nlocal)
+cli_coord_stop(cli_coord_rt *rt, sl_local_cluster *lc)
 {
-	sl_buf path = SL_BUF_INIT;
+	sl_buf err = SL_BUF_INIT;
 	sl_msg m;
-	uint32_t i;
 
 	if (rt->client && rt->started) {
 		memset(&m, 0, sizeof(m));
@@ -800,17 +814,11 @@ cli_coord_stop(cli_coord_rt *rt, sl_local_cluster *lc, uint32_t nlocal)
 	sl_coord_free(rt->ct.coord);
 	if (rt->zctx)
 		zmq_ctx_term(rt->zctx);
-	if (rt->rundir[0]) {
-		sl_buf_addf(&path, "%s/coord", rt->rundir);
-		unlink(path.buf);
-		for (i = 1; i <= nlocal; i++) {
-			sl_buf_reset(&path);
-			sl_buf_addf(&path, "%s/shuffle-%u", rt->rundir, i);
-			unlink(path.buf);
-		}
-		rmdir(rt->rundir);
-	}
-	sl_buf_release(&path);
+	/* Every entry goes, whoever bound it: ours, and the shuffle
+	 * endpoints of killed workers, which closed no socket. */
+	if (rt->rundir[0])
+		sl_spill_rmdir(rt->rundir, &err);
+	sl_buf_release(&err);
 	sl_buf_release(&rt->ep);
 	sl_buf_release(&rt->ct.err);
 }
@@ -960,7 +968,7 @@ cli_run_local(cli_run *r)
 		code = cli_job(&rt, r, &lc);
 	else
 		sl_error("%s", err.buf);
-	cli_coord_stop(&rt, &lc, r->workers);
+	cli_coord_stop(&rt, &lc);
 	cli_spill_root_remove(&spill);
 	sl_buf_release(&spill);
 	sl_buf_release(&err);
@@ -994,7 +1002,7 @@ cli_rank_coord(cli_run *r)
 		sl_error("%s", err.buf);
 	else if (rv == SL_OK)
 		code = cli_job(&rt, r, &lc);
-	cli_coord_stop(&rt, &lc, 0);
+	cli_coord_stop(&rt, &lc);
 	sl_buf_release(&err);
 	sl_buf_release(&bind);
 	sl_buf_release(&ep);

@@ -415,27 +415,40 @@ stm_lines(stm_child *c, bool eof)
 	return SL_OK;
 }
 
+/*
+ * One read() of at most max bytes from *fd (the child's stdout or
+ * stderr) onto the end of b; at EOF closes *fd (-1). Nothing is read
+ * when the pipe is empty for now (EAGAIN) or a signal came (EINTR).
+ */
+static int
+stm_read(stm_child *c, int *fd, sl_buf *b, size_t max)
+{
+	ssize_t n;
+
+	if (sl_buf_grow(b, max) != SL_OK)
+		return SL_ENOMEM;
+	n = read(*fd, b->buf + b->len, max);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return SL_OK;
+	if (n < 0)
+		return sl_fail(c->ctx, "cannot read from %s '%s': %s",
+			       c->role, c->cmd, strerror(errno));
+	if (n == 0)
+		stm_close(fd);
+	sl_buf_setlen(b, b->len + (size_t)n);
+	return SL_OK;
+}
+
 /* One read() of stdout, passed on as lines or bytes. */
 static int
 stm_read_out(stm_child *c)
 {
-	ssize_t n;
-	int rv = SL_OK;
+	int rv = stm_read(c, &c->out_fd, &c->out, STM_READ);
 
-	if (sl_buf_grow(&c->out, STM_READ) != SL_OK)
-		return SL_ENOMEM;
-	n = read(c->out_fd, c->out.buf + c->out.len, STM_READ);
-	if (n < 0) {
-		if (errno == EAGAIN || errno == EINTR)
-			return SL_OK;
-		return sl_fail(c->ctx, "cannot read from %s '%s': %s",
-			       c->role, c->cmd, strerror(errno));
-	}
-	if (n == 0)
-		stm_close(&c->out_fd);
-	sl_buf_setlen(&c->out, c->out.len + (size_t)n);
+	if (rv != SL_OK)
+		return rv;
 	if (c->on_record != NULL)
-		return stm_lines(c, n == 0);
+		return stm_lines(c, c->out_fd < 0);
 	if (c->out.len > 0)
 		rv = c->on_bytes(c->arg, c->out.buf, c->out.len);
 	sl_buf_reset(&c->out);
@@ -446,28 +459,14 @@ stm_read_out(stm_child *c)
 static int
 stm_read_err(stm_child *c)
 {
-	ssize_t n;
+	int rv = stm_read(c, &c->err_fd, &c->err, STM_ERR_TAIL);
 
-	if (sl_buf_grow(&c->err, STM_ERR_TAIL) != SL_OK)
-		return SL_ENOMEM;
-	n = read(c->err_fd, c->err.buf + c->err.len, STM_ERR_TAIL);
-	if (n < 0) {
-		if (errno == EAGAIN || errno == EINTR)
-			return SL_OK;
-		return sl_fail(c->ctx, "cannot read from %s '%s': %s",
-			       c->role, c->cmd, strerror(errno));
-	}
-	if (n == 0) {
-		stm_close(&c->err_fd);
-		return SL_OK;
-	}
-	sl_buf_setlen(&c->err, c->err.len + (size_t)n);
-	if (c->err.len > 2 * STM_ERR_TAIL) {
+	if (rv == SL_OK && c->err.len > 2 * STM_ERR_TAIL) {
 		memmove(c->err.buf, c->err.buf + c->err.len - STM_ERR_TAIL,
 			STM_ERR_TAIL);
 		sl_buf_setlen(&c->err, STM_ERR_TAIL);
 	}
-	return SL_OK;
+	return rv;
 }
 
 /*

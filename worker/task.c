@@ -176,11 +176,23 @@ task_emit_error(sl_ctx *ctx, int rv)
 	return rv;
 }
 
-/* sl_emit outside a map task: a reduce's output line, or a misuse. */
+static int task_map_check(sl_ctx *ctx);
+
+/*
+ * sl_emit when ctx->emit_slow: a map's due a check, a reduce's output
+ * line, or a misuse.
+ */
 static __attribute__((noinline)) int
-task_emit_other(sl_ctx *ctx, const void *key, size_t klen, const void *val,
-		size_t vlen)
+task_emit_slow(sl_ctx *ctx, const void *key, size_t klen, const void *val,
+	       size_t vlen)
 {
+	int rv;
+
+	if (ctx->kind == SL_TASK_MAP) {
+		if ((rv = task_map_check(ctx)) != SL_OK)
+			return rv;
+		return sl_mapout_add(ctx->mo, key, klen, val, vlen);
+	}
 	if (ctx->kind != SL_TASK_REDUCE)
 		return sl_fail(ctx, "sl_emit() outside a task");
 	if (sl_buf_grow(&ctx->out, klen + vlen + 2) != SL_OK)
@@ -190,22 +202,6 @@ task_emit_other(sl_ctx *ctx, const void *key, size_t klen, const void *val,
 	sl_buf_add(&ctx->out, val, vlen);
 	sl_buf_addch(&ctx->out, '\n');
 	return ctx->out.len >= TASK_OUT_FLUSH ? task_flush(ctx) : SL_OK;
-}
-
-static int task_map_check(sl_ctx *ctx);
-
-/* sl_emit when ctx->emit_slow: a reduce's, or a map's due a check. */
-static __attribute__((noinline)) int
-task_emit_slow(sl_ctx *ctx, const void *key, size_t klen, const void *val,
-	       size_t vlen)
-{
-	int rv;
-
-	if (ctx->kind != SL_TASK_MAP)
-		return task_emit_other(ctx, key, klen, val, vlen);
-	if ((rv = task_map_check(ctx)) != SL_OK)
-		return rv;
-	return sl_mapout_add(ctx->mo, key, klen, val, vlen);
 }
 
 /*
@@ -518,7 +514,6 @@ sl_fault(const char *point, uint32_t task, uint32_t attempt)
 	const char *spec = getenv("SLUICE_FAULT"), *p, *end;
 	size_t plen = strlen(point);
 	char *rest;
-	unsigned long long v;
 
 	if (spec == NULL || attempt != 0)
 		return 0;
@@ -535,8 +530,7 @@ sl_fault(const char *point, uint32_t task, uint32_t attempt)
 		}
 		if (*rest != '=')
 			continue;
-		v = strtoull(rest + 1, NULL, 10);
-		return v;
+		return strtoull(rest + 1, NULL, 10);
 	}
 	return 0;
 }
@@ -859,7 +853,7 @@ task_map_load(sl_ctx *ctx, sl_task_result *res)
 			break;
 		n = pread(fd, res->segs[r].buf, len, (off_t)start);
 		if (n != (ssize_t)len) {
-			rv = sl_fail(ctx, "cannot read '%s'", res->out_path.buf);
+			sl_fail(ctx, "cannot read '%s'", res->out_path.buf);
 			rv = SL_EIO;
 			break;
 		}
@@ -1274,8 +1268,8 @@ task_reduce(sl_ctx *ctx, const sl_msg *t, const sl_task_env *env,
 	ctx->out_fd = open(res->temp_path.buf,
 			   O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (ctx->out_fd < 0) {
-		rv = sl_fail(ctx, "cannot create '%s': %s", res->temp_path.buf,
-			     strerror(errno));
+		sl_fail(ctx, "cannot create '%s': %s", res->temp_path.buf,
+			strerror(errno));
 		rv = SL_EIO;
 		goto out;
 	}

@@ -45,10 +45,8 @@ typedef struct worker_attempt {
 	atomic_int cancel;       /* set by KILL or shutdown */
 	sl_task_result res;      /* filled by the task thread */
 	worker_att_state state;
-	void *zctx;
-	uint32_t fetch_timeout_ms;
-	uint32_t slots;          /* the worker's slots: share of the budget */
-	atomic_size_t *held;     /* the worker's map output bytes in memory */
+	sl_task_env env;         /* the worker's context, slots and memory,
+				    and our cancel flag, for the thread */
 	struct worker_attempt *next;
 } worker_attempt;
 
@@ -103,20 +101,13 @@ static void *
 worker_task_thread(void *arg)
 {
 	worker_attempt *a = arg;
-	sl_task_env env = {
-		.zctx = a->zctx,
-		.cancel = &a->cancel,
-		.fetch_timeout_ms = a->fetch_timeout_ms,
-		.slots = a->slots,
-		.held = a->held,
-	};
 	void *push;
 	int core = sl_bind_task_begin(); /* pinned inside the binding */
 
-	sl_task_run(&a->task, &env, &a->res);
+	sl_task_run(&a->task, &a->env, &a->res);
 	sl_bind_task_end(core);
 	/* Post the attempt; the loop thread joins this thread on receipt. */
-	push = zmq_socket(a->zctx, ZMQ_PUSH);
+	push = zmq_socket(a->env.zctx, ZMQ_PUSH);
 	if (push) {
 		int zero = 0;
 
@@ -131,7 +122,7 @@ worker_task_thread(void *arg)
 static void
 worker_attempt_free(worker_attempt *a)
 {
-	atomic_fetch_sub(a->held, a->res.held);
+	atomic_fetch_sub(a->env.held, a->res.held);
 	sl_msg_release(&a->task);
 	sl_task_result_release(&a->res);
 	free(a);
@@ -254,10 +245,9 @@ worker_on_task(worker *w, sl_msg *m)
 	memset(m, 0, sizeof(*m));
 	sl_task_result_init(&a->res);
 	atomic_init(&a->cancel, 0);
-	a->zctx = w->zctx;
-	a->fetch_timeout_ms = w->timeout_ms;
-	a->slots = w->cfg->slots;
-	a->held = &w->held;
+	a->env = (sl_task_env){ .zctx = w->zctx, .cancel = &a->cancel,
+				.fetch_timeout_ms = w->timeout_ms,
+				.slots = w->cfg->slots, .held = &w->held };
 	a->state = ATT_RUNNING;
 	if (pthread_create(&a->thread, NULL, worker_task_thread, a) != 0) {
 		a->res.status = SL_ENOMEM;

@@ -185,13 +185,29 @@ err_lines() {
 	sed "s|$T|\$T|g" "$T/err"
 }
 
-# expect_err NAME ERE : a line of the last run's stderr matches ERE.
-expect_err() {
-	if err_lines | grep -q -a -E -e "$2"; then
+# expect_line NAME ERE WHAT CMD : a line that CMD prints matches ERE;
+# else the failure says "no WHAT matches /ERE/".
+expect_line() {
+	if "$4" | grep -q -a -E -e "$2"; then
 		pass "$1"
 	else
-		fail "$1" "no stderr line matches /$2/"
+		fail "$1" "no $3 matches /$2/"
 		show_last_run
+	fi
+}
+
+# expect_err NAME ERE : a line of the last run's stderr matches ERE.
+expect_err() {
+	expect_line "$1" "$2" "stderr line" err_lines
+}
+
+# expect_no_err NAME ERE : no line of the last run's stderr matches ERE.
+expect_no_err() {
+	if err_lines | grep -q -a -E -e "$2"; then
+		fail "$1" "stderr lines match /$2/:"
+		err_lines | grep -a -E -e "$2" | show_head /dev/stdin 5
+	else
+		pass "$1"
 	fi
 }
 
@@ -209,12 +225,7 @@ error_reports() {
 # expect_sluice_error NAME ERE : stderr has an error report "sluice: ..."
 # (with its indented lines) that matches ERE.
 expect_sluice_error() {
-	if error_reports | grep -q -a -E -e "$2"; then
-		pass "$1"
-	else
-		fail "$1" "no stderr line 'sluice: ...' matches /$2/"
-		show_last_run
-	fi
+	expect_line "$1" "$2" "stderr line 'sluice: ...'" error_reports
 }
 
 # expect_empty_stdout NAME : the last run printed nothing on stdout.

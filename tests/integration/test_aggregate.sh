@@ -342,4 +342,14 @@ third,3,-2,-0.666667,-1,0
 tie,2,3.00,1.500000,1.50,1.50
 ' "$T/exact/part-00000"
 
+# A sum past 38 digits fails the job: never a wrong number.
+_n38=99999999999999999999999999999999999999
+printf 'g,v\na,%s\na,%s\n' "$_n38" "$_n38" >"$T/over.csv"
+run_sluice run aggregate "$T/over.csv" -o "$T/over" --partitions 1 \
+	--key g --agg sum:v --max-attempts 1
+expect_rc "sum past 38 digits: exit status" 1
+expect_sluice_error "sum past 38 digits: message" \
+	"sum of column 'v' overflows"
+expect_no_success "sum past 38 digits: no output" "$T/over"
+
 finish

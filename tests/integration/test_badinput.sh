@@ -209,14 +209,10 @@ check_text "non-numeric value, skipped: the other rows" \
 # read) or 2 (found before), and the column named.
 run_sluice run aggregate "$T/nan.csv" -o "$T/nokey" --partitions 1 \
 	--key nosuchkey --agg count
-expect_rc "unknown --key column: exit status" 1 2
-expect_sluice_error "unknown --key column: named" "nosuchkey"
-expect_no_success "unknown --key column: no output" "$T/nokey"
+failed_run "unknown --key column" "$T/nokey" "nosuchkey" 1 2
 run_sluice run aggregate "$T/nan.csv" -o "$T/noagg" --partitions 1 \
 	--key k --agg count,sum:nosuchcol
-expect_rc "unknown --agg column: exit status" 1 2
-expect_sluice_error "unknown --agg column: named" "nosuchcol"
-expect_no_success "unknown --agg column: no output" "$T/noagg"
+failed_run "unknown --agg column" "$T/noagg" "nosuchcol" 1 2
 
 # --- the output directory --------------------------------------------------
 

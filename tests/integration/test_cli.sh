@@ -25,7 +25,8 @@ help_mentions() {
 	fi
 }
 
-OPTIONS="-o --output --workers --partitions --split-size --bad-records
+# "-o," is the table's "-o, --output": a bare "-o" is in "--output" too.
+OPTIONS="-o, --output --workers --partitions --split-size --bad-records
 	--max-record-size --overwrite --top --verbose --key --agg --mapper
 	--reducer --combiner wordcount aggregate streaming"
 
@@ -105,6 +106,11 @@ for bad in median:n sum count,, ""; do
 	usage_error "--agg '$bad'" "agg" \
 		run aggregate "$T/in.txt" -o "$T/o" --key a --agg "$bad"
 done
+usage_error "aggregate without --key" "needs --key" \
+	run aggregate "$T/in.txt" -o "$T/o" --agg count
+usage_error "a --key column named like an aggregate" \
+	"duplicate output column 'count'" \
+	run aggregate "$T/in.txt" -o "$T/o" --key count --agg count
 
 # Size suffixes are accepted.
 run_sluice run wordcount "$T/in.txt" -o "$T/sizes" --split-size 1M \
@@ -115,11 +121,34 @@ check_text "size suffixes and -v: output" 'one\t1\nthree\t1\ntwo\t1\n' \
 
 # --- a user job as a shared object ------------------------------------------
 
+# sum.h: the reduce of both jobs below, "KEY<TAB>SUM" of 8-byte counts.
+cat >"$T/sum.h" <<'EOF'
+#include <sluice.h>
+#include <stdio.h>
+
+static int sum_reduce(sl_ctx *ctx, const void *key, size_t klen,
+		      sl_values *vals)
+{
+	const void *val;
+	size_t len;
+	unsigned long long sum = 0;
+	char out[32];
+	int n;
+
+	while (sl_values_next(vals, &val, &len)) {
+		if (len != 8)
+			return sl_fail(ctx, "value of %zu bytes", len);
+		sum += sl_u64_get(val);
+	}
+	n = snprintf(out, sizeof out, "%llu", sum);
+	return sl_emit(ctx, key, klen, out, (size_t)n);
+}
+EOF
 # linelen.c: counts the lines of each length in bytes ("LENGTH<TAB>COUNT"),
 # with a combine; LENGTH keys sort as bytes ("10" before "9").
 cat >"$T/linelen.c" <<'EOF'
 #include <sluice.h>
-#include <stdio.h>
+#include "sum.h"
 
 static int ll_map(sl_ctx *ctx, const sl_record *rec)
 {
@@ -139,24 +168,6 @@ static int ll_combine(sl_ctx *ctx, void *acc, const void *val, size_t len)
 	return SL_OK;
 }
 
-static int ll_reduce(sl_ctx *ctx, const void *key, size_t klen,
-		     sl_values *vals)
-{
-	const void *val;
-	size_t len;
-	unsigned long long sum = 0;
-	char out[32];
-	int n;
-
-	while (sl_values_next(vals, &val, &len)) {
-		if (len != 8)
-			return sl_fail(ctx, "value of %zu bytes", len);
-		sum += sl_u64_get(val);
-	}
-	n = snprintf(out, sizeof out, "%llu", sum);
-	return sl_emit(ctx, key, klen, out, (size_t)n);
-}
-
 const struct sl_job sluice_job = {
 	.api_version = SL_API_VERSION,
 	.name = "linelen",
@@ -164,7 +175,7 @@ const struct sl_job sluice_job = {
 	.input = SL_INPUT_LINES,
 	.map = ll_map,
 	.combine = ll_combine,
-	.reduce = ll_reduce,
+	.reduce = sum_reduce,
 };
 EOF
 # sumerr.c: counts lines with the engine's own sum of counts, but the line
@@ -172,8 +183,8 @@ EOF
 # 4-byte count and ignores the error sl_emit returns.
 cat >"$T/sumerr.c" <<'EOF'
 #include <sluice.h>
-#include <stdio.h>
 #include <string.h>
+#include "sum.h"
 
 static int is(const sl_record *rec, const char *s)
 {
@@ -193,21 +204,6 @@ static int se_map(sl_ctx *ctx, const sl_record *rec)
 	return sl_emit(ctx, rec->line.ptr, rec->line.len, v, sizeof v);
 }
 
-static int se_reduce(sl_ctx *ctx, const void *key, size_t klen,
-		     sl_values *vals)
-{
-	const void *val;
-	size_t len;
-	unsigned long long sum = 0;
-	char out[32];
-	int n;
-
-	while (sl_values_next(vals, &val, &len))
-		sum += sl_u64_get(val);
-	n = snprintf(out, sizeof out, "%llu", sum);
-	return sl_emit(ctx, key, klen, out, (size_t)n);
-}
-
 const struct sl_job sluice_job = {
 	.api_version = SL_API_VERSION,
 	.name = "sumerr",
@@ -215,7 +211,7 @@ const struct sl_job sluice_job = {
 	.input = SL_INPUT_LINES,
 	.map = se_map,
 	.combine = sl_combine_sum_u64,
-	.reduce = se_reduce,
+	.reduce = sum_reduce,
 };
 EOF
 # notajob.c: a shared object without a sluice_job.

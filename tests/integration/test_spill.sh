@@ -35,11 +35,7 @@ wc_ref "$T/in.txt" >"$T/wc.want"
 cat_parts "$T/wc-ref" | sort >"$T/wc.got"
 check_eq "the unspilled word count matches coreutils" "$T/wc.want" \
 	"$T/wc.got"
-if grep -q spilled_runs "$T/err"; then
-	fail "a large budget does not spill" "$(grep spilled_runs "$T/err")"
-else
-	pass "a large budget does not spill"
-fi
+expect_no_err "a large budget does not spill" spilled_runs
 run_sluice run wordcount "$T/in.txt" -o "$T/wc-1m" $COMMON --memory 1M -v
 expect_rc "word count with --memory 1M" 0
 check "a 1M budget spills" grep -q spilled_runs "$T/err"
@@ -101,12 +97,8 @@ no_spill_left "no map output file left after the job"
 run_sluice run wordcount "$T/in.txt" -o "$T/wc-nocap" --workers 2 \
 	--partitions 2 --split-size 64K --tmpdir "$T/spill" --memory 1G -v
 expect_rc "word count of many small maps with --memory 1G" 0
-if grep -q map_outputs_on_disk "$T/err"; then
-	fail "a large budget keeps every map output in memory" \
-		"$(grep map_outputs_on_disk "$T/err")"
-else
-	pass "a large budget keeps every map output in memory"
-fi
+expect_no_err "a large budget keeps every map output in memory" \
+	map_outputs_on_disk
 
 # The second spill of the first attempt of every task fails.
 SLUICE_FAULT=spill-fail=2 run_sluice run wordcount "$T/in.txt" \

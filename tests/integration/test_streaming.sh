@@ -84,6 +84,14 @@ run_sluice run streaming "$T/a.txt" -o "$T/badcmd" --partitions 2 \
 expect_rc "unterminated quote in --mapper: exit status" 2
 expect_sluice_error "unterminated quote in --mapper: message" "mapper|quote"
 expect_no_success "unterminated quote in --mapper: no output" "$T/badcmd"
+run_sluice run streaming "$T/a.txt" -o "$T/noreducer" --mapper cat
+expect_rc "no --reducer: exit status" 2
+expect_sluice_error "no --reducer: message" "missing option '--reducer'"
+run_sluice run streaming "$T/a.txt" -o "$T/blankcmd" --mapper " " \
+	--reducer cat
+expect_rc "blank --mapper: exit status" 2
+expect_sluice_error "blank --mapper: message" \
+	"empty command in option '--mapper'"
 
 # A reducer that fails. Other reduce tasks may have committed their parts,
 # but the job must not commit.
