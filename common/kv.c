@@ -39,12 +39,6 @@ sl_varint_get(const unsigned char *p, const unsigned char *end, uint64_t *v)
 	return 0;
 }
 
-size_t
-sl_kv_size(size_t klen, size_t vlen)
-{
-	return sl_varint_len(klen) + sl_varint_len(vlen) + klen + vlen;
-}
-
 int
 sl_kv_append(sl_buf *b, const void *key, size_t klen, const void *val,
 	     size_t vlen)

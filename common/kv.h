@@ -34,9 +34,6 @@ size_t sl_varint_get(const unsigned char *p, const unsigned char *end,
 int sl_kv_append(struct sl_buf *b, const void *key, size_t klen,
 		 const void *val, size_t vlen);
 
-/* Encoded size of a record. */
-size_t sl_kv_size(size_t klen, size_t vlen);
-
 /*
  * Decodes the record at *pos in [base, base+len). On success returns 1,
  * sets key/val and advances *pos; returns 0 at the end; SL_EPROTO when

@@ -160,15 +160,16 @@ coord_rm_parts(const char *dir)
 	sl_buf f = SL_BUF_INIT;
 	struct dirent *de;
 	DIR *d;
-	unsigned r;
-	char tail;
 
 	coord_path(&f, dir, "_SUCCESS");
 	unlink(f.buf);
 	if ((d = opendir(dir)) != NULL) {
 		while ((de = readdir(d)) != NULL) {
-			if (sscanf(de->d_name, "part-%5u%c", &r, &tail) != 1 ||
-			    strlen(de->d_name) != 10)
+			/* Exactly "part-" and five digits: sscanf's %u
+			 * would take "part-+0001" or "part- 0001" too. */
+			if (strncmp(de->d_name, "part-", 5) != 0 ||
+			    strspn(de->d_name + 5, "0123456789") != 5 ||
+			    de->d_name[10] != '\0')
 				continue;
 			coord_path(&f, dir, de->d_name);
 			unlink(f.buf);

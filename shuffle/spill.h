@@ -111,9 +111,11 @@ int sl_spill_check_left(const sl_spill_reader *r, uint64_t bytes,
 void sl_spill_close(sl_spill_reader *r);
 
 /*
- * Removes the regular files directly inside dir, then dir itself; a
- * missing dir is not an error. For the spill directory of a task or a
- * job, after success and after failure alike. Returns SL_OK or SL_EIO.
+ * Removes every entry directly inside dir but subdirectories (files,
+ * sockets, links: unlink), then dir itself; a subdirectory makes it
+ * fail. A missing dir is not an error. For the spill directory of a task
+ * or a job, after success and after failure alike, and for sluice run's
+ * directory of ipc endpoints. Returns SL_OK or SL_EIO.
  */
 int sl_spill_rmdir(const char *dir, sl_buf *err);
 

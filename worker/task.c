@@ -838,22 +838,27 @@ out:
 static int
 task_map_load(sl_ctx *ctx, sl_task_result *res)
 {
+	const char *path = res->out_path.buf;
+	sl_buf err = SL_BUF_INIT;
 	uint64_t start = 0;
 	uint32_t r;
-	ssize_t n;
-	int fd = open(res->out_path.buf, O_RDONLY | O_CLOEXEC), rv = SL_OK;
+	size_t got;
+	int fd, rv = SL_OK;
 
-	if (fd < 0)
-		return sl_fail(ctx, "cannot open '%s': %s", res->out_path.buf,
-			       strerror(errno));
+	if (sl_open_read(path, &fd, &err) != SL_OK) {
+		rv = sl_fail(ctx, "%s", err.buf);
+		sl_buf_release(&err);
+		return rv;
+	}
 	for (r = 0; r < res->nsegs && rv == SL_OK; r++) {
 		size_t len = (size_t)(res->ends[r] - start);
 
 		if ((rv = sl_buf_grow(&res->segs[r], len)) != SL_OK)
 			break;
-		n = pread(fd, res->segs[r].buf, len, (off_t)start);
-		if (n != (ssize_t)len) {
-			sl_fail(ctx, "cannot read '%s'", res->out_path.buf);
+		if (sl_pread(fd, path, res->segs[r].buf, len, start, &got,
+			     &err) != SL_OK || got != len) {
+			sl_fail(ctx, "%s", err.len ? err.buf : "map output "
+				"file shorter than its segments");
 			rv = SL_EIO;
 			break;
 		}
@@ -862,7 +867,8 @@ task_map_load(sl_ctx *ctx, sl_task_result *res)
 		start = res->ends[r];
 	}
 	close(fd);
-	unlink(res->out_path.buf);
+	sl_buf_release(&err);
+	unlink(path);
 	sl_buf_reset(&res->out_path);
 	free(res->ends);
 	res->ends = NULL;

@@ -623,9 +623,8 @@ worker_file_chunk(const worker_output *o, const sl_msg *m, sl_buf *chunk,
 {
 	uint32_t p = m->u.fetch.partition;
 	uint64_t start = p ? o->ends[p - 1] : 0, off = m->u.fetch.offset;
-	size_t n;
-	ssize_t got;
-	int fd;
+	size_t n, got;
+	int fd, rv;
 
 	*total = o->ends[p] - start;
 	if (off > *total)
@@ -633,11 +632,11 @@ worker_file_chunk(const worker_output *o, const sl_msg *m, sl_buf *chunk,
 	n = (size_t)(*total - off < m->u.fetch.max_bytes
 		     ? *total - off : m->u.fetch.max_bytes);
 	if (sl_buf_grow(chunk, n) != SL_OK ||
-	    (fd = open(o->path, O_RDONLY | O_CLOEXEC)) < 0)
+	    sl_open_read(o->path, &fd, NULL) != SL_OK)
 		return NULL;
-	got = pread(fd, chunk->buf, n, (off_t)(start + off));
+	rv = sl_pread(fd, o->path, chunk->buf, n, start + off, &got, NULL);
 	close(fd);
-	if (got != (ssize_t)n) {
+	if (rv != SL_OK || got != n) {
 		sl_warn("cannot read map output '%s'", o->path);
 		return NULL;
 	}

@@ -224,8 +224,18 @@ expect_rc "output holding _SUCCESS: refused" 2
 expect_sluice_error "output holding _SUCCESS: message" "_SUCCESS|overwrite"
 check_same_output "output holding _SUCCESS: left as it was" \
 	"$T/done.before" "$T/done"
+# --overwrite removes part files and _SUCCESS, and no other file, also
+# none whose name only looks like a part file's.
+for f in notes.txt part-+0001 part--0001 'part- 0001' part-0001 part-000001; do
+	echo keep >"$T/done/$f"
+done
 run_sluice run wordcount "$T/nonl.txt" -o "$T/done" --partitions 2 \
 	--overwrite
+expect_rc "--overwrite: exit status" 0
+for f in notes.txt part-+0001 part--0001 'part- 0001' part-0001 part-000001; do
+	check "--overwrite keeps '$f'" grep -qx keep "$T/done/$f"
+	rm -f "$T/done/$f"
+done
 wc_ok "--overwrite" "$T/done" 2 "$T/nonl.txt"
 
 finish

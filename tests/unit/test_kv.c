@@ -62,8 +62,8 @@ test_records_decode_as_they_were_appended(void)
 	CU_ASSERT(sl_kv_append(&b, "apple", 5, "1", 1) == SL_OK);
 	CU_ASSERT(sl_kv_append(&b, "", 0, "", 0) == SL_OK);
 	CU_ASSERT(sl_kv_append(&b, "a\0b", 3, "\xff", 1) == SL_OK);
-	ASSERT_EQ_INT(b.len, sl_kv_size(5, 1) + sl_kv_size(0, 0) +
-			     sl_kv_size(3, 1));
+	/* Two 1-byte varints a record, then the bytes: 8 + 2 + 6. */
+	ASSERT_EQ_INT(b.len, 16);
 	ASSERT_EQ_INT(sl_kv_next(b.buf, b.len, &pos, &k, &v), 1);
 	ASSERT_EQ_MEM(k.ptr, k.len, "apple", 5);
 	ASSERT_EQ_MEM(v.ptr, v.len, "1", 1);
