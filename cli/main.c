@@ -669,10 +669,41 @@ cli_summary(const cli_run *r, const sl_msg *d)
 }
 
 /*
+ * Set by SIGTERM, SIGINT and SIGHUP to the signal's number: a worker
+ * leaves its loop and cleans up; `sluice run` cancels its job (the
+ * coordinator removes its partial output), stops its workers, removes its
+ * directories and exits 128 + the signal's number.
+ */
+static volatile sig_atomic_t cli_stop;
+
+static void
+cli_on_signal(int sig)
+{
+	cli_stop = sig;
+}
+
+static void
+cli_catch_signals(void)
+{
+	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
+	struct sigaction sa;
+	size_t i;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = cli_on_signal;
+	/* No SA_RESTART: zmq_poll must return EINTR for the loop to see it. */
+	for (i = 0; i < SL_ARRAY_LEN(sigs); i++)
+		sigaction(sigs[i], &sa, NULL);
+}
+
+/*
  * Submits the job on `client` and waits for its JOB_DONE, watching the
- * local workers, if any: if all of them are gone the job cannot finish.
- * Worker ranks under MPI are watched by the coordinator's heartbeats and
- * by mpirun, which ends every rank when one dies.
+ * local workers, if any: a worker the coordinator found lost is killed
+ * (it may be stopped rather than dead) and each one that is gone is
+ * replaced; if all of them are gone the job cannot finish. Worker ranks
+ * under MPI are watched by the coordinator's heartbeats and by mpirun,
+ * which ends every rank when one dies. A signal (cli_stop) ends the wait
+ * with SL_ECANCELED.
  */
 static int
 cli_wait_job(void *client, sl_local_cluster *lc, sl_msg *done, sl_buf *err)
@@ -681,6 +712,12 @@ cli_wait_job(void *client, sl_local_cluster *lc, sl_msg *done, sl_buf *err)
 	int n, rv;
 
 	for (;;) {
+		if (cli_stop) {
+			sl_buf_addf(err, "interrupted by signal %d (%s): job "
+				    "canceled", (int)cli_stop,
+				    strsignal(cli_stop));
+			return SL_ECANCELED;
+		}
 		n = zmq_poll(&item, 1, 100);
 		if (n < 0 && zmq_errno() == EINTR)
 			continue;
@@ -706,13 +743,16 @@ cli_wait_job(void *client, sl_local_cluster *lc, sl_msg *done, sl_buf *err)
 			return rv;
 		if (done->type == SL_MSG_JOB_DONE)
 			return SL_OK;
+		if (done->type == SL_MSG_WORKER_LOST && lc->n)
+			sl_local_kill_lost(lc, done->u.worker_lost.pid,
+					   done->u.worker_lost.endpoint);
 		sl_msg_release(done);
 	}
 }
 
 /* A coordinator on a thread of this process, and its client socket. */
 typedef struct cli_coord_rt {
-	char rundir[32];          /* private dir of ipc endpoints, or "" */
+	sl_buf rundir;            /* private dir of ipc endpoints, or "" */
 	void *zctx;
 	void *client;             /* DEALER to the coordinator, inproc */
 	cli_coord_thread ct;
@@ -736,14 +776,11 @@ cli_coord_start(cli_coord_rt *rt, const cli_run *r, const char *bind,
 	int rv = SL_EIO;
 
 	if (bind == NULL) {
-		snprintf(rt->rundir, sizeof(rt->rundir), "/tmp/sluice-XXXXXX");
-		if (mkdtemp(rt->rundir) == NULL) {
-			sl_buf_addf(err, "cannot create a directory in /tmp: "
-				    "%s", strerror(errno));
-			rt->rundir[0] = '\0';
+		/* In /tmp, not $TMPDIR: ipc paths are limited to 107 bytes. */
+		sl_procdir_sweep("/tmp", sl_run_dir_pid, "run");
+		if (sl_run_dir_make("/tmp", &rt->rundir, err) != SL_OK)
 			goto out;
-		}
-		sl_buf_addf(&pattern, "ipc://%s/coord", rt->rundir);
+		sl_buf_addf(&pattern, "ipc://%s/coord", rt->rundir.buf);
 	} else {
 		sl_buf_addstr(&pattern, bind);
 	}
@@ -816,9 +853,10 @@ cli_coord_stop(cli_coord_rt *rt, sl_local_cluster *lc)
 		zmq_ctx_term(rt->zctx);
 	/* Every entry goes, whoever bound it: ours, and the shuffle
 	 * endpoints of killed workers, which closed no socket. */
-	if (rt->rundir[0])
-		sl_spill_rmdir(rt->rundir, &err);
+	if (rt->rundir.len && sl_rmtree(rt->rundir.buf, &err) != SL_OK)
+		sl_warn("%s", err.buf);
 	sl_buf_release(&err);
+	sl_buf_release(&rt->rundir);
 	sl_buf_release(&rt->ep);
 	sl_buf_release(&rt->ct.err);
 }
@@ -848,8 +886,10 @@ cli_job(cli_coord_rt *rt, const cli_run *r, sl_local_cluster *lc)
 		sl_error("cannot submit the job: %s", sl_strerror(rv));
 		goto out;
 	}
-	if (cli_wait_job(rt->client, lc, &done, &err) != SL_OK) {
+	if ((rv = cli_wait_job(rt->client, lc, &done, &err)) != SL_OK) {
 		sl_error("%s", err.buf);
+		if (rv == SL_ECANCELED)
+			code = 128 + cli_stop;
 		goto out;
 	}
 	if (done.u.job_done.status == SL_OK) {
@@ -887,21 +927,17 @@ cli_check(const cli_run *r)
 /*
  * The local workers spill into a directory of this run, made here inside
  * --tmpdir and passed to them as the job's tmpdir: removing it after the
- * job removes the spills of workers that were killed too.
+ * job removes the spills of workers that were killed too. Those of runs
+ * that were killed (SIGKILL: no clean-up) go first.
  */
 static int
 cli_spill_root(cli_run *r, sl_buf *root, sl_buf *err)
 {
 	const char *parent = sl_tmpdir(r->spec.tmpdir);
 
-	if (sl_buf_addf(root, "%s/sluice-run-XXXXXX", parent) != SL_OK)
-		return SL_ENOMEM;
-	if (mkdtemp(root->buf) == NULL) {
-		sl_buf_addf(err, "cannot create a spill directory in '%s': %s",
-			    parent, strerror(errno));
-		sl_buf_reset(root);
+	sl_procdir_sweep(parent, sl_run_dir_pid, "run");
+	if (sl_run_dir_make(parent, root, err) != SL_OK)
 		return SL_EIO;
-	}
 	r->spec.tmpdir = root->buf;
 	return SL_OK;
 }
@@ -910,24 +946,10 @@ cli_spill_root(cli_run *r, sl_buf *root, sl_buf *err)
 static void
 cli_spill_root_remove(const sl_buf *root)
 {
-	sl_buf sub = SL_BUF_INIT, err = SL_BUF_INIT;
-	struct dirent *de;
-	DIR *d;
+	sl_buf err = SL_BUF_INIT;
 
-	if (root->len == 0 || (d = opendir(root->buf)) == NULL)
-		return;
-	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.')
-			continue;
-		sl_buf_reset(&sub);
-		sl_buf_addf(&sub, "%s/%s", root->buf, de->d_name);
-		sl_spill_rmdir(sub.buf, &err);
-	}
-	closedir(d);
-	sl_spill_rmdir(root->buf, &err);
-	if (err.len)
+	if (root->len && sl_rmtree(root->buf, &err) != SL_OK)
 		sl_warn("%s", err.buf);
-	sl_buf_release(&sub);
 	sl_buf_release(&err);
 }
 
@@ -935,7 +957,7 @@ cli_spill_root_remove(const sl_buf *root)
 static int
 cli_run_local(cli_run *r)
 {
-	cli_coord_rt rt = { .ep = SL_BUF_INIT };
+	cli_coord_rt rt = { .ep = SL_BUF_INIT, .rundir = SL_BUF_INIT };
 	sl_local_cluster lc = { 0 };
 	sl_buf err = SL_BUF_INIT, spill = SL_BUF_INIT;
 	int code;
@@ -963,7 +985,7 @@ cli_run_local(cli_run *r)
 	code = EXIT_JOB;
 	if (cli_spill_root(r, &spill, &err) == SL_OK &&
 	    cli_coord_start(&rt, r, NULL, &err) == SL_OK &&
-	    sl_local_start(&lc, r->workers, rt.ep.buf, rt.rundir, r->verbose,
+	    sl_local_start(&lc, r->workers, rt.ep.buf, rt.rundir.buf, r->verbose,
 			   &err) == SL_OK)
 		code = cli_job(&rt, r, &lc);
 	else
@@ -983,7 +1005,7 @@ cli_run_local(cli_run *r)
 static int
 cli_rank_coord(cli_run *r)
 {
-	cli_coord_rt rt = { .ep = SL_BUF_INIT };
+	cli_coord_rt rt = { .ep = SL_BUF_INIT, .rundir = SL_BUF_INIT };
 	sl_local_cluster lc = { 0 };
 	sl_buf err = SL_BUF_INIT, bind = SL_BUF_INIT, ep = SL_BUF_INIT;
 	int code = EXIT_JOB, rv;
@@ -1021,7 +1043,7 @@ static void
 cli_rank_worker(const cli_run *r, int rank, sl_mpi_group *group)
 {
 	sl_buf err = SL_BUF_INIT, ep = SL_BUF_INIT, shuffle = SL_BUF_INIT;
-	sl_worker_config cfg = { .group = group };
+	sl_worker_config cfg = { .group = group, .stop = &cli_stop };
 	sl_topo_info info;
 	int rv;
 
@@ -1135,6 +1157,7 @@ cli_cmd_run(int argc, char **argv)
 	/* A streaming task's child that exits early must not kill a worker
 	 * rank (local workers set this in cli_cmd_worker). */
 	signal(SIGPIPE, SIG_IGN);
+	cli_catch_signals();
 	code = sl_mpi_launched() ? cli_run_mpi(&r) : cli_run_local(&r);
 	sl_job_unload(&ref);
 	free(r.inputs);
@@ -1143,27 +1166,6 @@ cli_cmd_run(int argc, char **argv)
 }
 
 /* --- worker -------------------------------------------------------------- */
-
-/* Set by SIGTERM: the worker leaves its loop and cleans up. */
-static volatile sig_atomic_t cli_stop;
-
-static void
-cli_sigterm(int sig)
-{
-	(void)sig;
-	cli_stop = 1;
-}
-
-static void
-cli_on_sigterm(void)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = cli_sigterm;
-	/* No SA_RESTART: zmq_poll must return EINTR for the loop to see it. */
-	sigaction(SIGTERM, &sa, NULL);
-}
 
 static int
 cli_cmd_worker(int argc, char **argv)
@@ -1204,7 +1206,7 @@ cli_cmd_worker(int argc, char **argv)
 	sl_log_set_level(verbose ? SL_LOG_INFO + verbose - 1 : SL_LOG_WARN);
 	/* A streaming task's child that exits early must not kill us. */
 	signal(SIGPIPE, SIG_IGN);
-	cli_on_sigterm();
+	cli_catch_signals();
 	cfg.stop = &cli_stop;
 	if ((rv = sl_bind_setup(bind, &info, &err)) == SL_OK) {
 		if (cfg.slots == 0)

@@ -17,14 +17,27 @@
 static void
 launch_reaped(sl_local_cluster *lc, uint32_t i, int status)
 {
+	bool killed = lc->killed[i];
+
 	lc->pids[i] = 0;
+	lc->killed[i] = false;
 	lc->alive--;
+	if (killed)
+		return;
 	if (WIFSIGNALED(status))
 		sl_warn("worker process %u killed by signal %d", i + 1,
 			WTERMSIG(status));
 	else if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
 		sl_warn("worker process %u exited with status %d", i + 1,
 			WEXITSTATUS(status));
+}
+
+/* The shuffle endpoint of worker i. */
+static int
+launch_endpoint(const sl_local_cluster *lc, uint32_t i, sl_buf *out)
+{
+	sl_buf_reset(out);
+	return sl_buf_addf(out, "ipc://%s/shuffle-%u", lc->rundir, i + 1);
 }
 
 /* Starts worker i (its shuffle endpoint is rundir/shuffle-(i+1)). */
@@ -34,7 +47,7 @@ launch_spawn(sl_local_cluster *lc, uint32_t i, sl_buf *err)
 	sl_buf shuffle = SL_BUF_INIT;
 	pid_t pid, parent = getpid();
 
-	sl_buf_addf(&shuffle, "ipc://%s/shuffle-%u", lc->rundir, i + 1);
+	launch_endpoint(lc, i, &shuffle);
 	/* One slot, unpinned: local mode runs a worker process per core. */
 	char *argv[] = { lc->exe, "worker", "--connect", lc->coordinator,
 			 "--shuffle-bind", shuffle.buf, "--slots", "1",
@@ -71,9 +84,10 @@ sl_local_start(sl_local_cluster *lc, uint32_t n, const char *coordinator,
 	memset(lc, 0, sizeof(*lc));
 	lc->verbose = verbose;
 	lc->pids = calloc(n, sizeof(*lc->pids));
+	lc->killed = calloc(n, sizeof(*lc->killed));
 	lc->coordinator = strdup(coordinator);
 	lc->rundir = strdup(rundir);
-	if (!lc->pids || !lc->coordinator || !lc->rundir) {
+	if (!lc->pids || !lc->killed || !lc->coordinator || !lc->rundir) {
 		sl_local_stop(lc, 0);
 		return SL_ENOMEM;
 	}
@@ -93,6 +107,28 @@ sl_local_start(sl_local_cluster *lc, uint32_t n, const char *coordinator,
 		}
 	}
 	return SL_OK;
+}
+
+bool
+sl_local_kill_lost(sl_local_cluster *lc, uint32_t pid, const char *endpoint)
+{
+	sl_buf ep = SL_BUF_INIT;
+	uint32_t i;
+	bool ours = false;
+
+	for (i = 0; i < lc->n && !ours; i++) {
+		if (lc->pids[i] == 0 || (uint32_t)lc->pids[i] != pid)
+			continue;
+		ours = launch_endpoint(lc, i, &ep) == SL_OK &&
+		       strcmp(ep.buf, endpoint) == 0;
+		if (ours && kill(lc->pids[i], SIGKILL) == 0) {
+			lc->killed[i] = true;
+			sl_info("killed worker process %u (pid %u), which was "
+				"lost", i + 1, pid);
+		}
+	}
+	sl_buf_release(&ep);
+	return ours;
 }
 
 uint32_t
@@ -144,8 +180,11 @@ sl_local_stop(sl_local_cluster *lc, uint32_t grace_ms)
 	 * this way. Then a bounded wait; polling since waitpid has no
 	 * timeout and SIGCHLD handling would reach into the caller. */
 	for (i = 0; i < lc->n; i++)
-		if (lc->pids[i])
+		if (lc->pids[i]) {
+			lc->killed[i] = true;
 			kill(lc->pids[i], SIGTERM);
+			kill(lc->pids[i], SIGCONT);
+		}
 	while (sl_local_poll(lc) > 0 && sl_now_ms() < until)
 		nanosleep(&ts, NULL);
 	for (i = 0; i < lc->n; i++) {
@@ -158,6 +197,7 @@ sl_local_stop(sl_local_cluster *lc, uint32_t grace_ms)
 		}
 	}
 	free(lc->pids);
+	free(lc->killed);
 	free(lc->coordinator);
 	free(lc->rundir);
 	memset(lc, 0, sizeof(*lc));

@@ -58,13 +58,23 @@ sl_zsock_bind(void *sock, const char *endpoint, sl_buf *out, sl_buf *err)
 	return sl_buf_addstr(out, last);
 }
 
+/*
+ * Never blocks (ZMQ_DONTWAIT): a peer whose queue is full has stopped
+ * reading, and a blocking send to it would stop the caller's loop for as
+ * long as it stays connected, or for ever. EAGAIN (queue full) and
+ * EHOSTUNREACH (ROUTER_MANDATORY: no such peer) are both SL_ELOST. Only
+ * the first frame can meet either: once it is queued, ZeroMQ takes the
+ * rest of the message.
+ */
 static int
 zmsg_send_frame(void *sock, const void *p, size_t len, int flags)
 {
-	while (zmq_send(sock, p, len, flags) < 0) {
+	while (zmq_send(sock, p, len, flags | ZMQ_DONTWAIT) < 0) {
 		if (zmq_errno() == EINTR)
 			continue;
-		return zmq_errno() == EHOSTUNREACH ? SL_ELOST : SL_EIO;
+		return zmq_errno() == EHOSTUNREACH || zmq_errno() == EAGAIN
+			       ? SL_ELOST
+			       : SL_EIO;
 	}
 	return SL_OK;
 }

@@ -28,9 +28,10 @@ void sl_zsock_close(void *sock);
 int sl_zsock_bind(void *sock, const char *endpoint, sl_buf *out, sl_buf *err);
 
 /*
- * Sends m. peer: the ROUTER identity to address, or NULL on DEALER/PAIR.
- * data: the raw frame after the message, or NULL. SL_OK, SL_ELOST (peer
- * unknown to a ROUTER), SL_EIO, SL_ENOMEM.
+ * Sends m without blocking. peer: the ROUTER identity to address, or NULL
+ * on DEALER/PAIR. data: the raw frame after the message, or NULL. SL_OK,
+ * SL_ELOST (the peer is unknown to a ROUTER, or its queue is full: it is
+ * not reading; nothing was sent), SL_EIO, SL_ENOMEM.
  */
 int sl_zsend(void *sock, const sl_buf *peer, const sl_msg *m,
 	     const void *data, size_t dlen);

@@ -34,6 +34,8 @@ struct sl_csv_reader {
 	int fd;               /* the file, read with pread */
 	char *path;           /* for messages */
 	uint64_t end;         /* records starting at or after this are not ours */
+	uint64_t need;        /* the split's end as planned: the file must
+				 have this many bytes (sl_file_short) */
 	size_t max_record;    /* longest record, bytes without the line end */
 	size_t cap_max;       /* the buffer's largest size, >= max_record + 2 */
 
@@ -109,6 +111,8 @@ csv_fill(sl_csv_reader *r, sl_buf *err)
 		      r->buf_off + r->len, &got, err);
 	if (rv != SL_OK)
 		return rv;
+	if (got == 0 && r->buf_off + r->len < r->need)
+		return sl_file_short(r->path, r->fd, r->need, err);
 	r->len += got;
 	return got > 0;
 }
@@ -444,7 +448,7 @@ csv_seek(sl_csv_reader *r, uint64_t start, sl_buf *err)
 		if (rv != SL_OK)
 			return rv;
 		if (got == 0)
-			break; /* the file is shorter than start: no records */
+			return sl_file_short(r->path, r->fd, r->need, err);
 		odd ^= (int)(csv_count_quotes(r->buf, got) & 1);
 		off += got;
 	}
@@ -488,6 +492,7 @@ sl_csv_open(sl_csv_reader **rp, const char *path, uint64_t start,
 	r->buf = malloc(r->cap);
 	if (r->path == NULL || r->buf == NULL)
 		goto nomem;
+	r->need = end;
 	rv = sl_open_read(path, &r->fd, err);
 	if (rv != SL_OK)
 		goto fail;

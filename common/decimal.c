@@ -201,10 +201,12 @@ sl_dec_format(sl_decimal d, char buf[SL_DEC_STR_MAX])
 }
 
 int
-sl_dec_avg(sl_decimal sum, uint64_t count, sl_decimal *out)
+sl_dec_avg(sl_decimal sum, uint64_t count, char buf[SL_DEC_STR_MAX],
+	   size_t *len)
 {
 	dec_u128 mag, div, q, r, frac = 0;
-	sl_i128 mant;
+	char digits[SL_DEC_STR_MAX];
+	size_t n = 0, at = 0;
 	int i;
 
 	if (count == 0 || sum.scale > SL_DEC_MAX_SCALE)
@@ -222,12 +224,27 @@ sl_dec_avg(sl_decimal sum, uint64_t count, sl_decimal *out)
 	}
 	if (r >= div - r)  /* remainder >= div/2: round half away from zero */
 		frac++;
-	if (q > (dec_u128)DEC_MAX_MANT / dec_pow10[DEC_AVG_SCALE])
-		return SL_EOVERFLOW;
-	mant = (sl_i128)(q * dec_pow10[DEC_AVG_SCALE] + frac);
-	if (!dec_in_range(mant))
-		return SL_EOVERFLOW;
-	out->mant = sum.mant < 0 ? -mant : mant;
-	out->scale = DEC_AVG_SCALE;
+	if (frac == dec_pow10[DEC_AVG_SCALE]) {
+		q++;  /* |avg| <= |sum| < 10^38: q stays within 38 digits */
+		frac = 0;
+	}
+	/* The text is made here, not through an sl_decimal: 38 digits
+	 * before the point and 6 after do not fit its mantissa. */
+	if (sum.mant < 0 && (q || frac))
+		buf[at++] = '-';
+	do {
+		digits[n++] = (char)('0' + (int)(q % 10));
+		q /= 10;
+	} while (q);
+	while (n > 0)
+		buf[at++] = digits[--n];
+	buf[at++] = '.';
+	for (i = DEC_AVG_SCALE - 1; i >= 0; i--) {
+		buf[at + (size_t)i] = (char)('0' + (int)(frac % 10));
+		frac /= 10;
+	}
+	at += DEC_AVG_SCALE;
+	buf[at] = '\0';
+	*len = at;
 	return SL_OK;
 }

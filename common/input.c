@@ -415,6 +415,8 @@ lr_read(sl_line_reader *r, struct sl_buf *err)
 	rv = sl_pread(r->fd, r->path, r->buf + r->lim, want, at, &n, err);
 	if (rv != SL_OK)
 		return rv;
+	if (n == 0 && at < r->end)
+		return sl_file_short(r->path, r->fd, r->end, err);
 	if (n == 0)
 		r->eof = true;
 	r->lim += n;

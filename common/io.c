@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int
@@ -64,4 +65,21 @@ sl_pread(int fd, const char *path, void *p, size_t n, uint64_t off,
 	}
 	*got = (size_t)r;
 	return SL_OK;
+}
+
+int
+sl_file_short(const char *path, int fd, uint64_t end, sl_buf *err)
+{
+	struct stat st;
+
+	if (err && fstat(fd, &st) == 0)
+		sl_buf_addf(err, "'%s' is now %llu bytes, short of byte %llu "
+			    "where its split ends: the file changed while the "
+			    "job ran", path, (unsigned long long)st.st_size,
+			    (unsigned long long)end);
+	else if (err)
+		sl_buf_addf(err, "'%s' ends before byte %llu where its split "
+			    "ends: the file changed while the job ran", path,
+			    (unsigned long long)end);
+	return SL_EIO;
 }

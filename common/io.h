@@ -49,4 +49,14 @@ int sl_open_read(const char *path, int *fd, struct sl_buf *err);
 int sl_pread(int fd, const char *path, void *p, size_t n, uint64_t off,
 	     size_t *got, struct sl_buf *err);
 
+/*
+ * The file open as fd ended before byte `end`, the end of the split that
+ * the job planned from its size: it was truncated or replaced while the
+ * job ran, and reading on would give a silent partial result. Appends
+ * "'path' is now N bytes, short of byte END where its split ends: the
+ * file changed while the job ran" to err (when not NULL); returns SL_EIO.
+ */
+int sl_file_short(const char *path, int fd, uint64_t end,
+		  struct sl_buf *err);
+
 #endif

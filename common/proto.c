@@ -251,6 +251,15 @@ static const pr_field pr_job_done[] = {
 	F_END
 };
 
+static const pr_field pr_worker_lost[] = {
+	F_U32_POS("worker", M(worker_lost, worker)),
+	F_U32("pid", M(worker_lost, pid)),
+	F_STR("name", M(worker_lost, name)),
+	F_STR("endpoint", M(worker_lost, endpoint)),
+	F_STR("why", M(worker_lost, why)),
+	F_END
+};
+
 static const pr_field pr_fetch[] = {
 	F_U64("job", M(fetch, job)),
 	F_U32("map", M(fetch, map)),
@@ -295,6 +304,7 @@ static const pr_msgdef pr_msgdefs[] = {
 	[SL_MSG_SUBMIT] = { "SUBMIT", pr_submit },
 	[SL_MSG_ACCEPTED] = { "ACCEPTED", pr_job_only },
 	[SL_MSG_JOB_DONE] = { "JOB_DONE", pr_job_done },
+	[SL_MSG_WORKER_LOST] = { "WORKER_LOST", pr_worker_lost },
 	[SL_MSG_FETCH] = { "FETCH", pr_fetch },
 	[SL_MSG_FETCH_REPLY] = { "FETCH_REPLY", pr_fetch_reply },
 };

@@ -23,7 +23,7 @@
 
 #include "sl_impl.h"
 
-#define SL_PROTO_VERSION 1
+#define SL_PROTO_VERSION 2
 #define SL_PROTO_MAX_STR (64 * 1024)       /* bytes in one string field */
 #define SL_PROTO_MAX_ITEMS (1024 * 1024)   /* elements in one array field */
 #define SL_PROTO_MAX_MSG (64 * 1024 * 1024) /* bytes of one control message */
@@ -48,6 +48,7 @@ typedef enum sl_msg_type {
 	SL_MSG_SUBMIT = 20,
 	SL_MSG_ACCEPTED = 21,
 	SL_MSG_JOB_DONE = 22,
+	SL_MSG_WORKER_LOST = 23,
 	/* reducer <-> worker holding map outputs */
 	SL_MSG_FETCH = 30,
 	SL_MSG_FETCH_REPLY = 31,
@@ -201,6 +202,13 @@ typedef struct sl_msg {
 			uint64_t records_out; /* output records */
 			uint64_t elapsed_ms;
 		} job_done;
+		struct {
+			uint32_t worker;     /* its id */
+			uint32_t pid;        /* from its HELLO */
+			char *name;          /* host:pid, from its HELLO */
+			char *endpoint;      /* its shuffle endpoint */
+			char *why;           /* "no heartbeat", ... */
+		} worker_lost;
 		struct {
 			uint64_t job;
 			uint32_t map;

@@ -20,6 +20,7 @@
 #include "io.h"
 #include "kv.h"
 #include "log.h"
+#include "procdir.h"
 
 #define SL_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -23,17 +23,26 @@
 #include "cluster/zmsg.h"
 #include "common/input.h"
 #include "common/proto.h"
-#include "shuffle/spill.h"
 #include "worker/task.h"
 
+/*
+ * A worker that joined. The table (sl_coord.workers) holds the live ones
+ * only, in id order (ids grow and are never reused), at most
+ * cfg.max_workers: a lost worker is marked dead where it is found lost
+ * and removed by coord_workers_compact() once the event is handled, so
+ * that HELLOs from ever-new identities (each one a worker that falls
+ * silent) cannot grow the table. Nothing else points into it: a job keeps
+ * copies of the shuffle endpoints it needs.
+ */
 typedef struct coord_worker {
 	uint32_t id;            /* from 1 */
 	sl_buf peer;            /* ROUTER identity */
 	char *name;             /* host:pid */
+	uint32_t pid;           /* as its HELLO gave it */
 	char *endpoint;         /* shuffle endpoint */
 	uint32_t slots;
 	uint64_t last_heard_ms;
-	bool alive;
+	bool alive;             /* false: lost, to be removed */
 } coord_worker;
 
 /* What the successful attempt of a task reported. */
@@ -54,10 +63,11 @@ typedef struct coord_job {
 	sl_sched *sched;
 	coord_task_stats *maps;  /* by map index */
 	coord_task_stats *reduces; /* by partition */
-	/* By map index: its current output (attempt, holder's endpoint), as
-	 * every reduce TASK and the EXCHANGE carry it. An entry is set when
-	 * its map succeeds, so all are once the map stage is done; a map
-	 * output lost and rerun sets its entry anew (coord_output_update). */
+	/* By map index: its current output (attempt, holder's endpoint, a
+	 * copy owned here), as every reduce TASK and the EXCHANGE carry it.
+	 * An entry is set when its map succeeds, so all are once the map
+	 * stage is done; a map output lost and rerun sets its entry anew
+	 * (coord_output_update). */
 	sl_map_output *outputs;
 	uint64_t submit_ms;      /* when SUBMIT arrived */
 	uint64_t start_ms;
@@ -72,8 +82,9 @@ typedef struct coord_job {
 struct sl_coord {
 	sl_coord_config cfg;
 	void *sock;              /* ROUTER */
-	coord_worker *workers;   /* by id - 1 */
+	coord_worker *workers;   /* live workers, by id (see coord_worker) */
 	uint32_t nworkers;
+	uint32_t last_worker_id; /* ids handed out so far */
 	size_t walloc;           /* workers allocated */
 	coord_job *job;          /* running */
 	coord_job *queue;        /* waiting, in order */
@@ -88,6 +99,7 @@ sl_coord_config_default(sl_coord_config *cfg)
 	cfg->heartbeat_ms = 500;
 	cfg->timeout_ms = 10000;
 	cfg->join_timeout_ms = 30000;
+	cfg->max_workers = SL_COORD_MAX_WORKERS;
 	sl_sched_config_default(&cfg->sched);
 	cfg->job = NULL;
 	cfg->job_name = NULL;
@@ -117,18 +129,55 @@ coord_send_simple(sl_coord *c, const sl_buf *peer, int type, uint64_t job)
 	return coord_send(c, peer, &m);
 }
 
+/* The live worker of this id, or NULL. */
+static coord_worker *
+coord_worker_of(sl_coord *c, uint32_t id)
+{
+	uint32_t lo = 0, hi = c->nworkers, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (c->workers[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < c->nworkers && c->workers[lo].id == id &&
+	    c->workers[lo].alive)
+		return &c->workers[lo];
+	return NULL;
+}
+
+static void coord_worker_lost(sl_coord *c, coord_worker *w, const char *why);
+
+/*
+ * Sends m to a worker. A worker whose connection is gone, or whose queue
+ * is full because it stopped reading (sends never block the loop), is
+ * lost: it cannot take part any more.
+ */
+static int
+coord_send_worker(sl_coord *c, coord_worker *w, const sl_msg *m)
+{
+	int rv = coord_send(c, &w->peer, m);
+
+	if (rv == SL_ELOST)
+		coord_worker_lost(c, w, "connection closed or not reading");
+	return rv;
+}
+
 static void
 coord_send_attempt(sl_coord *c, uint32_t worker, int type, uint64_t job,
 		   uint8_t kind, uint32_t task, uint32_t attempt)
 {
+	coord_worker *w = coord_worker_of(c, worker);
 	sl_msg m;
 
-	if (worker == 0 || worker > c->nworkers || !c->workers[worker - 1].alive)
+	if (w == NULL)
 		return;
 	memset(&m, 0, sizeof(m));
 	m.type = (uint8_t)type;
 	m.u.kill.id = (sl_attempt_id){ job, kind, task, attempt };
-	coord_send(c, &c->workers[worker - 1].peer, &m);
+	coord_send_worker(c, w, &m);
 }
 
 /* --- output directory ---------------------------------------------------- */
@@ -147,10 +196,19 @@ coord_rm_temporary(const char *dir)
 	sl_buf p = SL_BUF_INIT, err = SL_BUF_INIT;
 
 	coord_path(&p, dir, "_temporary");
-	if (sl_spill_rmdir(p.buf, &err) != SL_OK)
+	if (sl_rmtree(p.buf, &err) != SL_OK)
 		sl_warn("%s", err.buf);
 	sl_buf_release(&p);
 	sl_buf_release(&err);
+}
+
+/* Whether name is exactly "part-" and five digits (sscanf's %u would take
+ * "part-+0001" or "part- 0001" too). */
+static bool
+coord_is_part_name(const char *name)
+{
+	return strncmp(name, "part-", 5) == 0 &&
+	       strspn(name + 5, "0123456789") == 5 && name[10] == '\0';
 }
 
 /* Removes part-NNNNN files and _SUCCESS: never any other file. */
@@ -165,11 +223,7 @@ coord_rm_parts(const char *dir)
 	unlink(f.buf);
 	if ((d = opendir(dir)) != NULL) {
 		while ((de = readdir(d)) != NULL) {
-			/* Exactly "part-" and five digits: sscanf's %u
-			 * would take "part-+0001" or "part- 0001" too. */
-			if (strncmp(de->d_name, "part-", 5) != 0 ||
-			    strspn(de->d_name + 5, "0123456789") != 5 ||
-			    de->d_name[10] != '\0')
+			if (!coord_is_part_name(de->d_name))
 				continue;
 			coord_path(&f, dir, de->d_name);
 			unlink(f.buf);
@@ -200,6 +254,59 @@ coord_mkdirs(const char *path, sl_buf *err)
 		p.buf[i] = i < p.len ? '/' : '\0';
 	}
 	sl_buf_release(&p);
+	return rv;
+}
+
+/*
+ * Refuses an output directory that holds an input file: preparing it
+ * removes part files and _temporary, and the job's output would be read
+ * as its input. Compared by real path (symbolic links resolved), and by
+ * device and inode for the part files that would be removed (a hard link
+ * to an input). An output directory that does not exist yet holds nothing.
+ */
+static int
+coord_check_inputs(const char *dir, const sl_strlist *files, sl_buf *err)
+{
+	char *real = realpath(dir, NULL), *f = NULL;
+	struct stat *parts = NULL, st;
+	size_t i, k, nparts = 0, alloc = 0, len;
+	struct dirent *de;
+	DIR *d;
+	int rv = SL_OK;
+
+	if (real == NULL)
+		return SL_OK;
+	len = strlen(real);
+	if ((d = opendir(real)) != NULL) {
+		while ((de = readdir(d)) != NULL && rv == SL_OK)
+			if (coord_is_part_name(de->d_name) &&
+			    fstatat(dirfd(d), de->d_name, &st, 0) == 0 &&
+			    (rv = sl_array_grow(&parts, &alloc, nparts + 1,
+						sizeof(*parts))) == SL_OK)
+				parts[nparts++] = st;
+		closedir(d);
+	}
+	for (i = 0; i < files->n && rv == SL_OK; i++) {
+		if ((f = realpath(files->v[i], NULL)) == NULL ||
+		    stat(f, &st) != 0) {
+			free(f);
+			continue; /* planning says why it cannot be read */
+		}
+		if (strncmp(f, real, len) == 0 &&
+		    (f[len] == '/' || (len == 1 && real[0] == '/')))
+			rv = SL_EUSAGE;
+		for (k = 0; k < nparts; k++)
+			if (parts[k].st_dev == st.st_dev &&
+			    parts[k].st_ino == st.st_ino)
+				rv = SL_EUSAGE;
+		free(f);
+		if (rv != SL_OK)
+			sl_buf_addf(err, "output directory '%s' holds the input "
+				    "file '%s': choose another output "
+				    "directory", dir, files->v[i]);
+	}
+	free(real);
+	free(parts);
 	return rv;
 }
 
@@ -285,6 +392,8 @@ coord_job_free(coord_job *j)
 		coord_stats_release(&j->maps[i]);
 	for (i = 0; j->reduces && i < j->submit.u.submit.spec.partitions; i++)
 		coord_stats_release(&j->reduces[i]);
+	for (i = 0; j->outputs && i < nmaps; i++)
+		free(j->outputs[i].endpoint);
 	free(j->maps);
 	free(j->reduces);
 	free(j->outputs);
@@ -357,10 +466,14 @@ static void
 coord_send_all(sl_coord *c, int type, uint64_t job)
 {
 	uint32_t i;
+	sl_msg m;
 
+	memset(&m, 0, sizeof(m));
+	m.type = (uint8_t)type;
+	m.u.job_end.job = job;
 	for (i = 0; i < c->nworkers; i++)
 		if (c->workers[i].alive)
-			coord_send_simple(c, &c->workers[i].peer, type, job);
+			coord_send_worker(c, &c->workers[i], &m);
 }
 
 static void coord_start_next(sl_coord *c);
@@ -380,7 +493,6 @@ coord_alive(const sl_coord *c)
 		n += c->workers[i].alive;
 	return n;
 }
-static void coord_worker_lost(sl_coord *c, coord_worker *w, const char *why);
 
 /* The running job ended (success or failure): report and clean up. */
 static void
@@ -406,19 +518,24 @@ coord_job_finish(sl_coord *c, int status, const char *error)
 }
 
 /*
- * Map `map` reported success: its entry of j->outputs takes the output the
- * scheduler now points at (a late copy that lost leaves it as it was). The
- * endpoint string belongs to the holder's coord_worker, which is never
- * freed before the coordinator.
+ * Map `map` reported success on worker w: its entry of j->outputs takes
+ * the output the scheduler now points at (a late copy that lost leaves it
+ * as it was), with a copy of the holder's endpoint.
  */
-static void
-coord_output_update(sl_coord *c, coord_job *j, uint32_t map)
+static int
+coord_output_update(coord_job *j, const coord_worker *w, uint32_t map)
 {
-	uint32_t w, att;
+	uint32_t holder, att;
+	char *ep;
 
-	if (sl_sched_map_location(j->sched, map, &w, &att) == SL_OK)
-		j->outputs[map] = (sl_map_output){ map, att,
-						   c->workers[w - 1].endpoint };
+	if (sl_sched_map_location(j->sched, map, &holder, &att) != SL_OK ||
+	    holder != w->id)
+		return SL_OK;
+	if ((ep = strdup(w->endpoint)) == NULL)
+		return SL_ENOMEM;
+	free(j->outputs[map].endpoint);
+	j->outputs[map] = (sl_map_output){ map, att, ep };
+	return SL_OK;
 }
 
 /* Sends TASK messages for every assignment the scheduler makes now. */
@@ -427,6 +544,7 @@ coord_dispatch(sl_coord *c)
 {
 	coord_job *j = c->job;
 	const sl_msg *s;
+	sl_map_output *local = NULL; /* --shuffle mpi: outputs read locally */
 	sl_assign a;
 	sl_msg m;
 	uint64_t now = sl_now_ms();
@@ -440,7 +558,14 @@ coord_dispatch(sl_coord *c)
 		coord_send_attempt(c, a.worker, SL_MSG_KILL, j->id, a.kind,
 				   a.task, a.attempt);
 	while (sl_sched_next(j->sched, now, &a) == 1) {
-		coord_worker *cw = &c->workers[a.worker - 1];
+		coord_worker *cw = coord_worker_of(c, a.worker);
+
+		if (cw == NULL) {
+			/* the scheduler has only live workers: a bug */
+			sl_sched_fail(j->sched, "internal error: a task went "
+				      "to a worker that is gone");
+			break;
+		}
 
 		memset(&m, 0, sizeof(m));
 		m.type = SL_MSG_TASK;
@@ -456,29 +581,36 @@ coord_dispatch(sl_coord *c)
 		} else {
 			/* Reduces start only once every map is done, so
 			 * every entry is set. MPI shuffle: the reducer's own
-			 * worker holds its exchanged inputs; the holders are
-			 * not needed after the EXCHANGE (nothing reruns
-			 * across it). */
-			for (i = 0; coord_mpi_shuffle(j) && i < j->splits.n;
-			     i++)
-				j->outputs[i].endpoint = cw->endpoint;
+			 * worker holds its exchanged inputs (the endpoints
+			 * are borrowed for the send). */
 			m.u.task.maps = j->outputs;
 			m.u.task.nmaps = (uint32_t)j->splits.n;
+			if (coord_mpi_shuffle(j) && local == NULL &&
+			    (local = calloc(j->splits.n ? j->splits.n : 1,
+					    sizeof(*local))) == NULL) {
+				sl_sched_fail(j->sched, "out of memory");
+				break;
+			}
+			for (i = 0; local && i < j->splits.n; i++)
+				local[i] = (sl_map_output){
+					i, j->outputs[i].attempt,
+					cw->endpoint };
+			if (local)
+				m.u.task.maps = local;
 		}
 		sl_debug("job %llu: %s task %u attempt %u -> worker %u (%s)%s",
 			 (unsigned long long)j->id,
 			 a.kind == SL_TASK_MAP ? "map" : "reduce", a.task,
 			 a.attempt, a.worker, cw->name,
 			 a.speculative ? " speculative" : "");
-		rv = coord_send(c, &cw->peer, &m);
-		if (rv == SL_ELOST)
-			coord_worker_lost(c, cw, "connection closed");
-		else if (rv != SL_OK)
+		rv = coord_send_worker(c, cw, &m);
+		if (rv != SL_OK && rv != SL_ELOST)
 			sl_sched_attempt_done(j->sched, a.kind, a.task,
 					      a.attempt, rv, true,
 					      "cannot send the task to its "
 					      "worker", now);
 	}
+	free(local);
 }
 
 /*
@@ -508,7 +640,7 @@ coord_exchange_start(sl_coord *c)
 	m.u.exchange.nmaps = (uint32_t)j->splits.n;
 	for (i = 0; i < c->nworkers; i++)
 		if (c->workers[i].alive &&
-		    coord_send(c, &c->workers[i].peer, &m) != SL_OK) {
+		    coord_send_worker(c, &c->workers[i], &m) != SL_OK) {
 			sl_sched_fail(j->sched, "cannot send EXCHANGE to a "
 				      "worker");
 			return;
@@ -605,12 +737,28 @@ coord_job_start(sl_coord *c, coord_job *j, sl_buf *err)
 		job = c->cfg.job;
 	if ((rv = sl_task_check(job, &s->u.submit.spec, err)) != SL_OK)
 		goto out;
+	/* A missing input is found before anything runs: a usage error,
+	 * like a bad option. */
 	if ((rv = sl_input_expand(s->u.submit.inputs, s->u.submit.ninputs,
-				  &files, err)) != SL_OK)
+				  &files, err)) != SL_OK) {
+		if (rv == SL_ENOTFOUND)
+			rv = SL_EUSAGE;
+		goto out;
+	}
+	if ((rv = coord_check_inputs(s->u.submit.output_dir, &files,
+				     err)) != SL_OK)
 		goto out;
 	if ((rv = sl_input_plan(&files, s->u.submit.split_size, &j->splits,
 				err)) != SL_OK)
 		goto out;
+	/* Each reduce TASK lists every map output, in one array field. */
+	if (j->splits.n > SL_PROTO_MAX_ITEMS) {
+		sl_buf_addf(err, "the input makes %zu map tasks, more than "
+			    "the %u a job may have: use a larger --split-size",
+			    j->splits.n, (unsigned)SL_PROTO_MAX_ITEMS);
+		rv = SL_EUSAGE;
+		goto out;
+	}
 	if ((rv = coord_prepare_output(s, err)) != SL_OK)
 		goto out;
 	j->maps = calloc(j->splits.n ? j->splits.n : 1, sizeof(*j->maps));
@@ -626,9 +774,10 @@ coord_job_start(sl_coord *c, coord_job *j, sl_buf *err)
 		goto out;
 	sl_sched_hold_reduces(j->sched, coord_mpi_shuffle(j));
 	for (i = 0; i < c->nworkers; i++)
-		if (c->workers[i].alive)
-			sl_sched_worker_add(j->sched, c->workers[i].id,
-					    c->workers[i].slots);
+		if (c->workers[i].alive &&
+		    (rv = sl_sched_worker_add(j->sched, c->workers[i].id,
+					      c->workers[i].slots)) != SL_OK)
+			goto out;
 	j->start_ms = sl_now_ms();
 	sl_info("job %llu: %zu map tasks, %u reduce tasks",
 		(unsigned long long)j->id, j->splits.n, r);
@@ -703,6 +852,33 @@ coord_on_submit(sl_coord *c, const sl_buf *peer, sl_msg *m)
 
 /* --- workers ------------------------------------------------------------- */
 
+static void
+coord_worker_release(coord_worker *w)
+{
+	sl_buf_release(&w->peer);
+	free(w->name);
+	free(w->endpoint);
+	w->name = w->endpoint = NULL;
+}
+
+/* Removes the workers found lost since the last call; keeps id order. */
+static void
+coord_workers_compact(sl_coord *c)
+{
+	uint32_t i, n = 0;
+
+	for (i = 0; i < c->nworkers; i++) {
+		if (!c->workers[i].alive) {
+			coord_worker_release(&c->workers[i]);
+			continue;
+		}
+		if (n != i)
+			c->workers[n] = c->workers[i];
+		n++;
+	}
+	c->nworkers = n;
+}
+
 static coord_worker *
 coord_worker_by_peer(sl_coord *c, const sl_buf *peer)
 {
@@ -736,6 +912,15 @@ coord_on_hello(sl_coord *c, const sl_buf *peer, const sl_msg *m)
 			SL_SCHED_MAX_SLOTS);
 		return;
 	}
+	/* Bounded: a lost worker leaves the table (coord_workers_compact),
+	 * so only live ones count. */
+	if (c->nworkers >= c->cfg.max_workers ||
+	    c->last_worker_id == UINT32_MAX) {
+		sl_warn("coordinator: worker '%s' refused: %u workers have "
+			"joined, the most this coordinator takes",
+			m->u.hello.name, c->nworkers);
+		return;
+	}
 	if (sl_array_grow(&c->workers, &c->walloc, c->nworkers + 1,
 			  sizeof(*c->workers)) != SL_OK) {
 		sl_warn("coordinator: out of memory for worker '%s'",
@@ -744,16 +929,27 @@ coord_on_hello(sl_coord *c, const sl_buf *peer, const sl_msg *m)
 	}
 	w = &c->workers[c->nworkers];
 	memset(w, 0, sizeof(*w));
-	w->id = ++c->nworkers;
 	sl_buf_init(&w->peer);
 	w->name = strdup(m->u.hello.name);
 	w->endpoint = strdup(m->u.hello.shuffle_endpoint);
+	if (sl_buf_add(&w->peer, peer->buf, peer->len) != SL_OK ||
+	    !w->name || !w->endpoint) {
+		coord_worker_release(w);
+		sl_warn("coordinator: out of memory for worker '%s'",
+			m->u.hello.name);
+		return;
+	}
+	w->id = ++c->last_worker_id;
+	w->pid = m->u.hello.pid;
 	w->slots = m->u.hello.slots;
 	w->last_heard_ms = sl_now_ms();
-	w->alive = sl_buf_add(&w->peer, peer->buf, peer->len) == SL_OK &&
-		   w->name && w->endpoint;
-	if (!w->alive)
+	w->alive = true;
+	c->nworkers++;
+	if (c->job && sl_sched_worker_add(c->job->sched, w->id, w->slots) !=
+		      SL_OK) {
+		coord_worker_lost(c, w, "out of memory");
 		return;
+	}
 	memset(&r, 0, sizeof(r));
 	r.type = SL_MSG_WELCOME;
 	r.u.welcome.worker = w->id;
@@ -762,18 +958,38 @@ coord_on_hello(sl_coord *c, const sl_buf *peer, const sl_msg *m)
 	coord_send(c, peer, &r);
 	sl_info("worker %u joined: %s, %u slot(s), shuffle at %s", w->id,
 		w->name, w->slots, w->endpoint);
-	if (c->job)
-		sl_sched_worker_add(c->job->sched, w->id, w->slots);
 	coord_progress(c);
 }
 
+/*
+ * A worker is lost: the scheduler reruns its work, and the embedded
+ * client, which may have started it (sluice run), is told, so that it can
+ * kill a process that is still there (stopped, or stuck) and start
+ * another. The entry leaves the table at the next coord_workers_compact.
+ */
 static void
 coord_worker_lost(sl_coord *c, coord_worker *w, const char *why)
 {
-	sl_buf msg = SL_BUF_INIT;
+	static const unsigned char any[SL_COORD_CLIENT_ID];
+	sl_buf msg = SL_BUF_INIT, client = SL_BUF_INIT;
+	sl_msg m;
 
+	if (!w->alive)
+		return;
 	w->alive = false;
 	sl_warn("worker %u (%s) lost: %s", w->id, w->name, why);
+	if (memcmp(c->cfg.client_id, any, sizeof(any)) != 0) {
+		memset(&m, 0, sizeof(m));
+		m.type = SL_MSG_WORKER_LOST;
+		m.u.worker_lost.worker = w->id;
+		m.u.worker_lost.pid = w->pid;
+		m.u.worker_lost.name = w->name;
+		m.u.worker_lost.endpoint = w->endpoint;
+		m.u.worker_lost.why = (char *)why;
+		sl_buf_add(&client, c->cfg.client_id, SL_COORD_CLIENT_ID);
+		coord_send(c, &client, &m);
+		sl_buf_release(&client);
+	}
 	if (c->job == NULL)
 		return;
 	sl_sched_worker_lost(c->job->sched, w->id, sl_now_ms());
@@ -788,10 +1004,29 @@ coord_worker_lost(sl_coord *c, coord_worker *w, const char *why)
 	sl_buf_release(&msg);
 }
 
+/*
+ * Whether id is an attempt of the running job that was given to worker w:
+ * only that worker may report on it or commit it. Anything else, from a
+ * worker of another attempt or a forger that joined, is ignored: it can
+ * neither commit nor fail a task it does not run.
+ */
 static bool
-coord_attempt_current(const sl_coord *c, const sl_attempt_id *id)
+coord_attempt_of(const sl_coord *c, const coord_worker *w,
+		 const sl_attempt_id *id, const char *what)
 {
-	return c->job && id->job == c->job->id;
+	uint32_t owner;
+
+	if (c->job == NULL || id->job != c->job->id)
+		return false;
+	if (sl_sched_attempt_worker(c->job->sched, id->kind, id->task,
+				    id->attempt, &owner) == SL_OK &&
+	    owner == w->id)
+		return true;
+	sl_warn("coordinator: %s for %s task %u attempt %u from worker %u "
+		"(%s), which does not run it: ignored", what,
+		id->kind == SL_TASK_MAP ? "map" : "reduce", id->task,
+		id->attempt, w->id, w->name);
+	return false;
 }
 
 static void
@@ -803,7 +1038,7 @@ coord_on_task_done(sl_coord *c, coord_worker *w, const sl_msg *m)
 	uint64_t now = sl_now_ms();
 	int status = m->u.task_done.status;
 
-	if (!coord_attempt_current(c, id))
+	if (!coord_attempt_of(c, w, id, "TASK_DONE"))
 		return;
 	if (status != SL_OK)
 		sl_info("job %llu: %s task %u attempt %u on worker %u "
@@ -834,8 +1069,11 @@ coord_on_task_done(sl_coord *c, coord_worker *w, const sl_msg *m)
 		return;
 	/* The scheduler knew the attempt: its kind and task are in range
 	 * (it has j->splits.n maps and spec.partitions reduces). */
-	if (id->kind == SL_TASK_MAP)
-		coord_output_update(c, j, id->task);
+	if (id->kind == SL_TASK_MAP &&
+	    coord_output_update(j, w, id->task) != SL_OK) {
+		sl_sched_fail(j->sched, "out of memory");
+		return;
+	}
 	st = id->kind == SL_TASK_MAP ? &j->maps[id->task]
 				     : &j->reduces[id->task];
 	coord_stats_release(st);
@@ -852,7 +1090,15 @@ coord_on_commit_req(sl_coord *c, coord_worker *w, const sl_msg *m)
 	const sl_attempt_id *id = &m->u.commit_req.id;
 	int go;
 
-	if (!coord_attempt_current(c, id) || id->kind != SL_TASK_REDUCE) {
+	if (c->job == NULL || id->job != c->job->id) {
+		/* a job that is over: nothing of it may commit */
+		coord_send_attempt(c, w->id, SL_MSG_KILL, id->job, id->kind,
+				   id->task, id->attempt);
+		return;
+	}
+	if (!coord_attempt_of(c, w, id, "COMMIT_REQ"))
+		return;
+	if (id->kind != SL_TASK_REDUCE) {
 		coord_send_attempt(c, w->id, SL_MSG_KILL, id->job, id->kind,
 				   id->task, id->attempt);
 		return;
@@ -898,6 +1144,7 @@ coord_on_message(sl_coord *c)
 		sl_info("coordinator: %s from a lost or unknown worker "
 			"ignored; telling it to shut down",
 			sl_msg_type_name(m.type));
+		/* never blocks: a peer that does not read misses it */
 		coord_send_simple(c, &peer, SL_MSG_SHUTDOWN, 0);
 	}
 	if ((m.type == SL_MSG_SUBMIT || m.type == SL_MSG_SHUTDOWN) &&
@@ -936,6 +1183,7 @@ coord_on_message(sl_coord *c)
 release:
 	sl_msg_release(&m);
 	coord_progress(c);
+	coord_workers_compact(c);
 out:
 	sl_buf_release(&peer);
 	sl_buf_release(&err);
@@ -966,8 +1214,10 @@ coord_tick(sl_coord *c, uint64_t now)
 					     0) == SL_ELOST) {
 			/* ROUTER_MANDATORY: its connection is gone, which
 			 * for ipc and tcp means the process (or its host)
-			 * died: no need to wait for the timeout. */
-			coord_worker_lost(c, w, "connection closed");
+			 * died, or its queue is full: it stopped reading.
+			 * No need to wait for the timeout. */
+			coord_worker_lost(c, w, "connection closed or not "
+					  "reading");
 			lost = true;
 		}
 	}
@@ -975,6 +1225,7 @@ coord_tick(sl_coord *c, uint64_t now)
 		c->last_beat_ms = now;
 	if (lost || c->job || c->queue)
 		coord_progress(c);
+	coord_workers_compact(c);
 }
 
 int
@@ -1058,11 +1309,8 @@ sl_coord_free(sl_coord *c)
 		coord_job_free(j);
 	}
 	coord_job_free(c->job);
-	for (i = 0; i < c->nworkers; i++) {
-		sl_buf_release(&c->workers[i].peer);
-		free(c->workers[i].name);
-		free(c->workers[i].endpoint);
-	}
+	for (i = 0; i < c->nworkers; i++)
+		coord_worker_release(&c->workers[i]);
 	free(c->workers);
 	sl_zsock_close(c->sock);
 	free(c);

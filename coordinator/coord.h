@@ -4,7 +4,11 @@
  *
  * One ROUTER socket (bound to one or more endpoints) carries every peer:
  * workers (HELLO, HEARTBEAT, TASK_DONE, COMMIT_REQ) and clients (SUBMIT,
- * SHUTDOWN). The coordinator never touches record data: it moves task
+ * SHUTDOWN). Every peer is untrusted: a report on an attempt is taken
+ * only from the worker the attempt was given to, the table of workers is
+ * bounded (max_workers live ones; lost ones leave it), and no send
+ * blocks: a worker whose queue is full (it stopped reading) is lost, and
+ * a message to any other peer that does not read is dropped. The coordinator never touches record data: it moves task
  * descriptions and small status messages; it stats input files to plan
  * splits and manages the output directory's metadata (temporary dir,
  * stale parts, _SUCCESS).
@@ -31,6 +35,7 @@
 #include "scheduler/sched.h"
 
 #define SL_COORD_CLIENT_ID 16  /* bytes of the embedded client's identity */
+#define SL_COORD_MAX_WORKERS 4096 /* live workers a coordinator takes */
 
 typedef struct sl_coord_config {
 	uint32_t heartbeat_ms;   /* heartbeats to and from workers */
@@ -38,6 +43,8 @@ typedef struct sl_coord_config {
 	uint32_t join_timeout_ms; /* a job whose SUBMIT asks for min_workers
 				     fails when fewer have joined this long
 				     after it was submitted; default 30000 */
+	uint32_t max_workers;    /* live workers at most (a HELLO past it is
+				    refused); default SL_COORD_MAX_WORKERS */
 	sl_sched_config sched;   /* retries, backoff, speculation */
 	/*
 	 * The only peer whose SUBMIT and SHUTDOWN are taken: the ROUTER
@@ -45,6 +52,9 @@ typedef struct sl_coord_config {
 	 * ZMQ_ROUTING_ID). All zero: any peer (no client is embedded). Until
 	 * CURVE and a ZAP allow-list secure sockets, this keeps a peer that
 	 * reaches a tcp:// coordinator from submitting jobs or stopping it.
+	 * When set, this client is also sent WORKER_LOST for each worker
+	 * found lost, so that the launcher that started it can kill it (it
+	 * may be stopped rather than dead) and start another.
 	 */
 	unsigned char client_id[SL_COORD_CLIENT_ID];
 	/*

@@ -696,13 +696,11 @@ agg_put_item(sl_ctx *ctx, agg_state *st, const agg_item *it)
 		size_t at = it->fn == AGG_MIN ? 1 : it->fn == AGG_MAX ? 2 : 0;
 
 		d = agg_dec_get(c + 8 + at * AGG_DEC_BYTES);
-		if (it->fn == AGG_AVG &&
-		    sl_dec_avg(d, sl_u64_get(c), &d) != SL_OK) {
-			sl_fail(ctx, "avg of column '%s' overflows (more than "
-				"38 digits)", st->cols[it->col]);
-			return SL_EOVERFLOW;
-		}
-		n = sl_dec_format(d, buf);
+		if (it->fn != AGG_AVG)
+			n = sl_dec_format(d, buf);
+		else if (sl_dec_avg(d, sl_u64_get(c), buf, &n) != SL_OK)
+			return sl_fail(ctx, "internal error: avg of column "
+				       "'%s'", st->cols[it->col]);
 	}
 	/* a group whose values are all NULL prints an empty field */
 	if (agg_put(&st->row, ",", 1) || agg_put(&st->row, buf, n))

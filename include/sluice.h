@@ -36,7 +36,7 @@
 extern "C" {
 #endif
 
-#define SL_API_VERSION 1
+#define SL_API_VERSION 2
 
 /*
  * Error codes: SL_OK is 0, the others are negative. SL_ERRNO_MAP makes both
@@ -252,8 +252,14 @@ int sl_dec_add(sl_decimal *acc, sl_decimal v);
 int sl_dec_cmp(sl_decimal a, sl_decimal b);
 /* Format with exactly d.scale decimals; returns the length written. */
 size_t sl_dec_format(sl_decimal d, char buf[SL_DEC_STR_MAX]);
-/* sum / count to 6 decimals, rounded half away from zero. count > 0. */
-int sl_dec_avg(sl_decimal sum, uint64_t count, sl_decimal *out);
+/*
+ * sum / count as text with exactly 6 decimals, rounded half away from
+ * zero ("-0.000000" is written "0.000000"), into buf, its length in *len.
+ * Never overflows: the average of any sum has at most 38 digits before
+ * the point. SL_OK, or SL_EINVAL for count 0 or a bad scale.
+ */
+int sl_dec_avg(sl_decimal sum, uint64_t count, char buf[SL_DEC_STR_MAX],
+	       size_t *len);
 
 #ifdef __cplusplus
 }

@@ -892,6 +892,18 @@ sl_sched_map_location(const sl_sched *s, uint32_t map, uint32_t *worker,
 }
 
 int
+sl_sched_attempt_worker(const sl_sched *s, uint8_t kind, uint32_t task,
+			uint32_t attempt, uint32_t *worker)
+{
+	const sched_task *t = sched_task_of(s, kind, task);
+
+	if (t == NULL || attempt >= t->natt)
+		return SL_EINVAL;
+	*worker = t->att[attempt].worker;
+	return SL_OK;
+}
+
+int
 sl_sched_fetch_failed(sl_sched *s, uint32_t map, uint32_t attempt,
 		      uint32_t worker, uint64_t now_ms)
 {

@@ -190,6 +190,15 @@ int sl_sched_map_location(const sl_sched *s, uint32_t map, uint32_t *worker,
 			  uint32_t *attempt);
 
 /*
+ * The worker that attempt `attempt` of task (kind, task) was started on,
+ * whatever the attempt's state now: SL_OK and *worker, SL_EINVAL for an
+ * attempt that was never started. The coordinator takes reports on an
+ * attempt only from that worker.
+ */
+int sl_sched_attempt_worker(const sl_sched *s, uint8_t kind, uint32_t task,
+			    uint32_t attempt, uint32_t *worker);
+
+/*
  * A reduce could not fetch map `map`'s output of `attempt` from `worker`:
  * that output is lost, the map attempt counts as failed (against the map
  * task's max_attempts and against the worker) and the map runs again after

@@ -303,38 +303,3 @@ sl_spill_close(sl_spill_reader *r)
 	free(r->path);
 	free(r);
 }
-
-int
-sl_spill_rmdir(const char *dir, sl_buf *err)
-{
-	sl_buf path = SL_BUF_INIT;
-	struct dirent *de;
-	DIR *d = opendir(dir);
-	int rv = SL_OK;
-
-	if (d == NULL) {
-		if (errno == ENOENT)
-			return SL_OK;
-		sl_buf_addf(err, "cannot open '%s': %s", dir, strerror(errno));
-		return SL_EIO;
-	}
-	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0)
-			continue;
-		sl_buf_reset(&path);
-		if (sl_buf_addf(&path, "%s/%s", dir, de->d_name) != SL_OK ||
-		    (unlink(path.buf) != 0 && errno != ENOENT)) {
-			sl_buf_addf(err, "cannot remove '%s': %s", path.buf,
-				    strerror(errno));
-			rv = SL_EIO;
-		}
-	}
-	closedir(d);
-	if (rv == SL_OK && rmdir(dir) != 0 && errno != ENOENT) {
-		sl_buf_addf(err, "cannot remove '%s': %s", dir, strerror(errno));
-		rv = SL_EIO;
-	}
-	sl_buf_release(&path);
-	return rv;
-}

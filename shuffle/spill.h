@@ -13,7 +13,7 @@
  * Files: sl_spill_write() and sl_spill_create() create a new file
  * (O_EXCL: never overwriting) and remove it again when writing fails, so
  * a failed spill leaves nothing behind; a directory of spills is removed
- * with sl_spill_rmdir().
+ * with sl_rmtree() (common/procdir.h).
  *
  * Errors return SL_E* codes and append a one-line message to err:
  * `cannot write spill file '/tmp/x': No space left on device`.
@@ -110,13 +110,5 @@ int sl_spill_check_left(const sl_spill_reader *r, uint64_t bytes,
 /* Closes r; NULL is a no-op. */
 void sl_spill_close(sl_spill_reader *r);
 
-/*
- * Removes every entry directly inside dir but subdirectories (files,
- * sockets, links: unlink), then dir itself; a subdirectory makes it
- * fail. A missing dir is not an error. For the spill directory of a task
- * or a job, after success and after failure alike, and for sluice run's
- * directory of ipc endpoints. Returns SL_OK or SL_EIO.
- */
-int sl_spill_rmdir(const char *dir, sl_buf *err);
 
 #endif

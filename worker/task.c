@@ -48,7 +48,6 @@
 #define TASK_OUT_FLUSH (1 << 20)        /* reduce output write size */
 #define TASK_FETCH_CHUNK (4u << 20)     /* bytes asked for in one FETCH */
 #define TASK_MEMORY_MIN ((uint64_t)64 << 20) /* least default budget */
-#define TASK_HOST_MAX 256               /* bytes of a host name, with NUL */
 
 struct sl_ctx {
 	const sl_job *job;
@@ -374,8 +373,10 @@ sl_task_result_release(sl_task_result *res)
 bool
 sl_status_retryable(int status)
 {
-	/* Bad input and bad options fail the same way on every attempt. */
-	return status != SL_EBADRECORD && status != SL_EUSAGE;
+	/* Bad input, bad options and an exact sum past its range fail the
+	 * same way on every attempt. */
+	return status != SL_EBADRECORD && status != SL_EUSAGE &&
+	       status != SL_EOVERFLOW;
 }
 
 int
@@ -404,106 +405,16 @@ sl_tmpdir(const char *given)
 	return given == NULL || *given == '\0' ? "/tmp" : given;
 }
 
-/*
- * This host's name as spill directory names hold it: gethostname() with
- * every byte but [A-Za-z0-9._-] made '_' (a '/' would make a path),
- * "localhost" when there is none. host has TASK_HOST_MAX bytes.
- */
-static void
-task_host(char *host)
-{
-	char *p;
-
-	if (gethostname(host, TASK_HOST_MAX) != 0 || host[0] == '\0')
-		snprintf(host, TASK_HOST_MAX, "localhost");
-	host[TASK_HOST_MAX - 1] = '\0';
-	for (p = host; *p; p++)
-		if (!isalnum((unsigned char)*p) && !strchr("._-", *p))
-			*p = '_';
-}
-
 int
 sl_task_spill_dir(sl_buf *out, const sl_job_spec *spec, uint64_t job)
 {
-	char host[TASK_HOST_MAX];
+	char host[SL_HOST_MAX];
 
-	task_host(host);
+	sl_host_id(host);
 	sl_buf_reset(out);
 	return sl_buf_addf(out, "%s/sluice-%llu-%s-%d",
 			   sl_tmpdir(spec->tmpdir), (unsigned long long)job,
 			   host, (int)getpid());
-}
-
-/*
- * The PID of a spill directory name "sluice-JOB-HOST-PID" when HOST is
- * host, else 0 (another host's, or not such a name). The PID is read from
- * the end, so a HOST with '-' in it parses too.
- */
-static pid_t
-task_spill_pid(const char *name, const char *host)
-{
-	size_t hlen = strlen(host);
-	const char *p = name + strlen("sluice-");
-	unsigned long long pid = 0;
-
-	if (strncmp(name, "sluice-", strlen("sluice-")) != 0 ||
-	    !isdigit((unsigned char)*p))
-		return 0;
-	while (isdigit((unsigned char)*p))
-		p++;
-	if (*p++ != '-' || strncmp(p, host, hlen) != 0 || p[hlen] != '-')
-		return 0;
-	for (p += hlen + 1; isdigit((unsigned char)*p) && pid <= INT_MAX; p++)
-		pid = pid * 10 + (unsigned long long)(*p - '0');
-	/* pid 0 and below would name process groups to kill(). */
-	return *p == '\0' && pid >= 1 && pid <= INT_MAX ? (pid_t)pid : 0;
-}
-
-unsigned
-sl_task_spill_sweep(const char *dir)
-{
-	char host[TASK_HOST_MAX];
-	sl_buf path = SL_BUF_INIT, err = SL_BUF_INIT;
-	struct dirent *de;
-	struct stat st;
-	unsigned removed = 0;
-	pid_t pid;
-	DIR *d = opendir(dir);
-
-	if (d == NULL) {
-		/* A missing --tmpdir fails the spill that needs it. */
-		sl_debug("cannot look for stale spill directories in '%s': %s",
-			 dir, strerror(errno));
-		return 0;
-	}
-	task_host(host);
-	while ((de = readdir(d)) != NULL) {
-		/* lstat: a symbolic link is not a directory of ours. */
-		if ((pid = task_spill_pid(de->d_name, host)) == 0 ||
-		    fstatat(dirfd(d), de->d_name, &st,
-			    AT_SYMLINK_NOFOLLOW) != 0 ||
-		    !S_ISDIR(st.st_mode) || st.st_uid != geteuid())
-			continue;
-		/* Alive, or another user's process (EPERM): not stale. */
-		if (kill(pid, 0) == 0 || errno != ESRCH)
-			continue;
-		sl_buf_reset(&path);
-		sl_buf_reset(&err);
-		if (sl_buf_addf(&path, "%s/%s", dir, de->d_name) != SL_OK)
-			break;
-		if (sl_spill_rmdir(path.buf, &err) != SL_OK) {
-			sl_warn("cannot remove the stale spill directory of "
-				"process %d: %s", (int)pid, err.buf);
-			continue;
-		}
-		sl_info("removed the stale spill directory '%s' of process %d, "
-			"which is gone", path.buf, (int)pid);
-		removed++;
-	}
-	closedir(d);
-	sl_buf_release(&path);
-	sl_buf_release(&err);
-	return removed;
 }
 
 /* --- fault injection (tests) -------------------------------------------- */
@@ -925,7 +836,8 @@ task_map(sl_ctx *ctx, const sl_msg *t, const sl_task_env *env,
 	res->nsegs = r;
 	for (i = 0; i < r; i++)
 		sl_buf_init(&res->segs[i]);
-	if ((rv = task_map_records(ctx, t, env, res)) != SL_OK ||
+	if ((rv = task_fault_sleep("map-hold", t, env)) != SL_OK ||
+	    (rv = task_map_records(ctx, t, env, res)) != SL_OK ||
 	    (rv = task_fault_sleep("map-sleep", t, env)) != SL_OK)
 		goto out;
 	res->records_out = sl_mapout_records_in(ctx->mo);

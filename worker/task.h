@@ -80,6 +80,7 @@ int sl_part_path(sl_buf *out, const char *dir, uint32_t r);
  * Fault injection for tests, from the environment variable SLUICE_FAULT:
  * a comma-separated list of POINT[@TASK]=VALUE. Faults hit only attempt 0
  * of a task (so a retry recovers), and only task TASK when given:
+ *   map-hold=MS      a map attempt sleeps MS before it reads its split
  *   map-sleep=MS     a map attempt sleeps MS before it finishes
  *   reduce-sleep=MS  a reduce attempt sleeps MS before it fetches
  *   fetch-sleep=MS   a reduce attempt sleeps MS after each map output
@@ -105,18 +106,6 @@ uint64_t sl_memory_default(uint32_t processes);
  */
 int sl_task_spill_dir(sl_buf *out, const sl_job_spec *spec, uint64_t job);
 
-/*
- * Removes the spill directories that dead workers of this host left in
- * dir (a worker killed by SIGKILL or the OOM killer removes nothing):
- * each directory sluice-JOB-HOST-PID whose HOST is this host's, owned by
- * this user, whose PID is no process (kill(PID, 0) fails with ESRCH).
- * Anything else stays: another host's, a live PID's (or a PID reused
- * since: it is looked at again next time), other names, non-directories.
- * Each removal is logged (info), each failure too (warning) and skipped;
- * a dir that cannot be read is no error (debug). Returns the number of
- * directories removed.
- */
-unsigned sl_task_spill_sweep(const char *dir);
 
 /* The directory for temporary files: given (--tmpdir), else $TMPDIR,
  * else /tmp. */

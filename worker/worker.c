@@ -225,7 +225,7 @@ worker_sweep(worker *w, const char *tmpdir)
 {
 	if (strcmp(tmpdir, w->swept.buf) == 0)
 		return;
-	sl_task_spill_sweep(tmpdir);
+	sl_procdir_sweep(tmpdir, sl_spill_dir_pid, "spill");
 	sl_buf_reset(&w->swept);
 	sl_buf_addstr(&w->swept, tmpdir);
 }

@@ -346,10 +346,24 @@ tie,2,3.00,1.500000,1.50,1.50
 _n38=99999999999999999999999999999999999999
 printf 'g,v\na,%s\na,%s\n' "$_n38" "$_n38" >"$T/over.csv"
 run_sluice run aggregate "$T/over.csv" -o "$T/over" --partitions 1 \
-	--key g --agg sum:v --max-attempts 1
+	--key g --agg sum:v
 expect_rc "sum past 38 digits: exit status" 1
 expect_sluice_error "sum past 38 digits: message" \
 	"sum of column 'v' overflows"
 expect_no_success "sum past 38 digits: no output" "$T/over"
+# The same on every attempt: not retried.
+expect_no_err "sum past 38 digits: not retried" "attempt [1-9]|after [0-9]+ attempts"
+
+# An average is never larger than its sum: the avg of one 38-digit value
+# is that value, and of two is exact too.
+printf 'g,v\na,%s\nb,-%s\nb,1\n' "$_n38" "$_n38" >"$T/avg38.csv"
+run_sluice run aggregate "$T/avg38.csv" -o "$T/avg38" --partitions 1 \
+	--key g --agg count,avg:v,sum:v
+expect_rc "avg of 38 digits: exit status" 0
+check_text "avg of 38 digits: exact" \
+"g,count,avg_v,sum_v
+a,1,$_n38.000000,$_n38
+b,2,-49999999999999999999999999999999999999.000000,-99999999999999999999999999999999999998
+" "$T/avg38/part-00000"
 
 finish

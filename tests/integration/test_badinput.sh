@@ -45,7 +45,7 @@ printf 'some words\nmore words\n' >"$T/ok.txt"
 run_sluice run wordcount "$T/ok.txt" "$T/missing.txt" -o "$T/missing" \
 	--partitions 2
 failed_run "missing file" "$T/missing" \
-	"missing\\.txt.*No such file or directory" 1 2
+	"missing\\.txt.*No such file or directory" 2
 
 # A symbolic link to itself cannot be opened, even by root.
 ln -s loop.txt "$T/loop.txt"
@@ -237,5 +237,55 @@ for f in notes.txt part-+0001 part--0001 'part- 0001' part-0001 part-000001; do
 	rm -f "$T/done/$f"
 done
 wc_ok "--overwrite" "$T/done" 2 "$T/nonl.txt"
+
+# An output directory that holds an input file is refused before anything
+# is removed: the input (named part-00000, as the output of an earlier job
+# would be) is left as it was, whether the directory is named as it is,
+# through a symbolic link, holds the input deeper down, or holds a hard
+# link to it.
+mkdir -p "$T/in/p" "$T/in/q/sub" "$T/hard"
+cp "$T/ok.txt" "$T/in/p/part-00000"
+cp "$T/ok.txt" "$T/in/q/sub/x.txt"
+ln -s p "$T/in/link"
+ln "$T/ok.txt" "$T/hard/part-00000"
+for c in "p:$T/in/p:$T/in/p" "link:$T/in/p:$T/in/link" \
+	"deeper:$T/in/q/sub:$T/in/q" "hard link:$T/ok.txt:$T/hard"; do
+	_io_name=${c%%:*}
+	_io_rest=${c#*:}
+	_io_in=${_io_rest%%:*}
+	_io_out=${_io_rest#*:}
+	run_sluice run wordcount "$_io_in" -o "$_io_out" --partitions 1
+	expect_rc "input inside the output ($_io_name): refused" 2
+	expect_sluice_error "input inside the output ($_io_name): message" \
+		"output directory .* holds the input file"
+	check_absent "input inside the output ($_io_name): no _temporary" \
+		"$_io_out/_temporary"
+done
+cat "$T/in/p/part-00000" "$T/in/q/sub/x.txt" "$T/hard/part-00000" \
+	>"$T/inputs.now"
+check_text "input inside the output: the inputs are intact" \
+	'some words\nmore words\nsome words\nmore words\nsome words\nmore words\n' \
+	"$T/inputs.now"
+
+# More map tasks than a reduce TASK can list (1,048,576): refused at
+# planning, before any map runs, with the way out.
+head -c 1048577 /dev/zero | tr '\0' 'a' >"$T/many.txt"
+run_sluice run wordcount "$T/many.txt" -o "$T/many" --split-size 1 \
+	--partitions 1
+expect_rc "more than 1048576 map tasks: refused" 2
+expect_sluice_error "more than 1048576 map tasks: message" \
+	"1048577 map tasks, more than the 1048576 .*--split-size"
+expect_no_success "more than 1048576 map tasks: no output" "$T/many"
+
+# -o naming a file, and an input that does not exist: both are usage
+# errors, found before anything runs.
+run_sluice run wordcount "$T/ok.txt" -o "$T/ok.txt"
+expect_rc "-o naming a file: exit status" 2
+check_text "-o naming a file: the file is intact" 'some words\nmore words\n' \
+	"$T/ok.txt"
+run_sluice run wordcount "$T/no-such-input.txt" -o "$T/nosuch"
+expect_rc "a missing input: exit status" 2
+expect_sluice_error "a missing input: message" \
+	"no-such-input\\.txt.*No such file or directory"
 
 finish

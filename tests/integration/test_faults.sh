@@ -104,18 +104,114 @@ kill_case "kill during reduce" "reduce-sleep=3000" reduce it
 kill_case "kill during a shuffle fetch" "fetch-sleep=700" reduce other
 kill_case "kill after its maps finished" "reduce-sleep=1500" reduce other
 
-# A worker stopped past the heartbeat timeout is declared lost; when it
-# is continued it must not commit anything, and it exits.
+# A worker stopped (SIGSTOP) past the heartbeat timeout is declared lost:
+# sluice run kills it (it would never exit by itself) and starts another,
+# and the job ends with the right output.
 if start_fault stop "reduce-sleep=2500" reduce; then
 	pid=$(worker_pid "$w")
 	kill -STOP "$pid"
 	wait_log "worker $w (.*) lost"
-	kill -CONT "$pid"
 fi
 finish_bg
 same_output "SIGSTOP past the timeout" "$T/stop"
-check "SIGSTOP: the continued worker stops on its own" \
-	grep -q "this worker stops" "$T/err"
+check "SIGSTOP: the stopped worker is killed" \
+	grep -q "killed worker process [0-9]* (pid $pid), which was lost" \
+	"$T/err"
+check "SIGSTOP: a new worker replaces it" \
+	grep -q "started a new worker process" "$T/err"
+check "SIGSTOP: the stopped process is gone" test ! -e "/proc/$pid"
+check "SIGSTOP: stopping our own workers is no error" \
+	test -z "$(grep 'killed by signal' "$T/err")"
+
+# stop_all NAME WORKERS: every worker of a run is stopped while map 0 is
+# held; they are killed and replaced, and the job ends right.
+stop_all() {
+	SLUICE_FAULT="map-sleep=3000"
+	export SLUICE_FAULT
+	start_bg run wordcount "$T/in.txt" -o "$T/$1" --workers "$2" \
+		--partitions 3 --split-size 2M --heartbeat-interval 100 \
+		--heartbeat-timeout 1500 -v -v
+	unset SLUICE_FAULT
+	_sa_i=1
+	while [ "$_sa_i" -le "$2" ]; do
+		wait_log "worker $_sa_i joined" &&
+			kill -STOP "$(worker_pid "$_sa_i")"
+		_sa_i=$((_sa_i + 1))
+	done
+	finish_bg
+	same_output "$1" "$T/$1"
+	check "$1: all were lost" test "$(grep -c ') lost: no heartbeat' \
+		"$T/err")" -ge "$2"
+}
+stop_all "SIGSTOP of the only worker" 1
+stop_all "SIGSTOP of both workers" 2
+
+# A peer that sends 100k FETCHes to a worker's shuffle endpoint and never
+# reads a reply must not freeze that worker: its replies are dropped, it
+# keeps heartbeating (it is not lost) and serves the real reducers.
+SLUICE_FAULT="reduce-sleep=2000"
+export SLUICE_FAULT
+start_bg run wordcount "$T/in.txt" -o "$T/flood" $COMMON -v -v
+unset SLUICE_FAULT
+if wait_log "reduce task 0 attempt 0 -> worker"; then
+	_fl_ep=$(sed -n 's/.*worker 1 joined: .*shuffle at \(.*\)$/\1/p' \
+		"$T/bg.err" | head -n 1)
+	"$SLUICE_PEER" flood-fetch "$_fl_ep" 100000 >"$T/peer.out" &
+	_fl_peer=$!
+fi
+finish_bg
+kill "$_fl_peer" 2>/dev/null
+wait "$_fl_peer" 2>/dev/null
+check "FETCH flood: the outsider sent them all" grep -qx "sent 100000" \
+	"$T/peer.out"
+same_output "FETCH flood" "$T/flood"
+expect_no_err "FETCH flood: no worker lost" ") lost: "
+
+# A file truncated while its map is held: the split reads fewer bytes than
+# planned, which fails the task with the file, its size and the split's
+# end, never a silent partial result.
+cp "$T/in.txt" "$T/trunc.txt"
+SLUICE_FAULT="map-hold=1500"
+export SLUICE_FAULT
+start_bg run wordcount "$T/trunc.txt" -o "$T/trunc" --workers 1 \
+	--partitions 1 -v -v
+unset SLUICE_FAULT
+wait_log "map task 0 attempt 0 -> worker" &&
+	truncate -s 1000000 "$T/trunc.txt"
+finish_bg
+expect_rc "truncated input: exit status" 1
+expect_sluice_error "truncated input: the error says so" \
+	"trunc\\.txt' is now 1000000 bytes, short of byte [0-9]* where its split ends: the file changed while the job ran"
+expect_no_success "truncated input: no output" "$T/trunc"
+
+# sigterm_case NAME SIGNAL CODE: SIGNAL to sluice run while a map is held:
+# it exits CODE, and leaves no worker, no directory of the run (ipc
+# endpoints, spill root), no _temporary and no part file.
+sigterm_case() {
+	mkdir -p "$T/tmp.$1"
+	SLUICE_FAULT="map-hold=20000"
+	export SLUICE_FAULT
+	TMPDIR="$T/tmp.$1" start_bg run wordcount "$T/in.txt" -o "$T/$1" \
+		$COMMON --memory 1M -v -v
+	unset SLUICE_FAULT
+	wait_log "map task 0 attempt 0 -> worker" || return
+	_sg_w=$(worker_pid 1)
+	_sg_pid=$(awk '{ print $4 }' "/proc/$_sg_w/stat")
+	kill "-$2" "$_sg_pid"
+	RC=0
+	wait "$BG" || RC=$?
+	cp "$T/bg.err" "$T/err"
+	expect_rc "$1: exit status" "$3"
+	expect_err "$1: the error says why" "interrupted by signal"
+	check "$1: no worker left" test ! -e "/proc/$_sg_w"
+	check "$1: no ipc directory left" test -z "$(ls -d \
+		/tmp/sluice-run-*-"$_sg_pid".* 2>/dev/null)"
+	check "$1: no spill directory left" test -z "$(ls -A "$T/tmp.$1")"
+	check_absent "$1: no _temporary" "$T/$1/_temporary"
+	expect_no_success "$1: no output" "$T/$1"
+}
+sigterm_case "SIGTERM" TERM 143
+sigterm_case "SIGINT" INT 130
 
 # A map that fails on one record every time: the job fails after 4
 # attempts, each listed with its worker and error.

@@ -157,7 +157,7 @@ run_mpi 3 run wordcount "$T/t1.txt" -o "$T/wc.3zmq"
 expect_rc "complete output dir under mpirun: exit status" 2
 expect_err "complete output dir under mpirun: message" "_SUCCESS"
 run_mpi 2 run wordcount "$T/no-such-file" -o "$T/u3"
-expect_rc "missing input under mpirun: exit status" 1
+expect_rc "missing input under mpirun: exit status (a usage error)" 2
 run_sluice run wordcount "$T/t1.txt" -o "$T/u4" --slots 2
 expect_rc "--slots without mpirun: exit status" 2
 run_sluice run wordcount "$T/t1.txt" -o "$T/u5" --shuffle mpi

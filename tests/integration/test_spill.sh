@@ -136,8 +136,10 @@ expect_err "the error names the --tmpdir" "in .*/no/such/dir.: "
 # a worker that starts removes those of dead workers of its host from its
 # tmpdir ($TMPDIR here: local workers spill inside a directory of the run,
 # but sweep their own tmpdir at start as cluster workers do). Only those:
-# not a live PID's, not another host's, not a file, not another name. One
-# that cannot be removed (a directory inside) is a warning, no failure.
+# not a live PID's, not another host's, not a file, not another name. A
+# directory inside one goes with it. `sluice run` sweeps the
+# sluice-run-HOST-PID.XXXXXX directories of runs that were killed (its
+# spill root holds its workers' spill directories) the same way.
 _host=$(uname -n | tr -c 'A-Za-z0-9._\n-' '_')
 sh -c 'echo $$' >"$T/dead.pid"   # a PID that has exited: a dead worker's
 _dead=$(cat "$T/dead.pid")
@@ -147,6 +149,9 @@ mkdir -p "$_st/sluice-7-$_host-$_dead" "$_st/sluice-7-$_host-$$" \
 echo spilled >"$_st/sluice-7-$_host-$_dead/m0-a0.1"
 echo file >"$_st/sluice-8-$_host-$_dead"
 mkdir -p "$_st/sluice-9-$_host-$_dead/sub"
+mkdir -p "$_st/sluice-run-$_host-$_dead.AbC123/sluice-1-$_host-$_dead" \
+	"$_st/sluice-run-$_host-$$.AbC123" "$_st/sluice-run-$_host-$_dead.ab"
+echo spilled >"$_st/sluice-run-$_host-$_dead.AbC123/sluice-1-$_host-$_dead/r0"
 TMPDIR=$_st run_sluice run wordcount "$T/in.txt" -o "$T/wc-stale" \
 	--workers 2 --partitions 2 --split-size 1M --memory 1M -v
 expect_rc "word count after a killed worker" 0
@@ -155,11 +160,16 @@ check_absent "a dead worker's spill directory of this host is removed" \
 	"$_st/sluice-7-$_host-$_dead"
 expect_err "the removal is logged" \
 	"removed the stale spill directory .*/sluice-7-$_host-$_dead' "
-expect_err "a removal that fails is a warning" \
-	"cannot remove the stale spill directory .*/sluice-9-$_host-$_dead/sub'"
+check_absent "a stale spill directory with a directory inside is removed" \
+	"$_st/sluice-9-$_host-$_dead"
+check_absent "a killed run's directory is removed with what it holds" \
+	"$_st/sluice-run-$_host-$_dead.AbC123"
+expect_err "that removal is logged" \
+	"removed the stale run directory .*/sluice-run-$_host-$_dead.AbC123' "
 printf '%s\n' "sluice-7-$_host-$$" "sluice-7-$_host-1-$_dead" \
-	"sluice-8-$_host-$_dead" "sluice-9-$_host-$_dead" \
-	"sluice-x-$_host-$_dead" | sort >"$T/st.want"
+	"sluice-8-$_host-$_dead" "sluice-x-$_host-$_dead" \
+	"sluice-run-$_host-$$.AbC123" "sluice-run-$_host-$_dead.ab" |
+	sort >"$T/st.want"
 ls -A "$_st" | sort >"$T/st.got"
 check_eq "a live PID's, another host's, a file and other names stay" \
 	"$T/st.want" "$T/st.got"

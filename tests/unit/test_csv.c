@@ -108,7 +108,10 @@ out:
 static void
 read_whole(const char *path, size_t max, sl_buf *t)
 {
-	read_split(path, 0, UINT64_MAX, max, t);
+	struct stat st;
+
+	CU_ASSERT_FATAL(stat(path, &st) == 0);
+	read_split(path, 0, (uint64_t)st.st_size, max, t);
 }
 
 static void
@@ -119,7 +122,7 @@ check_header(const char *path, const char *const *want, size_t nwant)
 	const sl_slice *f;
 	size_t n, i;
 
-	ASSERT_EQ_INT(sl_csv_open(&r, path, 0, 1, 100, &err), SL_OK);
+	ASSERT_EQ_INT(sl_csv_open(&r, path, 0, 0, 100, &err), SL_OK);
 	if (r == NULL)
 		return;
 	ASSERT_EQ_INT(sl_csv_reader_header(r, &f, &n), SL_OK);
@@ -608,15 +611,51 @@ test_a_split_reads_the_record_that_starts_in_it_past_its_end(void)
 	ASSERT_EQ_INT(read_split(path, 9, 14, 100, &t), 2);
 	ASSERT_EQ_STR(t.buf, "R@12 1:f 1 1:f\n");
 	sl_buf_reset(&t);
-	/* an empty split and one past the end */
+	/* an empty split */
 	ASSERT_EQ_INT(read_split(path, 6, 6, 100, &t), 0);
-	ASSERT_EQ_INT(read_split(path, 14, 99, 100, &t), 0);
 	ASSERT_EQ_INT(t.len, 0);
 	unit_tdir_remove();
 	sl_buf_release(&t);
 }
 
+/*
+ * A split that the file no longer reaches (truncated while the job ran)
+ * is an error naming the file and both offsets: at the open when the
+ * split starts past the end, at the read when the file ends inside it.
+ */
+static void
+test_a_file_shorter_than_its_split_is_an_error(void)
+{
+	const char *csv = "h\nabc\nf\n"; /* 8 bytes */
+	const char *path = tmp_file(csv, strlen(csv));
+	sl_csv_reader *r = NULL;
+	sl_buf err = SL_BUF_INIT, want = SL_BUF_INIT;
+	const sl_slice *f;
+	sl_slice raw;
+	size_t n;
+	uint64_t off;
+	int rv;
+
+	sl_buf_addf(&want, "'%s' is now 8 bytes, short of byte 99 where its "
+		    "split ends: the file changed while the job ran", path);
+	ASSERT_EQ_INT(sl_csv_open(&r, path, 20, 99, 100, &err), SL_EIO);
+	ASSERT_EQ_STR(err.buf, want.buf);
+	CU_ASSERT(r == NULL);
+	sl_buf_reset(&err);
+	ASSERT_EQ_INT(sl_csv_open(&r, path, 0, 99, 100, &err), SL_OK);
+	while ((rv = sl_csv_next(r, &f, &n, &raw, &off, &err)) == 1)
+		;
+	ASSERT_EQ_INT(rv, SL_EIO);
+	ASSERT_EQ_STR(err.buf, want.buf);
+	sl_csv_close(r);
+	sl_buf_release(&err);
+	sl_buf_release(&want);
+	unit_tdir_remove();
+}
+
 static const unit_case cases[] = {
+	{ "a file shorter than its split is an error",
+	  test_a_file_shorter_than_its_split_is_an_error },
 	{ "plain records follow the header",
 	  test_plain_records_follow_the_header },
 	{ "quoted fields hold commas, quotes and line ends",

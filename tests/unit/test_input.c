@@ -800,12 +800,8 @@ test_reader_splits_at_a_newline_boundary_exactly(void)
 	expect_next(r, 0, 0, NULL);
 	ASSERT_EQ_INT(sl_line_reader_bytes(r), 0);
 	sl_line_reader_close(r);
-	/* An empty split and a split past the end. */
+	/* An empty split. */
 	CU_ASSERT_FATAL(sl_line_reader_open(&r, unit_tpath("f"), 0, 0, 100,
-					    &err) == SL_OK);
-	expect_next(r, 0, 0, NULL);
-	sl_line_reader_close(r);
-	CU_ASSERT_FATAL(sl_line_reader_open(&r, unit_tpath("f"), 20, 30, 100,
 					    &err) == SL_OK);
 	expect_next(r, 0, 0, NULL);
 	sl_line_reader_close(r);
@@ -1115,8 +1111,7 @@ static void
 test_runs_of_an_empty_file_or_split_are_none(void)
 {
 	static const struct { const char *f; uint64_t start, end; } sp[] = {
-		{ "e", 0, 0 }, { "e", 0, 5 }, { "f", 0, 0 }, { "f", 4, 6 },
-		{ "f", 8, 8 }, { "f", 20, 30 },
+		{ "e", 0, 0 }, { "f", 0, 0 }, { "f", 4, 6 }, { "f", 8, 8 },
 	};
 	static const size_t bufs[] = { 1, 64 };
 	sl_line_reader *r;
@@ -1138,6 +1133,65 @@ test_runs_of_an_empty_file_or_split_are_none(void)
 		}
 	ASSERT_EQ_INT(err.len, 0);
 	sl_buf_release(&err);
+	unit_tdir_remove();
+}
+
+/*
+ * A split planned from a file's size that the file no longer reaches (it
+ * was truncated while the job ran) is an error naming the file and both
+ * offsets, never a silent partial result: with next() and with runs, at
+ * the open (a split that starts past the new end) or at the read.
+ */
+static void
+test_a_file_shorter_than_its_split_is_an_error(void)
+{
+	static const struct { uint64_t start, end; int when; } sp[] = {
+		{ 0, 20, 1 },  /* lines, then the error at the read */
+		{ 4, 12, 1 },
+		{ 20, 30, 0 }, /* at the open: skipping the first line */
+		{ 8, 9, 0 },
+	};
+	static const size_t bufs[] = { 1, 3, 64 };
+	sl_line_reader *r;
+	sl_buf err = SL_BUF_INIT, want = SL_BUF_INIT;
+	sl_slice got;
+	uint64_t off;
+	size_t i, b, k;
+	int rv;
+
+	unit_tdir_make();
+	unit_write_file(unit_tpath("f"), "ab\ncd\nef", 8);
+	for (i = 0; i < SL_ARRAY_LEN(sp); i++)
+		for (b = 0; b < SL_ARRAY_LEN(bufs); b++)
+			for (k = 0; k < 2; k++) {
+				sl_buf_reset(&err);
+				sl_buf_reset(&want);
+				sl_buf_addf(&want, "'%s' is now 8 bytes, "
+					    "short of byte %llu where its split "
+					    "ends: the file changed while the "
+					    "job ran", unit_tpath("f"),
+					    (unsigned long long)sp[i].end);
+				rv = sl__line_reader_open_buf(&r,
+					unit_tpath("f"), sp[i].start,
+					sp[i].end, 10, bufs[b], &err);
+				if (sp[i].when == 0) {
+					ASSERT_EQ_INT(rv, SL_EIO);
+					ASSERT_EQ_STR(err.buf, want.buf);
+					continue;
+				}
+				CU_ASSERT_FATAL(rv == SL_OK);
+				do
+					rv = k ? sl_line_reader_lines(r, &got,
+								&off, &err)
+					       : sl_line_reader_next(r, &got,
+								&off, &err);
+				while (rv == 1);
+				ASSERT_EQ_INT(rv, SL_EIO);
+				ASSERT_EQ_STR(err.buf, want.buf);
+				sl_line_reader_close(r);
+			}
+	sl_buf_release(&err);
+	sl_buf_release(&want);
 	unit_tdir_remove();
 }
 
@@ -1301,6 +1355,8 @@ static const unit_case cases[] = {
 	  test_runs_and_lines_mix_on_one_reader },
 	{ "runs: an empty file or split has none",
 	  test_runs_of_an_empty_file_or_split_are_none },
+	{ "reader: a file shorter than its split is an error",
+	  test_a_file_shorter_than_its_split_is_an_error },
 	{ "line number: counts newlines before the offset",
 	  test_line_number_counts_newlines_before_the_offset },
 	{ "line number: a file larger than the count buffer",

@@ -397,7 +397,7 @@ test_file_runs_merge_like_memory(void)
 	sl_buf_reset(&got);
 	ASSERT_EQ_INT(merge_to_text(views, names, 3, SIZE_MAX, &got),
 		      SL_EPROTO);
-	ASSERT_EQ_INT(sl_spill_rmdir(dir, &err), SL_OK);
+	ASSERT_EQ_INT(sl_rmtree(dir, &err), SL_OK);
 	for (i = 0; i < 3; i++) {
 		sl_buf_release(&segs[i]);
 		sl_buf_release(&paths[i]);
@@ -436,7 +436,7 @@ test_the_last_value_of_a_file_run_is_whole(void)
 	sl_buf_addch(&want, ';');
 	ASSERT_EQ_INT(merge_to_text(NULL, &name, 1, SIZE_MAX, &got), 0);
 	ASSERT_EQ_MEM(got.buf, got.len, want.buf, want.len);
-	ASSERT_EQ_INT(sl_spill_rmdir(dir, &err), SL_OK);
+	ASSERT_EQ_INT(sl_rmtree(dir, &err), SL_OK);
 	sl_buf_release(&seg);
 	sl_buf_release(&path);
 	sl_buf_release(&err);

@@ -118,7 +118,7 @@ check_spilled_equals_unspilled(sl_fold_fn fold, uint32_t n, size_t budget)
 	sl_runs_free(runs);
 	ASSERT_EQ_INT(count_files(), 1);
 	unlink(path.buf);
-	ASSERT_EQ_INT(sl_spill_rmdir(unit_tdir(), &err), SL_OK);
+	ASSERT_EQ_INT(sl_rmtree(unit_tdir(), &err), SL_OK);
 	for (r = 0; r < NPARTS; r++)
 		sl_buf_release(&segs[r]);
 	sl_mapout_free(ref);
@@ -191,7 +191,7 @@ test_fold_of_different_lengths_across_runs_fails(void)
 	ASSERT_EQ_STR(err.buf, "values of one key have different lengths");
 	sl_runs_free(runs);
 	ASSERT_EQ_INT(count_files(), 0);
-	ASSERT_EQ_INT(sl_spill_rmdir(unit_tdir(), &err), SL_OK);
+	ASSERT_EQ_INT(sl_rmtree(unit_tdir(), &err), SL_OK);
 	sl_mapout_free(mo);
 	sl_buf_release(&path);
 	sl_buf_release(&err);
@@ -218,7 +218,7 @@ test_finish_refuses_an_existing_file(void)
 	/* Not ours: it stays. */
 	ASSERT_EQ_INT(count_files(), 1);
 	sl_runs_free(runs);
-	ASSERT_EQ_INT(sl_spill_rmdir(unit_tdir(), &err), SL_OK);
+	ASSERT_EQ_INT(sl_rmtree(unit_tdir(), &err), SL_OK);
 	sl_mapout_free(mo);
 	sl_buf_release(&path);
 	sl_buf_release(&err);

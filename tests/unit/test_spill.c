@@ -433,10 +433,10 @@ test_rmdir_removes_the_directory_and_its_files(void)
 		sl_buf_addf(&path, "%s/run-%d", unit_tdir(), i);
 		ASSERT_EQ_INT(sl_spill_write(path.buf, "ab", 2, &err), SL_OK);
 	}
-	ASSERT_EQ_INT(sl_spill_rmdir(unit_tdir(), &err), SL_OK);
+	ASSERT_EQ_INT(sl_rmtree(unit_tdir(), &err), SL_OK);
 	CU_ASSERT(!exists(unit_tdir()));
 	/* Gone already: still fine, as after a second cleanup. */
-	ASSERT_EQ_INT(sl_spill_rmdir(unit_tdir(), &err), SL_OK);
+	ASSERT_EQ_INT(sl_rmtree(unit_tdir(), &err), SL_OK);
 	ASSERT_EQ_INT(err.len, 0);
 	sl_buf_release(&err);
 	sl_buf_release(&path);
