@@ -2,12 +2,16 @@
  * test_coord.c - the coordinator's gate on SUBMIT and SHUTDOWN: only the
  * embedded client (its ROUTER identity) may submit jobs or stop it; the
  * fencing of peers that are not workers; and the map outputs a reduce
- * TASK names after a map output was rerun. Runs a real coordinator on a
- * thread, with peers (client, fake workers) on inproc sockets.
+ * TASK names after a map output was rerun; peers that lie or do not read:
+ * reports on an attempt from a worker it was not given to, a peer that
+ * never reads its replies, HELLOs from ever-new identities. Runs a real
+ * coordinator on a thread, with peers (client, fake workers, outsiders) on
+ * inproc sockets.
  */
 #include "sl_impl.h"
 
 #include <pthread.h>
+#include <unistd.h>
 #include <zmq.h>
 
 #include "cluster/zmsg.h"
@@ -21,7 +25,7 @@ typedef struct coord_fixture {
 	pthread_t thread;
 	int rv;             /* what sl_coord_run() returned */
 	sl_buf err;
-	void *peers[4];     /* sockets of peer_new(), closed by coord_stop() */
+	void *peers[8];     /* sockets of peer_new(), closed by coord_stop() */
 	int npeers;
 } coord_fixture;
 
@@ -376,6 +380,165 @@ test_a_reduce_after_a_map_rerun_names_the_new_output(void)
 	unit_tdir_remove();
 }
 
+/* COMMIT_REQ for attempt id, from s. */
+static void
+send_commit_req(void *s, const sl_attempt_id *id)
+{
+	sl_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = SL_MSG_COMMIT_REQ;
+	m.u.commit_req.id = *id;
+	CU_ASSERT(sl_zsend(s, NULL, &m, NULL, 0) == SL_OK);
+}
+
+/*
+ * A peer that joined as a worker forges the reports of the attempts the
+ * real worker runs: asks to commit its reduce, and reports it and the map
+ * failed with a status that is not retried. None of it counts: no
+ * COMMIT_GO, the job does not fail; the real worker then commits and the
+ * job succeeds.
+ */
+static void
+test_only_the_worker_of_an_attempt_reports_or_commits_it(void)
+{
+	coord_fixture f;
+	sl_coord_config cfg;
+	void *client, *w, *forger, *socks[2];
+	sl_attempt_id map, red;
+	sl_msg m;
+	int any;
+
+	unit_tdir_make();
+	unit_write_file(unit_tpath("in.txt"), "a b\n", 4);
+	sl_coord_config_default(&cfg);
+	memset(cfg.client_id, 0, sizeof(cfg.client_id)); /* any peer */
+	cfg.timeout_ms = 60000;
+	cfg.sched.speculation = false;
+	coord_start(&f, &cfg);
+	w = peer_new(&f, NULL, 0);
+	forger = peer_new(&f, NULL, 0);
+	client = peer_new(&f, NULL, 0);
+	worker_join(w, "worker", "tcp://worker:1");
+	send_submit(client, unit_tpath("in.txt"), unit_tpath("out"), 1024);
+	ASSERT_EQ_INT(recv_type(client, 5000), SL_MSG_ACCEPTED);
+	socks[0] = w;
+	socks[1] = forger; /* not joined yet: gets nothing */
+	expect_task(socks, &any, &m, SL_TASK_MAP, 0, 0);
+	ASSERT_EQ_INT(any, 0);
+	map = m.u.task.id;
+	sl_msg_release(&m);
+	send_task_done(w, &map, SL_OK, 0, 0);
+	expect_task(socks, &any, &m, SL_TASK_REDUCE, 0, 0);
+	ASSERT_EQ_INT(any, 0);
+	red = m.u.task.id;
+	sl_msg_release(&m);
+
+	/* The forger joins (it has a slot, but there is nothing to run). */
+	worker_join(forger, "forger", "tcp://forger:1");
+	send_commit_req(forger, &red);
+	send_task_done(forger, &red, SL_EUSAGE, 0, 0);
+	send_task_done(forger, &map, SL_EBADRECORD, 0, 0);
+	socks[0] = forger;
+	socks[1] = client;
+	ASSERT_EQ_INT(recv_any(socks, 2, 500, &any, &m), 0);
+	sl_msg_release(&m);
+
+	/* The real worker commits: the job succeeds. */
+	send_commit_req(w, &red);
+	ASSERT_EQ_INT(recv_type(w, 5000), SL_MSG_COMMIT_GO);
+	send_task_done(w, &red, SL_OK, 0, 0);
+	ASSERT_EQ_INT(recv_any(&client, 1, 5000, &any, &m), SL_MSG_JOB_DONE);
+	ASSERT_EQ_INT(m.u.job_done.status, SL_OK);
+	sl_msg_release(&m);
+	coord_stop(&f, client);
+	unit_tdir_remove();
+}
+
+/*
+ * An outsider sends thousands of TASK_DONE and reads none of the
+ * SHUTDOWNs they are answered with: once its queue is full the answers
+ * are dropped, and the coordinator goes on serving (a worker joins).
+ */
+static void
+test_a_peer_that_never_reads_does_not_freeze_the_coordinator(void)
+{
+	coord_fixture f;
+	sl_coord_config cfg;
+	sl_attempt_id id = { 1, SL_TASK_REDUCE, 0, 0 };
+	void *client, *outsider, *late;
+	int one = 1, i, sent = 0;
+	sl_msg m;
+
+	sl_coord_config_default(&cfg);
+	memset(cfg.client_id, 0, sizeof(cfg.client_id)); /* any peer */
+	coord_start(&f, &cfg);
+	client = peer_new(&f, NULL, 0);
+	outsider = peer_new(&f, NULL, 0);
+	late = peer_new(&f, NULL, 0);
+	/* one reply fills its queue: the coordinator's 1000 then do */
+	CU_ASSERT(zmq_setsockopt(outsider, ZMQ_RCVHWM, &one, sizeof(one)) ==
+		  0);
+	memset(&m, 0, sizeof(m));
+	m.type = SL_MSG_TASK_DONE;
+	m.u.task_done.id = id;
+	m.u.task_done.error = "";
+	for (i = 0; i < 5000; i++) {
+		/* our own sends do not block either: a frozen coordinator
+		 * would fill the queue, and we go on to the check */
+		if (sl_zsend(outsider, NULL, &m, NULL, 0) == SL_OK)
+			sent++;
+		else
+			usleep(1000);
+	}
+	CU_ASSERT(sent > 2000);
+	send_hello(late, "late", "tcp://late:1", 1);
+	ASSERT_EQ_INT(recv_type(late, 5000), SL_MSG_WELCOME);
+	coord_stop(&f, client);
+}
+
+/*
+ * HELLOs from ever-new identities: at most max_workers live workers are
+ * taken; a lost one leaves the table, so others can join after it.
+ */
+static void
+test_the_worker_table_is_bounded_and_reclaims_lost_workers(void)
+{
+	coord_fixture f;
+	sl_coord_config cfg;
+	void *client, *w[5];
+	int i, type = 0;
+
+	sl_coord_config_default(&cfg);
+	memset(cfg.client_id, 0, sizeof(cfg.client_id)); /* any peer */
+	cfg.max_workers = 2;
+	cfg.heartbeat_ms = 50;
+	cfg.timeout_ms = 400;
+	coord_start(&f, &cfg);
+	client = peer_new(&f, NULL, 0);
+	for (i = 0; i < 5; i++)
+		w[i] = peer_new(&f, NULL, 0);
+	worker_join(w[0], "a", "tcp://a:1");
+	worker_join(w[1], "b", "tcp://b:1");
+	/* Full: no WELCOME while a and b live. */
+	send_hello(w[2], "c", "tcp://c:1", 1);
+	ASSERT_EQ_INT(recv_type(w[2], 200), 0);
+	/* a and b never answer: once they are lost, c and d get in. */
+	for (i = 0; i < 40 && type != SL_MSG_WELCOME; i++) {
+		send_hello(w[2], "c", "tcp://c:1", 1);
+		type = recv_type(w[2], 100);
+	}
+	ASSERT_EQ_INT(type, SL_MSG_WELCOME);
+	send_hello(w[3], "d", "tcp://d:1", 1);
+	ASSERT_EQ_INT(recv_type(w[3], 5000), SL_MSG_WELCOME);
+	/* and the table is full again for a fifth */
+	send_hello(w[4], "e", "tcp://e:1", 1);
+	send_type(w[2], SL_MSG_HEARTBEAT);
+	send_type(w[3], SL_MSG_HEARTBEAT);
+	ASSERT_EQ_INT(recv_type(w[4], 100), 0);
+	coord_stop(&f, client);
+}
+
 static const unit_case cases[] = {
 	{ "only the client submits jobs and stops the coordinator",
 	  test_only_the_client_submits_and_stops_the_coordinator },
@@ -383,6 +546,12 @@ static const unit_case cases[] = {
 	  test_a_peer_that_is_not_a_worker_is_told_to_shut_down },
 	{ "a reduce after a map rerun names the new output",
 	  test_a_reduce_after_a_map_rerun_names_the_new_output },
+	{ "only the worker of an attempt reports or commits it",
+	  test_only_the_worker_of_an_attempt_reports_or_commits_it },
+	{ "a peer that never reads does not freeze the coordinator",
+	  test_a_peer_that_never_reads_does_not_freeze_the_coordinator },
+	{ "the worker table is bounded and reclaims lost workers",
+	  test_the_worker_table_is_bounded_and_reclaims_lost_workers },
 	{ NULL, NULL }
 };
 
