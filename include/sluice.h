@@ -36,6 +36,8 @@
 extern "C" {
 #endif
 
+/* A job's api_version must equal this (examples/jobs.c refuses others).
+ * 2: sl_dec_avg() writes its text, so an average never overflows. */
 #define SL_API_VERSION 2
 
 /*
