@@ -36,7 +36,7 @@
 #include "cluster/zmsg.h"
 #include "common/input.h"
 #include "coordinator/coord.h"
-#include "examples/jobs.h"
+#include "jobs/jobs.h"
 #include "shuffle/spill.h"
 #include "worker/task.h"
 #include "worker/worker.h"
@@ -793,10 +793,6 @@ cli_coord_start(cli_coord_rt *rt, const cli_run *r, const char *bind,
 		goto out;
 	}
 	cfg.client_id[0] |= 1; /* never all zero (the "any peer" value) */
-	/* Its job is ours: loaded once, unloaded by cli_cmd_run after
-	 * cli_coord_stop() has freed the coordinator. */
-	cfg.job = r->job;
-	cfg.job_name = r->spec.job;
 	rt->zctx = zmq_ctx_new();
 	if (rt->zctx == NULL ||
 	    sl_coord_new(&rt->ct.coord, rt->zctx, &cfg, err) != SL_OK)

@@ -1,5 +1,6 @@
 /*
- * err.c - messages of the error codes, made from SL_ERRNO_MAP.
+ * err.c - messages of the error codes, made from SL_ERRNO_MAP, and which
+ * of them a retry could cure.
  */
 #include "sl_impl.h"
 
@@ -15,4 +16,13 @@ sl_strerror(int err)
 	default:
 		return "unknown error";
 	}
+}
+
+bool
+sl_status_retryable(int status)
+{
+	/* Bad input, bad options and an exact sum past its range fail the
+	 * same way on every attempt. */
+	return status != SL_EBADRECORD && status != SL_EUSAGE &&
+	       status != SL_EOVERFLOW;
 }

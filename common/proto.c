@@ -913,3 +913,24 @@ sl_msg_decode(const void *data, size_t len, sl_msg *m, sl_buf *err)
 		sl_msg_release(m);
 	return rv;
 }
+
+int
+sl_counters_add(sl_counter **v, uint32_t *n, size_t *alloc, const char *name,
+		int64_t value)
+{
+	uint32_t i;
+
+	for (i = 0; i < *n; i++) {
+		if (strcmp((*v)[i].name, name) == 0) {
+			(*v)[i].value += value;
+			return SL_OK;
+		}
+	}
+	if (*n >= SL_COUNTERS_MAX)
+		return SL_ETOOBIG;
+	if (sl_array_grow(v, alloc, *n + 1, sizeof(**v)) != SL_OK ||
+	    ((*v)[*n].name = strdup(name)) == NULL)
+		return SL_ENOMEM;
+	(*v)[(*n)++].value = value;
+	return SL_OK;
+}

@@ -72,6 +72,17 @@ typedef struct sl_counter {
 	int64_t value;
 } sl_counter;
 
+#define SL_COUNTERS_MAX 1024  /* distinct counters a job may have */
+
+/*
+ * Adds value to the counter `name` of the list (*v, *n), with room for
+ * *alloc (see sl_array_grow), appending it when new. SL_OK; SL_ETOOBIG
+ * past SL_COUNTERS_MAX names; SL_ENOMEM. Used for a task's counters and,
+ * on the coordinator, to sum them from the network.
+ */
+int sl_counters_add(sl_counter **v, uint32_t *n, size_t *alloc,
+		    const char *name, int64_t value);
+
 /* How map outputs reach the reducers (docs/mpi.md). */
 typedef enum sl_shuffle_mode {
 	SL_SHUFFLE_ZMQ = 0, /* each reducer FETCHes from the holding workers */

@@ -24,6 +24,11 @@
 
 #define SL_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
+/* Whether a task attempt that failed with this status may be retried:
+ * not for bad input, bad options or an exact sum past its range, which
+ * fail the same way on every attempt. */
+bool sl_status_retryable(int status);
+
 /* Partition of a key: xxHash3-64 (seed 0) of the key bytes, modulo r. */
 uint32_t sl_partition_of(const void *key, size_t klen, uint32_t r);
 

@@ -1,8 +1,9 @@
 /*
  * coord.c - the coordinator's event loop; see coord.h.
  *
- * A job's life: SUBMIT -> checked (job, options, output directory,
- * inputs) -> ACCEPTED -> splits planned, a scheduler made -> TASK
+ * A job's life: SUBMIT -> ACCEPTED (queued) -> its turn: inputs and
+ * output directory checked (the job's options were checked by its
+ * client), splits planned, a scheduler made -> TASK
  * messages as the scheduler decides -> TASK_DONE / COMMIT_REQ fed back ->
  * when every partition committed: _SUCCESS written last, JOB_DONE to the
  * client, JOB_END to the workers (they free the map outputs). On failure
@@ -23,7 +24,6 @@
 #include "cluster/zmsg.h"
 #include "common/input.h"
 #include "common/proto.h"
-#include "worker/task.h"
 
 /*
  * A worker that joined. The table (sl_coord.workers) holds the live ones
@@ -101,8 +101,6 @@ sl_coord_config_default(sl_coord_config *cfg)
 	cfg->join_timeout_ms = 30000;
 	cfg->max_workers = SL_COORD_MAX_WORKERS;
 	sl_sched_config_default(&cfg->sched);
-	cfg->job = NULL;
-	cfg->job_name = NULL;
 }
 
 /* --- sending ------------------------------------------------------------- */
@@ -727,17 +725,14 @@ static int
 coord_job_start(sl_coord *c, coord_job *j, sl_buf *err)
 {
 	const sl_msg *s = &j->submit;
-	const sl_job *job = NULL; /* NULL: sl_task_check loads it */
 	sl_strlist files = { 0 };
 	uint32_t r = s->u.submit.spec.partitions, i;
 	int rv;
 
-	if (c->cfg.job_name && strcmp(c->cfg.job_name,
-				      s->u.submit.spec.job) == 0)
-		job = c->cfg.job;
-	if ((rv = sl_task_check(job, &s->u.submit.spec, err)) != SL_OK)
-		goto out;
-	/* A missing input is found before anything runs: a usage error,
+	/* The job's options were checked by the client that submitted it
+	 * (its check() is user code: a crash there must cost only that
+	 * submission, not the coordinator); a task whose job refuses them
+	 * fails on its worker. A missing input is found before anything runs: a usage error,
 	 * like a bad option. */
 	if ((rv = sl_input_expand(s->u.submit.inputs, s->u.submit.ninputs,
 				  &files, err)) != SL_OK) {

@@ -57,14 +57,6 @@ typedef struct sl_coord_config {
 	 * may be stopped rather than dead) and start another.
 	 */
 	unsigned char client_id[SL_COORD_CLIENT_ID];
-	/*
-	 * The embedded client's job, already loaded by the process, and the
-	 * name it was loaded by (spec.job); NULL, NULL by default. A SUBMIT
-	 * naming job_name is checked with it instead of loading the job
-	 * again. Borrowed: both must outlive the coordinator.
-	 */
-	const sl_job *job;
-	const char *job_name;
 } sl_coord_config;
 
 void sl_coord_config_default(sl_coord_config *cfg);

@@ -18,7 +18,7 @@
  * message set with sl_fail() is the attempt's error.
  *
  * A job built as a shared object exports `const struct sl_job sluice_job`
- * and runs with `sluice run ./myjob.so ...`. The built-in jobs (examples/)
+ * and runs with `sluice run ./myjob.so ...`. The built-in jobs (jobs/)
  * use this same API.
  *
  * Memory: every pointer the engine hands to a callback (records, keys,
@@ -36,7 +36,7 @@
 extern "C" {
 #endif
 
-/* A job's api_version must equal this (examples/jobs.c refuses others).
+/* A job's api_version must equal this (jobs/jobs.c refuses others).
  * 2: sl_dec_avg() writes its text, so an average never overflows. */
 #define SL_API_VERSION 2
 

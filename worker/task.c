@@ -39,7 +39,7 @@
 #include "cluster/zmsg.h"
 #include "common/csv.h"
 #include "common/input.h"
-#include "examples/jobs.h"
+#include "jobs/jobs.h"
 #include "shuffle/mapout.h"
 #include "shuffle/merge.h"
 #include "shuffle/runs.h"
@@ -263,27 +263,6 @@ sl_bad_record(sl_ctx *ctx, const sl_record *rec, const char *fmt, ...)
 }
 
 int
-sl_counters_add(sl_counter **v, uint32_t *n, size_t *alloc, const char *name,
-		int64_t value)
-{
-	uint32_t i;
-
-	for (i = 0; i < *n; i++) {
-		if (strcmp((*v)[i].name, name) == 0) {
-			(*v)[i].value += value;
-			return SL_OK;
-		}
-	}
-	if (*n >= SL_COUNTERS_MAX)
-		return SL_ETOOBIG;
-	if (sl_array_grow(v, alloc, *n + 1, sizeof(**v)) != SL_OK ||
-	    ((*v)[*n].name = strdup(name)) == NULL)
-		return SL_ENOMEM;
-	(*v)[(*n)++].value = value;
-	return SL_OK;
-}
-
-int
 sl_counter_add(sl_ctx *ctx, const char *name, int64_t n)
 {
 	int rv = sl_counters_add(&ctx->counters, &ctx->ncounters,
@@ -368,15 +347,6 @@ sl_task_result_release(sl_task_result *res)
 	sl_buf_release(&res->out_path);
 	free(res->ends);
 	sl_task_result_init(res);
-}
-
-bool
-sl_status_retryable(int status)
-{
-	/* Bad input, bad options and an exact sum past its range fail the
-	 * same way on every attempt. */
-	return status != SL_EBADRECORD && status != SL_EUSAGE &&
-	       status != SL_EOVERFLOW;
 }
 
 int

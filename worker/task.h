@@ -111,18 +111,5 @@ int sl_task_spill_dir(sl_buf *out, const sl_job_spec *spec, uint64_t job);
  * else /tmp. */
 const char *sl_tmpdir(const char *given);
 
-#define SL_COUNTERS_MAX 1024  /* distinct counters a job may have */
-
-/*
- * Adds value to the counter `name` of the list (*v, *n), with room for
- * *alloc (see sl_array_grow), appending it when new. SL_OK; SL_ETOOBIG
- * past SL_COUNTERS_MAX names; SL_ENOMEM. Used for a task's counters and,
- * on the coordinator, to sum them from the network.
- */
-int sl_counters_add(sl_counter **v, uint32_t *n, size_t *alloc,
-		    const char *name, int64_t value);
-
-/* Whether an attempt that failed with this status may be retried. */
-bool sl_status_retryable(int status);
 
 #endif

@@ -121,7 +121,7 @@ check_text "size suffixes and -v: output" 'one\t1\nthree\t1\ntwo\t1\n' \
 
 # --- a user job as a shared object ------------------------------------------
 
-# sum.h: the reduce of both jobs below, "KEY<TAB>SUM" of 8-byte counts.
+# sum.h: the reduce of the job below, "KEY<TAB>SUM" of 8-byte counts.
 cat >"$T/sum.h" <<'EOF'
 #include <sluice.h>
 #include <stdio.h>
@@ -144,40 +144,9 @@ static int sum_reduce(sl_ctx *ctx, const void *key, size_t klen,
 	return sl_emit(ctx, key, klen, out, (size_t)n);
 }
 EOF
-# linelen.c: counts the lines of each length in bytes ("LENGTH<TAB>COUNT"),
-# with a combine; LENGTH keys sort as bytes ("10" before "9").
-cat >"$T/linelen.c" <<'EOF'
-#include <sluice.h>
-#include "sum.h"
-
-static int ll_map(sl_ctx *ctx, const sl_record *rec)
-{
-	char key[32];
-	unsigned char one[8];
-	int n = snprintf(key, sizeof key, "%zu", rec->line.len);
-
-	sl_u64_put(one, 1);
-	return sl_emit(ctx, key, (size_t)n, one, sizeof one);
-}
-
-static int ll_combine(sl_ctx *ctx, void *acc, const void *val, size_t len)
-{
-	(void)ctx;
-	(void)len;
-	sl_u64_put(acc, sl_u64_get(acc) + sl_u64_get(val));
-	return SL_OK;
-}
-
-const struct sl_job sluice_job = {
-	.api_version = SL_API_VERSION,
-	.name = "linelen",
-	.summary = "count the lines of each length",
-	.input = SL_INPUT_LINES,
-	.map = ll_map,
-	.combine = ll_combine,
-	.reduce = sum_reduce,
-};
-EOF
+# linelen.c: the job of examples/, which builds against the public header
+# alone: counts the lines of each length in bytes ("LENGTH<TAB>COUNT").
+cp "$SLUICE_SRCDIR/examples/linelen.c" "$T/linelen.c"
 # sumerr.c: counts lines with the engine's own sum of counts, but the line
 # "big" emits 2^63 (twice overflows 64 bits), and the line "short" emits a
 # 4-byte count and ignores the error sl_emit returns.

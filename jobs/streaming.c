@@ -49,7 +49,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "shuffle/mapout.h"
+#include "shuffle/mapout.h" /* sl_kv_sort: the combiner's input in key order */
 
 extern const sl_job sl__job_streaming;
 

@@ -39,7 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The registry (examples/jobs.c) finds the job by this name. */
+/* The registry (jobs/jobs.c) finds the job by this name. */
 extern const sl_job sl__job_aggregate;
 
 #define AGG_DEC_BYTES 17                      /* mantissa 16 + scale 1 */

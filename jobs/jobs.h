@@ -1,6 +1,11 @@
 /*
- * jobs.h - finding a job by name: the built-in jobs of examples/, or a
+ * jobs.h - finding a job by name: the built-in jobs of this folder, or a
  * user's job in a shared object that exports `sluice_job`.
+ *
+ * jobs/ holds the engine's built-in jobs (wordcount, aggregate, streaming)
+ * and their table. They are written against include/sluice.h; streaming
+ * also uses common/ (buffers, the kv codec) and the shuffle's sort. examples/ holds jobs written
+ * against the public header alone, built as users build theirs.
  */
 #ifndef SL_JOBS_H
 #define SL_JOBS_H

@@ -1,5 +1,5 @@
 /*
- * wordcount.c - the word count job, the first example of the job API.
+ * wordcount.c - the built-in word count job.
  *
  * A word is a maximal run of bytes that are not ASCII whitespace (space,
  * \t, \n, \v, \f, \r): case-sensitive, bytes as they are (DESIGN.md).
