@@ -21,6 +21,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "cluster/loop.h"
 #include "cluster/zmsg.h"
 #include "common/input.h"
 #include "common/proto.h"
@@ -89,7 +90,8 @@ struct sl_coord {
 	coord_job *job;          /* running */
 	coord_job *queue;        /* waiting, in order */
 	uint64_t next_job_id;
-	uint64_t last_beat_ms;
+	sl_loop *loop;           /* its event loop (sl_coord_run) */
+	int due_timer;           /* loop timer at the scheduler's next due */
 	bool stop;
 };
 
@@ -1184,16 +1186,33 @@ out:
 	sl_buf_release(&err);
 }
 
-/* Heartbeats out, and loss of silent workers. */
+/* The scheduler's next due time is where the due timer goes off. */
 static void
-coord_tick(sl_coord *c, uint64_t now)
+coord_arm(sl_coord *c)
 {
+	uint64_t now = sl_now_ms(), due;
+
+	due = c->job ? sl_sched_next_due(c->job->sched, now) : UINT64_MAX;
+	sl_loop_timer_in(c->loop, c->due_timer,
+			 due == UINT64_MAX ? UINT64_MAX
+			 : due > now	   ? due - now
+					   : 1);
+}
+
+/* The timer of the heartbeat interval: heartbeats out, and loss of
+ * silent workers. */
+static void
+coord_tick(sl_loop *loop, void *arg)
+{
+	sl_coord *c = arg;
+	uint64_t now = sl_now_ms();
 	uint32_t i;
 	bool lost = false;
 	/* Workers in the MPI collective cannot answer: a rank that dies
 	 * there makes mpirun end every rank. */
 	bool exchanging = c->job && c->job->ex_sent && c->job->ex_pending;
 
+	(void)loop;
 	for (i = 0; i < c->nworkers; i++) {
 		coord_worker *w = &c->workers[i];
 
@@ -1204,8 +1223,7 @@ coord_tick(sl_coord *c, uint64_t now)
 		if (now - w->last_heard_ms > c->cfg.timeout_ms) {
 			coord_worker_lost(c, w, "no heartbeat");
 			lost = true;
-		} else if (now - c->last_beat_ms >= c->cfg.heartbeat_ms &&
-			   coord_send_simple(c, &w->peer, SL_MSG_HEARTBEAT,
+		} else if (coord_send_simple(c, &w->peer, SL_MSG_HEARTBEAT,
 					     0) == SL_ELOST) {
 			/* ROUTER_MANDATORY: its connection is gone, which
 			 * for ipc and tcp means the process (or its host)
@@ -1216,11 +1234,34 @@ coord_tick(sl_coord *c, uint64_t now)
 			lost = true;
 		}
 	}
-	if (now - c->last_beat_ms >= c->cfg.heartbeat_ms)
-		c->last_beat_ms = now;
+	/* a job waiting for workers to join times out here */
 	if (lost || c->job || c->queue)
 		coord_progress(c);
 	coord_workers_compact(c);
+	coord_arm(c);
+}
+
+/* The scheduler's due time passed: a rerun's backoff, a straggler. */
+static void
+coord_on_due(sl_loop *loop, void *arg)
+{
+	sl_coord *c = arg;
+
+	(void)loop;
+	coord_progress(c);
+	coord_workers_compact(c);
+	coord_arm(c);
+}
+
+static void
+coord_on_readable(sl_loop *loop, void *arg)
+{
+	sl_coord *c = arg;
+
+	coord_on_message(c);
+	coord_arm(c);
+	if (c->stop)
+		sl_loop_stop(loop);
 }
 
 int
@@ -1228,6 +1269,7 @@ sl_coord_new(sl_coord **cp, void *zctx, const sl_coord_config *cfg,
 	     sl_buf *err)
 {
 	sl_coord *c = calloc(1, sizeof(*c));
+	int due;
 
 	*cp = NULL;
 	if (c == NULL)
@@ -1238,6 +1280,18 @@ sl_coord_new(sl_coord **cp, void *zctx, const sl_coord_config *cfg,
 		free(c);
 		return SL_EIO;
 	}
+	if (sl_loop_new(&c->loop) != SL_OK ||
+	    sl_loop_add_socket(c->loop, c->sock, coord_on_readable, c) !=
+		    SL_OK ||
+	    sl_loop_add_timer(c->loop, c->cfg.heartbeat_ms, coord_tick, c) <
+		    0 ||
+	    (due = sl_loop_add_timer(c->loop, UINT64_MAX, coord_on_due, c)) <
+		    0) {
+		sl_coord_free(c);
+		sl_buf_addstr(err, "out of memory");
+		return SL_ENOMEM;
+	}
+	c->due_timer = due;
 	*cp = c;
 	return SL_OK;
 }
@@ -1251,34 +1305,11 @@ sl_coord_bind(sl_coord *c, const char *endpoint, sl_buf *out, sl_buf *err)
 int
 sl_coord_run(sl_coord *c, sl_buf *err)
 {
-	zmq_pollitem_t item;
 	coord_job *j;
-	uint64_t now, due;
-	long timeout;
+	int rv;
 
-	c->last_beat_ms = sl_now_ms();
-	while (!c->stop) {
-		now = sl_now_ms();
-		due = c->last_beat_ms + c->cfg.heartbeat_ms;
-		if (c->job) {
-			uint64_t d = sl_sched_next_due(c->job->sched, now);
-
-			if (d < due)
-				due = d;
-		}
-		timeout = due > now ? (long)(due - now) : 0;
-		item = (zmq_pollitem_t){ .socket = c->sock, .events = ZMQ_POLLIN };
-		if (zmq_poll(&item, 1, timeout) < 0) {
-			if (zmq_errno() == EINTR)
-				continue;
-			sl_buf_addf(err, "poll failed: %s",
-				    zmq_strerror(zmq_errno()));
-			return SL_EIO;
-		}
-		if (item.revents & ZMQ_POLLIN)
-			coord_on_message(c);
-		coord_tick(c, sl_now_ms());
-	}
+	if ((rv = sl_loop_run(c->loop, NULL, err)) != SL_OK)
+		return rv;
 	if (c->job)
 		coord_job_finish(c, SL_ECANCELED, "coordinator shut down");
 	while ((j = c->queue) != NULL) {
@@ -1307,6 +1338,7 @@ sl_coord_free(sl_coord *c)
 	for (i = 0; i < c->nworkers; i++)
 		coord_worker_release(&c->workers[i]);
 	free(c->workers);
+	sl_loop_free(c->loop);
 	sl_zsock_close(c->sock);
 	free(c);
 }

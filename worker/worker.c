@@ -20,6 +20,7 @@
 #include <zmq.h>
 
 #include "cluster/bind.h"
+#include "cluster/loop.h"
 #include "cluster/zmsg.h"
 #include "common/kv.h"
 #include "task.h"
@@ -84,7 +85,10 @@ typedef struct worker {
 	uint32_t heartbeat_ms;
 	uint32_t timeout_ms;
 	uint64_t last_heard_ms;  /* last message from the coordinator */
-	uint64_t last_sent_ms;   /* last heartbeat sent */
+	sl_loop *loop;           /* the event loop of sl_worker_run */
+	int beat_timer;          /* its heartbeat timer */
+	int rv;                  /* why the loop stopped: SL_OK, SL_ELOST */
+	sl_buf *err;             /* the reason, for sl_worker_run's caller */
 	worker_attempt *attempts;
 	worker_output *outputs;
 	atomic_size_t held;      /* bytes of outputs' segs in memory, as
@@ -708,6 +712,7 @@ worker_on_ctrl(worker *w)
 		w->id = m.u.welcome.worker;
 		w->heartbeat_ms = m.u.welcome.heartbeat_ms;
 		w->timeout_ms = m.u.welcome.timeout_ms;
+		sl_loop_timer_in(w->loop, w->beat_timer, w->heartbeat_ms);
 		break;
 	case SL_MSG_HEARTBEAT:
 		break;
@@ -758,17 +763,56 @@ worker_on_shuffle(worker *w)
 	sl_buf_release(&err);
 }
 
+/*
+ * The heartbeat timer. A worker that was stopped (SIGSTOP) past the
+ * timeout has been declared lost and its work given to others, so it must
+ * not act on the stale messages queued meanwhile (a COMMIT_GO among
+ * them): this timer is overdue then, and the loop runs timers before it
+ * reads any socket (cluster/loop.h), so the worker stops first.
+ */
 static void
-worker_heartbeat(worker *w, uint64_t now)
+worker_on_beat(sl_loop *loop, void *arg)
 {
+	worker *w = arg;
 	sl_msg m;
 
+	if (sl_now_ms() - w->last_heard_ms > w->timeout_ms) {
+		sl_buf_addf(w->err, "coordinator '%s' silent for more than %u "
+			    "ms: this worker stops", w->cfg->coordinator,
+			    w->timeout_ms);
+		w->rv = SL_ELOST;
+		sl_loop_stop(loop);
+		return;
+	}
 	memset(&m, 0, sizeof(m));
 	m.type = SL_MSG_HEARTBEAT;
 	m.u.heartbeat.worker = w->id;
 	m.u.heartbeat.running = worker_running(w);
 	worker_send(w, &m);
-	w->last_sent_ms = now;
+}
+
+static void
+worker_ctrl_readable(sl_loop *loop, void *arg)
+{
+	worker *w = arg;
+
+	worker_on_ctrl(w);
+	if (w->stop)
+		sl_loop_stop(loop);
+}
+
+static void
+worker_shuffle_readable(sl_loop *loop, void *arg)
+{
+	(void)loop;
+	worker_on_shuffle(arg);
+}
+
+static void
+worker_done_readable(sl_loop *loop, void *arg)
+{
+	(void)loop;
+	worker_on_done(arg);
 }
 
 /* --- set-up and the loop ------------------------------------------------- */
@@ -848,13 +892,11 @@ int
 sl_worker_run(const sl_worker_config *cfg, sl_buf *err)
 {
 	worker w;
-	zmq_pollitem_t items[3];
-	uint64_t now, due;
-	long timeout;
 	int rv;
 
 	memset(&w, 0, sizeof(w));
 	w.cfg = cfg;
+	w.err = err;
 	atomic_init(&w.held, 0);
 	sl_buf_init(&w.shuffle_ep);
 	sl_buf_init(&w.swept);
@@ -862,52 +904,28 @@ sl_worker_run(const sl_worker_config *cfg, sl_buf *err)
 	/* Until WELCOME says otherwise. */
 	w.heartbeat_ms = 500;
 	w.timeout_ms = 10000;
-	w.last_heard_ms = w.last_sent_ms = sl_now_ms();
+	w.last_heard_ms = sl_now_ms();
 	/* Before HELLO, so before any task: what killed workers of this
 	   host left (this one before a restart too) goes now. */
 	worker_sweep(&w, sl_tmpdir(NULL));
 	if ((rv = worker_open(&w, err)) != SL_OK)
 		goto out;
-	while (!w.stop && !(cfg->stop && *cfg->stop)) {
-		items[0] = (zmq_pollitem_t){ .socket = w.ctrl, .events = ZMQ_POLLIN };
-		items[1] = (zmq_pollitem_t){ .socket = w.shuf, .events = ZMQ_POLLIN };
-		items[2] = (zmq_pollitem_t){ .socket = w.done, .events = ZMQ_POLLIN };
-		now = sl_now_ms();
-		due = w.last_sent_ms + w.heartbeat_ms;
-		timeout = due > now ? (long)(due - now) : 0;
-		if (zmq_poll(items, 3, timeout) < 0) {
-			if (zmq_errno() == EINTR)
-				continue;
-			sl_buf_addf(err, "poll failed: %s",
-				    zmq_strerror(zmq_errno()));
-			rv = SL_EIO;
-			goto out;
-		}
-		/*
-		 * Checked before reading what waits: a worker that was
-		 * stopped (SIGSTOP) past the timeout has been declared lost
-		 * and its work given to others, so it must not act on the
-		 * stale messages queued meanwhile (a COMMIT_GO among them).
-		 */
-		now = sl_now_ms();
-		if (now - w.last_heard_ms > w.timeout_ms) {
-			sl_buf_addf(err, "coordinator '%s' silent for more "
-				    "than %u ms: this worker stops",
-				    cfg->coordinator, w.timeout_ms);
-			rv = SL_ELOST;
-			goto out;
-		}
-		if (items[2].revents & ZMQ_POLLIN)
-			worker_on_done(&w);
-		if (items[1].revents & ZMQ_POLLIN)
-			worker_on_shuffle(&w);
-		if (items[0].revents & ZMQ_POLLIN)
-			worker_on_ctrl(&w);
-		now = sl_now_ms();
-		if (now >= w.last_sent_ms + w.heartbeat_ms)
-			worker_heartbeat(&w, now);
+	/* Finished attempts first, then fetches, then the coordinator's
+	 * messages, in each turn. */
+	if (sl_loop_new(&w.loop) != SL_OK ||
+	    sl_loop_add_socket(w.loop, w.done, worker_done_readable, &w) ||
+	    sl_loop_add_socket(w.loop, w.shuf, worker_shuffle_readable, &w) ||
+	    sl_loop_add_socket(w.loop, w.ctrl, worker_ctrl_readable, &w) ||
+	    (w.beat_timer = sl_loop_add_timer(w.loop, w.heartbeat_ms,
+					      worker_on_beat, &w)) < 0) {
+		sl_buf_addstr(err, "out of memory");
+		rv = SL_ENOMEM;
+		goto out;
 	}
+	if ((rv = sl_loop_run(w.loop, cfg->stop, err)) == SL_OK)
+		rv = w.rv;
 out:
 	worker_close(&w);
+	sl_loop_free(w.loop);
 	return rv;
 }
