@@ -30,6 +30,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "client/client.h"
 #include "cluster/bind.h"
 #include "cluster/launch.h"
 #include "cluster/mpi.h"
@@ -43,6 +44,9 @@
 
 #define EXIT_JOB 1
 #define EXIT_USAGE 2
+
+/* How long a client waits for the coordinator's answer to a request. */
+#define CLI_CLIENT_TIMEOUT_MS 5000
 
 typedef enum {
 	OPT_OUTPUT, OPT_WORKERS, OPT_PARTITIONS, OPT_SPLIT_SIZE,
@@ -697,64 +701,44 @@ cli_catch_signals(void)
 }
 
 /*
- * Submits the job on `client` and waits for its JOB_DONE, watching the
- * local workers, if any: a worker the coordinator found lost is killed
- * (it may be stopped rather than dead) and each one that is gone is
- * replaced; if all of them are gone the job cannot finish. Worker ranks
- * under MPI are watched by the coordinator's heartbeats and by mpirun,
- * which ends every rank when one dies. A signal (cli_stop) ends the wait
- * with SL_ECANCELED.
+ * While `sluice run` waits for its job (sl_client_wait calls this every
+ * 100 ms and for each message): a worker the coordinator found lost is
+ * killed (it may be stopped rather than dead) and each one that is gone
+ * is replaced; if all of them are gone the job cannot finish. Worker
+ * ranks under MPI are watched by the coordinator's heartbeats and by
+ * mpirun, which ends every rank when one dies. A signal (cli_stop) ends
+ * the wait with SL_ECANCELED.
  */
 static int
-cli_wait_job(void *client, sl_local_cluster *lc, sl_msg *done, sl_buf *err)
+cli_on_wait(void *arg, const sl_msg *m, sl_buf *err)
 {
-	zmq_pollitem_t item = { .socket = client, .events = ZMQ_POLLIN };
-	int n, rv;
+	sl_local_cluster *lc = arg;
 
-	for (;;) {
-		if (cli_stop) {
-			sl_buf_addf(err, "interrupted by signal %d (%s): job "
-				    "canceled", (int)cli_stop,
-				    strsignal(cli_stop));
-			return SL_ECANCELED;
-		}
-		n = zmq_poll(&item, 1, 100);
-		if (n < 0 && zmq_errno() == EINTR)
-			continue;
-		if (n < 0) {
-			sl_buf_addf(err, "poll failed: %s",
-				    zmq_strerror(zmq_errno()));
-			return SL_EIO;
-		}
-		if (n == 0) {
-			if (lc->n == 0)
-				continue;
-			sl_local_poll(lc);
-			sl_local_replace(lc);
-			if (lc->alive == 0) {
-				sl_buf_addstr(err, "every worker process "
-					      "exited before the job ended");
-				return SL_ELOST;
-			}
-			continue;
-		}
-		if ((rv = sl_zrecv(client, false, NULL, done, NULL, err)) !=
-		    SL_OK)
-			return rv;
-		if (done->type == SL_MSG_JOB_DONE)
-			return SL_OK;
-		if (done->type == SL_MSG_WORKER_LOST && lc->n)
-			sl_local_kill_lost(lc, done->u.worker_lost.pid,
-					   done->u.worker_lost.endpoint);
-		sl_msg_release(done);
+	if (cli_stop) {
+		sl_buf_addf(err, "interrupted by signal %d (%s): job canceled",
+			    (int)cli_stop, strsignal(cli_stop));
+		return SL_ECANCELED;
 	}
+	if (lc->n == 0)
+		return SL_OK;
+	if (m && m->type == SL_MSG_WORKER_LOST)
+		sl_local_kill_lost(lc, m->u.worker_lost.pid,
+				   m->u.worker_lost.endpoint);
+	sl_local_poll(lc);
+	sl_local_replace(lc);
+	if (lc->alive == 0) {
+		sl_buf_addstr(err, "every worker process exited before the "
+			      "job ended");
+		return SL_ELOST;
+	}
+	return SL_OK;
 }
 
 /* A coordinator on a thread of this process, and its client socket. */
 typedef struct cli_coord_rt {
 	sl_buf rundir;            /* private dir of ipc endpoints, or "" */
 	void *zctx;
-	void *client;             /* DEALER to the coordinator, inproc */
+	sl_client *client;        /* to the coordinator, inproc */
 	cli_coord_thread ct;
 	pthread_t thread;
 	bool started;             /* the coordinator thread runs */
@@ -806,11 +790,9 @@ cli_coord_start(cli_coord_rt *rt, const cli_run *r, const char *bind,
 		goto out;
 	}
 	rt->started = true;
-	rt->client = sl_zsock_new(rt->zctx, ZMQ_DEALER, SL_PROTO_MAX_MSG, err);
-	if (rt->client == NULL ||
-	    zmq_setsockopt(rt->client, ZMQ_ROUTING_ID, cfg.client_id,
-			   sizeof(cfg.client_id)) != 0 ||
-	    zmq_connect(rt->client, inproc.buf) != 0)
+	if (sl_client_new(&rt->client, rt->zctx, inproc.buf, cfg.client_id,
+			  sizeof(cfg.client_id), CLI_CLIENT_TIMEOUT_MS,
+			  err) != SL_OK)
 		goto out;
 	rv = SL_OK;
 out:
@@ -833,7 +815,7 @@ cli_coord_stop(cli_coord_rt *rt, sl_local_cluster *lc)
 	if (rt->client && rt->started) {
 		memset(&m, 0, sizeof(m));
 		m.type = SL_MSG_SHUTDOWN;
-		sl_zsend(rt->client, NULL, &m, NULL, 0);
+		sl_client_send(rt->client, &m, &err);
 	}
 	if (rt->started) {
 		pthread_join(rt->thread, NULL);
@@ -843,7 +825,7 @@ cli_coord_stop(cli_coord_rt *rt, sl_local_cluster *lc)
 	/* Workers exit within milliseconds of SHUTDOWN or SIGTERM; the
 	 * grace is for one that is stuck. */
 	sl_local_stop(lc, 5000);
-	sl_zsock_close(rt->client);
+	sl_client_free(rt->client);
 	sl_coord_free(rt->ct.coord);
 	if (rt->zctx)
 		zmq_ctx_term(rt->zctx);
@@ -866,6 +848,7 @@ cli_job(cli_coord_rt *rt, const cli_run *r, sl_local_cluster *lc)
 {
 	sl_buf err = SL_BUF_INIT;
 	sl_msg m, done;
+	uint64_t job;
 	int rv, code = EXIT_JOB;
 
 	memset(&done, 0, sizeof(done));
@@ -878,11 +861,13 @@ cli_job(cli_coord_rt *rt, const cli_run *r, sl_local_cluster *lc)
 	m.u.submit.split_size = r->split_size;
 	m.u.submit.overwrite = r->overwrite;
 	m.u.submit.min_workers = r->min_workers;
-	if ((rv = sl_zsend(rt->client, NULL, &m, NULL, 0)) != SL_OK) {
-		sl_error("cannot submit the job: %s", sl_strerror(rv));
+	if ((rv = sl_client_submit(rt->client, &m, &job, &done, &err)) !=
+	    SL_OK) {
+		sl_error("cannot submit the job: %s", err.buf);
 		goto out;
 	}
-	if ((rv = cli_wait_job(rt->client, lc, &done, &err)) != SL_OK) {
+	if (job && (rv = sl_client_wait(rt->client, job, 100, cli_on_wait, lc,
+					&done, &err)) != SL_OK) {
 		sl_error("%s", err.buf);
 		if (rv == SL_ECANCELED)
 			code = 128 + cli_stop;
