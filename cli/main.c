@@ -42,29 +42,7 @@
 #include "worker/task.h"
 #include "worker/worker.h"
 
-#define EXIT_JOB 1
-#define EXIT_USAGE 2
-
-/* How long a client waits for the coordinator's answer to a request. */
-#define CLI_CLIENT_TIMEOUT_MS 5000
-
-typedef enum {
-	OPT_OUTPUT, OPT_WORKERS, OPT_PARTITIONS, OPT_SPLIT_SIZE,
-	OPT_BAD_RECORDS, OPT_MAX_RECORD, OPT_MAX_ATTEMPTS, OPT_OVERWRITE,
-	OPT_TOP, OPT_VERBOSE, OPT_HELP, OPT_HB_INTERVAL, OPT_HB_TIMEOUT,
-	OPT_SPECULATION, OPT_SLOTS, OPT_BIND, OPT_SHUFFLE,
-	OPT_MEMORY, OPT_TMPDIR,
-	/* worker */
-	OPT_CONNECT, OPT_SHUFFLE_BIND,
-} cli_opt_id;
-
-typedef struct cli_opt {
-	cli_opt_id id;
-	const char *name;     /* long name, without "--" */
-	char shortname;       /* or 0 */
-	const char *arg;      /* value's name, or NULL for a flag */
-	const char *help;
-} cli_opt;
+#include "cli.h"
 
 static const cli_opt cli_run_opts[] = {
 	{ OPT_OUTPUT, "output", 'o', "DIR",
@@ -110,8 +88,35 @@ static const cli_opt cli_run_opts[] = {
 	  "wordcount: then print the K most frequent words on stdout" },
 	{ OPT_VERBOSE, "verbose", 'v', NULL,
 	  "progress on stderr (twice: debug)" },
+	{ OPT_COORDINATOR, "coordinator", 0, "URL",
+	  "submit: the coordinator (default $SLUICE_COORDINATOR, else "
+	  "tcp://127.0.0.1:7070)" },
+	{ OPT_WAIT, "wait", 0, NULL,
+	  "submit: wait for the job, print its summary, exit with its "
+	  "status" },
+	{ OPT_JSON, "json", 0, NULL, "submit: print the job id as JSON" },
 	{ OPT_HELP, "help", 'h', NULL, "this help" },
 };
+
+/* What only `sluice run` takes, and what only `sluice submit` takes. */
+static const cli_opt_id cli_run_only[] = {
+	OPT_WORKERS, OPT_HB_INTERVAL, OPT_HB_TIMEOUT, OPT_SPECULATION,
+	OPT_SLOTS, OPT_BIND, OPT_TOP,
+};
+static const cli_opt_id cli_submit_only[] = {
+	OPT_COORDINATOR, OPT_WAIT, OPT_JSON,
+};
+
+static bool
+cli_opt_in(cli_opt_id id, const cli_opt_id *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (v[i] == id)
+			return true;
+	return false;
+}
 
 static const cli_opt cli_worker_opts[] = {
 	{ OPT_CONNECT, "connect", 0, "ENDPOINT",
@@ -127,30 +132,8 @@ static const cli_opt cli_worker_opts[] = {
 	{ OPT_HELP, "help", 'h', NULL, "this help" },
 };
 
-/* What `sluice run` was asked to do. */
-typedef struct cli_run {
-	sl_job_spec spec;
-	sl_kvpair *opts;          /* job options (strings point into argv) */
-	uint32_t nopts;
-	char **inputs;
-	uint32_t ninputs;
-	const char *output;
-	uint32_t workers;
-	uint64_t split_size;
-	bool overwrite;
-	uint64_t top;
-	int verbose;
-	uint32_t slots;           /* worker ranks' slots, 0: one per core */
-	sl_bind_mode bind;        /* worker ranks' pinning */
-	bool mpi_opts;            /* --slots or --bind was given */
-	uint32_t min_workers;     /* workers the job waits for (SUBMIT) */
-	sl_coord_config coord;    /* heartbeats, retries, speculation */
-	const sl_job *job;        /* spec.job, loaded once by cli_parse_run
-				     for the whole process: the option
-				     parsing, the checks, the coordinator */
-} cli_run;
 
-static void __attribute__((format(printf, 1, 2), noreturn))
+void __attribute__((format(printf, 1, 2), noreturn))
 cli_usage_error(const char *fmt, ...)
 {
 	sl_buf b = SL_BUF_INIT;
@@ -164,7 +147,7 @@ cli_usage_error(const char *fmt, ...)
 	exit(EXIT_USAGE);
 }
 
-static void
+void
 cli_print_opts(FILE *f, const cli_opt *opts, size_t n)
 {
 	char left[64];
@@ -188,7 +171,14 @@ cli_help(FILE *f)
 
 	fprintf(f,
 		"usage: sluice run JOB [options] INPUT... -o OUTDIR\n"
-		"       sluice worker --connect ENDPOINT [options]\n"
+		"       sluice coordinator [--listen URL] [options]\n"
+		"       sluice worker --connect URL [options]\n"
+		"       sluice submit JOB [options] INPUT... -o OUTDIR "
+		"[--wait]\n"
+		"       sluice jobs | workers | stop [--coordinator URL] "
+		"[--json]\n"
+		"       sluice status ID | cancel ID [--coordinator URL] "
+		"[--json]\n"
 		"       sluice info\n"
 		"       sluice --help | --version\n\n"
 		"Runs a MapReduce job on this machine: a coordinator and local "
@@ -196,6 +186,9 @@ cli_help(FILE *f)
 		"(its files) or a glob.\nUnder mpirun or srun, rank 0 is the "
 		"coordinator and ranks 1..N-1 the workers.\n`info` prints the "
 		"topology, binding, slots and endpoint of each process.\n"
+		"A cluster that stays up: `sluice coordinator`, then `sluice "
+		"worker --connect\nURL` on each node; `submit` sends a job to "
+		"it, the other commands ask it\n(see docs/cluster.md).\n"
 		"Exit status: 0 success, 1 job failed, 2 usage error.\n\n"
 		"Jobs:\n");
 	for (i = 0; sl__jobs_builtin[i]; i++)
@@ -256,7 +249,7 @@ cli_value(int argc, char **argv, int *i, const char *eq)
  * is not one of them; *val gets its value (from "--x=v" or the next
  * argument).
  */
-static const cli_opt *
+const cli_opt *
 cli_match(const cli_opt *opts, size_t n, int argc, char **argv, int *i,
 	  const char **val)
 {
@@ -282,7 +275,7 @@ cli_match(const cli_opt *opts, size_t n, int argc, char **argv, int *i,
 	return NULL;
 }
 
-static uint64_t
+uint64_t
 cli_number(const char *name, const char *v, uint64_t min, uint64_t max)
 {
 	char *end;
@@ -297,7 +290,7 @@ cli_number(const char *name, const char *v, uint64_t min, uint64_t max)
 	return n;
 }
 
-static uint64_t
+uint64_t
 cli_size(const char *name, const char *v)
 {
 	uint64_t n;
@@ -338,8 +331,9 @@ cli_cores(void)
 	return n > 0 ? (uint32_t)n : 1;
 }
 
-static void
-cli_parse_run(int argc, char **argv, cli_run *r, sl_job_ref *ref)
+void
+cli_parse_run(int argc, char **argv, cli_run *r, sl_job_ref *ref,
+	      bool submit)
 {
 	const sl_job_option *jo;
 	const cli_opt *o;
@@ -348,6 +342,7 @@ cli_parse_run(int argc, char **argv, cli_run *r, sl_job_ref *ref)
 	int i;
 
 	memset(r, 0, sizeof(*r));
+	r->submit = submit;
 	r->split_size = 64ull << 20;
 	r->spec.max_attempts = 4;
 	r->spec.max_record = 1ull << 30;
@@ -359,8 +354,8 @@ cli_parse_run(int argc, char **argv, cli_run *r, sl_job_ref *ref)
 			cli_help(stdout);
 			exit(0);
 		}
-		cli_usage_error("'run' needs a job: sluice run JOB [options] "
-				"INPUT... -o OUTDIR");
+		cli_usage_error("'%s' needs a job: sluice %s JOB [options] "
+				"INPUT... -o OUTDIR", argv[1], argv[1]);
 	}
 	if (sl_job_load(argv[2], ref, &err) != SL_OK) {
 		sl_error("%s", err.buf);
@@ -401,8 +396,17 @@ cli_parse_run(int argc, char **argv, cli_run *r, sl_job_ref *ref)
 				(char *)cli_value(argc, argv, &i, eq);
 			continue;
 		}
+		if (cli_opt_in(o->id, submit ? cli_run_only : cli_submit_only,
+			       submit ? SL_ARRAY_LEN(cli_run_only)
+				      : SL_ARRAY_LEN(cli_submit_only)))
+			cli_usage_error("--%s applies to 'sluice %s', not to "
+					"'sluice %s'", o->name,
+					submit ? "run" : "submit", argv[1]);
 		switch (o->id) {
 		case OPT_OUTPUT: r->output = val; break;
+		case OPT_COORDINATOR: r->coordinator = val; break;
+		case OPT_WAIT: r->wait = true; break;
+		case OPT_JSON: r->json = true; break;
 		case OPT_WORKERS:
 			r->workers = (uint32_t)cli_number(o->name, val, 1, 1024);
 			break;
@@ -477,7 +481,6 @@ cli_parse_run(int argc, char **argv, cli_run *r, sl_job_ref *ref)
 	if (r->coord.timeout_ms <= 2 * r->coord.heartbeat_ms)
 		cli_usage_error("--heartbeat-timeout must be more than twice "
 				"--heartbeat-interval");
-	r->coord.sched.max_attempts = r->spec.max_attempts;
 	/* --workers and the default R depend on the mode: cli_cmd_run. */
 	r->spec.options = r->opts;
 	r->spec.noptions = r->nopts;
@@ -562,7 +565,7 @@ cli_top_cmp(const void *a, const void *b)
  * no whitespace and so no tab; NUL bytes in words end them here (the
  * part files keep them).
  */
-static int
+int
 cli_print_top(const char *dir, uint32_t parts, uint64_t k)
 {
 	cli_top *heap = NULL;
@@ -631,7 +634,7 @@ cli_print_top(const char *dir, uint32_t parts, uint64_t k)
 }
 
 /* An error of several lines: each becomes a "sluice: " line of its own. */
-static void
+void
 cli_print_error(const char *prefix, const char *msg)
 {
 	const char *nl;
@@ -645,7 +648,7 @@ cli_print_error(const char *prefix, const char *msg)
 		sl_error("%s%s", prefix, msg);
 }
 
-static void
+void
 cli_summary(const cli_run *r, const sl_msg *d)
 {
 	double secs = (double)d->u.job_done.elapsed_ms / 1000.0;
@@ -678,7 +681,7 @@ cli_summary(const cli_run *r, const sl_msg *d)
  * coordinator removes its partial output), stops its workers, removes its
  * directories and exits 128 + the signal's number.
  */
-static volatile sig_atomic_t cli_stop;
+volatile sig_atomic_t cli_stop;
 
 static void
 cli_on_signal(int sig)
@@ -686,7 +689,7 @@ cli_on_signal(int sig)
 	cli_stop = sig;
 }
 
-static void
+void
 cli_catch_signals(void)
 {
 	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
@@ -873,25 +876,29 @@ cli_job(cli_coord_rt *rt, const cli_run *r, sl_local_cluster *lc)
 			code = 128 + cli_stop;
 		goto out;
 	}
-	if (done.u.job_done.status == SL_OK) {
-		cli_summary(r, &done);
-		code = 0;
-		if (r->top && cli_print_top(r->output, r->spec.partitions,
-					    r->top) != SL_OK)
-			code = EXIT_JOB;
-	} else {
-		cli_print_error("job failed: ", done.u.job_done.error);
-		code = done.u.job_done.status == SL_EUSAGE ? EXIT_USAGE
-							   : EXIT_JOB;
-	}
+	code = cli_job_done(r, &done);
 out:
 	sl_msg_release(&done);
 	sl_buf_release(&err);
 	return code;
 }
 
+int
+cli_job_done(const cli_run *r, const sl_msg *done)
+{
+	if (done->u.job_done.status == SL_OK) {
+		cli_summary(r, done);
+		if (r->top && cli_print_top(r->output, r->spec.partitions,
+					    r->top) != SL_OK)
+			return EXIT_JOB;
+		return 0;
+	}
+	cli_print_error("job failed: ", done->u.job_done.error);
+	return done->u.job_done.status == SL_EUSAGE ? EXIT_USAGE : EXIT_JOB;
+}
+
 /* Checks the job's options before anything starts: 0 or EXIT_USAGE. */
-static int
+int
 cli_check(const cli_run *r)
 {
 	sl_buf err = SL_BUF_INIT;
@@ -1133,7 +1140,7 @@ cli_cmd_run(int argc, char **argv)
 	sl_job_ref ref;
 	int code;
 
-	cli_parse_run(argc, argv, &r, &ref);
+	cli_parse_run(argc, argv, &r, &ref, false);
 	sl_log_set_level(r.verbose ? SL_LOG_INFO + r.verbose - 1 : SL_LOG_WARN);
 	/* A streaming task's child that exits early must not kill a worker
 	 * rank (local workers set this in cli_cmd_worker). */
@@ -1293,7 +1300,9 @@ int
 main(int argc, char **argv)
 {
 	if (argc < 2)
-		cli_usage_error("missing a command: run, worker or info");
+		cli_usage_error("missing a command: run, submit, coordinator, "
+				"worker, jobs, status, cancel, workers, stop or "
+				"info");
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
 	    strcmp(argv[1], "help") == 0) {
 		cli_help(stdout);
@@ -1305,6 +1314,14 @@ main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "run") == 0)
 		return cli_cmd_run(argc, argv);
+	if (strcmp(argv[1], "submit") == 0)
+		return cli_cmd_submit(argc, argv);
+	if (strcmp(argv[1], "coordinator") == 0)
+		return cli_cmd_coordinator(argc, argv);
+	if (strcmp(argv[1], "jobs") == 0 || strcmp(argv[1], "status") == 0 ||
+	    strcmp(argv[1], "cancel") == 0 || strcmp(argv[1], "workers") == 0 ||
+	    strcmp(argv[1], "stop") == 0)
+		return cli_cmd_client(argc, argv);
 	if (strcmp(argv[1], "worker") == 0)
 		return cli_cmd_worker(argc, argv);
 	if (strcmp(argv[1], "info") == 0)

@@ -260,6 +260,60 @@ static const pr_field pr_worker_lost[] = {
 	F_END
 };
 
+static const pr_field pr_job_info[] = {
+	F_U64("id", offsetof(sl_job_info, id)),
+	F_STR("job", offsetof(sl_job_info, job)),
+	F_U8("state", offsetof(sl_job_info, state), SL_JOB_QUEUED,
+	     SL_JOB_CANCELED),
+	F_U64("submitted_ms", offsetof(sl_job_info, submitted_ms)),
+	F_U64("started_ms", offsetof(sl_job_info, started_ms)),
+	F_U64("ended_ms", offsetof(sl_job_info, ended_ms)),
+	F_U32("maps", offsetof(sl_job_info, maps)),
+	F_U32("maps_done", offsetof(sl_job_info, maps_done)),
+	F_U32("reduces", offsetof(sl_job_info, reduces)),
+	F_U32("reduces_done", offsetof(sl_job_info, reduces_done)),
+	F_U64("bytes_in", offsetof(sl_job_info, bytes_in)),
+	F_STR("output_dir", offsetof(sl_job_info, output_dir)),
+	F_STR("error", offsetof(sl_job_info, error)),
+	F_END
+};
+static const pr_field pr_job_info_elem = F_STRUCT("", 0, pr_job_info);
+
+static const pr_field pr_worker_info[] = {
+	F_U32_POS("id", offsetof(sl_worker_info, id)),
+	F_STR("name", offsetof(sl_worker_info, name)),
+	F_STR("endpoint", offsetof(sl_worker_info, endpoint)),
+	F_U32("slots", offsetof(sl_worker_info, slots)),
+	F_U32("busy", offsetof(sl_worker_info, busy)),
+	F_U64("silent_ms", offsetof(sl_worker_info, silent_ms)),
+	F_END
+};
+static const pr_field pr_worker_info_elem = F_STRUCT("", 0, pr_worker_info);
+
+static const pr_field pr_job_id[] = {
+	F_U64("job", M(status, job)),
+	F_END
+};
+
+static const pr_field pr_canceled[] = {
+	F_U64("job", M(canceled, job)),
+	F_I32("status", M(canceled, status)),
+	F_STR("error", M(canceled, error)),
+	F_END
+};
+
+static const pr_field pr_job_list[] = {
+	F_ARRAY("jobs", M(job_list, jobs), M(job_list, njobs),
+		&pr_job_info_elem, sl_job_info),
+	F_END
+};
+
+static const pr_field pr_worker_list[] = {
+	F_ARRAY("workers", M(worker_list, workers), M(worker_list, nworkers),
+		&pr_worker_info_elem, sl_worker_info),
+	F_END
+};
+
 static const pr_field pr_fetch[] = {
 	F_U64("job", M(fetch, job)),
 	F_U32("map", M(fetch, map)),
@@ -277,6 +331,8 @@ static const pr_field pr_fetch_reply[] = {
 	F_END
 };
 
+/* STATUS and CANCEL carry only a job id. */
+_Static_assert(M(status, job) == M(cancel, job), "job id offsets differ");
 /* JOB_END and ACCEPTED carry only a job id, at the same offset. */
 _Static_assert(M(job_end, job) == M(accepted, job), "job id offsets differ");
 _Static_assert(M(kill, id) == M(commit_req, id) &&
@@ -305,6 +361,13 @@ static const pr_msgdef pr_msgdefs[] = {
 	[SL_MSG_ACCEPTED] = { "ACCEPTED", pr_job_only },
 	[SL_MSG_JOB_DONE] = { "JOB_DONE", pr_job_done },
 	[SL_MSG_WORKER_LOST] = { "WORKER_LOST", pr_worker_lost },
+	[SL_MSG_STATUS] = { "STATUS", pr_job_id },
+	[SL_MSG_LIST] = { "LIST", pr_none },
+	[SL_MSG_JOB_LIST] = { "JOB_LIST", pr_job_list },
+	[SL_MSG_CANCEL] = { "CANCEL", pr_job_id },
+	[SL_MSG_CANCELED] = { "CANCELED", pr_canceled },
+	[SL_MSG_WORKERS] = { "WORKERS", pr_none },
+	[SL_MSG_WORKER_LIST] = { "WORKER_LIST", pr_worker_list },
 	[SL_MSG_FETCH] = { "FETCH", pr_fetch },
 	[SL_MSG_FETCH_REPLY] = { "FETCH_REPLY", pr_fetch_reply },
 };
@@ -933,4 +996,14 @@ sl_counters_add(sl_counter **v, uint32_t *n, size_t *alloc, const char *name,
 		return SL_ENOMEM;
 	(*v)[(*n)++].value = value;
 	return SL_OK;
+}
+
+const char *
+sl_job_state_name(int state)
+{
+	static const char *const names[] = { "queued", "running", "succeeded",
+					     "failed", "canceled" };
+
+	return state >= 0 && state < (int)SL_ARRAY_LEN(names) ? names[state]
+							       : "?";
 }

@@ -23,7 +23,7 @@
 
 #include "sl_impl.h"
 
-#define SL_PROTO_VERSION 2
+#define SL_PROTO_VERSION 3
 #define SL_PROTO_MAX_STR (64 * 1024)       /* bytes in one string field */
 #define SL_PROTO_MAX_ITEMS (1024 * 1024)   /* elements in one array field */
 #define SL_PROTO_MAX_MSG (64 * 1024 * 1024) /* bytes of one control message */
@@ -49,6 +49,13 @@ typedef enum sl_msg_type {
 	SL_MSG_ACCEPTED = 21,
 	SL_MSG_JOB_DONE = 22,
 	SL_MSG_WORKER_LOST = 23,
+	SL_MSG_STATUS = 24,     /* client -> coordinator: one job */
+	SL_MSG_LIST = 26,       /* client -> coordinator: every job */
+	SL_MSG_JOB_LIST = 27,   /* the answer to both (none: no such job) */
+	SL_MSG_CANCEL = 28,     /* client -> coordinator */
+	SL_MSG_CANCELED = 29,   /* its answer */
+	SL_MSG_WORKERS = 40,    /* client -> coordinator */
+	SL_MSG_WORKER_LIST = 41, /* its answer */
 	/* reducer <-> worker holding map outputs */
 	SL_MSG_FETCH = 30,
 	SL_MSG_FETCH_REPLY = 31,
@@ -107,6 +114,45 @@ typedef struct sl_job_spec {
 	char *tmpdir;        /* spill directory; "": the worker's $TMPDIR,
 				else /tmp */
 } sl_job_spec;
+
+/* The states of a job, as clients see them. */
+typedef enum sl_job_state {
+	SL_JOB_QUEUED = 0,
+	SL_JOB_RUNNING = 1,
+	SL_JOB_SUCCEEDED = 2,
+	SL_JOB_FAILED = 3,
+	SL_JOB_CANCELED = 4,
+} sl_job_state;
+
+/* "queued", "running", ... ("?" for another value). */
+const char *sl_job_state_name(int state);
+
+/* A job as JOB_LIST tells it. */
+typedef struct sl_job_info {
+	uint64_t id;
+	char *job;              /* its name or .so path */
+	uint8_t state;          /* sl_job_state */
+	uint64_t submitted_ms;  /* wall clock (ms since the epoch) */
+	uint64_t started_ms;    /* 0 while queued */
+	uint64_t ended_ms;      /* 0 until it ends */
+	uint32_t maps;          /* map tasks (known once started) */
+	uint32_t maps_done;
+	uint32_t reduces;
+	uint32_t reduces_done;
+	uint64_t bytes_in;      /* of the maps done */
+	char *output_dir;
+	char *error;            /* "" unless it failed */
+} sl_job_info;
+
+/* A worker as WORKERS answers it. */
+typedef struct sl_worker_info {
+	uint32_t id;
+	char *name;             /* host:pid */
+	char *endpoint;         /* its shuffle endpoint */
+	uint32_t slots;
+	uint32_t busy;          /* attempts running, from its heartbeat */
+	uint64_t silent_ms;     /* since the coordinator last heard it */
+} sl_worker_info;
 
 /* Where a reduce task fetches the output of one map task. */
 typedef struct sl_map_output {
@@ -220,6 +266,23 @@ typedef struct sl_msg {
 			char *endpoint;      /* its shuffle endpoint */
 			char *why;           /* "no heartbeat", ... */
 		} worker_lost;
+		struct {
+			uint64_t job;        /* STATUS, CANCEL */
+		} status, cancel;
+		struct {
+			uint64_t job;
+			int32_t status;      /* SL_OK, or why it could not be
+						canceled (SL_ENOTFOUND, ...) */
+			char *error;
+		} canceled;
+		struct {
+			sl_job_info *jobs;   /* in id order */
+			uint32_t njobs;
+		} job_list;
+		struct {
+			sl_worker_info *workers; /* in id order */
+			uint32_t nworkers;
+		} worker_list;
 		struct {
 			uint64_t job;
 			uint32_t map;

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -43,6 +44,7 @@ typedef struct coord_worker {
 	char *endpoint;         /* shuffle endpoint */
 	uint32_t slots;
 	uint64_t last_heard_ms;
+	uint32_t busy;          /* attempts running, from its heartbeat */
 	bool alive;             /* false: lost, to be removed */
 } coord_worker;
 
@@ -72,6 +74,8 @@ typedef struct coord_job {
 	sl_map_output *outputs;
 	uint64_t submit_ms;      /* when SUBMIT arrived */
 	uint64_t start_ms;
+	uint64_t submitted_wall_ms; /* the same two on the wall clock, for */
+	uint64_t started_wall_ms;   /* clients (ms since the epoch) */
 	/* --shuffle mpi */
 	bool ex_sent;            /* EXCHANGE went to the workers */
 	uint32_t ex_ranks;       /* workers it went to: W */
@@ -89,11 +93,27 @@ struct sl_coord {
 	size_t walloc;           /* workers allocated */
 	coord_job *job;          /* running */
 	coord_job *queue;        /* waiting, in order */
+	sl_job_info *history;    /* jobs that ended, oldest first, at most
+				    COORD_HISTORY (strings owned) */
+	size_t nhistory;
+	size_t halloc;
 	uint64_t next_job_id;
 	sl_loop *loop;           /* its event loop (sl_coord_run) */
 	int due_timer;           /* loop timer at the scheduler's next due */
 	bool stop;
+	sl_buf stopper;          /* the client whose SHUTDOWN stopped it */
 };
+
+#define COORD_HISTORY 1000 /* ended jobs a coordinator tells clients of */
+
+static uint64_t
+coord_wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
 
 void
 sl_coord_config_default(sl_coord_config *cfg)
@@ -102,6 +122,7 @@ sl_coord_config_default(sl_coord_config *cfg)
 	cfg->timeout_ms = 10000;
 	cfg->join_timeout_ms = 30000;
 	cfg->max_workers = SL_COORD_MAX_WORKERS;
+	cfg->stop = NULL;
 	sl_sched_config_default(&cfg->sched);
 }
 
@@ -494,7 +515,73 @@ coord_alive(const sl_coord *c)
 	return n;
 }
 
-/* The running job ended (success or failure): report and clean up. */
+/*
+ * What clients are told of job j in state `state` (strings borrowed from
+ * j; error "" unless given).
+ */
+static void
+coord_job_info(const coord_job *j, uint8_t state, const char *error,
+	       sl_job_info *out)
+{
+	const sl_msg *s = &j->submit;
+	size_t i;
+
+	memset(out, 0, sizeof(*out));
+	out->id = j->id;
+	out->job = s->u.submit.spec.job;
+	out->state = state;
+	out->submitted_ms = j->submitted_wall_ms;
+	out->started_ms = j->started_wall_ms;
+	out->reduces = s->u.submit.spec.partitions;
+	out->output_dir = s->u.submit.output_dir;
+	out->error = (char *)(error ? error : "");
+	if (j->sched == NULL)
+		return;
+	out->maps = (uint32_t)j->splits.n;
+	sl_sched_progress(j->sched, &out->maps_done, &out->reduces_done);
+	for (i = 0; i < j->splits.n; i++)
+		out->bytes_in += j->maps[i].bytes_in;
+}
+
+static void
+coord_info_release(sl_job_info *info)
+{
+	free(info->job);
+	free(info->output_dir);
+	free(info->error);
+}
+
+/* Keeps what clients may still ask of a job that ended, as it ended. */
+static void
+coord_history_add(sl_coord *c, const coord_job *j, uint8_t state,
+		  const char *error)
+{
+	sl_job_info info;
+
+	coord_job_info(j, state, error, &info);
+	info.ended_ms = coord_wall_ms();
+	info.job = strdup(info.job);
+	info.output_dir = strdup(info.output_dir);
+	info.error = strdup(info.error);
+	if (!info.job || !info.output_dir || !info.error ||
+	    (c->nhistory == COORD_HISTORY ? SL_OK
+	     : sl_array_grow(&c->history, &c->halloc, c->nhistory + 1,
+			     sizeof(*c->history))) != SL_OK) {
+		coord_info_release(&info);
+		sl_warn("coordinator: out of memory for the history of job "
+			"%llu", (unsigned long long)j->id);
+		return;
+	}
+	if (c->nhistory == COORD_HISTORY) {
+		coord_info_release(&c->history[0]);
+		memmove(c->history, c->history + 1,
+			(c->nhistory - 1) * sizeof(*c->history));
+		c->nhistory--;
+	}
+	c->history[c->nhistory++] = info;
+}
+
+/* The running job ended (success, failure, cancel): report and clean up. */
 static void
 coord_job_finish(sl_coord *c, int status, const char *error)
 {
@@ -510,7 +597,13 @@ coord_job_finish(sl_coord *c, int status, const char *error)
 	if (status != SL_OK)
 		coord_rm_parts(dir);
 	sl_info("job %llu %s", (unsigned long long)j->id,
-		status == SL_OK ? "succeeded" : "failed");
+		status == SL_OK ? "succeeded"
+		: status == SL_ECANCELED ? "canceled" : "failed");
+	coord_history_add(c, j,
+			  status == SL_OK ? SL_JOB_SUCCEEDED
+			  : status == SL_ECANCELED ? SL_JOB_CANCELED
+						   : SL_JOB_FAILED,
+			  status == SL_OK ? "" : error);
 	coord_reply_done(c, &j->client, j->id, status, error, j);
 	coord_job_free(j);
 	c->job = NULL;
@@ -728,6 +821,7 @@ coord_job_start(sl_coord *c, coord_job *j, sl_buf *err)
 {
 	const sl_msg *s = &j->submit;
 	sl_strlist files = { 0 };
+	sl_sched_config sched;
 	uint32_t r = s->u.submit.spec.partitions, i;
 	int rv;
 
@@ -766,8 +860,10 @@ coord_job_start(sl_coord *c, coord_job *j, sl_buf *err)
 		rv = SL_ENOMEM;
 		goto out;
 	}
+	sched = c->cfg.sched;
+	sched.max_attempts = s->u.submit.spec.max_attempts;
 	if ((rv = sl_sched_new(&j->sched, (uint32_t)j->splits.n, r,
-			       &c->cfg.sched)) != SL_OK)
+			       &sched)) != SL_OK)
 		goto out;
 	sl_sched_hold_reduces(j->sched, coord_mpi_shuffle(j));
 	for (i = 0; i < c->nworkers; i++)
@@ -776,6 +872,7 @@ coord_job_start(sl_coord *c, coord_job *j, sl_buf *err)
 					      c->workers[i].slots)) != SL_OK)
 			goto out;
 	j->start_ms = sl_now_ms();
+	j->started_wall_ms = coord_wall_ms();
 	sl_info("job %llu: %zu map tasks, %u reduce tasks",
 		(unsigned long long)j->id, j->splits.n, r);
 out:
@@ -810,6 +907,7 @@ coord_start_next(sl_coord *c)
 		if (rv != SL_OK) {
 			if (err.len == 0)
 				sl_buf_addstr(&err, sl_strerror(rv));
+			coord_history_add(c, j, SL_JOB_FAILED, err.buf);
 			coord_reply_done(c, &j->client, j->id, rv, err.buf,
 					 NULL);
 			coord_job_free(j);
@@ -833,6 +931,7 @@ coord_on_submit(sl_coord *c, const sl_buf *peer, sl_msg *m)
 	}
 	j->id = ++c->next_job_id;
 	j->submit_ms = sl_now_ms();
+	j->submitted_wall_ms = coord_wall_ms();
 	sl_buf_init(&j->client);
 	sl_buf_add(&j->client, peer->buf, peer->len);
 	j->submit = *m;
@@ -1105,9 +1204,123 @@ coord_on_commit_req(sl_coord *c, coord_worker *w, const sl_msg *m)
 			   id->job, id->kind, id->task, id->attempt);
 }
 
+/* --- client requests ----------------------------------------------------- */
+
+/* JOB_LIST of every job (id 0), or of job `id` alone (none if unknown). */
+static void
+coord_on_list(sl_coord *c, const sl_buf *peer, uint64_t id)
+{
+	sl_job_info *v;
+	size_t n = 0, i;
+	const coord_job *j;
+	sl_msg m;
+
+	for (j = c->queue; j; j = j->next)
+		n++;
+	/* ended jobs first (the oldest ids), then the running one, then the
+	 * queue: id order, since jobs start in the order submitted */
+	if ((v = calloc(c->nhistory + n + 1, sizeof(*v))) == NULL) {
+		sl_warn("coordinator: out of memory for a job list");
+		return;
+	}
+	n = 0;
+	for (i = 0; i < c->nhistory; i++)
+		if (id == 0 || c->history[i].id == id)
+			v[n++] = c->history[i];
+	if (c->job && (id == 0 || c->job->id == id))
+		coord_job_info(c->job, SL_JOB_RUNNING, NULL, &v[n++]);
+	for (j = c->queue; j; j = j->next)
+		if (id == 0 || j->id == id)
+			coord_job_info(j, SL_JOB_QUEUED, NULL, &v[n++]);
+	memset(&m, 0, sizeof(m));
+	m.type = SL_MSG_JOB_LIST;
+	m.u.job_list.jobs = v;
+	m.u.job_list.njobs = (uint32_t)(n < SL_PROTO_MAX_ITEMS
+						? n
+						: SL_PROTO_MAX_ITEMS);
+	coord_send(c, peer, &m);
+	free(v);
+}
+
+/* CANCEL: a queued job leaves the queue, a running one is stopped; both
+ * end canceled, with no output that looks complete. */
+static void
+coord_on_cancel(sl_coord *c, const sl_buf *peer, uint64_t id)
+{
+	coord_job **pp, *j;
+	size_t i;
+	sl_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = SL_MSG_CANCELED;
+	m.u.canceled.job = id;
+	m.u.canceled.error = "";
+	if (c->job && c->job->id == id) {
+		coord_job_finish(c, SL_ECANCELED, "job canceled");
+		goto reply;
+	}
+	for (pp = &c->queue; *pp && (*pp)->id != id; pp = &(*pp)->next)
+		;
+	if ((j = *pp) != NULL) {
+		*pp = j->next;
+		coord_history_add(c, j, SL_JOB_CANCELED, "job canceled");
+		coord_reply_done(c, &j->client, j->id, SL_ECANCELED,
+				 "job canceled", NULL);
+		coord_job_free(j);
+		sl_info("job %llu canceled while queued",
+			(unsigned long long)id);
+		goto reply;
+	}
+	for (i = 0; i < c->nhistory && c->history[i].id != id; i++)
+		;
+	m.u.canceled.status = i < c->nhistory ? SL_EINVAL : SL_ENOTFOUND;
+	m.u.canceled.error = i < c->nhistory ? "the job has ended already"
+					     : "no such job";
+reply:
+	coord_send(c, peer, &m);
+}
+
+static void
+coord_on_workers(sl_coord *c, const sl_buf *peer)
+{
+	sl_worker_info *v = calloc(c->nworkers + 1, sizeof(*v));
+	uint64_t now = sl_now_ms();
+	uint32_t i, n = 0;
+	sl_msg m;
+
+	if (v == NULL) {
+		sl_warn("coordinator: out of memory for a worker list");
+		return;
+	}
+	for (i = 0; i < c->nworkers; i++) {
+		const coord_worker *w = &c->workers[i];
+
+		if (w->alive)
+			v[n++] = (sl_worker_info){ w->id, w->name,
+						   w->endpoint, w->slots,
+						   w->busy,
+						   now - w->last_heard_ms };
+	}
+	memset(&m, 0, sizeof(m));
+	m.type = SL_MSG_WORKER_LIST;
+	m.u.worker_list.workers = v;
+	m.u.worker_list.nworkers = n;
+	coord_send(c, peer, &m);
+	free(v);
+}
+
 /* --- the loop ------------------------------------------------------------ */
 
-/* Whether peer may submit jobs and stop the coordinator. */
+/* The messages of clients: to them a peer need not be a worker. */
+static bool
+coord_is_client_msg(int type)
+{
+	return type == SL_MSG_SUBMIT || type == SL_MSG_SHUTDOWN ||
+	       type == SL_MSG_STATUS || type == SL_MSG_LIST ||
+	       type == SL_MSG_CANCEL || type == SL_MSG_WORKERS;
+}
+
+/* Whether peer may submit jobs, ask about them and stop the coordinator. */
 static bool
 coord_client_allowed(const sl_coord *c, const sl_buf *peer)
 {
@@ -1133,8 +1346,7 @@ coord_on_message(sl_coord *c)
 	w = coord_worker_by_peer(c, &peer);
 	if (w) {
 		w->last_heard_ms = sl_now_ms();
-	} else if (m.type != SL_MSG_SUBMIT && m.type != SL_MSG_SHUTDOWN &&
-		   m.type != SL_MSG_HELLO) {
+	} else if (!coord_is_client_msg(m.type) && m.type != SL_MSG_HELLO) {
 		/* Fencing: a worker declared lost that speaks again (it was
 		 * stopped, or its network was cut) must not act on its stale
 		 * work: ignore it and tell it to exit. */
@@ -1144,8 +1356,7 @@ coord_on_message(sl_coord *c)
 		/* never blocks: a peer that does not read misses it */
 		coord_send_simple(c, &peer, SL_MSG_SHUTDOWN, 0);
 	}
-	if ((m.type == SL_MSG_SUBMIT || m.type == SL_MSG_SHUTDOWN) &&
-	    !coord_client_allowed(c, &peer)) {
+	if (coord_is_client_msg(m.type) && !coord_client_allowed(c, &peer)) {
 		sl_warn("coordinator: %s from a peer that is not its client "
 			"ignored", sl_msg_type_name(m.type));
 		goto release;
@@ -1156,11 +1367,28 @@ coord_on_message(sl_coord *c)
 		break;
 	case SL_MSG_SHUTDOWN:
 		c->stop = true;
+		sl_buf_reset(&c->stopper);
+		sl_buf_add(&c->stopper, peer.buf, peer.len);
 		break;
 	case SL_MSG_HELLO:
 		coord_on_hello(c, &peer, &m);
 		break;
 	case SL_MSG_HEARTBEAT:
+		if (w)
+			w->busy = m.u.heartbeat.running;
+		break;
+	case SL_MSG_STATUS:
+		coord_on_list(c, &peer, m.u.status.job ? m.u.status.job
+						       : UINT64_MAX);
+		break;
+	case SL_MSG_LIST:
+		coord_on_list(c, &peer, 0);
+		break;
+	case SL_MSG_CANCEL:
+		coord_on_cancel(c, &peer, m.u.cancel.job);
+		break;
+	case SL_MSG_WORKERS:
+		coord_on_workers(c, &peer);
 		break;
 	case SL_MSG_TASK_DONE:
 		if (w)
@@ -1275,6 +1503,7 @@ sl_coord_new(sl_coord **cp, void *zctx, const sl_coord_config *cfg,
 	if (c == NULL)
 		return SL_ENOMEM;
 	c->cfg = *cfg;
+	sl_buf_init(&c->stopper);
 	c->sock = sl_zsock_new(zctx, ZMQ_ROUTER, SL_PROTO_MAX_MSG, err);
 	if (c->sock == NULL) {
 		free(c);
@@ -1308,7 +1537,7 @@ sl_coord_run(sl_coord *c, sl_buf *err)
 	coord_job *j;
 	int rv;
 
-	if ((rv = sl_loop_run(c->loop, NULL, err)) != SL_OK)
+	if ((rv = sl_loop_run(c->loop, c->cfg.stop, err)) != SL_OK)
 		return rv;
 	if (c->job)
 		coord_job_finish(c, SL_ECANCELED, "coordinator shut down");
@@ -1319,6 +1548,9 @@ sl_coord_run(sl_coord *c, sl_buf *err)
 		coord_job_free(j);
 	}
 	coord_send_all(c, SL_MSG_SHUTDOWN, 0);
+	/* the answer to the client that asked: it is done */
+	if (c->stopper.len)
+		coord_send_simple(c, &c->stopper, SL_MSG_SHUTDOWN, 0);
 	return SL_OK;
 }
 
@@ -1327,6 +1559,7 @@ sl_coord_free(sl_coord *c)
 {
 	coord_job *j;
 	uint32_t i;
+	int linger = 500;
 
 	if (c == NULL)
 		return;
@@ -1335,10 +1568,17 @@ sl_coord_free(sl_coord *c)
 		coord_job_free(j);
 	}
 	coord_job_free(c->job);
+	for (i = 0; i < c->nhistory; i++)
+		coord_info_release(&c->history[i]);
+	free(c->history);
 	for (i = 0; i < c->nworkers; i++)
 		coord_worker_release(&c->workers[i]);
 	free(c->workers);
 	sl_loop_free(c->loop);
+	/* What sl_coord_run sent last (SHUTDOWN to the workers and to the
+	 * client that asked) gets a moment to leave. */
+	zmq_setsockopt(c->sock, ZMQ_LINGER, &linger, sizeof(linger));
 	sl_zsock_close(c->sock);
+	sl_buf_release(&c->stopper);
 	free(c);
 }

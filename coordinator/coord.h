@@ -31,6 +31,8 @@
 #ifndef SL_COORD_H
 #define SL_COORD_H
 
+#include <signal.h>
+
 #include "sl_impl.h"
 #include "scheduler/sched.h"
 
@@ -45,7 +47,11 @@ typedef struct sl_coord_config {
 				     after it was submitted; default 30000 */
 	uint32_t max_workers;    /* live workers at most (a HELLO past it is
 				    refused); default SL_COORD_MAX_WORKERS */
-	sl_sched_config sched;   /* retries, backoff, speculation */
+	sl_sched_config sched;   /* backoff, speculation; max_attempts is
+				    each job's own (its SUBMIT's spec) */
+	const volatile sig_atomic_t *stop; /* non-zero: sl_coord_run returns
+					      as on SHUTDOWN (set by a
+					      signal); NULL by default */
 	/*
 	 * The only peer whose SUBMIT and SHUTDOWN are taken: the ROUTER
 	 * identity of the embedded client (random, set with

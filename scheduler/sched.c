@@ -891,6 +891,14 @@ sl_sched_map_location(const sl_sched *s, uint32_t map, uint32_t *worker,
 	return SL_OK;
 }
 
+void
+sl_sched_progress(const sl_sched *s, uint32_t *maps_done,
+		  uint32_t *reduces_done)
+{
+	*maps_done = s->stage[0].ndone;
+	*reduces_done = s->stage[1].ndone;
+}
+
 int
 sl_sched_attempt_worker(const sl_sched *s, uint8_t kind, uint32_t task,
 			uint32_t attempt, uint32_t *worker)

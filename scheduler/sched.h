@@ -210,6 +210,10 @@ int sl_sched_fetch_failed(sl_sched *s, uint32_t map, uint32_t attempt,
 
 sl_sched_state sl_sched_state_of(const sl_sched *s);
 
+/* Map and reduce tasks that are done (output available; committed). */
+void sl_sched_progress(const sl_sched *s, uint32_t *maps_done,
+		       uint32_t *reduces_done);
+
 /*
  * Why the job failed, appended to out: for a task that ran out of
  * attempts, "map task 3 failed after 4 attempts:" and a line

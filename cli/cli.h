@@ -1,0 +1,128 @@
+/*
+ * cli.h - what the files of the `sluice` command share: exit codes, the
+ * option tables' types and matching, the parse of a job's command line
+ * (run and submit), the job summary, the signal flag.
+ */
+#ifndef SL_CLI_H
+#define SL_CLI_H
+
+#include "sl_impl.h"
+
+#include <signal.h>
+#include <stdio.h>
+
+#include "cluster/bind.h"
+#include "common/proto.h"
+#include "coordinator/coord.h"
+#include "jobs/jobs.h"
+
+#define EXIT_JOB 1
+#define EXIT_USAGE 2
+
+/* How long a client waits for the coordinator's answer to a request. */
+#define CLI_CLIENT_TIMEOUT_MS 5000
+
+typedef enum {
+	OPT_OUTPUT, OPT_WORKERS, OPT_PARTITIONS, OPT_SPLIT_SIZE,
+	OPT_BAD_RECORDS, OPT_MAX_RECORD, OPT_MAX_ATTEMPTS, OPT_OVERWRITE,
+	OPT_TOP, OPT_VERBOSE, OPT_HELP, OPT_HB_INTERVAL, OPT_HB_TIMEOUT,
+	OPT_SPECULATION, OPT_SLOTS, OPT_BIND, OPT_SHUFFLE,
+	OPT_MEMORY, OPT_TMPDIR,
+	/* worker */
+	OPT_CONNECT, OPT_SHUFFLE_BIND,
+	/* submit and the commands of a cluster (cli/cluster.c) */
+	OPT_COORDINATOR, OPT_WAIT, OPT_JSON, OPT_LISTEN,
+} cli_opt_id;
+
+typedef struct cli_opt {
+	cli_opt_id id;
+	const char *name;     /* long name, without "--" */
+	char shortname;       /* or 0 */
+	const char *arg;      /* value's name, or NULL for a flag */
+	const char *help;
+} cli_opt;
+
+/* What `sluice run` or `sluice submit` was asked to do. */
+typedef struct cli_run {
+	sl_job_spec spec;
+	sl_kvpair *opts;          /* job options (strings point into argv) */
+	uint32_t nopts;
+	char **inputs;
+	uint32_t ninputs;
+	const char *output;
+	uint32_t workers;
+	uint64_t split_size;
+	bool overwrite;
+	uint64_t top;
+	int verbose;
+	uint32_t slots;           /* worker ranks' slots, 0: one per core */
+	sl_bind_mode bind;        /* worker ranks' pinning */
+	bool mpi_opts;            /* --slots or --bind was given */
+	uint32_t min_workers;     /* workers the job waits for (SUBMIT) */
+	sl_coord_config coord;    /* heartbeats, retries, speculation */
+	bool submit;              /* `submit`: to a running coordinator */
+	const char *coordinator;  /* submit: its endpoint */
+	bool wait;                /* submit --wait */
+	bool json;                /* submit --json */
+	const sl_job *job;        /* spec.job, loaded once by cli_parse_run
+				     for the whole process: the option
+				     parsing, the checks, the coordinator */
+} cli_run;
+
+/* Prints "sluice: MESSAGE" and `sluice --help` advice; exits 2. */
+void cli_usage_error(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2), noreturn));
+
+void cli_print_opts(FILE *f, const cli_opt *opts, size_t n);
+
+/*
+ * Matches argv[*i] against the table. Returns the option, or NULL when it
+ * is not one of them; *val gets its value (from "--x=v" or the next
+ * argument).
+ */
+const cli_opt *cli_match(const cli_opt *opts, size_t n, int argc,
+			 char **argv, int *i, const char **val);
+
+/* The number or size of option --name, or a usage error. */
+uint64_t cli_number(const char *name, const char *v, uint64_t min,
+		    uint64_t max);
+uint64_t cli_size(const char *name, const char *v);
+
+/*
+ * Parses `sluice run|submit JOB [options] INPUT... -o OUTDIR`: loads the
+ * job (into *ref) and fills *r; a usage error exits 2. submit: the
+ * options of a job sent to a running coordinator (--coordinator, --wait,
+ * --json; not those of local workers or of this process's coordinator).
+ */
+void cli_parse_run(int argc, char **argv, cli_run *r, sl_job_ref *ref,
+		   bool submit);
+
+/* Checks the job's options before anything starts: 0 or EXIT_USAGE. */
+int cli_check(const cli_run *r);
+
+/*
+ * What a job's JOB_DONE means to the user: its summary (and --top) or its
+ * error on stderr. Returns the exit status.
+ */
+int cli_job_done(const cli_run *r, const sl_msg *done);
+
+/* The summary of a job that succeeded, on stderr. */
+void cli_summary(const cli_run *r, const sl_msg *done);
+
+/* An error of several lines: each becomes a "sluice: " line of its own. */
+void cli_print_error(const char *prefix, const char *msg);
+
+/* wordcount --top K: the K most frequent words of the output. */
+int cli_print_top(const char *dir, uint32_t parts, uint64_t k);
+
+/* The signal that asked this process to stop, or 0 (cli_catch_signals). */
+extern volatile sig_atomic_t cli_stop;
+void cli_catch_signals(void);
+
+/* The commands of cli/cluster.c. */
+int cli_cmd_coordinator(int argc, char **argv);
+int cli_cmd_submit(int argc, char **argv);
+int cli_cmd_client(int argc, char **argv); /* jobs, status, cancel,
+					       workers, stop */
+
+#endif

@@ -1,0 +1,577 @@
+/*
+ * cluster.c - the commands of a cluster that stays up:
+ *
+ *   sluice coordinator [--listen URL]    runs until `sluice stop` or SIGTERM
+ *   sluice submit JOB ... -o OUT [--wait] a job to it (its id on stdout)
+ *   sluice jobs | workers | stop          what it runs; stop it
+ *   sluice status ID | cancel ID
+ *
+ * Every client command takes --coordinator URL (else $SLUICE_COORDINATOR,
+ * else tcp://127.0.0.1:7070) and --json (one JSON document on stdout,
+ * made with jansson). A coordinator that does not answer within
+ * CLI_CLIENT_TIMEOUT_MS is an error (exit 1). Workers join with `sluice
+ * worker --connect URL` (cli/main.c). docs/cluster.md is the user's page.
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "client/client.h"
+#include "common/input.h"
+#include "cluster/zmsg.h"
+
+#define CLI_DEFAULT_COORDINATOR "tcp://127.0.0.1:7070"
+
+static const cli_opt cli_coord_opts[] = {
+	{ OPT_LISTEN, "listen", 0, "URL",
+	  "where clients and workers reach it (default "
+	  CLI_DEFAULT_COORDINATOR "; port 0 picks one, printed on stdout); "
+	  "loopback or ipc:// only until nodes authenticate" },
+	{ OPT_HB_INTERVAL, "heartbeat-interval", 0, "MS",
+	  "heartbeats between coordinator and workers (default 500)" },
+	{ OPT_HB_TIMEOUT, "heartbeat-timeout", 0, "MS",
+	  "a silent worker is lost after this (default 10000)" },
+	{ OPT_VERBOSE, "verbose", 'v', NULL, "log on stderr (twice: debug)" },
+};
+
+static const cli_opt cli_client_opts[] = {
+	{ OPT_COORDINATOR, "coordinator", 0, "URL",
+	  "the coordinator (default $SLUICE_COORDINATOR, else "
+	  CLI_DEFAULT_COORDINATOR ")" },
+	{ OPT_JSON, "json", 0, NULL, "print JSON" },
+	{ OPT_VERBOSE, "verbose", 'v', NULL, "log on stderr" },
+};
+
+static const char *
+cli_coordinator_url(const char *given)
+{
+	const char *env = getenv("SLUICE_COORDINATOR");
+
+	if (given)
+		return given;
+	return env && *env ? env : CLI_DEFAULT_COORDINATOR;
+}
+
+/* Whether url stays on this host: ipc://, inproc://, or tcp:// on a
+ * loopback address. */
+static bool
+cli_loopback(const char *url)
+{
+	static const char *const ok[] = { "tcp://127.", "tcp://localhost:",
+					  "tcp://[::1]:", "ipc://" };
+	size_t i;
+
+	for (i = 0; i < SL_ARRAY_LEN(ok); i++)
+		if (strncmp(url, ok[i], strlen(ok[i])) == 0)
+			return true;
+	return false;
+}
+
+/* --- coordinator ---------------------------------------------------------- */
+
+int
+cli_cmd_coordinator(int argc, char **argv)
+{
+	sl_coord_config cfg;
+	sl_buf listen = SL_BUF_INIT, bound = SL_BUF_INIT, err = SL_BUF_INIT;
+	const char *url = CLI_DEFAULT_COORDINATOR, *val;
+	const cli_opt *o;
+	sl_coord *c = NULL;
+	void *zctx = NULL;
+	int i, verbose = 0, code = EXIT_JOB;
+	size_t len;
+
+	sl_coord_config_default(&cfg);
+	for (i = 2; i < argc; i++) {
+		o = cli_match(cli_coord_opts, SL_ARRAY_LEN(cli_coord_opts),
+			      argc, argv, &i, &val);
+		if (o == NULL)
+			cli_usage_error("unknown option '%s' for 'sluice "
+					"coordinator'", argv[i]);
+		switch (o->id) {
+		case OPT_LISTEN: url = val; break;
+		case OPT_HB_INTERVAL:
+			cfg.heartbeat_ms = (uint32_t)cli_number(o->name, val,
+								10, 60000);
+			break;
+		case OPT_HB_TIMEOUT:
+			cfg.timeout_ms = (uint32_t)cli_number(o->name, val,
+							      100, 3600000);
+			break;
+		case OPT_VERBOSE: verbose++; break;
+		default: break;
+		}
+	}
+	if (cfg.timeout_ms <= 2 * cfg.heartbeat_ms)
+		cli_usage_error("--heartbeat-timeout must be more than twice "
+				"--heartbeat-interval");
+	if (!cli_loopback(url))
+		cli_usage_error("--listen '%s' is not a loopback or ipc:// "
+				"address: nothing listens beyond loopback "
+				"until nodes authenticate", url);
+	sl_log_set_level(verbose ? SL_LOG_INFO + verbose - 1 : SL_LOG_WARN);
+	/* "...:0" picks a free port, as ZeroMQ's "...:*" does. */
+	sl_buf_addstr(&listen, url);
+	len = strlen(url);
+	if (len > 2 && strcmp(url + len - 2, ":0") == 0 &&
+	    strncmp(url, "tcp://", 6) == 0)
+		sl_buf_setlen(&listen, listen.len - 1), sl_buf_addch(&listen,
+								     '*');
+	cli_catch_signals();
+	cfg.stop = &cli_stop;
+	memset(cfg.client_id, 0, sizeof(cfg.client_id)); /* any client */
+	if ((zctx = zmq_ctx_new()) == NULL ||
+	    sl_coord_new(&c, zctx, &cfg, &err) != SL_OK ||
+	    sl_coord_bind(c, listen.buf, &bound, &err) != SL_OK) {
+		sl_error("coordinator: %s", err.len ? err.buf : "cannot start");
+		goto out;
+	}
+	printf("%s\n", bound.buf);
+	fflush(stdout);
+	sl_info("coordinator listening on %s", bound.buf);
+	if (sl_coord_run(c, &err) != SL_OK)
+		sl_error("coordinator: %s", err.buf);
+	else
+		code = 0;
+out:
+	sl_coord_free(c);
+	if (zctx)
+		zmq_ctx_term(zctx);
+	sl_buf_release(&listen);
+	sl_buf_release(&bound);
+	sl_buf_release(&err);
+	return code;
+}
+
+/* --- client commands ------------------------------------------------------- */
+
+static sl_client *
+cli_connect(void *zctx, const char *url)
+{
+	sl_buf err = SL_BUF_INIT;
+	sl_client *c;
+
+	if (sl_client_new(&c, zctx, url, NULL, 0, CLI_CLIENT_TIMEOUT_MS,
+			  &err) != SL_OK) {
+		sl_error("%s", err.buf);
+		c = NULL;
+	}
+	sl_buf_release(&err);
+	return c;
+}
+
+/* One request and its answer; prints the error and returns false. */
+static bool
+cli_ask(sl_client *c, int type, uint64_t job, int reply_type, sl_msg *reply)
+{
+	sl_buf err = SL_BUF_INIT;
+	sl_msg m;
+	int rv;
+
+	memset(&m, 0, sizeof(m));
+	m.type = (uint8_t)type;
+	m.u.status.job = job;
+	if ((rv = sl_client_request(c, &m, reply_type, reply, &err)) != SL_OK)
+		sl_error("%s", err.buf);
+	sl_buf_release(&err);
+	return rv == SL_OK;
+}
+
+/* An absolute path for path, as the coordinator and the workers, which
+ * run elsewhere, must read it. Returns a string to free. */
+static char *
+cli_absolute(const char *path)
+{
+	char cwd[PATH_MAX];
+	sl_buf b = SL_BUF_INIT;
+
+	if (path[0] == '/' || getcwd(cwd, sizeof(cwd)) == NULL)
+		return strdup(path);
+	sl_buf_addf(&b, "%s/%s", cwd, path);
+	return sl_buf_detach(&b, NULL);
+}
+
+/* The total slots of the coordinator's workers, at least 1: the default
+ * number of partitions of a submitted job, as `sluice run` takes one per
+ * worker process. */
+static uint32_t
+cli_cluster_slots(sl_client *c)
+{
+	uint64_t n = 0;
+	uint32_t i;
+	sl_msg m;
+
+	if (!cli_ask(c, SL_MSG_WORKERS, 0, SL_MSG_WORKER_LIST, &m))
+		return 0;
+	for (i = 0; i < m.u.worker_list.nworkers; i++)
+		n += m.u.worker_list.workers[i].slots;
+	sl_msg_release(&m);
+	return n == 0 ? 1 : n > 100000 ? 100000 : (uint32_t)n;
+}
+
+/* While submit --wait waits: a signal stops the wait, not the job. */
+static int
+cli_on_submit_wait(void *arg, const sl_msg *m, sl_buf *err)
+{
+	const uint64_t *job = arg;
+
+	(void)m;
+	if (cli_stop) {
+		sl_buf_addf(err, "interrupted by signal %d: job %llu goes on "
+			    "('sluice cancel %llu' stops it)", (int)cli_stop,
+			    (unsigned long long)*job,
+			    (unsigned long long)*job);
+		return SL_ECANCELED;
+	}
+	return SL_OK;
+}
+
+int
+cli_cmd_submit(int argc, char **argv)
+{
+	cli_run r;
+	sl_job_ref ref;
+	sl_buf err = SL_BUF_INIT;
+	sl_strlist files = { 0 };
+	sl_client *c = NULL;
+	sl_msg m, done;
+	uint64_t job = 0;
+	void *zctx = NULL;
+	uint32_t i;
+	int code = EXIT_JOB, rv;
+	char *output = NULL;
+
+	memset(&done, 0, sizeof(done));
+	cli_parse_run(argc, argv, &r, &ref, true);
+	sl_log_set_level(r.verbose ? SL_LOG_INFO + r.verbose - 1
+				   : SL_LOG_WARN);
+	code = EXIT_USAGE;
+	if (cli_check(&r) != 0)
+		goto out;
+	/* A missing input is found here, before anything is queued (the
+	 * coordinator expands the inputs again when the job starts). */
+	if (sl_input_expand(r.inputs, r.ninputs, &files, &err) != SL_OK) {
+		sl_error("%s", err.buf);
+		goto out; /* code is EXIT_USAGE */
+	}
+	code = EXIT_JOB;
+	/* The coordinator and the workers do not run in our directory. */
+	for (i = 0; i < r.ninputs; i++)
+		r.inputs[i] = cli_absolute(r.inputs[i]);
+	output = cli_absolute(r.output);
+	if (strchr(r.spec.job, '/'))
+		r.spec.job = cli_absolute(r.spec.job);
+	cli_catch_signals();
+	if ((zctx = zmq_ctx_new()) == NULL ||
+	    (c = cli_connect(zctx, cli_coordinator_url(r.coordinator))) ==
+		    NULL)
+		goto out;
+	if (r.spec.partitions == 0 &&
+	    (r.spec.partitions = cli_cluster_slots(c)) == 0)
+		goto out;
+	memset(&m, 0, sizeof(m));
+	m.type = SL_MSG_SUBMIT;
+	m.u.submit.spec = r.spec;
+	m.u.submit.inputs = r.inputs;
+	m.u.submit.ninputs = r.ninputs;
+	m.u.submit.output_dir = output;
+	m.u.submit.split_size = r.split_size;
+	m.u.submit.overwrite = r.overwrite;
+	if (sl_client_submit(c, &m, &job, &done, &err) != SL_OK) {
+		sl_error("cannot submit the job: %s", err.buf);
+		goto out;
+	}
+	if (job == 0) { /* refused at once */
+		code = cli_job_done(&r, &done);
+		goto out;
+	}
+	if (r.json)
+		printf("{\"id\": %llu}\n", (unsigned long long)job);
+	else
+		printf("%llu\n", (unsigned long long)job);
+	fflush(stdout);
+	code = 0;
+	if (!r.wait)
+		goto out;
+	rv = sl_client_wait(c, job, 100, cli_on_submit_wait, &job, &done,
+			    &err);
+	if (rv != SL_OK) {
+		sl_error("%s", err.buf);
+		code = rv == SL_ECANCELED ? 128 + cli_stop : EXIT_JOB;
+		goto out;
+	}
+	r.output = output;
+	code = cli_job_done(&r, &done);
+out:
+	sl_msg_release(&done);
+	sl_strlist_release(&files);
+	sl_client_free(c);
+	if (zctx)
+		zmq_ctx_term(zctx);
+	if (output) {
+		for (i = 0; i < r.ninputs; i++)
+			free(r.inputs[i]);
+		if (r.spec.job != argv[2])
+			free(r.spec.job);
+	}
+	free(output);
+	sl_job_unload(&ref);
+	free(r.inputs);
+	free(r.opts);
+	sl_buf_release(&err);
+	return code;
+}
+
+/* "2026-12-03 11:42:47" in local time, or "-" for 0. */
+static const char *
+cli_time(uint64_t wall_ms, char buf[32])
+{
+	time_t t = (time_t)(wall_ms / 1000);
+	struct tm tm;
+
+	if (wall_ms == 0 || localtime_r(&t, &tm) == NULL ||
+	    strftime(buf, 32, "%Y-%m-%d %H:%M:%S", &tm) == 0)
+		return "-";
+	return buf;
+}
+
+/* Seconds a job ran (so far), or -1 while queued. */
+static double
+cli_duration(const sl_job_info *j)
+{
+	struct timespec ts;
+	uint64_t end = j->ended_ms;
+
+	if (j->started_ms == 0)
+		return -1;
+	if (end == 0) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		end = (uint64_t)ts.tv_sec * 1000 +
+		      (uint64_t)ts.tv_nsec / 1000000;
+	}
+	return end > j->started_ms ? (double)(end - j->started_ms) / 1000.0
+				   : 0.0;
+}
+
+static json_t *
+cli_job_json(const sl_job_info *j)
+{
+	return json_pack("{sIsssssIsIsIsisisisisIssss}", "id",
+			 (json_int_t)j->id, "job", j->job, "state",
+			 sl_job_state_name(j->state), "submitted_ms",
+			 (json_int_t)j->submitted_ms, "started_ms",
+			 (json_int_t)j->started_ms, "ended_ms",
+			 (json_int_t)j->ended_ms, "maps", (int)j->maps,
+			 "maps_done", (int)j->maps_done, "reduces",
+			 (int)j->reduces, "reduces_done", (int)j->reduces_done,
+			 "bytes_in", (json_int_t)j->bytes_in, "output_dir",
+			 j->output_dir, "error", j->error);
+}
+
+/* Prints v (which it frees) on stdout; false when it could not. */
+static bool
+cli_print_json(json_t *v)
+{
+	char *s = v ? json_dumps(v, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
+
+	json_decref(v);
+	if (s == NULL) {
+		sl_error("cannot make JSON: out of memory");
+		return false;
+	}
+	printf("%s\n", s);
+	free(s);
+	return true;
+}
+
+static bool
+cli_print_jobs(const sl_msg *m, bool json)
+{
+	const sl_job_info *j;
+	json_t *a;
+	char t[32];
+	uint32_t i;
+
+	if (json) {
+		a = json_array();
+		for (i = 0; a && i < m->u.job_list.njobs; i++)
+			json_array_append_new(a,
+					      cli_job_json(&m->u.job_list.jobs[i]));
+		return cli_print_json(a);
+	}
+	printf("%-6s %-16s %-9s %-20s %-19s %s\n", "ID", "JOB", "STATE",
+	       "PROGRESS", "SUBMITTED", "DURATION");
+	for (i = 0; i < m->u.job_list.njobs; i++) {
+		char prog[48];
+		double d;
+
+		j = &m->u.job_list.jobs[i];
+		d = cli_duration(j);
+		snprintf(prog, sizeof(prog), "map %u/%u red %u/%u",
+			 j->maps_done, j->maps, j->reduces_done, j->reduces);
+		printf("%-6llu %-16.16s %-9s %-20s %-19s ",
+		       (unsigned long long)j->id, j->job,
+		       sl_job_state_name(j->state), prog,
+		       cli_time(j->submitted_ms, t));
+		if (d < 0)
+			printf("-\n");
+		else
+			printf("%.1fs\n", d);
+	}
+	return true;
+}
+
+static bool
+cli_print_status(const sl_job_info *j, bool json)
+{
+	char t[32];
+	double d = cli_duration(j);
+
+	if (json)
+		return cli_print_json(cli_job_json(j));
+	printf("job        %llu\n", (unsigned long long)j->id);
+	printf("name       %s\n", j->job);
+	printf("state      %s\n", sl_job_state_name(j->state));
+	printf("maps       %u of %u done\n", j->maps_done, j->maps);
+	printf("reduces    %u of %u done\n", j->reduces_done, j->reduces);
+	printf("bytes in   %llu\n", (unsigned long long)j->bytes_in);
+	printf("submitted  %s\n", cli_time(j->submitted_ms, t));
+	printf("started    %s\n", cli_time(j->started_ms, t));
+	printf("ended      %s\n", cli_time(j->ended_ms, t));
+	if (d >= 0)
+		printf("duration   %.1f s\n", d);
+	printf("output     %s\n", j->output_dir);
+	if (j->error[0])
+		printf("error      %s\n", j->error);
+	return true;
+}
+
+static bool
+cli_print_workers(const sl_msg *m, bool json)
+{
+	const sl_worker_info *w;
+	json_t *a;
+	uint32_t i;
+
+	if (json) {
+		a = json_array();
+		for (i = 0; a && i < m->u.worker_list.nworkers; i++) {
+			w = &m->u.worker_list.workers[i];
+			json_array_append_new(a, json_pack(
+				"{sisssssisisI}", "id", (int)w->id, "name",
+				w->name, "endpoint", w->endpoint, "slots",
+				(int)w->slots, "busy", (int)w->busy,
+				"silent_ms", (json_int_t)w->silent_ms));
+		}
+		return cli_print_json(a);
+	}
+	printf("%-4s %-24s %-5s %-4s %-14s %s\n", "ID", "NAME", "SLOTS",
+	       "BUSY", "LAST HEARTBEAT", "SHUFFLE");
+	for (i = 0; i < m->u.worker_list.nworkers; i++) {
+		char ago[32];
+
+		w = &m->u.worker_list.workers[i];
+		snprintf(ago, sizeof(ago), "%.1fs ago",
+			 (double)w->silent_ms / 1000.0);
+		printf("%-4u %-24.24s %-5u %-4u %-14s %s\n", w->id, w->name,
+		       w->slots, w->busy, ago, w->endpoint);
+	}
+	return true;
+}
+
+/* A job id argument, or a usage error. */
+static uint64_t
+cli_job_id(const char *cmd, const char *v)
+{
+	if (v == NULL)
+		cli_usage_error("'%s' needs a job id: sluice %s ID", cmd, cmd);
+	return cli_number("job id", v, 1, UINT64_MAX);
+}
+
+int
+cli_cmd_client(int argc, char **argv)
+{
+	const char *cmd = argv[1], *url = NULL, *val, *arg = NULL;
+	const cli_opt *o;
+	sl_client *c = NULL;
+	void *zctx = NULL;
+	bool json = false, ok = false;
+	uint64_t id = 0;
+	sl_buf err = SL_BUF_INIT;
+	sl_msg m;
+	int i, verbose = 0;
+
+	memset(&m, 0, sizeof(m));
+	for (i = 2; i < argc; i++) {
+		if (argv[i][0] != '-') {
+			if (arg)
+				cli_usage_error("unexpected argument '%s'",
+						argv[i]);
+			arg = argv[i];
+			continue;
+		}
+		o = cli_match(cli_client_opts, SL_ARRAY_LEN(cli_client_opts),
+			      argc, argv, &i, &val);
+		if (o == NULL)
+			cli_usage_error("unknown option '%s' for 'sluice %s'",
+					argv[i], cmd);
+		if (o->id == OPT_COORDINATOR)
+			url = val;
+		else if (o->id == OPT_JSON)
+			json = true;
+		else
+			verbose++;
+	}
+	sl_log_set_level(verbose ? SL_LOG_INFO + verbose - 1 : SL_LOG_WARN);
+	if (strcmp(cmd, "status") == 0 || strcmp(cmd, "cancel") == 0)
+		id = cli_job_id(cmd, arg);
+	else if (arg)
+		cli_usage_error("unexpected argument '%s'", arg);
+	if ((zctx = zmq_ctx_new()) == NULL ||
+	    (c = cli_connect(zctx, cli_coordinator_url(url))) == NULL)
+		goto out;
+	if (strcmp(cmd, "jobs") == 0) {
+		ok = cli_ask(c, SL_MSG_LIST, 0, SL_MSG_JOB_LIST, &m) &&
+		     cli_print_jobs(&m, json);
+	} else if (strcmp(cmd, "status") == 0) {
+		ok = cli_ask(c, SL_MSG_STATUS, id, SL_MSG_JOB_LIST, &m);
+		if (ok && m.u.job_list.njobs == 0) {
+			sl_error("no job %llu", (unsigned long long)id);
+			ok = false;
+		} else if (ok) {
+			ok = cli_print_status(&m.u.job_list.jobs[0], json);
+		}
+	} else if (strcmp(cmd, "cancel") == 0) {
+		ok = cli_ask(c, SL_MSG_CANCEL, id, SL_MSG_CANCELED, &m);
+		if (ok && m.u.canceled.status != SL_OK) {
+			sl_error("cannot cancel job %llu: %s",
+				 (unsigned long long)id, m.u.canceled.error);
+			ok = false;
+		} else if (ok && json) {
+			ok = cli_print_json(json_pack("{sIss}", "id",
+						      (json_int_t)id, "state",
+						      "canceled"));
+		} else if (ok) {
+			fprintf(stderr, "sluice: job %llu canceled\n",
+				(unsigned long long)id);
+		}
+	} else if (strcmp(cmd, "workers") == 0) {
+		ok = cli_ask(c, SL_MSG_WORKERS, 0, SL_MSG_WORKER_LIST, &m) &&
+		     cli_print_workers(&m, json);
+	} else { /* stop: answered once jobs and workers are stopped */
+		ok = cli_ask(c, SL_MSG_SHUTDOWN, 0, SL_MSG_SHUTDOWN, &m);
+	}
+out:
+	sl_msg_release(&m);
+	sl_client_free(c);
+	if (zctx)
+		zmq_ctx_term(zctx);
+	sl_buf_release(&err);
+	return ok ? 0 : EXIT_JOB;
+}

@@ -1,0 +1,168 @@
+#!/bin/sh
+# test_cluster.sh - a cluster that stays up, with real processes on
+# loopback and ports picked at run time: `sluice coordinator`, two
+# `sluice worker --connect`, jobs sent with `sluice submit` from this
+# shell, asked about with `jobs`, `status`, `workers`, stopped with
+# `cancel` and `stop`. Outputs are compared byte for byte with `sluice run`
+# of the same job, and the bad cases (no coordinator, unknown ids, a
+# missing input, a non-loopback --listen) have their defined outcome.
+. "$(dirname "$0")/lib.sh"
+
+awk 'BEGIN { srand(11); for (i = 0; i < 60000; i++) {
+	line = ""; for (j = 0; j < 8; j++) line = line " w" int(rand() * rand() * 2000);
+	print line } }' >"$T/in.txt"
+gen_text 5 3000 space >"$T/small.txt"
+
+# poll_for WHAT CMD...: runs CMD every 50 ms until it succeeds, up to 20 s.
+poll_for() {
+	_pf_what=$1
+	shift
+	_pf_n=0
+	until "$@" >/dev/null 2>&1; do
+		_pf_n=$((_pf_n + 1))
+		if [ $_pf_n -gt 400 ]; then
+			fail "wait for $_pf_what" "not within 20 s"
+			return 1
+		fi
+		sleep 0.05
+	done
+}
+
+# A job's state, from `sluice status ID --json`.
+job_state() {
+	"$SLUICE" status "$1" --json --coordinator "$EP" 2>/dev/null |
+		sed -n 's/.*"state": "\([a-z]*\)".*/\1/p'
+}
+state_is() {
+	[ "$(job_state "$1")" = "$2" ]
+}
+
+# --- bad cases before any coordinator runs ---------------------------------
+
+run_sluice jobs --coordinator tcp://127.0.0.1:1
+expect_rc "no coordinator: exit status" 1
+expect_sluice_error "no coordinator: the error names it" \
+	"no answer .*tcp://127.0.0.1:1"
+run_sluice coordinator --listen tcp://0.0.0.0:0
+expect_rc "a --listen beyond loopback: refused" 2
+expect_sluice_error "a --listen beyond loopback: why" "loopback"
+
+# --- a coordinator and two workers ------------------------------------------
+
+: >"$T/ep"
+"$SLUICE" coordinator --listen tcp://127.0.0.1:0 --heartbeat-interval 100 \
+	--heartbeat-timeout 2000 >"$T/ep" 2>"$T/coord.err" &
+COORD=$!
+poll_for "the coordinator's endpoint" test -s "$T/ep"
+EP=$(cat "$T/ep")
+check "the coordinator says where it listens" \
+	grep -qx 'tcp://127\.0\.0\.1:[0-9][0-9]*' "$T/ep"
+"$SLUICE" worker --connect "$EP" --slots 1 --bind none 2>"$T/w1.err" &
+W1=$!
+"$SLUICE" worker --connect "$EP" --slots 1 --bind none 2>"$T/w2.err" &
+W2=$!
+workers_joined() {
+	[ "$("$SLUICE" workers --json --coordinator "$EP" |
+		grep -c '"slots": 1')" -eq 2 ]
+}
+poll_for "two workers" workers_joined
+run_sluice workers --coordinator "$EP"
+expect_rc "workers: exit status" 0
+check "workers: a table of the two" test "$(grep -c ' 1 ' "$T/out")" -ge 2
+
+# Two jobs submitted at once, a third with --wait: each output is the
+# one `sluice run` makes.
+run_sluice submit wordcount "$T/in.txt" -o "$T/c1" --coordinator "$EP" \
+	--partitions 3 --split-size 1M
+expect_rc "submit: exit status" 0
+J1=$(cat "$T/out")
+check "submit: prints the job id" grep -qx '[0-9][0-9]*' "$T/out"
+run_sluice submit aggregate "$SLUICE_SRCDIR/tests/integration/lib.sh" \
+	-o "$T/bad" --coordinator "$EP" --key x --agg count
+J2=$(cat "$T/out")
+run_sluice submit wordcount "$T/small.txt" -o "$T/c3" --coordinator "$EP" \
+	--wait
+expect_rc "submit --wait: exit status" 0
+expect_err "submit --wait: the summary" "job wordcount done"
+poll_for "job $J1 to succeed" state_is "$J1" succeeded
+poll_for "job $J2 to fail" state_is "$J2" failed
+run_sluice run wordcount "$T/in.txt" -o "$T/r1" --partitions 3 \
+	--split-size 1M --workers 2
+check_same_output "a submitted job's output is sluice run's" "$T/r1" "$T/c1"
+run_sluice run wordcount "$T/small.txt" -o "$T/r3" --workers 2
+check_same_output "default partitions: one a worker slot, as sluice run" \
+	"$T/r3" "$T/c3"
+run_sluice status "$J2" --coordinator "$EP"
+expect_rc "status of a failed job: exit status" 0
+out_lines() {
+	cat "$T/out"
+}
+expect_line "status of a failed job: its error" "^error .*'x'" "stdout line" \
+	out_lines
+run_sluice jobs --coordinator "$EP" --json
+check "jobs --json: three jobs" test "$(grep -c '"id":' "$T/out")" -eq 3
+run_sluice jobs --coordinator "$EP"
+check "jobs: a table with a line a job" test "$(wc -l <"$T/out")" -eq 4
+
+# Cancel: of a running job (its attempts stop, no output that looks
+# complete, state canceled), and of one that waits behind it.
+run_sluice submit streaming "$T/small.txt" -o "$T/slow" --coordinator "$EP" \
+	--mapper "sleep 3; cat" --reducer cat --partitions 1
+JS=$(cat "$T/out")
+run_sluice submit wordcount "$T/small.txt" -o "$T/queued" \
+	--coordinator "$EP"
+JQ=$(cat "$T/out")
+poll_for "job $JS to run" state_is "$JS" running
+run_sluice cancel "$JQ" --coordinator "$EP"
+expect_rc "cancel of a queued job: exit status" 0
+run_sluice cancel "$JS" --coordinator "$EP"
+expect_rc "cancel of a running job: exit status" 0
+check "cancel: the running job is canceled" state_is "$JS" canceled
+check "cancel: the queued job is canceled" state_is "$JQ" canceled
+expect_no_success "cancel: no output of the running job" "$T/slow"
+check_absent "cancel: no _temporary" "$T/slow/_temporary"
+expect_no_success "cancel: no output of the queued job" "$T/queued"
+run_sluice cancel "$JS" --coordinator "$EP"
+expect_rc "cancel of a job that ended: exit status" 1
+expect_sluice_error "cancel of a job that ended: why" "ended already"
+# The workers are free again for the next job.
+run_sluice submit wordcount "$T/small.txt" -o "$T/after" --coordinator "$EP" \
+	--wait
+expect_rc "a job after a cancel: exit status" 0
+check_same_output "a job after a cancel: its output" "$T/r3" "$T/after"
+
+# Bad requests: exit 1 or 2, the coordinator goes on.
+run_sluice status 999 --coordinator "$EP"
+expect_rc "status of an unknown id: exit status" 1
+expect_sluice_error "status of an unknown id: message" "no job 999"
+run_sluice cancel 999 --coordinator "$EP"
+expect_rc "cancel of an unknown id: exit status" 1
+run_sluice status abc --coordinator "$EP"
+expect_rc "status of a bad id: exit status" 2
+run_sluice submit wordcount "$T/no-such.txt" -o "$T/x" --coordinator "$EP"
+expect_rc "submit of a missing input: exit status" 2
+run_sluice submit wordcount "$T/small.txt" -o "$T/x" --coordinator "$EP" \
+	--no-such-option
+expect_rc "submit with a bad option: exit status" 2
+run_sluice submit wordcount "$T/small.txt" -o "$T/x" --coordinator "$EP" \
+	--workers 2
+expect_rc "submit with a run-only option: exit status" 2
+run_sluice jobs --coordinator "$EP" --json
+check "bad submits queue nothing" test "$(grep -c '"id":' "$T/out")" -eq 6
+
+# Stop: the coordinator and its workers exit.
+run_sluice stop --coordinator "$EP"
+expect_rc "stop: exit status" 0
+RC=0
+wait "$COORD" || RC=$?
+check "stop: the coordinator exits 0" test "$RC" -eq 0
+RC=0
+wait "$W1" || RC=$?
+check "stop: a worker exits 0" test "$RC" -eq 0
+wait "$W2"
+if grep -q -a -e '^==[0-9]*==ERROR: ' -e ': runtime error: ' \
+	"$T/coord.err" "$T/w1.err" "$T/w2.err"; then
+	fail "cluster processes" "sanitizer report"
+fi
+
+finish
