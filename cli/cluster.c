@@ -33,12 +33,28 @@ static const cli_opt cli_coord_opts[] = {
 	  "where clients and workers reach it (default "
 	  CLI_DEFAULT_COORDINATOR "; port 0 picks one, printed on stdout); "
 	  "loopback or ipc:// only until nodes authenticate" },
+	{ OPT_STATE, "state", 0, "DIR",
+	  "the job store, which survives restarts (default $SLUICE_STATE, "
+	  "else ~/.local/state/sluice)" },
 	{ OPT_HB_INTERVAL, "heartbeat-interval", 0, "MS",
 	  "heartbeats between coordinator and workers (default 500)" },
 	{ OPT_HB_TIMEOUT, "heartbeat-timeout", 0, "MS",
 	  "a silent worker is lost after this (default 10000)" },
 	{ OPT_VERBOSE, "verbose", 'v', NULL, "log on stderr (twice: debug)" },
 };
+
+/* --state's default: $SLUICE_STATE, else ~/.local/state/sluice. */
+static void
+cli_state_dir(sl_buf *out)
+{
+	const char *env = getenv("SLUICE_STATE"), *home = getenv("HOME");
+
+	if (env && *env)
+		sl_buf_addstr(out, env);
+	else
+		sl_buf_addf(out, "%s/.local/state/sluice",
+			    home && *home ? home : ".");
+}
 
 static const cli_opt cli_client_opts[] = {
 	{ OPT_COORDINATOR, "coordinator", 0, "URL",
@@ -80,14 +96,16 @@ cli_cmd_coordinator(int argc, char **argv)
 {
 	sl_coord_config cfg;
 	sl_buf listen = SL_BUF_INIT, bound = SL_BUF_INIT, err = SL_BUF_INIT;
+	sl_buf state = SL_BUF_INIT;
 	const char *url = CLI_DEFAULT_COORDINATOR, *val;
 	const cli_opt *o;
 	sl_coord *c = NULL;
 	void *zctx = NULL;
-	int i, verbose = 0, code = EXIT_JOB;
+	int i, verbose = 0, code = EXIT_JOB, rv = SL_OK;
 	size_t len;
 
 	sl_coord_config_default(&cfg);
+	cli_state_dir(&state);
 	for (i = 2; i < argc; i++) {
 		o = cli_match(cli_coord_opts, SL_ARRAY_LEN(cli_coord_opts),
 			      argc, argv, &i, &val);
@@ -96,6 +114,10 @@ cli_cmd_coordinator(int argc, char **argv)
 					"coordinator'", argv[i]);
 		switch (o->id) {
 		case OPT_LISTEN: url = val; break;
+		case OPT_STATE:
+			sl_buf_reset(&state);
+			sl_buf_addstr(&state, val);
+			break;
 		case OPT_HB_INTERVAL:
 			cfg.heartbeat_ms = (uint32_t)cli_number(o->name, val,
 								10, 60000);
@@ -125,11 +147,14 @@ cli_cmd_coordinator(int argc, char **argv)
 								     '*');
 	cli_catch_signals();
 	cfg.stop = &cli_stop;
+	cfg.state_dir = state.buf;
 	memset(cfg.client_id, 0, sizeof(cfg.client_id)); /* any client */
 	if ((zctx = zmq_ctx_new()) == NULL ||
-	    sl_coord_new(&c, zctx, &cfg, &err) != SL_OK ||
-	    sl_coord_bind(c, listen.buf, &bound, &err) != SL_OK) {
+	    (rv = sl_coord_new(&c, zctx, &cfg, &err)) != SL_OK ||
+	    (rv = sl_coord_bind(c, listen.buf, &bound, &err)) != SL_OK) {
 		sl_error("coordinator: %s", err.len ? err.buf : "cannot start");
+		if (rv == SL_EUSAGE)
+			code = EXIT_USAGE;
 		goto out;
 	}
 	printf("%s\n", bound.buf);
@@ -144,6 +169,7 @@ out:
 	if (zctx)
 		zmq_ctx_term(zctx);
 	sl_buf_release(&listen);
+	sl_buf_release(&state);
 	sl_buf_release(&bound);
 	sl_buf_release(&err);
 	return code;

@@ -1158,7 +1158,8 @@ cli_cmd_run(int argc, char **argv)
 static int
 cli_cmd_worker(int argc, char **argv)
 {
-	sl_worker_config cfg = { .shuffle_bind = "tcp://127.0.0.1:*" };
+	sl_worker_config cfg = { .shuffle_bind = "tcp://127.0.0.1:*",
+				 .rejoin = true };
 	sl_bind_mode bind = SL_BIND_CORE;
 	sl_topo_info info;
 	sl_buf err = SL_BUF_INIT;

@@ -87,6 +87,30 @@ procdir_rm_entries(int fd, const char *path, sl_buf *err)
 }
 
 int
+sl_mkdirs(const char *path, mode_t mode, sl_buf *err)
+{
+	sl_buf p = SL_BUF_INIT;
+	size_t i;
+	int rv = SL_OK;
+
+	sl_buf_addstr(&p, path);
+	for (i = 1; i <= p.len; i++) {
+		if (p.buf[i] != '/' && p.buf[i] != '\0')
+			continue;
+		p.buf[i] = '\0';
+		if (mkdir(p.buf, mode) != 0 && errno != EEXIST) {
+			sl_buf_addf(err, "cannot create directory '%s': %s",
+				    p.buf, strerror(errno));
+			rv = SL_EIO;
+			break;
+		}
+		p.buf[i] = i < p.len ? '/' : '\0';
+	}
+	sl_buf_release(&p);
+	return rv;
+}
+
+int
 sl_rmtree(const char *path, sl_buf *err)
 {
 	struct stat st;

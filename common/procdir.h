@@ -13,7 +13,8 @@
  * other names, non-directories, symbolic links.
  *
  * sl_rmtree() is the one recursive removal of the engine (spill dirs, run
- * dirs, an output's _temporary). No state; any thread.
+ * dirs, an output's _temporary), sl_mkdirs() its one mkdir -p. No state;
+ * any thread.
  */
 #ifndef SL_PROCDIR_H
 #define SL_PROCDIR_H
@@ -30,6 +31,12 @@ struct sl_buf;
  * when there is none.
  */
 void sl_host_id(char host[SL_HOST_MAX]);
+
+/*
+ * Creates directory path and its missing parents with mode (mkdir -p).
+ * SL_OK, or SL_EIO with "cannot create directory 'x': reason" in err.
+ */
+int sl_mkdirs(const char *path, mode_t mode, struct sl_buf *err);
 
 /*
  * Removes path and everything under it, without following symbolic links

@@ -357,6 +357,7 @@ static const pr_msgdef pr_msgdefs[] = {
 	[SL_MSG_JOB_END] = { "JOB_END", pr_job_only },
 	[SL_MSG_SHUTDOWN] = { "SHUTDOWN", pr_none },
 	[SL_MSG_EXCHANGE] = { "EXCHANGE", pr_exchange },
+	[SL_MSG_REJOIN] = { "REJOIN", pr_none },
 	[SL_MSG_SUBMIT] = { "SUBMIT", pr_submit },
 	[SL_MSG_ACCEPTED] = { "ACCEPTED", pr_job_only },
 	[SL_MSG_JOB_DONE] = { "JOB_DONE", pr_job_done },

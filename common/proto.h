@@ -44,6 +44,7 @@ typedef enum sl_msg_type {
 	SL_MSG_JOB_END = 14,
 	SL_MSG_SHUTDOWN = 15,
 	SL_MSG_EXCHANGE = 16,
+	SL_MSG_REJOIN = 17,     /* to a peer that is not a live worker */
 	/* client <-> coordinator */
 	SL_MSG_SUBMIT = 20,
 	SL_MSG_ACCEPTED = 21,

@@ -26,6 +26,7 @@
 #include "cluster/zmsg.h"
 #include "common/input.h"
 #include "common/proto.h"
+#include "store.h"
 
 /*
  * A worker that joined. The table (sl_coord.workers) holds the live ones
@@ -102,6 +103,7 @@ struct sl_coord {
 	int due_timer;           /* loop timer at the scheduler's next due */
 	bool stop;
 	sl_buf stopper;          /* the client whose SHUTDOWN stopped it */
+	sl_store *store;         /* the job store, or NULL (sluice run) */
 };
 
 #define COORD_HISTORY 1000 /* ended jobs a coordinator tells clients of */
@@ -123,6 +125,7 @@ sl_coord_config_default(sl_coord_config *cfg)
 	cfg->join_timeout_ms = 30000;
 	cfg->max_workers = SL_COORD_MAX_WORKERS;
 	cfg->stop = NULL;
+	cfg->state_dir = NULL;
 	sl_sched_config_default(&cfg->sched);
 }
 
@@ -254,30 +257,6 @@ coord_rm_parts(const char *dir)
 	sl_buf_release(&f);
 }
 
-static int
-coord_mkdirs(const char *path, sl_buf *err)
-{
-	sl_buf p = SL_BUF_INIT;
-	size_t i;
-	int rv = SL_OK;
-
-	sl_buf_addstr(&p, path);
-	for (i = 1; i <= p.len; i++) {
-		if (p.buf[i] != '/' && p.buf[i] != '\0')
-			continue;
-		p.buf[i] = '\0';
-		if (mkdir(p.buf, 0755) != 0 && errno != EEXIST) {
-			sl_buf_addf(err, "cannot create directory '%s': %s",
-				    p.buf, strerror(errno));
-			rv = SL_EIO;
-			break;
-		}
-		p.buf[i] = i < p.len ? '/' : '\0';
-	}
-	sl_buf_release(&p);
-	return rv;
-}
-
 /*
  * Refuses an output directory that holds an input file: preparing it
  * removes part files and _temporary, and the job's output would be read
@@ -356,7 +335,7 @@ coord_prepare_output(const sl_msg *s, sl_buf *err)
 		rv = SL_EUSAGE;
 		goto out;
 	}
-	if ((rv = coord_mkdirs(dir, err)) != SL_OK)
+	if ((rv = sl_mkdirs(dir, 0755, err)) != SL_OK)
 		goto out;
 	coord_rm_parts(dir);
 	coord_rm_temporary(dir);
@@ -551,25 +530,22 @@ coord_info_release(sl_job_info *info)
 	free(info->error);
 }
 
-/* Keeps what clients may still ask of a job that ended, as it ended. */
+/* Keeps a copy of info, what clients may still ask of a job that ended. */
 static void
-coord_history_add(sl_coord *c, const coord_job *j, uint8_t state,
-		  const char *error)
+coord_history_push(sl_coord *c, const sl_job_info *in)
 {
-	sl_job_info info;
+	sl_job_info info = *in;
 
-	coord_job_info(j, state, error, &info);
-	info.ended_ms = coord_wall_ms();
-	info.job = strdup(info.job);
-	info.output_dir = strdup(info.output_dir);
-	info.error = strdup(info.error);
+	info.job = strdup(in->job);
+	info.output_dir = strdup(in->output_dir);
+	info.error = strdup(in->error);
 	if (!info.job || !info.output_dir || !info.error ||
 	    (c->nhistory == COORD_HISTORY ? SL_OK
 	     : sl_array_grow(&c->history, &c->halloc, c->nhistory + 1,
 			     sizeof(*c->history))) != SL_OK) {
 		coord_info_release(&info);
 		sl_warn("coordinator: out of memory for the history of job "
-			"%llu", (unsigned long long)j->id);
+			"%llu", (unsigned long long)in->id);
 		return;
 	}
 	if (c->nhistory == COORD_HISTORY) {
@@ -579,6 +555,31 @@ coord_history_add(sl_coord *c, const coord_job *j, uint8_t state,
 		c->nhistory--;
 	}
 	c->history[c->nhistory++] = info;
+}
+
+/* Writes a job's info to the store, if there is one; a failure is
+ * logged: the job goes on, but would not survive a restart as it is. */
+static void
+coord_journal(sl_coord *c, const sl_job_info *info)
+{
+	sl_buf err = SL_BUF_INIT;
+
+	if (c->store && sl_store_update(c->store, info, &err) != SL_OK)
+		sl_warn("%s", err.buf);
+	sl_buf_release(&err);
+}
+
+/* Job j ended in state `state`: journaled, and kept for clients. */
+static void
+coord_job_ended(sl_coord *c, const coord_job *j, uint8_t state,
+		const char *error)
+{
+	sl_job_info info;
+
+	coord_job_info(j, state, error, &info);
+	info.ended_ms = coord_wall_ms();
+	coord_journal(c, &info);
+	coord_history_push(c, &info);
 }
 
 /* The running job ended (success, failure, cancel): report and clean up. */
@@ -599,7 +600,7 @@ coord_job_finish(sl_coord *c, int status, const char *error)
 	sl_info("job %llu %s", (unsigned long long)j->id,
 		status == SL_OK ? "succeeded"
 		: status == SL_ECANCELED ? "canceled" : "failed");
-	coord_history_add(c, j,
+	coord_job_ended(c, j,
 			  status == SL_OK ? SL_JOB_SUCCEEDED
 			  : status == SL_ECANCELED ? SL_JOB_CANCELED
 						   : SL_JOB_FAILED,
@@ -884,6 +885,7 @@ static void
 coord_start_next(sl_coord *c)
 {
 	sl_buf err = SL_BUF_INIT;
+	sl_job_info info;
 	coord_job *j;
 	int rv;
 
@@ -907,13 +909,15 @@ coord_start_next(sl_coord *c)
 		if (rv != SL_OK) {
 			if (err.len == 0)
 				sl_buf_addstr(&err, sl_strerror(rv));
-			coord_history_add(c, j, SL_JOB_FAILED, err.buf);
+			coord_job_ended(c, j, SL_JOB_FAILED, err.buf);
 			coord_reply_done(c, &j->client, j->id, rv, err.buf,
 					 NULL);
 			coord_job_free(j);
 			continue;
 		}
 		c->job = j;
+		coord_job_info(j, SL_JOB_RUNNING, NULL, &info);
+		coord_journal(c, &info);
 		coord_progress(c);
 	}
 	sl_buf_release(&err);
@@ -929,13 +933,37 @@ coord_on_submit(sl_coord *c, const sl_buf *peer, sl_msg *m)
 		coord_reply_done(c, peer, 0, SL_ENOMEM, "out of memory", NULL);
 		return;
 	}
-	j->id = ++c->next_job_id;
+	j->id = c->next_job_id + 1;
 	j->submit_ms = sl_now_ms();
 	j->submitted_wall_ms = coord_wall_ms();
 	sl_buf_init(&j->client);
 	sl_buf_add(&j->client, peer->buf, peer->len);
 	j->submit = *m;
 	memset(m, 0, sizeof(*m));
+	/* In the store before its id goes out (store.h). */
+	if (c->store) {
+		sl_buf enc = SL_BUF_INIT, err = SL_BUF_INIT;
+		sl_job_info info;
+		int rv;
+
+		coord_job_info(j, SL_JOB_QUEUED, NULL, &info);
+		if ((rv = sl_msg_encode(&j->submit, &enc)) == SL_OK)
+			rv = sl_store_add(c->store, &info, enc.buf, enc.len,
+					  &err);
+		if (rv != SL_OK) {
+			sl_warn("%s", err.buf);
+			coord_reply_done(c, peer, 0, rv, err.len ? err.buf
+						  : "cannot journal the job",
+					 NULL);
+			coord_job_free(j);
+			j = NULL;
+		}
+		sl_buf_release(&enc);
+		sl_buf_release(&err);
+		if (j == NULL)
+			return;
+	}
+	c->next_job_id = j->id;
 	memset(&r, 0, sizeof(r));
 	r.type = SL_MSG_ACCEPTED;
 	r.u.accepted.job = j->id;
@@ -1263,7 +1291,7 @@ coord_on_cancel(sl_coord *c, const sl_buf *peer, uint64_t id)
 		;
 	if ((j = *pp) != NULL) {
 		*pp = j->next;
-		coord_history_add(c, j, SL_JOB_CANCELED, "job canceled");
+		coord_job_ended(c, j, SL_JOB_CANCELED, "job canceled");
 		coord_reply_done(c, &j->client, j->id, SL_ECANCELED,
 				 "job canceled", NULL);
 		coord_job_free(j);
@@ -1348,13 +1376,15 @@ coord_on_message(sl_coord *c)
 		w->last_heard_ms = sl_now_ms();
 	} else if (!coord_is_client_msg(m.type) && m.type != SL_MSG_HELLO) {
 		/* Fencing: a worker declared lost that speaks again (it was
-		 * stopped, or its network was cut) must not act on its stale
-		 * work: ignore it and tell it to exit. */
+		 * stopped, or its network was cut), or one of a coordinator
+		 * that was restarted, must not act on its stale work: ignore
+		 * it, and tell it that it is no worker here (it drops its work
+		 * and joins again, or stops). */
 		sl_info("coordinator: %s from a lost or unknown worker "
-			"ignored; telling it to shut down",
+			"ignored; telling it to join again",
 			sl_msg_type_name(m.type));
 		/* never blocks: a peer that does not read misses it */
-		coord_send_simple(c, &peer, SL_MSG_SHUTDOWN, 0);
+		coord_send_simple(c, &peer, SL_MSG_REJOIN, 0);
 	}
 	if (coord_is_client_msg(m.type) && !coord_client_allowed(c, &peer)) {
 		sl_warn("coordinator: %s from a peer that is not its client "
@@ -1492,6 +1522,55 @@ coord_on_readable(sl_loop *loop, void *arg)
 		sl_loop_stop(loop);
 }
 
+/*
+ * A job of the store: one that ended goes to the history; a queued or
+ * running one (the coordinator died under it) is queued again, in id
+ * order, to run from the start: its old output goes as any stale output
+ * does when it starts.
+ */
+static int
+coord_load(void *arg, const sl_job_info *info, const void *submit,
+	   size_t len)
+{
+	sl_coord *c = arg;
+	sl_buf err = SL_BUF_INIT;
+	coord_job *j, **pp;
+	sl_job_info failed;
+
+	if (info->id > c->next_job_id)
+		c->next_job_id = info->id;
+	if (info->state != SL_JOB_QUEUED && info->state != SL_JOB_RUNNING) {
+		coord_history_push(c, info);
+		return SL_OK;
+	}
+	if ((j = calloc(1, sizeof(*j))) == NULL)
+		return SL_ENOMEM;
+	sl_buf_init(&j->client); /* nobody waits for it in this process */
+	if (sl_msg_decode(submit, len, &j->submit, &err) != SL_OK ||
+	    j->submit.type != SL_MSG_SUBMIT) {
+		failed = *info;
+		failed.state = SL_JOB_FAILED;
+		failed.error = "its SUBMIT in the job store cannot be read";
+		sl_warn("job %llu: %s: %s", (unsigned long long)info->id,
+			failed.error, err.buf);
+		coord_journal(c, &failed);
+		coord_history_push(c, &failed);
+		coord_job_free(j);
+		sl_buf_release(&err);
+		return SL_OK;
+	}
+	j->id = info->id;
+	j->submit_ms = sl_now_ms();
+	j->submitted_wall_ms = info->submitted_ms;
+	for (pp = &c->queue; *pp; pp = &(*pp)->next)
+		;
+	*pp = j;
+	sl_info("job %llu: %s when the coordinator stopped; it runs again",
+		(unsigned long long)j->id, sl_job_state_name(info->state));
+	sl_buf_release(&err);
+	return SL_OK;
+}
+
 int
 sl_coord_new(sl_coord **cp, void *zctx, const sl_coord_config *cfg,
 	     sl_buf *err)
@@ -1521,6 +1600,16 @@ sl_coord_new(sl_coord **cp, void *zctx, const sl_coord_config *cfg,
 		return SL_ENOMEM;
 	}
 	c->due_timer = due;
+	if (cfg->state_dir) {
+		int rv = sl_store_open(&c->store, cfg->state_dir, err);
+
+		if (rv == SL_OK)
+			rv = sl_store_each(c->store, coord_load, c, err);
+		if (rv != SL_OK) {
+			sl_coord_free(c);
+			return rv;
+		}
+	}
 	*cp = c;
 	return SL_OK;
 }
@@ -1580,5 +1669,6 @@ sl_coord_free(sl_coord *c)
 	zmq_setsockopt(c->sock, ZMQ_LINGER, &linger, sizeof(linger));
 	sl_zsock_close(c->sock);
 	sl_buf_release(&c->stopper);
+	sl_store_close(c->store);
 	free(c);
 }

@@ -49,6 +49,9 @@ typedef struct sl_coord_config {
 				    refused); default SL_COORD_MAX_WORKERS */
 	sl_sched_config sched;   /* backoff, speculation; max_attempts is
 				    each job's own (its SUBMIT's spec) */
+	const char *state_dir;   /* the job store's directory (store.h), or
+				    NULL: the job table lives in memory only;
+				    NULL by default. Borrowed. */
 	const volatile sig_atomic_t *stop; /* non-zero: sl_coord_run returns
 					      as on SHUTDOWN (set by a
 					      signal); NULL by default */

@@ -695,6 +695,8 @@ worker_on_fetch(worker *w, const sl_buf *peer, const sl_msg *m)
 	sl_buf_release(&chunk);
 }
 
+static void worker_rejoin(worker *w, const char *why);
+
 static void
 worker_on_ctrl(worker *w)
 {
@@ -734,6 +736,18 @@ worker_on_ctrl(worker *w)
 	case SL_MSG_SHUTDOWN:
 		w->stop = true;
 		break;
+	case SL_MSG_REJOIN:
+		/* It does not know us: declared lost, or restarted. */
+		if (w->cfg->rejoin) {
+			worker_rejoin(w, "does not know this worker");
+			break;
+		}
+		sl_buf_addf(w->err, "coordinator '%s' does not know this "
+			    "worker (declared lost): this worker stops",
+			    w->cfg->coordinator);
+		w->rv = SL_ELOST;
+		w->stop = true;
+		break;
 	default:
 		sl_warn("worker %u: unexpected %s from the coordinator", w->id,
 			sl_msg_type_name(m.type));
@@ -763,6 +777,88 @@ worker_on_shuffle(worker *w)
 	sl_buf_release(&err);
 }
 
+/* HELLO: who we are, how many slots, where our map outputs are. */
+static int
+worker_hello(worker *w)
+{
+	char host[256];
+	sl_buf name = SL_BUF_INIT;
+	sl_msg m;
+	int rv;
+
+	if (gethostname(host, sizeof(host)) != 0)
+		snprintf(host, sizeof(host), "localhost");
+	host[sizeof(host) - 1] = '\0';
+	sl_buf_addf(&name, "%s:%d", host, (int)getpid());
+	memset(&m, 0, sizeof(m));
+	m.type = SL_MSG_HELLO;
+	m.u.hello.name = name.buf;
+	m.u.hello.pid = (uint32_t)getpid();
+	m.u.hello.slots = w->cfg->slots;
+	m.u.hello.shuffle_endpoint = w->shuffle_ep.buf;
+	rv = sl_zsend(w->ctrl, NULL, &m, NULL, 0);
+	sl_buf_release(&name);
+	return rv;
+}
+
+/* Stops every attempt (cancel, and join the running ones) and frees
+ * them, with the temporary files of those that wait to commit. */
+static void
+worker_attempts_stop(worker *w)
+{
+	worker_attempt *a;
+
+	for (a = w->attempts; a; a = a->next)
+		atomic_store(&a->cancel, 1);
+	while ((a = w->attempts) != NULL) {
+		w->attempts = a->next;
+		if (a->state == ATT_RUNNING)
+			pthread_join(a->thread, NULL);
+		else
+			unlink(a->res.temp_path.buf);
+		worker_attempt_free(a);
+	}
+}
+
+/*
+ * The coordinator fell silent, or says it does not know this worker (it
+ * was restarted, or this worker was stopped past the timeout and declared
+ * lost): its work here is void, as
+ * the coordinator reruns what it needs. Attempts stop, map outputs go,
+ * messages queued meanwhile are dropped unread (a stale COMMIT_GO among
+ * them), and a new HELLO asks to join again; the DEALER reconnects by
+ * itself to a coordinator that comes back at the same endpoint.
+ */
+static void
+worker_rejoin(worker *w, const char *why)
+{
+	sl_buf err = SL_BUF_INIT;
+	sl_msg m;
+	zmq_pollitem_t item = { .socket = w->ctrl, .events = ZMQ_POLLIN };
+
+	sl_warn("worker %u: coordinator '%s' %s: its work here is dropped; "
+		"joining again", w->id, w->cfg->coordinator, why);
+	worker_attempts_stop(w);
+	worker_outputs_drop(w, 0, true);
+	worker_exchanged_drop(w, 0, true);
+	/* the finished attempts' notes on the PULL socket are stale too */
+	while (zmq_poll(&item, 1, 0) > 0 &&
+	       sl_zrecv(w->ctrl, false, NULL, &m, NULL, &err) == SL_OK)
+		sl_msg_release(&m);
+	item.socket = w->done;
+	while (zmq_poll(&item, 1, 0) > 0) {
+		zmq_msg_t z;
+
+		zmq_msg_init(&z);
+		zmq_msg_recv(&z, w->done, ZMQ_DONTWAIT);
+		zmq_msg_close(&z);
+	}
+	sl_buf_release(&err);
+	w->id = 0;
+	w->last_heard_ms = sl_now_ms();
+	worker_hello(w);
+}
+
 /*
  * The heartbeat timer. A worker that was stopped (SIGSTOP) past the
  * timeout has been declared lost and its work given to others, so it must
@@ -777,6 +873,10 @@ worker_on_beat(sl_loop *loop, void *arg)
 	sl_msg m;
 
 	if (sl_now_ms() - w->last_heard_ms > w->timeout_ms) {
+		if (w->cfg->rejoin) {
+			worker_rejoin(w, "fell silent");
+			return;
+		}
 		sl_buf_addf(w->err, "coordinator '%s' silent for more than %u "
 			    "ms: this worker stops", w->cfg->coordinator,
 			    w->timeout_ms);
@@ -820,8 +920,6 @@ worker_done_readable(sl_loop *loop, void *arg)
 static int
 worker_open(worker *w, sl_buf *err)
 {
-	char host[256];
-	sl_msg m;
 	int rv;
 
 	w->zctx = zmq_ctx_new();
@@ -843,20 +941,7 @@ worker_open(worker *w, sl_buf *err)
 			    w->cfg->coordinator, zmq_strerror(zmq_errno()));
 		return SL_EIO;
 	}
-	if (gethostname(host, sizeof(host)) != 0)
-		snprintf(host, sizeof(host), "localhost");
-	host[sizeof(host) - 1] = '\0';
-	memset(&m, 0, sizeof(m));
-	m.type = SL_MSG_HELLO;
-	sl_buf sname = SL_BUF_INIT;
-	sl_buf_addf(&sname, "%s:%d", host, (int)getpid());
-	m.u.hello.name = sname.buf;
-	m.u.hello.pid = (uint32_t)getpid();
-	m.u.hello.slots = w->cfg->slots;
-	m.u.hello.shuffle_endpoint = w->shuffle_ep.buf;
-	rv = sl_zsend(w->ctrl, NULL, &m, NULL, 0);
-	sl_buf_release(&sname);
-	return rv;
+	return worker_hello(w);
 }
 
 static void
@@ -869,14 +954,7 @@ worker_close(worker *w)
 		atomic_store(&a->cancel, 1);
 	if (w->zctx)
 		zmq_ctx_shutdown(w->zctx);
-	while ((a = w->attempts) != NULL) {
-		w->attempts = a->next;
-		if (a->state == ATT_RUNNING)
-			pthread_join(a->thread, NULL);
-		else
-			unlink(a->res.temp_path.buf);
-		worker_attempt_free(a);
-	}
+	worker_attempts_stop(w);
 	worker_outputs_drop(w, 0, true);
 	worker_exchanged_drop(w, 0, true);
 	sl_zsock_close(w->ctrl);

@@ -34,12 +34,16 @@ typedef struct sl_worker_config {
 					      handler), or NULL */
 	sl_mpi_group *group;       /* the worker ranks, for EXCHANGE (the
 				      MPI shuffle); NULL: not a worker rank */
+	bool rejoin;               /* when the coordinator falls silent: drop
+				      its work and join again (a cluster
+				      worker), instead of returning
+				      SL_ELOST (a worker rank) */
 } sl_worker_config;
 
 /*
  * Runs until the coordinator sends SHUTDOWN (SL_OK), *cfg->stop becomes
- * non-zero (SL_OK), the coordinator is lost (SL_ELOST), or a fatal error
- * (reason in err).
+ * non-zero (SL_OK), the coordinator is lost (SL_ELOST, unless
+ * cfg->rejoin), or a fatal error (reason in err).
  */
 int sl_worker_run(const sl_worker_config *cfg, sl_buf *err);
 

@@ -5,13 +5,20 @@
 # shell, asked about with `jobs`, `status`, `workers`, stopped with
 # `cancel` and `stop`. Outputs are compared byte for byte with `sluice run`
 # of the same job, and the bad cases (no coordinator, unknown ids, a
-# missing input, a non-loopback --listen) have their defined outcome.
+# missing input, a non-loopback --listen) have their defined outcome. Then
+# the journal: kill -9 of the coordinator with a job running and one
+# queued, a restart on the same --state: both end with the output they
+# would have had, the workers rejoin by themselves, the history stays.
 . "$(dirname "$0")/lib.sh"
 
 awk 'BEGIN { srand(11); for (i = 0; i < 60000; i++) {
 	line = ""; for (j = 0; j < 8; j++) line = line " w" int(rand() * rand() * 2000);
 	print line } }' >"$T/in.txt"
 gen_text 5 3000 space >"$T/small.txt"
+# A mapper that holds its map task 3 s (streaming commands are split on
+# blanks, as Hadoop's are, not run by a shell).
+printf '#!/bin/sh\nsleep 3\nexec cat\n' >"$T/slowcat"
+chmod +x "$T/slowcat"
 
 # poll_for WHAT CMD...: runs CMD every 50 ms until it succeeds, up to 20 s.
 poll_for() {
@@ -48,6 +55,10 @@ expect_rc "a --listen beyond loopback: refused" 2
 expect_sluice_error "a --listen beyond loopback: why" "loopback"
 
 # --- a coordinator and two workers ------------------------------------------
+
+# Never the user's ~/.local/state/sluice.
+SLUICE_STATE=$T/state
+export SLUICE_STATE
 
 : >"$T/ep"
 "$SLUICE" coordinator --listen tcp://127.0.0.1:0 --heartbeat-interval 100 \
@@ -107,7 +118,7 @@ check "jobs: a table with a line a job" test "$(wc -l <"$T/out")" -eq 4
 # Cancel: of a running job (its attempts stop, no output that looks
 # complete, state canceled), and of one that waits behind it.
 run_sluice submit streaming "$T/small.txt" -o "$T/slow" --coordinator "$EP" \
-	--mapper "sleep 3; cat" --reducer cat --partitions 1
+	--mapper "$T/slowcat" --reducer cat --partitions 1
 JS=$(cat "$T/out")
 run_sluice submit wordcount "$T/small.txt" -o "$T/queued" \
 	--coordinator "$EP"
@@ -149,6 +160,51 @@ run_sluice submit wordcount "$T/small.txt" -o "$T/x" --coordinator "$EP" \
 expect_rc "submit with a run-only option: exit status" 2
 run_sluice jobs --coordinator "$EP" --json
 check "bad submits queue nothing" test "$(grep -c '"id":' "$T/out")" -eq 6
+
+# --- the journal --------------------------------------------------------------
+
+run_sluice coordinator --listen tcp://127.0.0.1:0
+expect_rc "a second coordinator on the same --state: refused" 2
+expect_sluice_error "a second coordinator on the same --state: why" \
+	"in use by another coordinator"
+mkdir -p "$T/corrupt"
+head -c 8192 /dev/urandom >"$T/corrupt/jobs.db"
+run_sluice coordinator --listen tcp://127.0.0.1:0 --state "$T/corrupt"
+expect_rc "a corrupt job store: exit status" 1
+expect_sluice_error "a corrupt job store: names the file" \
+	"job store '.*corrupt/jobs.db'"
+
+# A job running (its maps held 3 s by its mapper) and one queued when the
+# coordinator is killed; the restarted one runs both again.
+run_sluice submit streaming "$T/small.txt" -o "$T/j1" --coordinator "$EP" \
+	--mapper "$T/slowcat" --reducer cat --partitions 2
+JR=$(cat "$T/out")
+run_sluice submit wordcount "$T/in.txt" -o "$T/j2" --coordinator "$EP" \
+	--partitions 3 --split-size 1M
+JQ2=$(cat "$T/out")
+poll_for "job $JR to run" state_is "$JR" running
+kill -9 "$COORD"
+wait "$COORD" 2>/dev/null
+"$SLUICE" coordinator --listen "$EP" --heartbeat-interval 100 \
+	--heartbeat-timeout 2000 >"$T/ep2" 2>"$T/coord2.err" &
+COORD=$!
+poll_for "job $JR to succeed after the restart" state_is "$JR" succeeded
+poll_for "job $JQ2 to succeed after the restart" state_is "$JQ2" succeeded
+run_sluice run streaming "$T/small.txt" -o "$T/rj1" --mapper cat \
+	--reducer cat --partitions 2 --workers 2
+check_same_output "restart: the running job's output" "$T/rj1" "$T/j1"
+check_same_output "restart: the queued job's output" "$T/r1" "$T/j2"
+check "restart: the workers rejoined" grep -q "joining again" "$T/w1.err"
+run_sluice jobs --coordinator "$EP" --json
+check "restart: the history stays" \
+	test "$(grep -c '"state": "succeeded"' "$T/out")" -ge 5
+check "restart: canceled jobs stay canceled" \
+	test "$(grep -c '"state": "canceled"' "$T/out")" -eq 2
+run_sluice submit wordcount "$T/small.txt" -o "$T/new" --coordinator "$EP" \
+	--wait
+expect_rc "restart: a new job" 0
+check "restart: new ids go on from the old ones" \
+	grep -qx "$((JQ2 + 1))" "$T/out"
 
 # Stop: the coordinator and its workers exit.
 run_sluice stop --coordinator "$EP"

@@ -216,11 +216,11 @@ worker_join(void *s, const char *name, const char *endpoint)
 
 /*
  * Fencing (docs/fault-tolerance.md): a peer that is not a live worker is
- * answered SHUTDOWN; a HELLO offering more slots than the scheduler takes
+ * answered REJOIN; a HELLO offering more slots than the scheduler takes
  * makes no worker of its peer, and the most it takes does.
  */
 static void
-test_a_peer_that_is_not_a_worker_is_told_to_shut_down(void)
+test_a_peer_that_is_not_a_worker_is_told_to_join_again(void)
 {
 	coord_fixture f;
 	sl_coord_config cfg;
@@ -235,12 +235,12 @@ test_a_peer_that_is_not_a_worker_is_told_to_shut_down(void)
 	worker = peer_new(&f, NULL, 0);
 
 	send_type(stranger, SL_MSG_HEARTBEAT);
-	ASSERT_EQ_INT(recv_type(stranger, 5000), SL_MSG_SHUTDOWN);
+	ASSERT_EQ_INT(recv_type(stranger, 5000), SL_MSG_REJOIN);
 	/* One peer's messages are taken in order: a WELCOME would come
 	 * before the answer to its HEARTBEAT. */
 	send_hello(greedy, "greedy", "tcp://greedy:1", SL_SCHED_MAX_SLOTS + 1);
 	send_type(greedy, SL_MSG_HEARTBEAT);
-	ASSERT_EQ_INT(recv_type(greedy, 5000), SL_MSG_SHUTDOWN);
+	ASSERT_EQ_INT(recv_type(greedy, 5000), SL_MSG_REJOIN);
 	send_hello(worker, "worker", "tcp://worker:1", SL_SCHED_MAX_SLOTS);
 	ASSERT_EQ_INT(recv_type(worker, 5000), SL_MSG_WELCOME);
 	coord_stop(&f, client);
@@ -457,7 +457,7 @@ test_only_the_worker_of_an_attempt_reports_or_commits_it(void)
 
 /*
  * An outsider sends thousands of TASK_DONE and reads none of the
- * SHUTDOWNs they are answered with: once its queue is full the answers
+ * REJOINs they are answered with: once its queue is full the answers
  * are dropped, and the coordinator goes on serving (a worker joins).
  */
 static void
@@ -542,8 +542,8 @@ test_the_worker_table_is_bounded_and_reclaims_lost_workers(void)
 static const unit_case cases[] = {
 	{ "only the client submits jobs and stops the coordinator",
 	  test_only_the_client_submits_and_stops_the_coordinator },
-	{ "a peer that is not a worker is told to shut down",
-	  test_a_peer_that_is_not_a_worker_is_told_to_shut_down },
+	{ "a peer that is not a worker is told to join again",
+	  test_a_peer_that_is_not_a_worker_is_told_to_join_again },
 	{ "a reduce after a map rerun names the new output",
 	  test_a_reduce_after_a_map_rerun_names_the_new_output },
 	{ "only the worker of an attempt reports or commits it",

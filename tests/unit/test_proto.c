@@ -776,7 +776,7 @@ test_wrong_version_and_unknown_types_are_refused(void)
 	expect_bad("[3, 99]", "unknown message type 99");
 	expect_bad("[3, 0]", "unknown message type 0");
 	expect_bad("[3, 7]", "unknown message type 7");
-	expect_bad("[3, 17]", "unknown message type 17");
+	expect_bad("[3, 18]", "unknown message type 18");
 	/* 2^32 + 11 must not be taken for 11 (TASK) */
 	expect_bad("[3, 4294967307]", "unknown message type 4294967307");
 	expect_bad("[3, 267]", "unknown message type 267");

@@ -1,0 +1,50 @@
+/*
+ * store.h - the coordinator's job store: one SQLite file, DIR/jobs.db,
+ * one row per job (its SUBMIT as msgpack, state, times, progress, error),
+ * so that the job table survives a restart of the coordinator.
+ *
+ * The journal rule: a job is in the store before its id is returned to
+ * its client (sl_store_add commits before ACCEPTED goes out), and every
+ * change of state is written when it happens. After a crash, the jobs the
+ * store holds as queued or running run again (the commit protocol cleans
+ * their half-done output); the ones that ended keep their history.
+ *
+ * DIR/lock is held with flock(2) while the store is open, so a second
+ * coordinator on the same DIR is refused. Writes use SQLite's WAL journal
+ * with synchronous=FULL: a row that was committed survives a kill -9 and
+ * a power loss. Not thread-safe: the coordinator's thread uses it.
+ */
+#ifndef SL_STORE_H
+#define SL_STORE_H
+
+#include "sl_impl.h"
+#include "common/proto.h"
+
+typedef struct sl_store sl_store;
+
+/*
+ * Opens (creating it and DIR, mode 0700, when missing) the store in dir.
+ * SL_OK and *sp; SL_EUSAGE when another process holds the store, SL_EIO
+ * when it cannot be created, read or written (a corrupt file, a read-only
+ * one), with the reason, naming the file, in err.
+ */
+int sl_store_open(sl_store **sp, const char *dir, sl_buf *err);
+void sl_store_close(sl_store *s);
+
+/* A new job, queued: its SUBMIT message's bytes and its info. */
+int sl_store_add(sl_store *s, const sl_job_info *info, const void *submit,
+		 size_t len, sl_buf *err);
+
+/* The job's state, times, progress and error, as info says now. */
+int sl_store_update(sl_store *s, const sl_job_info *info, sl_buf *err);
+
+/*
+ * Calls fn for every job, in id order, with its info (strings valid
+ * during the call) and its SUBMIT's bytes. A non-zero return of fn stops
+ * the walk and is returned. SL_EIO with the reason in err.
+ */
+typedef int sl_store_fn(void *arg, const sl_job_info *info,
+			const void *submit, size_t len);
+int sl_store_each(sl_store *s, sl_store_fn *fn, void *arg, sl_buf *err);
+
+#endif
