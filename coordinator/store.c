@@ -91,7 +91,7 @@ sl_store_open(sl_store **sp, const char *dir, sl_buf *err)
 	/* A read-only or corrupt file fails here, before anything runs. */
 	if (store_exec(s, "PRAGMA journal_mode=WAL;", "set its journal",
 		       err) != SL_OK ||
-	    store_exec(s, "PRAGMA synchronous=FULL;", "set it up", err) !=
+	    store_exec(s, "PRAGMA synchronous=NORMAL;", "set it up", err) !=
 		    SL_OK ||
 	    store_exec(s, store_schema, "create its table", err) != SL_OK ||
 	    store_exec(s, "PRAGMA quick_check;", "check it", err) != SL_OK)

@@ -11,8 +11,12 @@
  *
  * DIR/lock is held with flock(2) while the store is open, so a second
  * coordinator on the same DIR is refused. Writes use SQLite's WAL journal
- * with synchronous=FULL: a row that was committed survives a kill -9 and
- * a power loss. Not thread-safe: the coordinator's thread uses it.
+ * with synchronous=NORMAL: a committed row survives a kill -9 of the
+ * coordinator (it is in the WAL, in the kernel's cache) but not always a
+ * power loss of its host, which may roll the last ones back. FULL, which
+ * survives both, cost 3.3 ms of the 16 ms of a warm 1 KiB job (an fsync
+ * a transaction, three a job, on this VM): measured, and traded. Not
+ * thread-safe: the coordinator's thread uses it.
  */
 #ifndef SL_STORE_H
 #define SL_STORE_H
