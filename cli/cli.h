@@ -121,6 +121,7 @@ void cli_catch_signals(void);
 
 /* The commands of cli/cluster.c. */
 int cli_cmd_coordinator(int argc, char **argv);
+int cli_cmd_cluster(int argc, char **argv);
 int cli_cmd_submit(int argc, char **argv);
 int cli_cmd_client(int argc, char **argv); /* jobs, status, cancel,
 					       workers, stop */

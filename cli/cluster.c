@@ -2,6 +2,7 @@
  * cluster.c - the commands of a cluster that stays up:
  *
  *   sluice coordinator [--listen URL]    runs until `sluice stop` or SIGTERM
+ *   mpirun -np N sluice cluster          the same, with N-1 worker ranks
  *   sluice submit JOB ... -o OUT [--wait] a job to it (its id on stdout)
  *   sluice jobs | workers | stop          what it runs; stop it
  *   sluice status ID | cancel ID
@@ -23,8 +24,10 @@
 #include <zmq.h>
 
 #include "client/client.h"
+#include "cluster/mpi.h"
 #include "common/input.h"
 #include "cluster/zmsg.h"
+#include "worker/worker.h"
 
 #define CLI_DEFAULT_COORDINATOR "tcp://127.0.0.1:7070"
 
@@ -40,6 +43,9 @@ static const cli_opt cli_coord_opts[] = {
 	  "heartbeats between coordinator and workers (default 500)" },
 	{ OPT_HB_TIMEOUT, "heartbeat-timeout", 0, "MS",
 	  "a silent worker is lost after this (default 10000)" },
+	{ OPT_SLOTS, "slots", 0, "N",
+	  "cluster: task slots of each worker rank (default: one per core "
+	  "of its binding)" },
 	{ OPT_VERBOSE, "verbose", 'v', NULL, "log on stderr (twice: debug)" },
 };
 
@@ -91,46 +97,55 @@ cli_loopback(const char *url)
 
 /* --- coordinator ---------------------------------------------------------- */
 
-int
-cli_cmd_coordinator(int argc, char **argv)
-{
+/* What `sluice coordinator` and `sluice cluster` were asked. */
+typedef struct cli_coord_args {
 	sl_coord_config cfg;
-	sl_buf listen = SL_BUF_INIT, bound = SL_BUF_INIT, err = SL_BUF_INIT;
-	sl_buf state = SL_BUF_INIT;
+	sl_buf listen;   /* the client endpoint to bind, ":0" made ":*" */
+	sl_buf state;    /* --state */
+	uint32_t slots;  /* cluster: worker ranks' slots (0: their cores) */
+} cli_coord_args;
+
+static void
+cli_coord_parse(int argc, char **argv, cli_coord_args *a, bool cluster)
+{
 	const char *url = CLI_DEFAULT_COORDINATOR, *val;
 	const cli_opt *o;
-	sl_coord *c = NULL;
-	void *zctx = NULL;
-	int i, verbose = 0, code = EXIT_JOB, rv = SL_OK;
+	int i, verbose = 0;
 	size_t len;
 
-	sl_coord_config_default(&cfg);
-	cli_state_dir(&state);
+	memset(a, 0, sizeof(*a));
+	sl_buf_init(&a->listen);
+	sl_buf_init(&a->state);
+	sl_coord_config_default(&a->cfg);
+	cli_state_dir(&a->state);
 	for (i = 2; i < argc; i++) {
 		o = cli_match(cli_coord_opts, SL_ARRAY_LEN(cli_coord_opts),
 			      argc, argv, &i, &val);
-		if (o == NULL)
-			cli_usage_error("unknown option '%s' for 'sluice "
-					"coordinator'", argv[i]);
+		if (o == NULL || (o->id == OPT_SLOTS && !cluster))
+			cli_usage_error("unknown option '%s' for 'sluice %s'",
+					argv[i], argv[1]);
 		switch (o->id) {
 		case OPT_LISTEN: url = val; break;
 		case OPT_STATE:
-			sl_buf_reset(&state);
-			sl_buf_addstr(&state, val);
+			sl_buf_reset(&a->state);
+			sl_buf_addstr(&a->state, val);
 			break;
 		case OPT_HB_INTERVAL:
-			cfg.heartbeat_ms = (uint32_t)cli_number(o->name, val,
-								10, 60000);
+			a->cfg.heartbeat_ms = (uint32_t)cli_number(o->name, val,
+								   10, 60000);
 			break;
 		case OPT_HB_TIMEOUT:
-			cfg.timeout_ms = (uint32_t)cli_number(o->name, val,
-							      100, 3600000);
+			a->cfg.timeout_ms = (uint32_t)cli_number(o->name, val,
+								 100, 3600000);
+			break;
+		case OPT_SLOTS:
+			a->slots = (uint32_t)cli_number(o->name, val, 1, 1024);
 			break;
 		case OPT_VERBOSE: verbose++; break;
 		default: break;
 		}
 	}
-	if (cfg.timeout_ms <= 2 * cfg.heartbeat_ms)
+	if (a->cfg.timeout_ms <= 2 * a->cfg.heartbeat_ms)
 		cli_usage_error("--heartbeat-timeout must be more than twice "
 				"--heartbeat-interval");
 	if (!cli_loopback(url))
@@ -139,39 +154,169 @@ cli_cmd_coordinator(int argc, char **argv)
 				"until nodes authenticate", url);
 	sl_log_set_level(verbose ? SL_LOG_INFO + verbose - 1 : SL_LOG_WARN);
 	/* "...:0" picks a free port, as ZeroMQ's "...:*" does. */
-	sl_buf_addstr(&listen, url);
+	sl_buf_addstr(&a->listen, url);
 	len = strlen(url);
 	if (len > 2 && strcmp(url + len - 2, ":0") == 0 &&
-	    strncmp(url, "tcp://", 6) == 0)
-		sl_buf_setlen(&listen, listen.len - 1), sl_buf_addch(&listen,
-								     '*');
-	cli_catch_signals();
-	cfg.stop = &cli_stop;
-	cfg.state_dir = state.buf;
-	memset(cfg.client_id, 0, sizeof(cfg.client_id)); /* any client */
-	if ((zctx = zmq_ctx_new()) == NULL ||
-	    (rv = sl_coord_new(&c, zctx, &cfg, &err)) != SL_OK ||
-	    (rv = sl_coord_bind(c, listen.buf, &bound, &err)) != SL_OK) {
-		sl_error("coordinator: %s", err.len ? err.buf : "cannot start");
-		if (rv == SL_EUSAGE)
-			code = EXIT_USAGE;
-		goto out;
+	    strncmp(url, "tcp://", 6) == 0) {
+		sl_buf_setlen(&a->listen, a->listen.len - 1);
+		sl_buf_addch(&a->listen, '*');
 	}
-	printf("%s\n", bound.buf);
-	fflush(stdout);
-	sl_info("coordinator listening on %s", bound.buf);
-	if (sl_coord_run(c, &err) != SL_OK)
+	a->cfg.state_dir = a->state.buf;
+	memset(a->cfg.client_id, 0, sizeof(a->cfg.client_id)); /* any */
+}
+
+static void
+cli_coord_args_release(cli_coord_args *a)
+{
+	sl_buf_release(&a->listen);
+	sl_buf_release(&a->state);
+}
+
+/*
+ * Starts a coordinator bound to a->listen (and to also, when not NULL,
+ * whose bound endpoint goes to also_bound) and prints the client endpoint
+ * on stdout. SL_OK with *c and *zctx, else the error printed (SL_EUSAGE:
+ * its --state is in use).
+ */
+static int
+cli_coord_open(cli_coord_args *a, const char *also, sl_buf *also_bound,
+	       void **zctx, sl_coord **c)
+{
+	sl_buf bound = SL_BUF_INIT, err = SL_BUF_INIT;
+	int rv = SL_EIO;
+
+	cli_catch_signals();
+	a->cfg.stop = &cli_stop;
+	*c = NULL;
+	if ((*zctx = zmq_ctx_new()) == NULL ||
+	    (rv = sl_coord_new(c, *zctx, &a->cfg, &err)) != SL_OK ||
+	    (rv = sl_coord_bind(*c, a->listen.buf, &bound, &err)) != SL_OK ||
+	    (also &&
+	     (rv = sl_coord_bind(*c, also, also_bound, &err)) != SL_OK)) {
+		sl_error("coordinator: %s", err.len ? err.buf : "cannot start");
+		rv = rv == SL_OK ? SL_EIO : rv;
+	} else {
+		printf("%s\n", bound.buf);
+		fflush(stdout);
+		sl_info("coordinator listening on %s", bound.buf);
+	}
+	sl_buf_release(&bound);
+	sl_buf_release(&err);
+	return rv;
+}
+
+/* Serves until stopped: 0, or EXIT_JOB with the error printed. */
+static int
+cli_coord_serve(sl_coord *c)
+{
+	sl_buf err = SL_BUF_INIT;
+	int code = 0;
+
+	if (sl_coord_run(c, &err) != SL_OK) {
 		sl_error("coordinator: %s", err.buf);
-	else
-		code = 0;
-out:
+		code = EXIT_JOB;
+	}
+	sl_buf_release(&err);
+	return code;
+}
+
+static void
+cli_coord_close(void *zctx, sl_coord *c)
+{
 	sl_coord_free(c);
 	if (zctx)
 		zmq_ctx_term(zctx);
-	sl_buf_release(&listen);
-	sl_buf_release(&state);
-	sl_buf_release(&bound);
+}
+
+int
+cli_cmd_coordinator(int argc, char **argv)
+{
+	cli_coord_args a;
+	sl_coord *c;
+	void *zctx;
+	int rv, code;
+
+	cli_coord_parse(argc, argv, &a, false);
+	rv = cli_coord_open(&a, NULL, NULL, &zctx, &c);
+	code = rv == SL_OK ? cli_coord_serve(c)
+	       : rv == SL_EUSAGE ? EXIT_USAGE : EXIT_JOB;
+	cli_coord_close(zctx, c);
+	cli_coord_args_release(&a);
+	return code;
+}
+
+/*
+ * `mpirun -np N sluice cluster`: rank 0 the coordinator (clients reach it
+ * at --listen, the worker ranks at tcp://HOST:*, its endpoint broadcast
+ * with MPI, as `sluice run` under mpirun does), ranks 1..N-1 workers with
+ * a slot per core of their binding, until `sluice stop`. Every rank exits
+ * with rank 0's status.
+ */
+int
+cli_cmd_cluster(int argc, char **argv)
+{
+	cli_coord_args a;
+	sl_buf err = SL_BUF_INIT, host = SL_BUF_INIT, ep = SL_BUF_INIT;
+	sl_worker_config wc = { .stop = &cli_stop };
+	sl_topo_info info;
+	sl_coord *c = NULL;
+	void *zctx = NULL;
+	int rank, size, rv, code = EXIT_JOB;
+
+	cli_coord_parse(argc, argv, &a, true);
+	if ((rv = sl_mpi_init(&rank, &size, &err)) != SL_OK) {
+		sl_error("%s", err.buf);
+		cli_coord_args_release(&a);
+		sl_buf_release(&err);
+		return rv == SL_EUSAGE ? EXIT_USAGE : EXIT_JOB;
+	}
+	if (size < 2) {
+		sl_error("'sluice cluster' runs under mpirun or srun with 2 or "
+			 "more ranks: rank 0 the coordinator, the others "
+			 "workers");
+		code = EXIT_USAGE;
+		goto out;
+	}
+	sl_buf_addstr(&host, "tcp://");
+	if (rank == 0) {
+		rv = sl_mpi_host(&host, &err);
+		sl_buf_addstr(&host, ":*");
+		if (rv != SL_OK)
+			sl_error("%s", err.buf);
+		else if (cli_coord_open(&a, host.buf, &ep, &zctx, &c) != SL_OK)
+			sl_buf_reset(&ep);
+		/* "" when it could not start, so that no rank waits */
+		sl_buf_reset(&err);
+		if (sl_mpi_bcast_str(&ep, &err) != SL_OK)
+			sl_error("%s", err.buf);
+		code = ep.len ? cli_coord_serve(c) : EXIT_JOB;
+		cli_coord_close(zctx, c);
+	} else if (sl_mpi_bcast_str(&ep, &err) == SL_OK && ep.len) {
+		rv = sl_mpi_host(&host, &err);
+		sl_buf_addstr(&host, ":*");
+		if (rv == SL_OK &&
+		    (rv = sl_bind_setup(SL_BIND_CORE, &info, &err)) == SL_OK) {
+			wc.coordinator = ep.buf;
+			wc.shuffle_bind = host.buf;
+			wc.slots = a.slots ? a.slots : info.cores;
+			rv = sl_worker_run(&wc, &err);
+			sl_bind_teardown();
+		}
+		if (rv != SL_OK)
+			sl_error("worker rank %d: %s", rank, err.buf);
+	}
+	/* Every rank exits with the coordinator's status. */
+	sl_buf_reset(&err);
+	if (sl_mpi_bcast_int(&code, &err) != SL_OK) {
+		sl_error("%s", err.buf);
+		code = EXIT_JOB;
+	}
+out:
+	sl_mpi_finalize();
+	cli_coord_args_release(&a);
 	sl_buf_release(&err);
+	sl_buf_release(&host);
+	sl_buf_release(&ep);
 	return code;
 }
 

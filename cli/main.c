@@ -172,6 +172,7 @@ cli_help(FILE *f)
 	fprintf(f,
 		"usage: sluice run JOB [options] INPUT... -o OUTDIR\n"
 		"       sluice coordinator [--listen URL] [options]\n"
+		"       mpirun -np N sluice cluster [--listen URL] [options]\n"
 		"       sluice worker --connect URL [options]\n"
 		"       sluice submit JOB [options] INPUT... -o OUTDIR "
 		"[--wait]\n"
@@ -1319,6 +1320,8 @@ main(int argc, char **argv)
 		return cli_cmd_submit(argc, argv);
 	if (strcmp(argv[1], "coordinator") == 0)
 		return cli_cmd_coordinator(argc, argv);
+	if (strcmp(argv[1], "cluster") == 0)
+		return cli_cmd_cluster(argc, argv);
 	if (strcmp(argv[1], "jobs") == 0 || strcmp(argv[1], "status") == 0 ||
 	    strcmp(argv[1], "cancel") == 0 || strcmp(argv[1], "workers") == 0 ||
 	    strcmp(argv[1], "stop") == 0)

@@ -4,7 +4,8 @@
 # both shuffles (ZeroMQ fetches, MPI all-to-all) from -np 2, give the
 # same part files, byte for byte, as the local mode with the same
 # --partitions; a usage error exits 2; `sluice info` reports every rank;
-# a worker rank killed with SIGKILL ends the job (non-zero, no hang).
+# a worker rank killed with SIGKILL ends the job (non-zero, no hang);
+# `mpirun sluice cluster` takes jobs from `sluice submit` in a shell.
 # Skipped (77) only when mpirun is absent.
 . "$(dirname "$0")/lib.sh"
 
@@ -222,4 +223,39 @@ else
 		"rank 1 .*(signal 9|Killed)"
 	expect_no_success "killed worker rank: no _SUCCESS" "$T/killed"
 fi
+# A cluster under mpirun: rank 0 the coordinator, reached by clients on
+# loopback; two worker ranks; a job submitted from this shell gives the
+# output of sluice run; `sluice stop` ends every rank with status 0.
+LAST_CMD="mpirun -np 3 sluice cluster"
+ASAN_OPTIONS=$MPI_ASAN_OPTIONS timeout -k 5 "$MPI_TIMEOUT" mpirun -np 3 \
+	"$SLUICE" cluster --listen tcp://127.0.0.1:0 --state "$T/cstate" \
+	</dev/null >"$T/cluster.ep" 2>"$T/cluster.err" &
+CL=$!
+_n=0
+while [ ! -s "$T/cluster.ep" ] && [ $_n -lt 400 ]; do
+	sleep 0.05
+	_n=$((_n + 1))
+done
+CEP=$(head -n 1 "$T/cluster.ep")
+_n=0
+until [ "$("$SLUICE" workers --json --coordinator "$CEP" 2>/dev/null |
+	grep -c '"id"')" -ge 2 ] || [ $_n -ge 400 ]; do
+	sleep 0.05
+	_n=$((_n + 1))
+done
+run_sluice workers --coordinator "$CEP"
+check "mpirun cluster: two worker ranks joined" \
+	test "$(grep -c '^[12] ' "$T/out")" -eq 2
+run_sluice submit wordcount "$T/t1.txt" -o "$T/cl1" --partitions 3 \
+	--coordinator "$CEP" --wait
+expect_rc "mpirun cluster: a submitted job" 0
+run_sluice run wordcount "$T/t1.txt" -o "$T/cl1.ref" --partitions 3
+check_same_output "mpirun cluster: the output of sluice run" "$T/cl1.ref" \
+	"$T/cl1"
+run_sluice stop --coordinator "$CEP"
+expect_rc "mpirun cluster: stop" 0
+RC=0
+wait "$CL" || RC=$?
+check "mpirun cluster: every rank exits 0" test "$RC" -eq 0
+
 finish
