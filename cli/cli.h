@@ -31,7 +31,7 @@ typedef enum {
 	/* worker */
 	OPT_CONNECT, OPT_SHUFFLE_BIND,
 	/* submit and the commands of a cluster (cli/cluster.c) */
-	OPT_COORDINATOR, OPT_WAIT, OPT_JSON, OPT_LISTEN, OPT_STATE,
+	OPT_COORDINATOR, OPT_WAIT, OPT_JSON, OPT_LISTEN, OPT_STATE, OPT_MAX_RUNNING,
 } cli_opt_id;
 
 typedef struct cli_opt {

@@ -43,6 +43,9 @@ static const cli_opt cli_coord_opts[] = {
 	  "heartbeats between coordinator and workers (default 500)" },
 	{ OPT_HB_TIMEOUT, "heartbeat-timeout", 0, "MS",
 	  "a silent worker is lost after this (default 10000)" },
+	{ OPT_MAX_RUNNING, "max-running", 0, "N",
+	  "jobs that run at once, sharing the slots fairly (default 4); "
+	  "the others wait in submission order" },
 	{ OPT_SLOTS, "slots", 0, "N",
 	  "cluster: task slots of each worker rank (default: one per core "
 	  "of its binding)" },
@@ -140,6 +143,10 @@ cli_coord_parse(int argc, char **argv, cli_coord_args *a, bool cluster)
 			break;
 		case OPT_SLOTS:
 			a->slots = (uint32_t)cli_number(o->name, val, 1, 1024);
+			break;
+		case OPT_MAX_RUNNING:
+			a->cfg.max_running = (uint32_t)cli_number(o->name, val,
+								  1, 64);
 			break;
 		case OPT_VERBOSE: verbose++; break;
 		default: break;

@@ -82,7 +82,7 @@ typedef struct coord_job {
 	uint32_t ex_ranks;       /* workers it went to: W */
 	uint32_t ex_pending;     /* EXCHANGED still due */
 	uint32_t *ex_worker;     /* by worker rank: its worker id */
-	struct coord_job *next;  /* queue */
+	struct coord_job *next;  /* queue, then the running list */
 } coord_job;
 
 struct sl_coord {
@@ -92,7 +92,8 @@ struct sl_coord {
 	uint32_t nworkers;
 	uint32_t last_worker_id; /* ids handed out so far */
 	size_t walloc;           /* workers allocated */
-	coord_job *job;          /* running */
+	coord_job *jobs;         /* running, in the order they started */
+	uint32_t njobs;          /* running */
 	coord_job *queue;        /* waiting, in order */
 	sl_job_info *history;    /* jobs that ended, oldest first, at most
 				    COORD_HISTORY (strings owned) */
@@ -104,9 +105,11 @@ struct sl_coord {
 	bool stop;
 	sl_buf stopper;          /* the client whose SHUTDOWN stopped it */
 	sl_store *store;         /* the job store, or NULL (sluice run) */
+	bool stopping;           /* sl_coord_run is ending: no journaling */
 };
 
 #define COORD_HISTORY 1000 /* ended jobs a coordinator tells clients of */
+#define COORD_MAX_RUNNING 64 /* jobs at once, whatever max_running says */
 
 static uint64_t
 coord_wall_ms(void)
@@ -126,6 +129,7 @@ sl_coord_config_default(sl_coord_config *cfg)
 	cfg->max_workers = SL_COORD_MAX_WORKERS;
 	cfg->stop = NULL;
 	cfg->state_dir = NULL;
+	cfg->max_running = 4;
 	sl_sched_config_default(&cfg->sched);
 }
 
@@ -476,8 +480,6 @@ coord_send_all(sl_coord *c, int type, uint64_t job)
 			coord_send_worker(c, &c->workers[i], &m);
 }
 
-static void coord_start_next(sl_coord *c);
-
 static bool
 coord_mpi_shuffle(const coord_job *j)
 {
@@ -578,15 +580,41 @@ coord_job_ended(sl_coord *c, const coord_job *j, uint8_t state,
 
 	coord_job_info(j, state, error, &info);
 	info.ended_ms = coord_wall_ms();
-	coord_journal(c, &info);
+	if (!c->stopping)
+		coord_journal(c, &info);
 	coord_history_push(c, &info);
 }
 
-/* The running job ended (success, failure, cancel): report and clean up. */
+/* Takes j off the running list. */
 static void
-coord_job_finish(sl_coord *c, int status, const char *error)
+coord_job_unlink(sl_coord *c, coord_job *j)
 {
-	coord_job *j = c->job;
+	coord_job **pp;
+
+	for (pp = &c->jobs; *pp && *pp != j; pp = &(*pp)->next)
+		;
+	if (*pp) {
+		*pp = j->next;
+		c->njobs--;
+	}
+	j->next = NULL;
+}
+
+/* The running job whose id this is, or NULL. */
+static coord_job *
+coord_running(const sl_coord *c, uint64_t id)
+{
+	coord_job *j;
+
+	for (j = c->jobs; j && j->id != id; j = j->next)
+		;
+	return j;
+}
+
+/* Running job j ended (success, failure, cancel): report and clean up. */
+static void
+coord_job_finish(sl_coord *c, coord_job *j, int status, const char *error)
+{
 	const char *dir = j->submit.u.submit.output_dir;
 	sl_buf err = SL_BUF_INIT;
 
@@ -606,8 +634,8 @@ coord_job_finish(sl_coord *c, int status, const char *error)
 						   : SL_JOB_FAILED,
 			  status == SL_OK ? "" : error);
 	coord_reply_done(c, &j->client, j->id, status, error, j);
+	coord_job_unlink(c, j);
 	coord_job_free(j);
-	c->job = NULL;
 	sl_buf_release(&err);
 }
 
@@ -632,33 +660,53 @@ coord_output_update(coord_job *j, const coord_worker *w, uint32_t map)
 	return SL_OK;
 }
 
-/* Sends TASK messages for every assignment the scheduler makes now. */
+/*
+ * Tells job j's scheduler what it may hold of each worker now: what it
+ * holds there, plus the slots no job holds.
+ */
 static void
-coord_dispatch(sl_coord *c)
+coord_capacity(sl_coord *c, coord_job *j)
 {
-	coord_job *j = c->job;
-	const sl_msg *s;
+	const coord_job *k;
+	uint32_t i, used;
+
+	for (i = 0; i < c->nworkers; i++) {
+		const coord_worker *w = &c->workers[i];
+
+		if (!w->alive)
+			continue;
+		for (used = 0, k = c->jobs; k; k = k->next)
+			used += sl_sched_worker_used(k->sched, w->id);
+		sl_sched_worker_capacity(j->sched, w->id,
+					 (used < w->slots ? w->slots - used
+							  : 0) +
+						 sl_sched_worker_used(j->sched,
+								      w->id));
+	}
+}
+
+/* Sends the TASK of job j's next assignment, if its scheduler has one
+ * within its capacity: 1, else 0. */
+static int
+coord_dispatch_one(sl_coord *c, coord_job *j, uint64_t now)
+{
+	const sl_msg *s = &j->submit;
 	sl_map_output *local = NULL; /* --shuffle mpi: outputs read locally */
 	sl_assign a;
 	sl_msg m;
-	uint64_t now = sl_now_ms();
 	uint32_t i;
 	int rv;
 
-	if (j == NULL)
-		return;
-	s = &j->submit;
-	while (sl_sched_next_kill(j->sched, &a) == 1)
-		coord_send_attempt(c, a.worker, SL_MSG_KILL, j->id, a.kind,
-				   a.task, a.attempt);
-	while (sl_sched_next(j->sched, now, &a) == 1) {
+	if (sl_sched_next(j->sched, now, &a) != 1)
+		return 0;
+	{
 		coord_worker *cw = coord_worker_of(c, a.worker);
 
 		if (cw == NULL) {
 			/* the scheduler has only live workers: a bug */
 			sl_sched_fail(j->sched, "internal error: a task went "
 				      "to a worker that is gone");
-			break;
+			return 0;
 		}
 
 		memset(&m, 0, sizeof(m));
@@ -679,11 +727,11 @@ coord_dispatch(sl_coord *c)
 			 * are borrowed for the send). */
 			m.u.task.maps = j->outputs;
 			m.u.task.nmaps = (uint32_t)j->splits.n;
-			if (coord_mpi_shuffle(j) && local == NULL &&
+			if (coord_mpi_shuffle(j) &&
 			    (local = calloc(j->splits.n ? j->splits.n : 1,
 					    sizeof(*local))) == NULL) {
 				sl_sched_fail(j->sched, "out of memory");
-				break;
+				return 0;
 			}
 			for (i = 0; local && i < j->splits.n; i++)
 				local[i] = (sl_map_output){
@@ -705,6 +753,43 @@ coord_dispatch(sl_coord *c)
 					      "worker", now);
 	}
 	free(local);
+	return 1;
+}
+
+/*
+ * Sends the kills every scheduler asks for, then the TASKs: slot by slot,
+ * to the job the fair-share rule picks (sl_share_pick: the fewest running
+ * attempts first), until no job has an attempt to start in the slots left.
+ */
+static void
+coord_dispatch(sl_coord *c)
+{
+	uint32_t running[COORD_MAX_RUNNING], n = 0, i;
+	bool wanting[COORD_MAX_RUNNING];
+	coord_job *v[COORD_MAX_RUNNING], *j;
+	uint64_t now = sl_now_ms();
+	sl_assign a;
+	size_t pick;
+
+	for (j = c->jobs; j && n < COORD_MAX_RUNNING; j = j->next) {
+		while (sl_sched_next_kill(j->sched, &a) == 1)
+			coord_send_attempt(c, a.worker, SL_MSG_KILL, j->id,
+					   a.kind, a.task, a.attempt);
+		v[n] = j;
+		running[n] = sl_sched_running(j->sched);
+		wanting[n++] = sl_sched_state_of(j->sched) ==
+			       SL_SCHED_RUNNING;
+	}
+	while ((pick = sl_share_pick(running, wanting, n)) < n) {
+		coord_capacity(c, v[pick]);
+		if (coord_dispatch_one(c, v[pick], now))
+			running[pick]++;
+		else
+			wanting[pick] = false;
+		for (i = 0; i < n; i++) /* a send may have lost a worker */
+			if (sl_sched_state_of(v[i]->sched) != SL_SCHED_RUNNING)
+				wanting[i] = false;
+	}
 }
 
 /*
@@ -713,9 +798,8 @@ coord_dispatch(sl_coord *c)
  * worker has answered.
  */
 static void
-coord_exchange_start(sl_coord *c)
+coord_exchange_start(sl_coord *c, coord_job *j)
 {
-	coord_job *j = c->job;
 	uint32_t i;
 	sl_msg m;
 
@@ -749,12 +833,11 @@ coord_exchange_start(sl_coord *c)
 static void
 coord_on_exchanged(sl_coord *c, coord_worker *w, const sl_msg *m)
 {
-	coord_job *j = c->job;
+	coord_job *j = coord_running(c, m->u.exchanged.job);
 	uint32_t rank = m->u.exchanged.rank, r;
 	sl_buf why = SL_BUF_INIT;
 
-	if (j == NULL || m->u.exchanged.job != j->id || !j->ex_sent ||
-	    j->ex_pending == 0)
+	if (j == NULL || !j->ex_sent || j->ex_pending == 0)
 		return;
 	if (m->u.exchanged.status != SL_OK)
 		sl_buf_addf(&why, "exchange of map outputs failed on worker "
@@ -783,37 +866,52 @@ coord_on_exchanged(sl_coord *c, coord_worker *w, const sl_msg *m)
 	sl_info("job %llu: map outputs exchanged", (unsigned long long)j->id);
 }
 
-/* Checks the scheduler's state after an event; finishes the job if due. */
+static int coord_start_next(sl_coord *c);
+
+/*
+ * After an event: kills and new attempts go out, an MPI exchange starts
+ * once its job's maps are done, jobs that ended are finished, and queued
+ * jobs are admitted into the slots that freed; again until nothing
+ * changes.
+ */
 static void
 coord_progress(sl_coord *c)
 {
 	sl_buf msg = SL_BUF_INIT;
+	coord_job *j, *next;
+	bool again;
 
-	if (c->job == NULL) {
-		coord_start_next(c);
-		return;
-	}
-	coord_dispatch(c);
-	if (coord_mpi_shuffle(c->job) && !c->job->ex_sent &&
-	    sl_sched_state_of(c->job->sched) == SL_SCHED_RUNNING &&
-	    sl_sched_maps_done(c->job->sched)) {
-		coord_exchange_start(c);
-		coord_dispatch(c); /* kills, if it failed */
-	}
-	switch (sl_sched_state_of(c->job->sched)) {
-	case SL_SCHED_SUCCEEDED:
-		coord_job_finish(c, SL_OK, "");
-		break;
-	case SL_SCHED_FAILED:
-		sl_sched_failure(c->job->sched, &msg);
-		coord_job_finish(c, SL_EJOB, msg.buf);
-		break;
-	default:
-		break;
-	}
+	do {
+		again = false;
+		coord_dispatch(c);
+		for (j = c->jobs; j; j = j->next)
+			if (coord_mpi_shuffle(j) && !j->ex_sent &&
+			    sl_sched_state_of(j->sched) == SL_SCHED_RUNNING &&
+			    sl_sched_maps_done(j->sched)) {
+				coord_exchange_start(c, j);
+				again = true; /* kills, if it failed */
+			}
+		for (j = c->jobs; j; j = next) {
+			next = j->next;
+			switch (sl_sched_state_of(j->sched)) {
+			case SL_SCHED_SUCCEEDED:
+				coord_job_finish(c, j, SL_OK, "");
+				again = true;
+				break;
+			case SL_SCHED_FAILED:
+				sl_buf_reset(&msg);
+				sl_sched_failure(j->sched, &msg);
+				coord_job_finish(c, j, SL_EJOB, msg.buf);
+				again = true;
+				break;
+			default:
+				break;
+			}
+		}
+		if (coord_start_next(c) > 0)
+			again = true;
+	} while (again);
 	sl_buf_release(&msg);
-	if (c->job == NULL)
-		coord_start_next(c);
 }
 
 /* Plans and starts a queued job; refuses it (JOB_DONE) when it cannot. */
@@ -881,15 +979,24 @@ out:
 	return rv;
 }
 
-static void
+/*
+ * Admits queued jobs, in submission order, while fewer than max_running
+ * run: each gets a scheduler over every worker, and the fair-share rule
+ * of coord_dispatch gives it its slots. A --shuffle mpi job runs alone:
+ * its collective spans every worker rank. Returns how many started.
+ */
+static int
 coord_start_next(sl_coord *c)
 {
 	sl_buf err = SL_BUF_INIT;
 	sl_job_info info;
-	coord_job *j;
-	int rv;
+	coord_job *j, **tail;
+	int rv, started = 0;
 
-	while (c->job == NULL && (j = c->queue) != NULL) {
+	while ((j = c->queue) != NULL && c->njobs < c->cfg.max_running &&
+	       c->njobs < COORD_MAX_RUNNING &&
+	       !(c->jobs && (coord_mpi_shuffle(j) ||
+			     coord_mpi_shuffle(c->jobs)))) {
 		uint32_t want = j->submit.u.submit.min_workers;
 		uint32_t alive = coord_alive(c);
 
@@ -915,12 +1022,17 @@ coord_start_next(sl_coord *c)
 			coord_job_free(j);
 			continue;
 		}
-		c->job = j;
+		for (tail = &c->jobs; *tail; tail = &(*tail)->next)
+			;
+		j->next = NULL;
+		*tail = j;
+		c->njobs++;
+		started++;
 		coord_job_info(j, SL_JOB_RUNNING, NULL, &info);
 		coord_journal(c, &info);
-		coord_progress(c);
 	}
 	sl_buf_release(&err);
+	return started;
 }
 
 static void
@@ -970,8 +1082,7 @@ coord_on_submit(sl_coord *c, const sl_buf *peer, sl_msg *m)
 	coord_send(c, peer, &r);
 	for (pp = &c->queue; *pp; pp = &(*pp)->next)
 		;
-	*pp = j;
-	coord_start_next(c);
+	*pp = j; /* coord_on_message's coord_progress admits it */
 }
 
 /* --- workers ------------------------------------------------------------- */
@@ -1022,6 +1133,7 @@ static void
 coord_on_hello(sl_coord *c, const sl_buf *peer, const sl_msg *m)
 {
 	coord_worker *w;
+	coord_job *j;
 	sl_msg r;
 
 	if (coord_worker_by_peer(c, peer) != NULL) {
@@ -1069,11 +1181,11 @@ coord_on_hello(sl_coord *c, const sl_buf *peer, const sl_msg *m)
 	w->last_heard_ms = sl_now_ms();
 	w->alive = true;
 	c->nworkers++;
-	if (c->job && sl_sched_worker_add(c->job->sched, w->id, w->slots) !=
-		      SL_OK) {
-		coord_worker_lost(c, w, "out of memory");
-		return;
-	}
+	for (j = c->jobs; j; j = j->next)
+		if (sl_sched_worker_add(j->sched, w->id, w->slots) != SL_OK) {
+			coord_worker_lost(c, w, "out of memory");
+			return;
+		}
 	memset(&r, 0, sizeof(r));
 	r.type = SL_MSG_WELCOME;
 	r.u.welcome.worker = w->id;
@@ -1096,6 +1208,7 @@ coord_worker_lost(sl_coord *c, coord_worker *w, const char *why)
 {
 	static const unsigned char any[SL_COORD_CLIENT_ID];
 	sl_buf msg = SL_BUF_INIT, client = SL_BUF_INIT;
+	coord_job *j;
 	sl_msg m;
 
 	if (!w->alive)
@@ -1114,55 +1227,57 @@ coord_worker_lost(sl_coord *c, coord_worker *w, const char *why)
 		coord_send(c, &client, &m);
 		sl_buf_release(&client);
 	}
-	if (c->job == NULL)
-		return;
-	sl_sched_worker_lost(c->job->sched, w->id, sl_now_ms());
-	/* Its exchanged partitions (or its part in the collective) are
-	 * gone: nothing reruns across the MPI exchange. */
-	if (coord_mpi_shuffle(c->job)) {
-		sl_buf_addf(&msg, "worker %u (%s) lost (%s): --shuffle mpi "
-			    "cannot go on without every worker rank", w->id,
-			    w->name, why);
-		sl_sched_fail(c->job->sched, msg.buf);
+	for (j = c->jobs; j; j = j->next) {
+		sl_sched_worker_lost(j->sched, w->id, sl_now_ms());
+		/* Its exchanged partitions (or its part in the collective)
+		 * are gone: nothing reruns across the MPI exchange. */
+		if (coord_mpi_shuffle(j)) {
+			sl_buf_reset(&msg);
+			sl_buf_addf(&msg, "worker %u (%s) lost (%s): --shuffle "
+				    "mpi cannot go on without every worker "
+				    "rank", w->id, w->name, why);
+			sl_sched_fail(j->sched, msg.buf);
+		}
 	}
 	sl_buf_release(&msg);
 }
 
 /*
- * Whether id is an attempt of the running job that was given to worker w:
+ * The running job of attempt id, when the attempt was given to worker w:
  * only that worker may report on it or commit it. Anything else, from a
  * worker of another attempt or a forger that joined, is ignored: it can
  * neither commit nor fail a task it does not run.
  */
-static bool
+static coord_job *
 coord_attempt_of(const sl_coord *c, const coord_worker *w,
 		 const sl_attempt_id *id, const char *what)
 {
+	coord_job *j = coord_running(c, id->job);
 	uint32_t owner;
 
-	if (c->job == NULL || id->job != c->job->id)
-		return false;
-	if (sl_sched_attempt_worker(c->job->sched, id->kind, id->task,
+	if (j == NULL)
+		return NULL;
+	if (sl_sched_attempt_worker(j->sched, id->kind, id->task,
 				    id->attempt, &owner) == SL_OK &&
 	    owner == w->id)
-		return true;
+		return j;
 	sl_warn("coordinator: %s for %s task %u attempt %u from worker %u "
 		"(%s), which does not run it: ignored", what,
 		id->kind == SL_TASK_MAP ? "map" : "reduce", id->task,
 		id->attempt, w->id, w->name);
-	return false;
+	return NULL;
 }
 
 static void
 coord_on_task_done(sl_coord *c, coord_worker *w, const sl_msg *m)
 {
 	const sl_attempt_id *id = &m->u.task_done.id;
-	coord_job *j = c->job;
+	coord_job *j;
 	coord_task_stats *st;
 	uint64_t now = sl_now_ms();
 	int status = m->u.task_done.status;
 
-	if (!coord_attempt_of(c, w, id, "TASK_DONE"))
+	if ((j = coord_attempt_of(c, w, id, "TASK_DONE")) == NULL)
 		return;
 	if (status != SL_OK)
 		sl_info("job %llu: %s task %u attempt %u on worker %u "
@@ -1212,22 +1327,23 @@ static void
 coord_on_commit_req(sl_coord *c, coord_worker *w, const sl_msg *m)
 {
 	const sl_attempt_id *id = &m->u.commit_req.id;
+	coord_job *j;
 	int go;
 
-	if (c->job == NULL || id->job != c->job->id) {
+	if (coord_running(c, id->job) == NULL) {
 		/* a job that is over: nothing of it may commit */
 		coord_send_attempt(c, w->id, SL_MSG_KILL, id->job, id->kind,
 				   id->task, id->attempt);
 		return;
 	}
-	if (!coord_attempt_of(c, w, id, "COMMIT_REQ"))
+	if ((j = coord_attempt_of(c, w, id, "COMMIT_REQ")) == NULL)
 		return;
 	if (id->kind != SL_TASK_REDUCE) {
 		coord_send_attempt(c, w->id, SL_MSG_KILL, id->job, id->kind,
 				   id->task, id->attempt);
 		return;
 	}
-	go = sl_sched_commit_request(c->job->sched, id->task, id->attempt);
+	go = sl_sched_commit_request(j->sched, id->task, id->attempt);
 	coord_send_attempt(c, w->id, go == 1 ? SL_MSG_COMMIT_GO : SL_MSG_KILL,
 			   id->job, id->kind, id->task, id->attempt);
 }
@@ -1245,9 +1361,10 @@ coord_on_list(sl_coord *c, const sl_buf *peer, uint64_t id)
 
 	for (j = c->queue; j; j = j->next)
 		n++;
-	/* ended jobs first (the oldest ids), then the running one, then the
-	 * queue: id order, since jobs start in the order submitted */
-	if ((v = calloc(c->nhistory + n + 1, sizeof(*v))) == NULL) {
+	/* ended jobs first (the oldest ids), then the running ones, then
+	 * the queue: id order, since jobs start in the order submitted */
+	if ((v = calloc(c->nhistory + c->njobs + n + 1, sizeof(*v))) ==
+	    NULL) {
 		sl_warn("coordinator: out of memory for a job list");
 		return;
 	}
@@ -1255,8 +1372,9 @@ coord_on_list(sl_coord *c, const sl_buf *peer, uint64_t id)
 	for (i = 0; i < c->nhistory; i++)
 		if (id == 0 || c->history[i].id == id)
 			v[n++] = c->history[i];
-	if (c->job && (id == 0 || c->job->id == id))
-		coord_job_info(c->job, SL_JOB_RUNNING, NULL, &v[n++]);
+	for (j = c->jobs; j; j = j->next)
+		if (id == 0 || j->id == id)
+			coord_job_info(j, SL_JOB_RUNNING, NULL, &v[n++]);
 	for (j = c->queue; j; j = j->next)
 		if (id == 0 || j->id == id)
 			coord_job_info(j, SL_JOB_QUEUED, NULL, &v[n++]);
@@ -1283,8 +1401,8 @@ coord_on_cancel(sl_coord *c, const sl_buf *peer, uint64_t id)
 	m.type = SL_MSG_CANCELED;
 	m.u.canceled.job = id;
 	m.u.canceled.error = "";
-	if (c->job && c->job->id == id) {
-		coord_job_finish(c, SL_ECANCELED, "job canceled");
+	if ((j = coord_running(c, id)) != NULL) {
+		coord_job_finish(c, j, SL_ECANCELED, "job canceled");
 		goto reply;
 	}
 	for (pp = &c->queue; *pp && (*pp)->id != id; pp = &(*pp)->next)
@@ -1448,9 +1566,12 @@ out:
 static void
 coord_arm(sl_coord *c)
 {
-	uint64_t now = sl_now_ms(), due;
+	uint64_t now = sl_now_ms(), due = UINT64_MAX, d;
+	const coord_job *j;
 
-	due = c->job ? sl_sched_next_due(c->job->sched, now) : UINT64_MAX;
+	for (j = c->jobs; j; j = j->next)
+		if ((d = sl_sched_next_due(j->sched, now)) < due)
+			due = d;
 	sl_loop_timer_in(c->loop, c->due_timer,
 			 due == UINT64_MAX ? UINT64_MAX
 			 : due > now	   ? due - now
@@ -1465,10 +1586,13 @@ coord_tick(sl_loop *loop, void *arg)
 	sl_coord *c = arg;
 	uint64_t now = sl_now_ms();
 	uint32_t i;
-	bool lost = false;
+	bool lost = false, exchanging = false;
+	const coord_job *j;
+
 	/* Workers in the MPI collective cannot answer: a rank that dies
 	 * there makes mpirun end every rank. */
-	bool exchanging = c->job && c->job->ex_sent && c->job->ex_pending;
+	for (j = c->jobs; j; j = j->next)
+		exchanging |= j->ex_sent && j->ex_pending;
 
 	(void)loop;
 	for (i = 0; i < c->nworkers; i++) {
@@ -1493,7 +1617,7 @@ coord_tick(sl_loop *loop, void *arg)
 		}
 	}
 	/* a job waiting for workers to join times out here */
-	if (lost || c->job || c->queue)
+	if (lost || c->jobs || c->queue)
 		coord_progress(c);
 	coord_workers_compact(c);
 	coord_arm(c);
@@ -1628,8 +1752,12 @@ sl_coord_run(sl_coord *c, sl_buf *err)
 
 	if ((rv = sl_loop_run(c->loop, c->cfg.stop, err)) != SL_OK)
 		return rv;
-	if (c->job)
-		coord_job_finish(c, SL_ECANCELED, "coordinator shut down");
+	/* Not journaled: a stop is, for the store, a crash; the jobs that
+	 * were queued or running run again at the next start. */
+	c->stopping = true;
+	while (c->jobs)
+		coord_job_finish(c, c->jobs, SL_ECANCELED,
+				 "coordinator shut down");
 	while ((j = c->queue) != NULL) {
 		c->queue = j->next;
 		coord_reply_done(c, &j->client, j->id, SL_ECANCELED,
@@ -1656,7 +1784,10 @@ sl_coord_free(sl_coord *c)
 		c->queue = j->next;
 		coord_job_free(j);
 	}
-	coord_job_free(c->job);
+	while ((j = c->jobs) != NULL) {
+		c->jobs = j->next;
+		coord_job_free(j);
+	}
 	for (i = 0; i < c->nhistory; i++)
 		coord_info_release(&c->history[i]);
 	free(c->history);

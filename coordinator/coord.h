@@ -13,10 +13,13 @@
  * splits and manages the output directory's metadata (temporary dir,
  * stale parts, _SUCCESS).
  *
- * Jobs run one at a time, in the order submitted (the others wait). A
- * job starts once SUBMIT's min_workers workers have joined (bounded by
- * join_timeout_ms), so that a launcher that starts the workers with the
- * client (mpirun) runs the job on all of them.
+ * Jobs start in the order submitted, up to max_running at once; running
+ * jobs share every worker's slots by the fair-share rule (sl_share_pick:
+ * the job with the fewest running attempts takes the next free slot), the
+ * others wait. A job starts once SUBMIT's min_workers workers have joined
+ * (bounded by join_timeout_ms), so that a launcher that starts the
+ * workers with the client (mpirun) runs the job on all of them. A
+ * --shuffle mpi job runs alone.
  *
  * --shuffle mpi (spec.shuffle): reduces are held when every map is done;
  * every worker gets EXCHANGE (each map's output attempt and holder); each
@@ -45,6 +48,8 @@ typedef struct sl_coord_config {
 	uint32_t join_timeout_ms; /* a job whose SUBMIT asks for min_workers
 				     fails when fewer have joined this long
 				     after it was submitted; default 30000 */
+	uint32_t max_running;    /* jobs that run at once, sharing the slots
+				    fairly (the others wait); default 4 */
 	uint32_t max_workers;    /* live workers at most (a HELLO past it is
 				    refused); default SL_COORD_MAX_WORKERS */
 	sl_sched_config sched;   /* backoff, speculation; max_attempts is

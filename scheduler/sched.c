@@ -648,6 +648,36 @@ sl_sched_worker_add(sl_sched *s, uint32_t worker, uint32_t slots)
 }
 
 int
+sl_sched_worker_capacity(sl_sched *s, uint32_t worker, uint32_t slots)
+{
+	sched_worker *w = sched_worker_of(s, worker);
+
+	if (w == NULL)
+		return SL_EINVAL;
+	w->slots = slots > w->used ? slots : w->used;
+	return SL_OK;
+}
+
+uint32_t
+sl_sched_worker_used(const sl_sched *s, uint32_t worker)
+{
+	const sched_worker *w = sched_worker_of(s, worker);
+
+	return w ? w->used : 0;
+}
+
+size_t
+sl_share_pick(const uint32_t *running, const bool *wanting, size_t n)
+{
+	size_t i, best = n;
+
+	for (i = 0; i < n; i++)
+		if (wanting[i] && (best == n || running[i] < running[best]))
+			best = i;
+	return best;
+}
+
+int
 sl_sched_worker_lost(sl_sched *s, uint32_t worker, uint64_t now_ms)
 {
 	sched_worker *w = sched_worker_of(s, worker);

@@ -91,6 +91,28 @@ void sl_sched_free(sl_sched *s);
 int sl_sched_worker_add(sl_sched *s, uint32_t worker, uint32_t slots);
 
 /*
+ * The slots this job may hold on `worker` from now on, at least those its
+ * attempts hold there: the coordinator shares each worker's slots among
+ * the jobs that run at once (sl_share_pick). SL_OK, SL_EINVAL for an
+ * unknown worker.
+ */
+int sl_sched_worker_capacity(sl_sched *s, uint32_t worker, uint32_t slots);
+
+/* The slots this job's attempts hold on `worker` (0 for an unknown one). */
+uint32_t sl_sched_worker_used(const sl_sched *s, uint32_t worker);
+
+/*
+ * The fair-share rule among the jobs that run at once: of the n jobs, in
+ * the order they started, the one that may take the next free slot is
+ * the one with the fewest running attempts among those `wanting` one
+ * (ties: the one that started first). So running jobs share the slots
+ * equally, a job that needs fewer leaves its share to the others, and a
+ * small job submitted behind a big one gets the next slot that frees.
+ * Returns its index, or n when none wants a slot.
+ */
+size_t sl_share_pick(const uint32_t *running, const bool *wanting, size_t n);
+
+/*
  * The worker is gone. Its running attempts end as failed (counted, error
  * "worker lost"), and the map outputs it held are lost: those map tasks
  * run again (at once, not counted as failures) unless the job has already

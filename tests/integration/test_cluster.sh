@@ -62,7 +62,7 @@ export SLUICE_STATE
 
 : >"$T/ep"
 "$SLUICE" coordinator --listen tcp://127.0.0.1:0 --heartbeat-interval 100 \
-	--heartbeat-timeout 2000 >"$T/ep" 2>"$T/coord.err" &
+	--heartbeat-timeout 2000 --max-running 2 >"$T/ep" 2>"$T/coord.err" &
 COORD=$!
 poll_for "the coordinator's endpoint" test -s "$T/ep"
 EP=$(cat "$T/ep")
@@ -115,15 +115,39 @@ check "jobs --json: three jobs" test "$(grep -c '"id":' "$T/out")" -eq 3
 run_sluice jobs --coordinator "$EP"
 check "jobs: a table with a line a job" test "$(wc -l <"$T/out")" -eq 4
 
+# Fair share: a big job (6 maps of 3 s on the 2 slots) then a small one;
+# the small one gets the next slot that frees and ends while the big one
+# still runs, instead of waiting for it.
+gen_text 6 12000 space >"$T/big.txt"
+run_sluice submit streaming "$T/big.txt" -o "$T/big" --coordinator "$EP" \
+	--mapper "$T/slowcat" --reducer cat --partitions 2 --split-size 64K
+JB=$(cat "$T/out")
+poll_for "job $JB to run" state_is "$JB" running
+run_sluice submit wordcount "$T/small.txt" -o "$T/fair" --coordinator "$EP" \
+	--wait
+expect_rc "fair share: the small job behind a big one" 0
+check "fair share: it ended while the big job still ran" \
+	state_is "$JB" running
+check_same_output "fair share: its output" "$T/r3" "$T/fair"
+poll_for "job $JB to succeed" state_is "$JB" succeeded
+run_sluice run streaming "$T/big.txt" -o "$T/rbig" --mapper cat \
+	--reducer cat --partitions 2 --split-size 64K --workers 2
+check_same_output "fair share: the big job's output" "$T/rbig" "$T/big"
+
 # Cancel: of a running job (its attempts stop, no output that looks
-# complete, state canceled), and of one that waits behind it.
+# complete, state canceled), and of one that waits behind the two that
+# run (--max-running 2).
 run_sluice submit streaming "$T/small.txt" -o "$T/slow" --coordinator "$EP" \
 	--mapper "$T/slowcat" --reducer cat --partitions 1
 JS=$(cat "$T/out")
+run_sluice submit streaming "$T/small.txt" -o "$T/slow2" \
+	--coordinator "$EP" --mapper "$T/slowcat" --reducer cat --partitions 1
+JS2=$(cat "$T/out")
 run_sluice submit wordcount "$T/small.txt" -o "$T/queued" \
 	--coordinator "$EP"
 JQ=$(cat "$T/out")
 poll_for "job $JS to run" state_is "$JS" running
+check "--max-running 2: the third job waits" state_is "$JQ" queued
 run_sluice cancel "$JQ" --coordinator "$EP"
 expect_rc "cancel of a queued job: exit status" 0
 run_sluice cancel "$JS" --coordinator "$EP"
@@ -136,6 +160,7 @@ expect_no_success "cancel: no output of the queued job" "$T/queued"
 run_sluice cancel "$JS" --coordinator "$EP"
 expect_rc "cancel of a job that ended: exit status" 1
 expect_sluice_error "cancel of a job that ended: why" "ended already"
+poll_for "job $JS2 to succeed" state_is "$JS2" succeeded
 # The workers are free again for the next job.
 run_sluice submit wordcount "$T/small.txt" -o "$T/after" --coordinator "$EP" \
 	--wait
@@ -159,7 +184,7 @@ run_sluice submit wordcount "$T/small.txt" -o "$T/x" --coordinator "$EP" \
 	--workers 2
 expect_rc "submit with a run-only option: exit status" 2
 run_sluice jobs --coordinator "$EP" --json
-check "bad submits queue nothing" test "$(grep -c '"id":' "$T/out")" -eq 6
+check "bad submits queue nothing" test "$(grep -c '"id":' "$T/out")" -eq 9
 
 # --- the journal --------------------------------------------------------------
 
@@ -197,7 +222,7 @@ check_same_output "restart: the queued job's output" "$T/r1" "$T/j2"
 check "restart: the workers rejoined" grep -q "joining again" "$T/w1.err"
 run_sluice jobs --coordinator "$EP" --json
 check "restart: the history stays" \
-	test "$(grep -c '"state": "succeeded"' "$T/out")" -ge 5
+	test "$(grep -c '"state": "succeeded"' "$T/out")" -ge 7
 check "restart: canceled jobs stay canceled" \
 	test "$(grep -c '"state": "canceled"' "$T/out")" -eq 2
 run_sluice submit wordcount "$T/small.txt" -o "$T/new" --coordinator "$EP" \

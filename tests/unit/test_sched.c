@@ -906,7 +906,84 @@ test_bad_arguments_to_new_are_rejected(void)
 	sl_sched_free(NULL);
 }
 
+/*
+ * The fair-share rule: the job with the fewest running attempts among
+ * those that want a slot; ties to the one that started first; none when
+ * no job wants one. Played slot by slot, it shares slots equally, and a
+ * job that wants fewer leaves its share to the others.
+ */
+static void
+test_the_share_rule_gives_the_next_slot_to_the_job_running_least(void)
+{
+	uint32_t running[3] = { 5, 2, 2 };
+	bool wanting[3] = { true, true, true };
+	uint32_t slots, i;
+
+	ASSERT_EQ_INT(sl_share_pick(running, wanting, 3), 1);
+	wanting[1] = false;
+	ASSERT_EQ_INT(sl_share_pick(running, wanting, 3), 2);
+	wanting[0] = wanting[2] = false;
+	ASSERT_EQ_INT(sl_share_pick(running, wanting, 3), 3);
+	ASSERT_EQ_INT(sl_share_pick(running, wanting, 0), 0);
+	/* 10 slots, a big job started first and a small one with 2 tasks:
+	 * the small one gets its 2 at once, the big one the other 8 */
+	running[0] = running[1] = 0;
+	for (slots = 0; slots < 10; slots++) {
+		wanting[0] = true;
+		wanting[1] = running[1] < 2;
+		i = (uint32_t)sl_share_pick(running, wanting, 2);
+		CU_ASSERT_FATAL(i < 2);
+		running[i]++;
+		if (slots == 3) /* the small job is not behind the big one */
+			ASSERT_EQ_INT(running[1], 2);
+	}
+	ASSERT_EQ_INT(running[0], 8);
+	ASSERT_EQ_INT(running[1], 2);
+	/* three big jobs: equal shares, 4, 4 and 4 of 12 */
+	memset(running, 0, sizeof(running));
+	wanting[0] = wanting[1] = wanting[2] = true;
+	for (slots = 0; slots < 12; slots++)
+		running[sl_share_pick(running, wanting, 3)]++;
+	ASSERT_EQ_INT(running[0], 4);
+	ASSERT_EQ_INT(running[1], 4);
+	ASSERT_EQ_INT(running[2], 4);
+}
+
+/*
+ * A job's capacity on a worker bounds its assignments there: with 2 of
+ * a worker's 4 slots left to it, a job with 5 maps starts 2; given more,
+ * it starts more; a capacity below what it holds keeps what it holds.
+ */
+static void
+test_a_capacity_bounds_what_a_job_starts_on_a_worker(void)
+{
+	sl_sched *s;
+	sl_assign a;
+	int n = 0;
+
+	ASSERT_EQ_INT(sl_sched_new(&s, 5, 1, NULL), SL_OK);
+	ASSERT_EQ_INT(sl_sched_worker_add(s, 1, 4), SL_OK);
+	ASSERT_EQ_INT(sl_sched_worker_capacity(s, 1, 2), SL_OK);
+	while (sl_sched_next(s, 0, &a) == 1)
+		n++;
+	ASSERT_EQ_INT(n, 2);
+	ASSERT_EQ_INT(sl_sched_worker_used(s, 1), 2);
+	ASSERT_EQ_INT(sl_sched_worker_capacity(s, 1, 3), SL_OK);
+	ASSERT_EQ_INT(sl_sched_next(s, 0, &a), 1);
+	ASSERT_EQ_INT(sl_sched_next(s, 0, &a), 0);
+	ASSERT_EQ_INT(sl_sched_worker_capacity(s, 1, 0), SL_OK);
+	ASSERT_EQ_INT(sl_sched_worker_used(s, 1), 3);
+	ASSERT_EQ_INT(sl_sched_next(s, 0, &a), 0);
+	ASSERT_EQ_INT(sl_sched_worker_capacity(s, 9, 1), SL_EINVAL);
+	ASSERT_EQ_INT(sl_sched_worker_used(s, 9), 0);
+	sl_sched_free(s);
+}
+
 static const unit_case cases[] = {
+	{ "the share rule gives the next slot to the job running least",
+	  test_the_share_rule_gives_the_next_slot_to_the_job_running_least },
+	{ "a capacity bounds what a job starts on a worker",
+	  test_a_capacity_bounds_what_a_job_starts_on_a_worker },
 	{ "assignments fill slots in order",
 	  test_assignments_fill_slots_in_order },
 	{ "reduces wait for every map output",
