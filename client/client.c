@@ -95,7 +95,10 @@ client_recv(sl_client *c, long ms, sl_msg *m, sl_buf *err)
 	}
 	if (n == 0)
 		return SL_ETIMEOUT;
-	return sl_zrecv(c->sock, false, NULL, m, NULL, err);
+	if ((n = sl_zrecv(c->sock, false, NULL, m, NULL, err)) == SL_EVERSION)
+		sl_buf_addf(err, ": coordinator '%s' is of another version",
+			    c->endpoint);
+	return n;
 }
 
 static int

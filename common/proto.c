@@ -930,7 +930,7 @@ pr_unpack_msg(pr_dec *d, const msgpack_object *root, sl_msg *m)
 		return pr_fail(d, SL_EPROTO, "version: expected int, got %s",
 			       pr_obj_type(&items[0]));
 	if (items[0].via.u64 != SL_PROTO_VERSION)
-		return pr_fail(d, SL_EPROTO, "unsupported protocol version %"
+		return pr_fail(d, SL_EVERSION, "unsupported protocol version %"
 			       PRIu64 " (expected %d)", items[0].via.u64,
 			       SL_PROTO_VERSION);
 	if (items[1].type != MSGPACK_OBJECT_POSITIVE_INTEGER)

@@ -305,8 +305,10 @@ int sl_msg_encode(const sl_msg *m, sl_buf *out);
 
 /*
  * Decodes one whole message from [data, data+len). On SL_OK *m owns its
- * fields (release with sl_msg_release). On SL_EPROTO or SL_ENOMEM *m is
- * zeroed and, when err is not NULL, a one-line reason is appended to err.
+ * fields (release with sl_msg_release). On SL_EPROTO, SL_EVERSION (a peer
+ * of another protocol version: "unsupported protocol version N (expected
+ * M)") or SL_ENOMEM *m is zeroed and, when err is not NULL, a one-line
+ * reason is appended to err.
  */
 int sl_msg_decode(const void *data, size_t len, sl_msg *m, sl_buf *err);
 

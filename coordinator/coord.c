@@ -1136,11 +1136,11 @@ coord_on_hello(sl_coord *c, const sl_buf *peer, const sl_msg *m)
 	coord_job *j;
 	sl_msg r;
 
-	if (coord_worker_by_peer(c, peer) != NULL) {
-		sl_warn("coordinator: a second HELLO from worker '%s' ignored",
-			m->u.hello.name);
-		return;
-	}
+	/* A HELLO from a live worker: it dropped its work (it rejoins, its
+	 * attempts are void), so the old worker is lost and a new one
+	 * joins. */
+	if ((w = coord_worker_by_peer(c, peer)) != NULL)
+		coord_worker_lost(c, w, "it joined again");
 	/* The scheduler takes at most this many: refuse, do not half-join. */
 	if (m->u.hello.slots > SL_SCHED_MAX_SLOTS) {
 		sl_warn("coordinator: worker '%s' offers %u slots, more than "
@@ -1484,9 +1484,15 @@ coord_on_message(sl_coord *c)
 	sl_buf peer = SL_BUF_INIT, err = SL_BUF_INIT;
 	coord_worker *w;
 	sl_msg m;
+	int rv;
 
-	if (sl_zrecv(c->sock, true, &peer, &m, NULL, &err) != SL_OK) {
+	if ((rv = sl_zrecv(c->sock, true, &peer, &m, NULL, &err)) != SL_OK) {
 		sl_warn("coordinator: bad message: %s", err.buf);
+		/* A peer of another version is answered in ours, which it
+		 * cannot read either: its decoder then names both versions
+		 * (REJOIN carries nothing else). */
+		if (rv == SL_EVERSION)
+			coord_send_simple(c, &peer, SL_MSG_REJOIN, 0);
 		goto out;
 	}
 	w = coord_worker_by_peer(c, &peer);

@@ -58,7 +58,8 @@ extern "C" {
 	XX(TIMEOUT, "timed out")                                              \
 	XX(LOST, "peer lost")                                                 \
 	XX(USAGE, "usage error")                                              \
-	XX(INTERNAL, "internal error")
+	XX(INTERNAL, "internal error")                                        \
+	XX(VERSION, "another protocol version")
 
 typedef enum sl_err {
 	SL_OK = 0,

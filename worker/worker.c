@@ -702,8 +702,18 @@ worker_on_ctrl(worker *w)
 {
 	sl_buf err = SL_BUF_INIT;
 	sl_msg m;
+	int rv;
 
-	if (sl_zrecv(w->ctrl, false, NULL, &m, NULL, &err) != SL_OK) {
+	if ((rv = sl_zrecv(w->ctrl, false, NULL, &m, NULL, &err)) != SL_OK) {
+		/* A coordinator of another version: nothing can work. */
+		if (rv == SL_EVERSION) {
+			sl_buf_addf(w->err, "coordinator '%s' speaks another "
+				    "protocol: %s", w->cfg->coordinator,
+				    err.buf);
+			w->rv = SL_EUSAGE;
+			w->stop = true;
+			goto out;
+		}
 		sl_warn("worker %u: bad message from the coordinator: %s",
 			w->id, err.buf);
 		goto out;
@@ -737,7 +747,10 @@ worker_on_ctrl(worker *w)
 		w->stop = true;
 		break;
 	case SL_MSG_REJOIN:
-		/* It does not know us: declared lost, or restarted. */
+		/* It does not know us: declared lost, or restarted. Not yet
+		 * joined, it answers what we sent before our HELLO. */
+		if (w->id == 0)
+			break;
 		if (w->cfg->rejoin) {
 			worker_rejoin(w, "does not know this worker");
 			break;
@@ -884,6 +897,10 @@ worker_on_beat(sl_loop *loop, void *arg)
 		sl_loop_stop(loop);
 		return;
 	}
+	/* Not joined yet (no WELCOME): no heartbeat, which the coordinator
+	 * would answer REJOIN; the silence above sends HELLO again. */
+	if (w->id == 0)
+		return;
 	memset(&m, 0, sizeof(m));
 	m.type = SL_MSG_HEARTBEAT;
 	m.u.heartbeat.worker = w->id;

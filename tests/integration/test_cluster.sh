@@ -231,6 +231,23 @@ expect_rc "restart: a new job" 0
 check "restart: new ids go on from the old ones" \
 	grep -qx "$((JQ2 + 1))" "$T/out"
 
+# Peers of another protocol version: a client's request is answered in
+# ours (which its decoder names), and the coordinator says why it refused;
+# a worker whose coordinator speaks another version stops, saying so.
+"$SLUICE_PEER" old-client "$EP" 2 >"$T/old.out" 2>&1
+check_text "an old client is answered" 'answer REJOIN\n' "$T/old.out"
+check "the coordinator names the version it refused" \
+	grep -q "unsupported protocol version 2 (expected" "$T/coord2.err"
+"$SLUICE_PEER" old-coordinator 'tcp://127.0.0.1:*' 99 >"$T/oldc.ep" &
+OLDC=$!
+poll_for "the old coordinator" test -s "$T/oldc.ep"
+run_sluice worker --connect "$(cat "$T/oldc.ep")" --slots 1 --bind none
+expect_rc "a worker of another version's coordinator: exit status" 1
+expect_sluice_error "a worker of another version's coordinator: why" \
+	"speaks another protocol: unsupported protocol version 99"
+kill "$OLDC" 2>/dev/null
+wait "$OLDC" 2>/dev/null
+
 # Stop: the coordinator and its workers exit.
 run_sluice stop --coordinator "$EP"
 expect_rc "stop: exit status" 0
