@@ -167,6 +167,28 @@ run_sluice submit wordcount "$T/small.txt" -o "$T/after" --coordinator "$EP" \
 expect_rc "a job after a cancel: exit status" 0
 check_same_output "a job after a cancel: its output" "$T/r3" "$T/after"
 
+# A worker that joins mid-job takes tasks of it, and one stopped with
+# SIGTERM mid-task has its tasks rerun elsewhere: the output is the same.
+run_sluice submit streaming "$T/big.txt" -o "$T/big2" --coordinator "$EP" \
+	--mapper "$T/slowcat" --reducer cat --partitions 2 --split-size 64K
+JB2=$(cat "$T/out")
+poll_for "job $JB2 to run" state_is "$JB2" running
+"$SLUICE" worker --connect "$EP" --slots 1 --bind none 2>"$T/w3.err" &
+W3=$!
+w3_busy() {
+	"$SLUICE" workers --coordinator "$EP" |
+		awk -v pid="$W3" '$2 ~ (":" pid "$") && $4 >= 1 { ok = 1 }
+			END { exit !ok }'
+}
+poll_for "the late worker to run a task" w3_busy
+kill -TERM "$W1"
+RC=0
+wait "$W1" || RC=$?
+check "SIGTERM: the worker exits 0" test "$RC" -eq 0
+poll_for "job $JB2 to succeed" state_is "$JB2" succeeded
+check_same_output "a late worker and a stopped one: the output" \
+	"$T/rbig" "$T/big2"
+
 # Bad requests: exit 1 or 2, the coordinator goes on.
 run_sluice status 999 --coordinator "$EP"
 expect_rc "status of an unknown id: exit status" 1
@@ -184,7 +206,7 @@ run_sluice submit wordcount "$T/small.txt" -o "$T/x" --coordinator "$EP" \
 	--workers 2
 expect_rc "submit with a run-only option: exit status" 2
 run_sluice jobs --coordinator "$EP" --json
-check "bad submits queue nothing" test "$(grep -c '"id":' "$T/out")" -eq 9
+check "bad submits queue nothing" test "$(grep -c '"id":' "$T/out")" -eq 10
 
 # --- the journal --------------------------------------------------------------
 
@@ -219,10 +241,10 @@ run_sluice run streaming "$T/small.txt" -o "$T/rj1" --mapper cat \
 	--reducer cat --partitions 2 --workers 2
 check_same_output "restart: the running job's output" "$T/rj1" "$T/j1"
 check_same_output "restart: the queued job's output" "$T/r1" "$T/j2"
-check "restart: the workers rejoined" grep -q "joining again" "$T/w1.err"
+check "restart: the workers rejoined" grep -q "joining again" "$T/w2.err"
 run_sluice jobs --coordinator "$EP" --json
 check "restart: the history stays" \
-	test "$(grep -c '"state": "succeeded"' "$T/out")" -ge 7
+	test "$(grep -c '"state": "succeeded"' "$T/out")" -ge 8
 check "restart: canceled jobs stay canceled" \
 	test "$(grep -c '"state": "canceled"' "$T/out")" -eq 2
 run_sluice submit wordcount "$T/small.txt" -o "$T/new" --coordinator "$EP" \
@@ -255,11 +277,11 @@ RC=0
 wait "$COORD" || RC=$?
 check "stop: the coordinator exits 0" test "$RC" -eq 0
 RC=0
-wait "$W1" || RC=$?
+wait "$W2" || RC=$?
 check "stop: a worker exits 0" test "$RC" -eq 0
-wait "$W2"
+wait "$W3"
 if grep -q -a -e '^==[0-9]*==ERROR: ' -e ': runtime error: ' \
-	"$T/coord.err" "$T/w1.err" "$T/w2.err"; then
+	"$T/coord.err" "$T/w1.err" "$T/w2.err" "$T/w3.err"; then
 	fail "cluster processes" "sanitizer report"
 fi
 
