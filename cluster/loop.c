@@ -16,6 +16,8 @@ typedef struct loop_timer {
 	sl_loop *loop;
 	sl_loop_fn *fn;
 	void *arg;
+	int id;              /* zmq_timers' id */
+	uint64_t move_ms;    /* a move asked while timers ran, or 0 */
 } loop_timer;
 
 struct sl_loop {
@@ -28,6 +30,7 @@ struct sl_loop {
 	loop_timer **tv;         /* every timer's context, owned */
 	size_t ntv;
 	size_t alloc_tv;
+	bool in_timers;          /* inside zmq_timers_execute */
 	bool stop;
 };
 
@@ -112,7 +115,7 @@ sl_loop_add_timer(sl_loop *l, uint64_t interval_ms, sl_loop_fn *fn,
 		    SL_OK ||
 	    (t = malloc(sizeof(*t))) == NULL)
 		return SL_ENOMEM;
-	*t = (loop_timer){ l, fn, arg };
+	*t = (loop_timer){ l, fn, arg, 0, 0 };
 	if (interval_ms == 0 || interval_ms > LOOP_FAR_MS)
 		interval_ms = interval_ms ? LOOP_FAR_MS : 1;
 	if ((id = zmq_timers_add(l->timers, (size_t)interval_ms, loop_on_timer,
@@ -120,21 +123,55 @@ sl_loop_add_timer(sl_loop *l, uint64_t interval_ms, sl_loop_fn *fn,
 		free(t);
 		return SL_ENOMEM;
 	}
+	t->id = id;
 	l->tv[l->ntv++] = t;
 	return id;
+}
+
+static int
+loop_timer_move(sl_loop *l, int id, uint64_t in_ms)
+{
+	if (zmq_timers_set_interval(l->timers, id, (size_t)in_ms) != 0 ||
+	    zmq_timers_reset(l->timers, id) != 0)
+		return SL_EINVAL;
+	return SL_OK;
 }
 
 int
 sl_loop_timer_in(sl_loop *l, int id, uint64_t in_ms)
 {
+	size_t i;
+
 	if (in_ms == 0)
 		in_ms = 1;
 	if (in_ms > LOOP_FAR_MS)
 		in_ms = LOOP_FAR_MS;
-	if (zmq_timers_set_interval(l->timers, id, (size_t)in_ms) != 0 ||
-	    zmq_timers_reset(l->timers, id) != 0)
-		return SL_EINVAL;
-	return SL_OK;
+	if (!l->in_timers)
+		return loop_timer_move(l, id, in_ms);
+	/* zmq_timers_execute walks its timers: a change now would change
+	 * what it walks. Moved once it has returned. */
+	for (i = 0; i < l->ntv; i++)
+		if (l->tv[i]->id == id) {
+			l->tv[i]->move_ms = in_ms;
+			return SL_OK;
+		}
+	return SL_EINVAL;
+}
+
+/* zmq_timers_execute, then the moves its callbacks asked for. */
+static void
+loop_run_timers(sl_loop *l)
+{
+	size_t i;
+
+	l->in_timers = true;
+	zmq_timers_execute(l->timers);
+	l->in_timers = false;
+	for (i = 0; i < l->ntv; i++)
+		if (l->tv[i]->move_ms) {
+			loop_timer_move(l, l->tv[i]->id, l->tv[i]->move_ms);
+			l->tv[i]->move_ms = 0;
+		}
 }
 
 void
@@ -161,7 +198,7 @@ sl_loop_run(sl_loop *l, const volatile sig_atomic_t *interrupt, sl_buf *err)
 				    zmq_strerror(zmq_errno()));
 			return SL_EIO;
 		}
-		zmq_timers_execute(l->timers);
+		loop_run_timers(l);
 		/* The items are read before any callback of this turn: one
 		 * that adds a source grows the arrays, which the next turn
 		 * polls. */

@@ -53,7 +53,8 @@ int sl_loop_add_timer(sl_loop *loop, uint64_t interval_ms, sl_loop_fn *fn,
 /*
  * Moves timer `id` to fire in_ms from now (>= 1; UINT64_MAX: not for an
  * hour, which is as good as never for a deadline that is set again after
- * every event), then every in_ms. SL_OK or SL_EINVAL.
+ * every event), then every in_ms. From a timer's callback too (the move
+ * is made once the due timers have run). SL_OK or SL_EINVAL.
  */
 int sl_loop_timer_in(sl_loop *loop, int id, uint64_t in_ms);
 

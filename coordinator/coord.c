@@ -692,6 +692,7 @@ coord_dispatch_one(sl_coord *c, coord_job *j, uint64_t now)
 {
 	const sl_msg *s = &j->submit;
 	sl_map_output *local = NULL; /* --shuffle mpi: outputs read locally */
+	coord_worker *cw;
 	sl_assign a;
 	sl_msg m;
 	uint32_t i;
@@ -699,59 +700,55 @@ coord_dispatch_one(sl_coord *c, coord_job *j, uint64_t now)
 
 	if (sl_sched_next(j->sched, now, &a) != 1)
 		return 0;
-	{
-		coord_worker *cw = coord_worker_of(c, a.worker);
+	if ((cw = coord_worker_of(c, a.worker)) == NULL) {
+		/* the scheduler has only live workers: a bug */
+		sl_sched_fail(j->sched, "internal error: a task went "
+			      "to a worker that is gone");
+		return 0;
+	}
 
-		if (cw == NULL) {
-			/* the scheduler has only live workers: a bug */
-			sl_sched_fail(j->sched, "internal error: a task went "
-				      "to a worker that is gone");
+	memset(&m, 0, sizeof(m));
+	m.type = SL_MSG_TASK;
+	m.u.task.id = (sl_attempt_id){ j->id, a.kind, a.task,
+				       a.attempt };
+	m.u.task.spec = s->u.submit.spec;
+	m.u.task.output_dir = s->u.submit.output_dir;
+	m.u.task.path = "";
+	if (a.kind == SL_TASK_MAP) {
+		m.u.task.path = j->splits.v[a.task].path;
+		m.u.task.start = j->splits.v[a.task].start;
+		m.u.task.end = j->splits.v[a.task].end;
+	} else {
+		/* Reduces start only once every map is done, so
+		 * every entry is set. MPI shuffle: the reducer's own
+		 * worker holds its exchanged inputs (the endpoints
+		 * are borrowed for the send). */
+		m.u.task.maps = j->outputs;
+		m.u.task.nmaps = (uint32_t)j->splits.n;
+		if (coord_mpi_shuffle(j) &&
+		    (local = calloc(j->splits.n ? j->splits.n : 1,
+				    sizeof(*local))) == NULL) {
+			sl_sched_fail(j->sched, "out of memory");
 			return 0;
 		}
-
-		memset(&m, 0, sizeof(m));
-		m.type = SL_MSG_TASK;
-		m.u.task.id = (sl_attempt_id){ j->id, a.kind, a.task,
-					       a.attempt };
-		m.u.task.spec = s->u.submit.spec;
-		m.u.task.output_dir = s->u.submit.output_dir;
-		m.u.task.path = "";
-		if (a.kind == SL_TASK_MAP) {
-			m.u.task.path = j->splits.v[a.task].path;
-			m.u.task.start = j->splits.v[a.task].start;
-			m.u.task.end = j->splits.v[a.task].end;
-		} else {
-			/* Reduces start only once every map is done, so
-			 * every entry is set. MPI shuffle: the reducer's own
-			 * worker holds its exchanged inputs (the endpoints
-			 * are borrowed for the send). */
-			m.u.task.maps = j->outputs;
-			m.u.task.nmaps = (uint32_t)j->splits.n;
-			if (coord_mpi_shuffle(j) &&
-			    (local = calloc(j->splits.n ? j->splits.n : 1,
-					    sizeof(*local))) == NULL) {
-				sl_sched_fail(j->sched, "out of memory");
-				return 0;
-			}
-			for (i = 0; local && i < j->splits.n; i++)
-				local[i] = (sl_map_output){
-					i, j->outputs[i].attempt,
-					cw->endpoint };
-			if (local)
-				m.u.task.maps = local;
-		}
-		sl_debug("job %llu: %s task %u attempt %u -> worker %u (%s)%s",
-			 (unsigned long long)j->id,
-			 a.kind == SL_TASK_MAP ? "map" : "reduce", a.task,
-			 a.attempt, a.worker, cw->name,
-			 a.speculative ? " speculative" : "");
-		rv = coord_send_worker(c, cw, &m);
-		if (rv != SL_OK && rv != SL_ELOST)
-			sl_sched_attempt_done(j->sched, a.kind, a.task,
-					      a.attempt, rv, true,
-					      "cannot send the task to its "
-					      "worker", now);
+		for (i = 0; local && i < j->splits.n; i++)
+			local[i] = (sl_map_output){
+				i, j->outputs[i].attempt,
+				cw->endpoint };
+		if (local)
+			m.u.task.maps = local;
 	}
+	sl_debug("job %llu: %s task %u attempt %u -> worker %u (%s)%s",
+		 (unsigned long long)j->id,
+		 a.kind == SL_TASK_MAP ? "map" : "reduce", a.task,
+		 a.attempt, a.worker, cw->name,
+		 a.speculative ? " speculative" : "");
+	rv = coord_send_worker(c, cw, &m);
+	if (rv != SL_OK && rv != SL_ELOST)
+		sl_sched_attempt_done(j->sched, a.kind, a.task,
+				      a.attempt, rv, true,
+				      "cannot send the task to its "
+				      "worker", now);
 	free(local);
 	return 1;
 }

@@ -121,6 +121,44 @@ test_timers_fire_before_sockets_and_can_be_moved(void)
 	sl_buf_release(&err);
 }
 
+/* A timer whose callback moves a timer (itself, and another): the moves
+ * take effect once the due timers have run. */
+typedef struct mover {
+	sl_loop *loop;
+	int self, other;
+	int calls;
+} mover;
+
+static void
+mover_fn(sl_loop *loop, void *arg)
+{
+	mover *m = arg;
+
+	m->calls++;
+	ASSERT_EQ_INT(sl_loop_timer_in(loop, m->self, 5), SL_OK);
+	ASSERT_EQ_INT(sl_loop_timer_in(loop, m->other, 1), SL_OK);
+}
+
+static void
+test_a_timer_may_move_timers_from_its_callback(void)
+{
+	sl_loop *l;
+	sl_buf err = SL_BUF_INIT;
+	mover mv = { 0 };
+	probe other = { .fd = -1, .letter = 'o', .stop_after = 3 };
+
+	ASSERT_EQ_INT(sl_loop_new(&l), SL_OK);
+	mv.loop = l;
+	CU_ASSERT((mv.self = sl_loop_add_timer(l, 5, mover_fn, &mv)) >= 0);
+	CU_ASSERT((mv.other = sl_loop_add_timer(l, UINT64_MAX, probe_fn,
+						&other)) >= 0);
+	ASSERT_EQ_INT(sl_loop_run(l, NULL, &err), SL_OK);
+	ASSERT_EQ_INT(other.calls, 3);
+	CU_ASSERT(mv.calls >= 1); /* then every 1 ms: its period too */
+	sl_loop_free(l);
+	sl_buf_release(&err);
+}
+
 static volatile sig_atomic_t interrupted;
 
 static void
@@ -157,6 +195,8 @@ static const unit_case cases[] = {
 	  test_a_readable_descriptor_calls_back_and_a_stop_ends_the_turn },
 	{ "timers fire before sockets and can be moved",
 	  test_timers_fire_before_sockets_and_can_be_moved },
+	{ "a timer may move timers from its callback",
+	  test_a_timer_may_move_timers_from_its_callback },
 	{ "an interrupt flag ends the run", test_an_interrupt_flag_ends_the_run },
 	{ NULL, NULL }
 };
