@@ -1147,11 +1147,11 @@ coord_on_hello(sl_coord *c, const sl_buf *peer, const sl_msg *m)
 	}
 	/* Bounded: a lost worker leaves the table (coord_workers_compact),
 	 * so only live ones count. */
-	if (c->nworkers >= c->cfg.max_workers ||
+	if (coord_alive(c) >= c->cfg.max_workers ||
 	    c->last_worker_id == UINT32_MAX) {
 		sl_warn("coordinator: worker '%s' refused: %u workers have "
 			"joined, the most this coordinator takes",
-			m->u.hello.name, c->nworkers);
+			m->u.hello.name, coord_alive(c));
 		return;
 	}
 	if (sl_array_grow(&c->workers, &c->walloc, c->nworkers + 1,

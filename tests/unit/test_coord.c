@@ -513,7 +513,7 @@ test_the_worker_table_is_bounded_and_reclaims_lost_workers(void)
 	memset(cfg.client_id, 0, sizeof(cfg.client_id)); /* any peer */
 	cfg.max_workers = 2;
 	cfg.heartbeat_ms = 50;
-	cfg.timeout_ms = 400;
+	cfg.timeout_ms = 1000;
 	coord_start(&f, &cfg);
 	client = peer_new(&f, NULL, 0);
 	for (i = 0; i < 5; i++)
@@ -524,9 +524,9 @@ test_the_worker_table_is_bounded_and_reclaims_lost_workers(void)
 	send_hello(w[2], "c", "tcp://c:1", 1);
 	ASSERT_EQ_INT(recv_type(w[2], 200), 0);
 	/* a and b never answer: once they are lost, c and d get in. */
-	for (i = 0; i < 40 && type != SL_MSG_WELCOME; i++) {
+	for (i = 0; i < 30 && type != SL_MSG_WELCOME; i++) {
 		send_hello(w[2], "c", "tcp://c:1", 1);
-		type = recv_type(w[2], 100);
+		type = recv_type(w[2], 300);
 	}
 	ASSERT_EQ_INT(type, SL_MSG_WELCOME);
 	send_hello(w[3], "d", "tcp://d:1", 1);
