@@ -1191,7 +1191,6 @@ coord_on_hello(sl_coord *c, const sl_buf *peer, const sl_msg *m)
 	coord_send(c, peer, &r);
 	sl_info("worker %u joined: %s, %u slot(s), shuffle at %s", w->id,
 		w->name, w->slots, w->endpoint);
-	coord_progress(c);
 }
 
 /*
@@ -1558,8 +1557,6 @@ coord_on_message(sl_coord *c)
 	}
 release:
 	sl_msg_release(&m);
-	coord_progress(c);
-	coord_workers_compact(c);
 out:
 	sl_buf_release(&peer);
 	sl_buf_release(&err);
@@ -1581,6 +1578,19 @@ coord_arm(sl_coord *c)
 					   : 1);
 }
 
+/*
+ * What follows every event (a message, a timer): the decisions it allows
+ * (coord_progress), the lost workers out of the table, the deadline timer
+ * at the scheduler's next due time.
+ */
+static void
+coord_settle(sl_coord *c)
+{
+	coord_progress(c);
+	coord_workers_compact(c);
+	coord_arm(c);
+}
+
 /* The timer of the heartbeat interval: heartbeats out, and loss of
  * silent workers. */
 static void
@@ -1589,7 +1599,7 @@ coord_tick(sl_loop *loop, void *arg)
 	sl_coord *c = arg;
 	uint64_t now = sl_now_ms();
 	uint32_t i;
-	bool lost = false, exchanging = false;
+	bool exchanging = false;
 	const coord_job *j;
 
 	/* Workers in the MPI collective cannot answer: a rank that dies
@@ -1607,7 +1617,6 @@ coord_tick(sl_loop *loop, void *arg)
 			w->last_heard_ms = now;
 		if (now - w->last_heard_ms > c->cfg.timeout_ms) {
 			coord_worker_lost(c, w, "no heartbeat");
-			lost = true;
 		} else if (coord_send_simple(c, &w->peer, SL_MSG_HEARTBEAT,
 					     0) == SL_ELOST) {
 			/* ROUTER_MANDATORY: its connection is gone, which
@@ -1616,26 +1625,18 @@ coord_tick(sl_loop *loop, void *arg)
 			 * No need to wait for the timeout. */
 			coord_worker_lost(c, w, "connection closed or not "
 					  "reading");
-			lost = true;
 		}
 	}
-	/* a job waiting for workers to join times out here */
-	if (lost || c->jobs || c->queue)
-		coord_progress(c);
-	coord_workers_compact(c);
-	coord_arm(c);
+	/* a job waiting for workers to join times out in coord_settle */
+	coord_settle(c);
 }
 
 /* The scheduler's due time passed: a rerun's backoff, a straggler. */
 static void
 coord_on_due(sl_loop *loop, void *arg)
 {
-	sl_coord *c = arg;
-
 	(void)loop;
-	coord_progress(c);
-	coord_workers_compact(c);
-	coord_arm(c);
+	coord_settle(arg);
 }
 
 static void
@@ -1644,7 +1645,7 @@ coord_on_readable(sl_loop *loop, void *arg)
 	sl_coord *c = arg;
 
 	coord_on_message(c);
-	coord_arm(c);
+	coord_settle(c);
 	if (c->stop)
 		sl_loop_stop(loop);
 }
