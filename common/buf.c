@@ -168,3 +168,16 @@ sl_array_grow(void *arrp, size_t *alloc, size_t need, size_t size)
 	*alloc = nalloc;
 	return SL_OK;
 }
+
+uint64_t
+sl_count_newlines(const void *p, size_t len)
+{
+	const char *c = p, *end = c + len;
+	uint64_t n = 0;
+
+	while ((c = memchr(c, '\n', (size_t)(end - c))) != NULL) {
+		n++;
+		c++;
+	}
+	return n;
+}

@@ -59,4 +59,7 @@ char *sl_buf_detach(sl_buf *b, size_t *len);
  */
 int sl_array_grow(void *arrp, size_t *alloc, size_t need, size_t size);
 
+/* The number of "\n" bytes in the len bytes at p. */
+uint64_t sl_count_newlines(const void *p, size_t len);
+
 #endif

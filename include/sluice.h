@@ -182,6 +182,12 @@ int sl_combine_sum_u64(sl_ctx *ctx, void *acc, const void *val, size_t len);
 int sl_write(sl_ctx *ctx, const void *data, size_t len);
 
 /*
+ * As sl_write, for a header row (a CSV header in each part file): its
+ * lines are not counted as output records in the job's summary.
+ */
+int sl_write_header(sl_ctx *ctx, const void *data, size_t len);
+
+/*
  * Set the attempt's error message (printf format) and return SL_EJOB,
  * or SL_EUSAGE when called from check().
  */

@@ -534,7 +534,7 @@ agg_write_header(sl_ctx *ctx, agg_state *st)
 		rv = agg_put(&st->row, "\n", 1);
 	if (rv != SL_OK)
 		return agg_nomem(ctx);
-	return sl_write(ctx, st->row.p, st->row.len);
+	return sl_write_header(ctx, st->row.p, st->row.len);
 }
 
 static int

@@ -76,6 +76,7 @@ struct sl_ctx {
 	sl_buf out;                /* output not yet written */
 	uint64_t bytes_out;
 	uint64_t lines_out;        /* newlines written */
+	uint64_t header_lines;     /* of those, by sl_write_header */
 	int deferred;              /* error met by sl_values_next */
 };
 
@@ -119,13 +120,8 @@ sl_values_next(sl_values *it, const void **val, size_t *len)
 static int
 task_flush(sl_ctx *ctx)
 {
-	const char *p = ctx->out.buf, *end = p + ctx->out.len;
-
 	/* Output lines, for the job's summary, whatever wrote them. */
-	while ((p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
-		ctx->lines_out++;
-		p++;
-	}
+	ctx->lines_out += sl_count_newlines(ctx->out.buf, ctx->out.len);
 	if (sl_write_all(ctx->out_fd, ctx->out.buf, ctx->out.len) != SL_OK)
 		return sl_fail(ctx, "cannot write part file: %s",
 			       strerror(errno));
@@ -142,6 +138,13 @@ sl_write(sl_ctx *ctx, const void *data, size_t len)
 	if (sl_buf_add(&ctx->out, data, len) != SL_OK)
 		return SL_ENOMEM;
 	return ctx->out.len >= TASK_OUT_FLUSH ? task_flush(ctx) : SL_OK;
+}
+
+int
+sl_write_header(sl_ctx *ctx, const void *data, size_t len)
+{
+	ctx->header_lines += sl_count_newlines(data, len);
+	return sl_write(ctx, data, len);
 }
 
 /* The failure of sl_combine_sum_u64 for rv (SL_EINVAL or SL_EOVERFLOW). */
@@ -677,7 +680,13 @@ task_map_records(sl_ctx *ctx, const sl_msg *t, const sl_task_env *env,
 			sl_fail(ctx, "%s", rerr.len ? rerr.buf : sl_strerror(rv));
 			break;
 		}
-		res->records_in++;
+		/* A block holds whole lines: the summary counts lines. */
+		if (job->input == SL_INPUT_BLOCKS)
+			res->records_in +=
+				sl_count_newlines(rec.line.ptr, rec.line.len) +
+				(rec.line.ptr[rec.line.len - 1] != '\n');
+		else
+			res->records_in++;
 		if (lines) /* keys in the line are read in whole words */
 			sl_mapout_readable(ctx->mo, rec.line.ptr,
 					   rec.line.ptr + rec.line.len +
@@ -1178,7 +1187,7 @@ out:
 	ctx->out_fd = -1;
 	if (rv != SL_OK && res->temp_path.len)
 		unlink(res->temp_path.buf);
-	res->records_out = ctx->lines_out;
+	res->records_out = ctx->lines_out - ctx->header_lines;
 	res->bytes_out = ctx->bytes_out;
 	for (i = 0; i < n; i++) {
 		sl_buf_release(&segs[i]);

@@ -252,4 +252,25 @@ else
 		run ./nosuch.so "$T/lines.txt" -o "$T/o"
 fi
 
+
+# The summary counts lines in and records out, whatever map() is given:
+# word count reads runs of lines, aggregate writes a header per part.
+awk 'BEGIN { for (i = 0; i < 30000; i++) print "w" (i % 977), "x" i }' \
+	>"$T/sum.txt"
+printf 'last line unended' >>"$T/sum.txt"
+run_sluice run wordcount "$T/sum.txt" -o "$T/sum" --workers 2 \
+	--split-size 64K --partitions 3
+expect_rc "summary: word count exit status" 0
+want_in=$(awk 'END { print NR }' "$T/sum.txt")
+want_out=$(cat_parts "$T/sum" | wc -l)
+check "summary: word count counts lines in ($want_in) and words out" \
+	grep -q "$want_in records in, $want_out out" "$T/err"
+awk 'BEGIN { print "k,v"; for (i = 0; i < 5000; i++) print "g" (i % 37) "," i }' \
+	>"$T/sum.csv"
+run_sluice run aggregate --key k --agg sum:v "$T/sum.csv" -o "$T/agg" \
+	--workers 2 --split-size 16K --partitions 4
+expect_rc "summary: aggregate exit status" 0
+check "summary: aggregate counts data rows in and groups out (37)" \
+	grep -q "5000 records in, 37 out" "$T/err"
+
 finish
