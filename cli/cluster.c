@@ -5,7 +5,7 @@
  *   mpirun -np N sluice cluster          the same, with N-1 worker ranks
  *   sluice submit JOB ... -o OUT [--wait] a job to it (its id on stdout)
  *   sluice jobs | workers | stop          what it runs; stop it
- *   sluice status ID | cancel ID
+ *   sluice status ID | logs ID | cancel ID
  *
  * Every client command takes --coordinator URL (else $SLUICE_COORDINATOR,
  * else tcp://127.0.0.1:7070) and --json (one JSON document on stdout,
@@ -605,14 +605,132 @@ cli_print_jobs(const sl_msg *m, bool json)
 	return true;
 }
 
+static const char *
+cli_kind_name(int kind)
+{
+	return kind == SL_TASK_MAP ? "map" : "reduce";
+}
+
+static const char *
+cli_attempt_state_name(int state)
+{
+	static const char *const names[] = { "running", "succeeded",
+					     "failed", "aborted" };
+
+	return state >= 0 && state <= SL_ATTEMPT_ABORTED ? names[state] : "?";
+}
+
+static json_t *
+cli_counters_json(const sl_msg *log)
+{
+	json_t *o = json_object();
+	uint32_t i;
+
+	for (i = 0; o && i < log->u.job_log.ncounters; i++)
+		json_object_set_new(o, log->u.job_log.counters[i].name,
+				    json_integer(log->u.job_log.counters[i]
+							 .value));
+	return o;
+}
+
+static json_t *
+cli_attempt_json(const sl_attempt_info *a)
+{
+	return json_pack("{sssisisisIsIsssbss}", "kind",
+			 cli_kind_name(a->kind), "task", (int)a->task,
+			 "attempt", (int)a->attempt, "worker", (int)a->worker,
+			 "started_ms", (json_int_t)a->started_ms, "ended_ms",
+			 (json_int_t)a->ended_ms, "state",
+			 cli_attempt_state_name(a->state), "speculative",
+			 (int)a->speculative, "error", a->error);
+}
+
+/* Attempt a before b in time; ties keep the log's order. */
+static int
+cli_attempt_cmp(const void *pa, const void *pb)
+{
+	const sl_attempt_info *a = pa, *b = pb;
+
+	if (a->started_ms != b->started_ms)
+		return a->started_ms < b->started_ms ? -1 : 1;
+	if (a->kind != b->kind)
+		return a->kind < b->kind ? -1 : 1;
+	if (a->task != b->task)
+		return a->task < b->task ? -1 : 1;
+	return a->attempt < b->attempt ? -1 : a->attempt > b->attempt;
+}
+
+/* sluice logs: every attempt, in the order they started. */
 static bool
-cli_print_status(const sl_job_info *j, bool json)
+cli_print_log(sl_msg *log, bool json)
+{
+	sl_attempt_info *v = log->u.job_log.attempts;
+	uint32_t i, n = log->u.job_log.nattempts;
+	json_t *o, *a;
+	char t[32];
+
+	if (n)
+		qsort(v, n, sizeof(*v), cli_attempt_cmp);
+	if (json) {
+		a = json_array();
+		for (i = 0; a && i < n; i++)
+			json_array_append_new(a, cli_attempt_json(&v[i]));
+		o = json_pack("{sIsoso}", "job",
+			      (json_int_t)log->u.job_log.job, "attempts", a,
+			      "counters", cli_counters_json(log));
+		return cli_print_json(o);
+	}
+	printf("%-14s %-7s %-6s %-10s %-19s %-9s %s\n", "TASK", "ATTEMPT",
+	       "WORKER", "STATE", "STARTED", "DURATION", "ERROR");
+	for (i = 0; i < n; i++) {
+		char task[32], dur[32];
+
+		snprintf(task, sizeof(task), "%s %u", cli_kind_name(v[i].kind),
+			 v[i].task);
+		if (v[i].ended_ms >= v[i].started_ms && v[i].ended_ms)
+			snprintf(dur, sizeof(dur), "%.3fs",
+				 (double)(v[i].ended_ms - v[i].started_ms) /
+					 1000.0);
+		else
+			snprintf(dur, sizeof(dur), "-");
+		printf("%-14s %-7u %-6u %-10s %-19s %-9s %s%s\n", task,
+		       v[i].attempt, v[i].worker,
+		       cli_attempt_state_name(v[i].state),
+		       cli_time(v[i].started_ms, t), dur,
+		       v[i].speculative ? "(speculative) " : "", v[i].error);
+	}
+	return true;
+}
+
+/* sluice status: the job, its counters and its failed attempts (log may
+ * be NULL: a coordinator that kept none). */
+static bool
+cli_print_status(const sl_job_info *j, const sl_msg *log, bool json)
 {
 	char t[32];
 	double d = cli_duration(j);
+	uint32_t i, n = log ? log->u.job_log.nattempts : 0;
 
-	if (json)
-		return cli_print_json(cli_job_json(j));
+	if (json) {
+		json_t *o = cli_job_json(j), *f = json_array();
+
+		for (i = 0; f && i < n; i++)
+			if (log->u.job_log.attempts[i].state ==
+			    SL_ATTEMPT_FAILED)
+				json_array_append_new(
+					f, cli_attempt_json(
+						   &log->u.job_log.attempts[i]));
+		if (o && log) {
+			json_object_set_new(o, "counters",
+					    cli_counters_json(log));
+			json_object_set_new(o, "attempts", json_integer(n));
+		}
+		if (o)
+			json_object_set_new(o, "failed_attempts", f);
+		else
+			json_decref(f);
+		return cli_print_json(o);
+	}
 	printf("job        %llu\n", (unsigned long long)j->id);
 	printf("name       %s\n", j->job);
 	printf("state      %s\n", sl_job_state_name(j->state));
@@ -627,6 +745,21 @@ cli_print_status(const sl_job_info *j, bool json)
 	printf("output     %s\n", j->output_dir);
 	if (j->error[0])
 		printf("error      %s\n", j->error);
+	if (log == NULL)
+		return true;
+	printf("attempts   %u ('sluice logs %llu' lists them)\n", n,
+	       (unsigned long long)j->id);
+	for (i = 0; i < log->u.job_log.ncounters; i++)
+		printf("counter    %s = %lld\n", log->u.job_log.counters[i].name,
+		       (long long)log->u.job_log.counters[i].value);
+	for (i = 0; i < n; i++) {
+		const sl_attempt_info *a = &log->u.job_log.attempts[i];
+
+		if (a->state == SL_ATTEMPT_FAILED)
+			printf("failed     %s task %u attempt %u on worker %u: "
+			       "%s\n", cli_kind_name(a->kind), a->task,
+			       a->attempt, a->worker, a->error);
+	}
 	return true;
 }
 
@@ -663,6 +796,25 @@ cli_print_workers(const sl_msg *m, bool json)
 	return true;
 }
 
+/*
+ * The attempt log of job into *log (released by the caller). A refusal
+ * (no such job, no log kept) is an error when `needed`, else a log whose
+ * status says so. False, with the error printed, when it could not be had.
+ */
+static bool
+cli_job_log(sl_client *c, uint64_t id, sl_msg *log, bool needed)
+{
+	sl_buf err = SL_BUF_INIT;
+	int rv = sl_client_log(c, id, log, &err);
+
+	if (rv != SL_OK)
+		sl_error("%s", err.buf);
+	else if (needed && log->u.job_log.status != SL_OK)
+		sl_error("%s", log->u.job_log.error);
+	sl_buf_release(&err);
+	return rv == SL_OK && (!needed || log->u.job_log.status == SL_OK);
+}
+
 /* A job id argument, or a usage error. */
 static uint64_t
 cli_job_id(const char *cmd, const char *v)
@@ -682,10 +834,11 @@ cli_cmd_client(int argc, char **argv)
 	bool json = false, ok = false;
 	uint64_t id = 0;
 	sl_buf err = SL_BUF_INIT;
-	sl_msg m;
+	sl_msg m, log;
 	int i, verbose = 0;
 
 	memset(&m, 0, sizeof(m));
+	memset(&log, 0, sizeof(log));
 	for (i = 2; i < argc; i++) {
 		if (argv[i][0] != '-') {
 			if (arg)
@@ -707,7 +860,8 @@ cli_cmd_client(int argc, char **argv)
 			verbose++;
 	}
 	sl_log_set_level(verbose ? SL_LOG_INFO + verbose - 1 : SL_LOG_WARN);
-	if (strcmp(cmd, "status") == 0 || strcmp(cmd, "cancel") == 0)
+	if (strcmp(cmd, "status") == 0 || strcmp(cmd, "cancel") == 0 ||
+	    strcmp(cmd, "logs") == 0)
 		id = cli_job_id(cmd, arg);
 	else if (arg)
 		cli_usage_error("unexpected argument '%s'", arg);
@@ -723,8 +877,15 @@ cli_cmd_client(int argc, char **argv)
 			sl_error("no job %llu", (unsigned long long)id);
 			ok = false;
 		} else if (ok) {
-			ok = cli_print_status(&m.u.job_list.jobs[0], json);
+			ok = cli_job_log(c, id, &log, false);
+			ok = ok && cli_print_status(&m.u.job_list.jobs[0],
+						    log.u.job_log.status == SL_OK
+							    ? &log
+							    : NULL,
+						    json);
 		}
+	} else if (strcmp(cmd, "logs") == 0) {
+		ok = cli_job_log(c, id, &log, true) && cli_print_log(&log, json);
 	} else if (strcmp(cmd, "cancel") == 0) {
 		ok = cli_ask(c, SL_MSG_CANCEL, id, SL_MSG_CANCELED, &m);
 		if (ok && m.u.canceled.status != SL_OK) {
@@ -747,6 +908,7 @@ cli_cmd_client(int argc, char **argv)
 	}
 out:
 	sl_msg_release(&m);
+	sl_msg_release(&log);
 	sl_client_free(c);
 	if (zctx)
 		zmq_ctx_term(zctx);

@@ -178,7 +178,7 @@ cli_help(FILE *f)
 		"[--wait]\n"
 		"       sluice jobs | workers | stop [--coordinator URL] "
 		"[--json]\n"
-		"       sluice status ID | cancel ID [--coordinator URL] "
+		"       sluice status ID | logs ID | cancel ID [--coordinator URL] "
 		"[--json]\n"
 		"       sluice info\n"
 		"       sluice --help | --version\n\n"
@@ -1303,8 +1303,8 @@ main(int argc, char **argv)
 {
 	if (argc < 2)
 		cli_usage_error("missing a command: run, submit, coordinator, "
-				"worker, jobs, status, cancel, workers, stop or "
-				"info");
+				"worker, jobs, status, logs, cancel, workers, "
+				"stop or info");
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
 	    strcmp(argv[1], "help") == 0) {
 		cli_help(stdout);
@@ -1324,7 +1324,7 @@ main(int argc, char **argv)
 		return cli_cmd_cluster(argc, argv);
 	if (strcmp(argv[1], "jobs") == 0 || strcmp(argv[1], "status") == 0 ||
 	    strcmp(argv[1], "cancel") == 0 || strcmp(argv[1], "workers") == 0 ||
-	    strcmp(argv[1], "stop") == 0)
+	    strcmp(argv[1], "logs") == 0 || strcmp(argv[1], "stop") == 0)
 		return cli_cmd_client(argc, argv);
 	if (strcmp(argv[1], "worker") == 0)
 		return cli_cmd_worker(argc, argv);

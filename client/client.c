@@ -134,6 +134,61 @@ sl_client_request(sl_client *c, const sl_msg *req, int reply_type,
 }
 
 int
+sl_client_log(sl_client *c, uint64_t job, sl_msg *log, sl_buf *err)
+{
+	sl_msg req, page;
+	sl_attempt_info *v;
+	size_t n;
+	int rv;
+
+	memset(&req, 0, sizeof(req));
+	req.type = SL_MSG_LOG;
+	req.u.log.job = job;
+	if ((rv = sl_client_request(c, &req, SL_MSG_JOB_LOG, log, err)) !=
+	    SL_OK)
+		return rv;
+	/* Later pages may repeat an attempt started meanwhile (see
+	 * sl_sched_attempt_each): a duplicate is harmless to a reader. */
+	while (log->u.job_log.status == SL_OK &&
+	       log->u.job_log.nattempts < log->u.job_log.total) {
+		req.u.log.from = log->u.job_log.nattempts;
+		if ((rv = sl_client_request(c, &req, SL_MSG_JOB_LOG, &page,
+					    err)) != SL_OK)
+			goto fail;
+		n = page.u.job_log.nattempts;
+		if (page.u.job_log.status != SL_OK || n == 0 ||
+		    log->u.job_log.nattempts + (uint64_t)n > SL_PROTO_MAX_ITEMS ||
+		    (v = realloc(log->u.job_log.attempts,
+				 (log->u.job_log.nattempts + n) *
+					 sizeof(*v))) == NULL) {
+			rv = n == 0 || page.u.job_log.status != SL_OK
+				     ? SL_EPROTO
+				     : SL_ENOMEM;
+			sl_buf_addf(err, "cannot read the log of job %llu "
+				    "from coordinator '%s': %s",
+				    (unsigned long long)job, c->endpoint,
+				    rv == SL_ENOMEM ? "out of memory"
+						    : "a page is missing");
+			sl_msg_release(&page);
+			goto fail;
+		}
+		memcpy(v + log->u.job_log.nattempts, page.u.job_log.attempts,
+		       n * sizeof(*v));
+		log->u.job_log.attempts = v;
+		log->u.job_log.nattempts += (uint32_t)n;
+		/* the strings moved to log: free the page's array alone */
+		free(page.u.job_log.attempts);
+		page.u.job_log.attempts = NULL;
+		page.u.job_log.nattempts = 0;
+		sl_msg_release(&page);
+	}
+	return SL_OK;
+fail:
+	sl_msg_release(log);
+	return rv;
+}
+
+int
 sl_client_submit(sl_client *c, const sl_msg *submit, uint64_t *job,
 		 sl_msg *done, sl_buf *err)
 {

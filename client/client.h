@@ -65,6 +65,14 @@ int sl_client_wait(sl_client *c, uint64_t job, uint32_t tick_ms,
 int sl_client_request(sl_client *c, const sl_msg *req, int reply_type,
 		      sl_msg *reply, sl_buf *err);
 
+/*
+ * The whole attempt log of job (LOG, page by page) into *log, a JOB_LOG
+ * the caller releases: status SL_OK with every attempt and the counters,
+ * or the coordinator's refusal (SL_ENOTFOUND, its error). SL_OK, or an
+ * error of sl_client_request, or SL_EPROTO for pages that do not add up.
+ */
+int sl_client_log(sl_client *c, uint64_t job, sl_msg *log, sl_buf *err);
+
 /* Sends m, expecting no reply (SHUTDOWN). SL_OK, SL_ELOST, SL_EIO. */
 int sl_client_send(sl_client *c, const sl_msg *m, sl_buf *err);
 

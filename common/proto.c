@@ -290,6 +290,41 @@ static const pr_field pr_worker_info[] = {
 };
 static const pr_field pr_worker_info_elem = F_STRUCT("", 0, pr_worker_info);
 
+static const pr_field pr_attempt_info[] = {
+	F_U8("kind", offsetof(sl_attempt_info, kind), SL_TASK_MAP,
+	     SL_TASK_REDUCE),
+	F_U32("task", offsetof(sl_attempt_info, task)),
+	F_U32("attempt", offsetof(sl_attempt_info, attempt)),
+	F_U32("worker", offsetof(sl_attempt_info, worker)),
+	F_U64("started_ms", offsetof(sl_attempt_info, started_ms)),
+	F_U64("ended_ms", offsetof(sl_attempt_info, ended_ms)),
+	F_U8("state", offsetof(sl_attempt_info, state), SL_ATTEMPT_RUNNING,
+	     SL_ATTEMPT_ABORTED),
+	F_U8("speculative", offsetof(sl_attempt_info, speculative), 0, 1),
+	F_STR("error", offsetof(sl_attempt_info, error)),
+	F_END
+};
+static const pr_field pr_attempt_info_elem =
+	F_STRUCT("", 0, pr_attempt_info);
+
+static const pr_field pr_log[] = {
+	F_U64("job", M(log, job)),
+	F_U64("from", M(log, from)),
+	F_END
+};
+
+static const pr_field pr_job_log[] = {
+	F_U64("job", M(job_log, job)),
+	F_I32("status", M(job_log, status)),
+	F_STR("error", M(job_log, error)),
+	F_U64("total", M(job_log, total)),
+	F_ARRAY("attempts", M(job_log, attempts), M(job_log, nattempts),
+		&pr_attempt_info_elem, sl_attempt_info),
+	F_ARRAY("counters", M(job_log, counters), M(job_log, ncounters),
+		&pr_counter_elem, sl_counter),
+	F_END
+};
+
 static const pr_field pr_job_id[] = {
 	F_U64("job", M(status, job)),
 	F_END
@@ -363,12 +398,14 @@ static const pr_msgdef pr_msgdefs[] = {
 	[SL_MSG_JOB_DONE] = { "JOB_DONE", pr_job_done },
 	[SL_MSG_WORKER_LOST] = { "WORKER_LOST", pr_worker_lost },
 	[SL_MSG_STATUS] = { "STATUS", pr_job_id },
+	[SL_MSG_LOG] = { "LOG", pr_log },
 	[SL_MSG_LIST] = { "LIST", pr_none },
 	[SL_MSG_JOB_LIST] = { "JOB_LIST", pr_job_list },
 	[SL_MSG_CANCEL] = { "CANCEL", pr_job_id },
 	[SL_MSG_CANCELED] = { "CANCELED", pr_canceled },
 	[SL_MSG_WORKERS] = { "WORKERS", pr_none },
 	[SL_MSG_WORKER_LIST] = { "WORKER_LIST", pr_worker_list },
+	[SL_MSG_JOB_LOG] = { "JOB_LOG", pr_job_log },
 	[SL_MSG_FETCH] = { "FETCH", pr_fetch },
 	[SL_MSG_FETCH_REPLY] = { "FETCH_REPLY", pr_fetch_reply },
 };

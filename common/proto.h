@@ -23,7 +23,7 @@
 
 #include "sl_impl.h"
 
-#define SL_PROTO_VERSION 3
+#define SL_PROTO_VERSION 4
 #define SL_PROTO_MAX_STR (64 * 1024)       /* bytes in one string field */
 #define SL_PROTO_MAX_ITEMS (1024 * 1024)   /* elements in one array field */
 #define SL_PROTO_MAX_MSG (64 * 1024 * 1024) /* bytes of one control message */
@@ -51,12 +51,14 @@ typedef enum sl_msg_type {
 	SL_MSG_JOB_DONE = 22,
 	SL_MSG_WORKER_LOST = 23,
 	SL_MSG_STATUS = 24,     /* client -> coordinator: one job */
+	SL_MSG_LOG = 25,        /* client -> coordinator: a job's attempts */
 	SL_MSG_LIST = 26,       /* client -> coordinator: every job */
 	SL_MSG_JOB_LIST = 27,   /* the answer to both (none: no such job) */
 	SL_MSG_CANCEL = 28,     /* client -> coordinator */
 	SL_MSG_CANCELED = 29,   /* its answer */
 	SL_MSG_WORKERS = 40,    /* client -> coordinator */
 	SL_MSG_WORKER_LIST = 41, /* its answer */
+	SL_MSG_JOB_LOG = 42,    /* the answer to LOG */
 	/* reducer <-> worker holding map outputs */
 	SL_MSG_FETCH = 30,
 	SL_MSG_FETCH_REPLY = 31,
@@ -144,6 +146,31 @@ typedef struct sl_job_info {
 	char *output_dir;
 	char *error;            /* "" unless it failed */
 } sl_job_info;
+
+/* How an attempt ended, as the job's attempt log tells it. */
+typedef enum sl_attempt_state {
+	SL_ATTEMPT_RUNNING = 0,
+	SL_ATTEMPT_SUCCEEDED = 1, /* made the map output, or committed */
+	SL_ATTEMPT_FAILED = 2,    /* a counted failure */
+	SL_ATTEMPT_ABORTED = 3,   /* not counted: killed (a copy that lost,
+	                             the job's end), or stopped by another
+	                             task's lost output */
+} sl_attempt_state;
+
+/* One attempt of a job's log (JOB_LOG), times on the wall clock. */
+typedef struct sl_attempt_info {
+	uint8_t kind;           /* SL_TASK_MAP or SL_TASK_REDUCE */
+	uint32_t task;          /* map: split index; reduce: partition */
+	uint32_t attempt;       /* from 0 per task */
+	uint32_t worker;        /* the id of the worker it ran on */
+	uint64_t started_ms;    /* ms since the epoch */
+	uint64_t ended_ms;      /* 0 while running */
+	uint8_t state;          /* sl_attempt_state */
+	uint8_t speculative;    /* 1: a copy of a straggler */
+	char *error;            /* "" but for a failure */
+} sl_attempt_info;
+
+#define SL_LOG_PAGE 4096 /* attempts in one JOB_LOG at most */
 
 /* A worker as WORKERS answers it. */
 typedef struct sl_worker_info {
@@ -270,6 +297,23 @@ typedef struct sl_msg {
 		struct {
 			uint64_t job;        /* STATUS, CANCEL */
 		} status, cancel;
+		struct {
+			uint64_t job;
+			uint64_t from;       /* the first attempt wanted, from 0 */
+		} log;
+		struct {
+			uint64_t job;
+			int32_t status;      /* SL_OK, or SL_ENOTFOUND: no such
+						job, or no log kept of it */
+			char *error;
+			uint64_t total;      /* attempts in the whole log */
+			sl_attempt_info *attempts; /* from `from`, at most
+						      SL_LOG_PAGE */
+			uint32_t nattempts;
+			sl_counter *counters; /* the job's, summed over the
+						 tasks done */
+			uint32_t ncounters;
+		} job_log;
 		struct {
 			uint64_t job;
 			int32_t status;      /* SL_OK, or why it could not be

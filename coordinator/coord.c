@@ -427,6 +427,20 @@ coord_counters_add(coord_task_stats *dst, const sl_counter *src,
 	return rv;
 }
 
+/* The job's counters, summed over its tasks done (none for a queued job). */
+static void
+coord_job_counters(const coord_job *j, coord_task_stats *total)
+{
+	uint32_t i;
+
+	for (i = 0; j->maps && i < j->splits.n; i++)
+		coord_counters_add(total, j->maps[i].counters,
+				   j->maps[i].ncounters);
+	for (i = 0; j->reduces && i < j->submit.u.submit.spec.partitions; i++)
+		coord_counters_add(total, j->reduces[i].counters,
+				   j->reduces[i].ncounters);
+}
+
 /* Sends JOB_DONE to the submitter. */
 static void
 coord_reply_done(sl_coord *c, const sl_buf *client, uint64_t job, int status,
@@ -449,14 +463,10 @@ coord_reply_done(sl_coord *c, const sl_buf *client, uint64_t job, int status,
 		for (i = 0; i < j->splits.n; i++) {
 			m.u.job_done.bytes_in += j->maps[i].bytes_in;
 			m.u.job_done.records_in += j->maps[i].records_in;
-			coord_counters_add(&total, j->maps[i].counters,
-					   j->maps[i].ncounters);
 		}
-		for (i = 0; i < r; i++) {
+		for (i = 0; i < r; i++)
 			m.u.job_done.records_out += j->reduces[i].records_out;
-			coord_counters_add(&total, j->reduces[i].counters,
-					   j->reduces[i].ncounters);
-		}
+		coord_job_counters(j, &total);
 		m.u.job_done.elapsed_ms = sl_now_ms() - j->start_ms;
 	}
 	m.u.job_done.counters = total.counters;
@@ -571,17 +581,99 @@ coord_journal(sl_coord *c, const sl_job_info *info)
 	sl_buf_release(&err);
 }
 
-/* Job j ended in state `state`: journaled, and kept for clients. */
+/* The page of the attempt log being made (coord_log_page). */
+typedef struct coord_log {
+	const coord_job *j;
+	sl_attempt_info *v;      /* room for max */
+	size_t n;
+	size_t max;
+} coord_log;
+
+/* A time of j's scheduler (monotonic ms) on the wall clock. */
+static uint64_t
+coord_job_wall_ms(const coord_job *j, uint64_t t)
+{
+	if (t == 0)
+		return 0;
+	return j->started_wall_ms + (t > j->start_ms ? t - j->start_ms : 0);
+}
+
+static int
+coord_log_one(void *arg, const sl_sched_attempt *a)
+{
+	coord_log *l = arg;
+
+	if (l->n == l->max)
+		return 1;
+	l->v[l->n++] = (sl_attempt_info){
+		.kind = a->kind,
+		.task = a->task,
+		.attempt = a->attempt,
+		.worker = a->worker,
+		.started_ms = coord_job_wall_ms(l->j, a->start_ms),
+		.ended_ms = coord_job_wall_ms(l->j, a->end_ms),
+		.state = a->state,
+		.speculative = a->speculative,
+		.error = (char *)a->error, /* the scheduler's, borrowed */
+	};
+	return 0;
+}
+
+/*
+ * At most max attempts of the log of running job j from the from-th:
+ * SL_OK and *out (free() it; the errors are borrowed from the scheduler,
+ * valid until its next event) and *n; SL_ENOMEM.
+ */
+static int
+coord_log_page(const coord_job *j, uint64_t from, size_t max,
+	       sl_attempt_info **out, size_t *n)
+{
+	uint64_t total = sl_sched_attempts(j->sched);
+	coord_log l = { .j = j };
+
+	l.max = from < total ? (total - from < max ? total - from : max) : 0;
+	if ((l.v = calloc(l.max ? l.max : 1, sizeof(*l.v))) == NULL)
+		return SL_ENOMEM;
+	sl_sched_attempt_each(j->sched, from, coord_log_one, &l);
+	*out = l.v;
+	*n = l.n;
+	return SL_OK;
+}
+
+/*
+ * Job j ended in state `state`: journaled with its attempt log and
+ * counters, and kept for clients. A log that cannot be made is left out:
+ * the job's end is what must be journaled.
+ */
 static void
 coord_job_ended(sl_coord *c, const coord_job *j, uint8_t state,
 		const char *error)
 {
+	coord_task_stats total = { 0 }; /* only its counters are used */
+	sl_attempt_info *v = NULL;
+	sl_buf err = SL_BUF_INIT;
 	sl_job_info info;
+	size_t n = 0, i;
 
 	coord_job_info(j, state, error, &info);
 	info.ended_ms = coord_wall_ms();
-	if (!c->stopping)
-		coord_journal(c, &info);
+	if (c->store && !c->stopping) {
+		if (j->sched)
+			coord_log_page(j, 0, SIZE_MAX, &v, &n);
+		for (i = 0; i < n; i++) /* killed as the job ends */
+			if (v[i].state == SL_ATTEMPT_RUNNING) {
+				v[i].state = SL_ATTEMPT_ABORTED;
+				v[i].ended_ms = info.ended_ms;
+				v[i].error = "killed: the job ended";
+			}
+		coord_job_counters(j, &total);
+		if (sl_store_end(c->store, &info, v, n, total.counters,
+				 total.ncounters, &err) != SL_OK)
+			sl_warn("%s", err.buf);
+	}
+	free(v);
+	coord_stats_release(&total);
+	sl_buf_release(&err);
 	coord_history_push(c, &info);
 }
 
@@ -1384,6 +1476,69 @@ coord_on_list(sl_coord *c, const sl_buf *peer, uint64_t id)
 	free(v);
 }
 
+/* LOG: the attempt log of a job, a page from `from`, and its counters. */
+static void
+coord_on_log(sl_coord *c, const sl_buf *peer, uint64_t id, uint64_t from)
+{
+	coord_task_stats total = { 0 }; /* only its counters are used */
+	const coord_job *j = coord_running(c, id);
+	sl_attempt_info *v = NULL;
+	sl_buf err = SL_BUF_INIT;
+	size_t n = 0, i;
+	sl_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = SL_MSG_JOB_LOG;
+	for (i = 0; j == NULL && i < c->nhistory; i++)
+		if (c->history[i].id == id)
+			break;
+	if (j == NULL && i < c->nhistory && c->store) {
+		/* ended: its log is in the store */
+		m.u.job_log.status = sl_store_log(c->store, id, from, &m, &err);
+		if (m.u.job_log.status != SL_OK) {
+			sl_warn("%s", err.len ? err.buf
+					      : sl_strerror(m.u.job_log.status));
+			free(m.u.job_log.error);
+			m.u.job_log.error = strdup("cannot read the job store");
+		}
+		m.type = SL_MSG_JOB_LOG;
+		coord_send(c, peer, &m);
+		sl_msg_release(&m);
+		sl_buf_release(&err);
+		return;
+	}
+	m.u.job_log.job = id;
+	m.u.job_log.error = "";
+	if (j == NULL) {
+		for (j = c->queue; j && j->id != id; j = j->next)
+			;
+		if (j == NULL) { /* unknown, or ended with no store */
+			m.u.job_log.status = SL_ENOTFOUND;
+			sl_buf_addf(&err, i < c->nhistory
+						  ? "no log kept of job %llu"
+						  : "no job %llu",
+				    (unsigned long long)id);
+			m.u.job_log.error = err.buf;
+		}
+	} else if (coord_log_page(j, from, SL_LOG_PAGE, &v, &n) != SL_OK) {
+		m.u.job_log.status = SL_ENOMEM;
+		m.u.job_log.error = "out of memory";
+	} else {
+		m.u.job_log.total = sl_sched_attempts(j->sched);
+		m.u.job_log.attempts = v;
+		m.u.job_log.nattempts = (uint32_t)n;
+	}
+	if (j && m.u.job_log.status == SL_OK) {
+		coord_job_counters(j, &total);
+		m.u.job_log.counters = total.counters;
+		m.u.job_log.ncounters = total.ncounters;
+	}
+	coord_send(c, peer, &m);
+	free(v);
+	coord_stats_release(&total);
+	sl_buf_release(&err);
+}
+
 /* CANCEL: a queued job leaves the queue, a running one is stopped; both
  * end canceled, with no output that looks complete. */
 static void
@@ -1459,7 +1614,8 @@ coord_is_client_msg(int type)
 {
 	return type == SL_MSG_SUBMIT || type == SL_MSG_SHUTDOWN ||
 	       type == SL_MSG_STATUS || type == SL_MSG_LIST ||
-	       type == SL_MSG_CANCEL || type == SL_MSG_WORKERS;
+	       type == SL_MSG_CANCEL || type == SL_MSG_WORKERS ||
+	       type == SL_MSG_LOG;
 }
 
 /* Whether peer may submit jobs, ask about them and stop the coordinator. */
@@ -1533,6 +1689,9 @@ coord_on_message(sl_coord *c)
 		break;
 	case SL_MSG_LIST:
 		coord_on_list(c, &peer, 0);
+		break;
+	case SL_MSG_LOG:
+		coord_on_log(c, &peer, m.u.log.job, m.u.log.from);
 		break;
 	case SL_MSG_CANCEL:
 		coord_on_cancel(c, &peer, m.u.cancel.job);

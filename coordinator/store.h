@@ -43,6 +43,27 @@ int sl_store_add(sl_store *s, const sl_job_info *info, const void *submit,
 int sl_store_update(sl_store *s, const sl_job_info *info, sl_buf *err);
 
 /*
+ * A job ended: its info as sl_store_update writes it, with its attempt
+ * log (n attempts, in log order) and its counters, in one transaction
+ * (any log it had from a run before a restart replaced). SL_OK; SL_EIO
+ * with the reason in err, nothing written.
+ */
+int sl_store_end(sl_store *s, const sl_job_info *info,
+		 const sl_attempt_info *attempts, size_t n,
+		 const sl_counter *counters, uint32_t ncounters, sl_buf *err);
+
+/*
+ * The log of an ended job into out->u.job_log (job, total, at most
+ * SL_LOG_PAGE attempts from the from-th, counters; error ""; status
+ * left 0), which the caller releases with sl_msg_release whatever the
+ * result. A job with no log has total 0. SL_OK; SL_EIO (a read failed,
+ * or a row is out of range: the file is untrusted) with the reason in
+ * err; SL_ENOMEM.
+ */
+int sl_store_log(sl_store *s, uint64_t job, uint64_t from, sl_msg *out,
+		 sl_buf *err);
+
+/*
  * Calls fn for every job, in id order, with its info (strings valid
  * during the call) and its SUBMIT's bytes. A non-zero return of fn stops
  * the walk and is returned. SL_EIO with the reason in err.

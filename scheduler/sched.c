@@ -45,6 +45,7 @@ enum sched_why {
 typedef struct sched_attempt {
 	uint32_t worker;        /* id of the worker it runs or ran on */
 	uint64_t start_ms;      /* when sl_sched_next() started it */
+	uint64_t end_ms;        /* when it ended; 0 while running */
 	uint64_t lost_at_start; /* sl_sched.outputs_lost when it started */
 	uint8_t state;          /* enum sched_att_state */
 	uint8_t why;            /* enum sched_why, used when error is NULL */
@@ -504,6 +505,7 @@ sched_finish(sl_sched *s, sched_task *t, uint32_t n, bool ok, bool retryable,
 {
 	sched_attempt *a = &t->att[n];
 
+	a->end_ms = now;
 	if (t->ok == n) {
 		/* the reduce that committed */
 		sched_end(s, t, n, ATT_SUCCEEDED);
@@ -985,6 +987,68 @@ sched_att_error(const sched_attempt *a)
 	default:
 		return sl_strerror(a->status);
 	}
+}
+
+uint64_t
+sl_sched_attempts(const sl_sched *s)
+{
+	uint64_t n = 0;
+	uint32_t k, i;
+
+	for (k = 0; k < 2; k++)
+		for (i = 0; i < s->stage[k].ntasks; i++)
+			n += s->stage[k].tasks[i].natt;
+	return n;
+}
+
+int
+sl_sched_attempt_each(const sl_sched *s, uint64_t from,
+		      sl_sched_attempt_fn *fn, void *arg)
+{
+	static const uint8_t states[] = {
+		[ATT_RUNNING] = SL_ATTEMPT_RUNNING,
+		[ATT_SUCCEEDED] = SL_ATTEMPT_SUCCEEDED,
+		[ATT_FAILED] = SL_ATTEMPT_FAILED,
+		[ATT_ABORTED] = SL_ATTEMPT_ABORTED,
+	};
+	sl_sched_attempt v;
+	uint64_t seen = 0;
+	uint32_t k, i, n;
+	int rv;
+
+	for (k = 0; k < 2; k++) {
+		for (i = 0; i < s->stage[k].ntasks; i++) {
+			const sched_task *t = &s->stage[k].tasks[i];
+
+			if (seen + t->natt <= from) { /* a page further on */
+				seen += t->natt;
+				continue;
+			}
+			for (n = 0; n < t->natt; n++, seen++) {
+				const sched_attempt *a = &t->att[n];
+
+				if (seen < from)
+					continue;
+				v.kind = t->kind;
+				v.task = t->index;
+				v.attempt = n;
+				v.worker = a->worker;
+				v.start_ms = a->start_ms;
+				v.end_ms = a->state == ATT_RUNNING ? 0
+								   : a->end_ms;
+				v.state = states[a->state];
+				v.speculative = a->speculative;
+				v.error = a->state == ATT_FAILED ||
+						  (a->state == ATT_ABORTED &&
+						   (a->error || a->status))
+						  ? sched_att_error(a)
+						  : "";
+				if ((rv = fn(arg, &v)) != 0)
+					return rv;
+			}
+		}
+	}
+	return 0;
 }
 
 int

@@ -31,6 +31,7 @@
 #define SL_SCHED_H
 
 #include "sl_impl.h"
+#include "common/proto.h" /* sl_attempt_state */
 
 #define SL_SCHED_MAX_BACKOFF_MS 30000u /* cap of the retry delay */
 #define SL_SCHED_MAX_SLOTS 1024u       /* slots one worker may declare */
@@ -260,6 +261,35 @@ int sl_sched_fail(sl_sched *s, const char *reason);
  * slot freed, a worker joined) are not included.
  */
 uint64_t sl_sched_next_due(const sl_sched *s, uint64_t now_ms);
+
+/* One attempt, as the walk of sl_sched_attempt_each() shows it. */
+typedef struct sl_sched_attempt {
+	uint8_t kind;         /* SL_TASK_MAP or SL_TASK_REDUCE */
+	uint32_t task;
+	uint32_t attempt;
+	uint32_t worker;
+	uint64_t start_ms;    /* the now_ms of sl_sched_next() */
+	uint64_t end_ms;      /* the now_ms of its end; 0 while running */
+	uint8_t state;        /* sl_attempt_state */
+	bool speculative;
+	const char *error;    /* "" but for a failure; the scheduler's,
+	                         valid until its next call */
+} sl_sched_attempt;
+
+/* Attempts started so far, every task's. */
+uint64_t sl_sched_attempts(const sl_sched *s);
+
+/*
+ * The attempt log: calls fn for the attempts from the from-th on (0 for
+ * all), in the order maps then reduces, by task, by attempt number, which
+ * does not change as attempts start (new ones go to their task's end, so
+ * a page taken later may hold attempts an earlier page had, never miss
+ * one). A non-zero return of fn stops the walk and is returned; else 0.
+ * O(tasks + attempts from `from`).
+ */
+typedef int sl_sched_attempt_fn(void *arg, const sl_sched_attempt *a);
+int sl_sched_attempt_each(const sl_sched *s, uint64_t from,
+			  sl_sched_attempt_fn *fn, void *arg);
 
 /* Attempts running now, those to be killed included. */
 uint32_t sl_sched_running(const sl_sched *s);

@@ -38,7 +38,7 @@ poll_for() {
 # A job's state, from `sluice status ID --json`.
 job_state() {
 	"$SLUICE" status "$1" --json --coordinator "$EP" 2>/dev/null |
-		sed -n 's/.*"state": "\([a-z]*\)".*/\1/p'
+		sed -n 's/^  "state": "\([a-z]*\)".*/\1/p'
 }
 state_is() {
 	[ "$(job_state "$1")" = "$2" ]
@@ -110,6 +110,30 @@ out_lines() {
 }
 expect_line "status of a failed job: its error" "^error .*'x'" "stdout line" \
 	out_lines
+expect_line "status of a failed job: its failed attempt" \
+	"^failed  *map task 0 attempt 0 on worker [0-9]*: .*'x'" "stdout line" \
+	out_lines
+# The attempt log: every task of a job that succeeded has its attempt that
+# succeeded; the failed job's one attempt says why.
+run_sluice logs "$J1" --coordinator "$EP"
+expect_rc "logs: exit status" 0
+tasks_ok() { # tasks with an attempt that succeeded, in $T/out
+	awk '$5 == "succeeded" { ok[$1 " " $2] = 1 }
+		END { n = 0; for (k in ok) n++; print n }' "$T/out"
+}
+"$SLUICE" status "$J1" --json --coordinator "$EP" >"$T/j1.json"
+j1_tasks=$(sed -n 's/^ *"\(maps\|reduces\)": \([0-9]*\),*$/\2/p' \
+	"$T/j1.json" | awk '{ n += $1 } END { print n }')
+check "logs: each of the $j1_tasks tasks has an attempt that succeeded" \
+	test "$(tasks_ok)" -eq "$j1_tasks"
+run_sluice logs "$J2" --coordinator "$EP"
+check "logs of a failed job: its attempt and why" \
+	grep -q "^map 0 .* failed .*'x'" "$T/out"
+run_sluice logs "$J2" --coordinator "$EP" --json
+check "logs --json: the attempt's state" grep -q '"state": "failed"' "$T/out"
+run_sluice logs 999 --coordinator "$EP"
+expect_rc "logs of an unknown id: exit status" 1
+expect_sluice_error "logs of an unknown id: message" "no job 999"
 run_sluice jobs --coordinator "$EP" --json
 check "jobs --json: three jobs" test "$(grep -c '"id":' "$T/out")" -eq 3
 run_sluice jobs --coordinator "$EP"
@@ -188,6 +212,11 @@ check "SIGTERM: the worker exits 0" test "$RC" -eq 0
 poll_for "job $JB2 to succeed" state_is "$JB2" succeeded
 check_same_output "a late worker and a stopped one: the output" \
 	"$T/rbig" "$T/big2"
+# The stopped worker's attempts ran again: its running one failed (worker
+# lost), or its map outputs were lost and their maps rerun.
+run_sluice logs "$JB2" --coordinator "$EP"
+check "a stopped worker: the log has more attempts than tasks" \
+	test "$(($(wc -l <"$T/out") - 1))" -gt "$(tasks_ok)"
 
 # Bad requests: exit 1 or 2, the coordinator goes on.
 run_sluice status 999 --coordinator "$EP"
@@ -247,6 +276,12 @@ check "restart: the history stays" \
 	test "$(grep -c '"state": "succeeded"' "$T/out")" -ge 8
 check "restart: canceled jobs stay canceled" \
 	test "$(grep -c '"state": "canceled"' "$T/out")" -eq 2
+run_sluice logs "$J2" --coordinator "$EP"
+check "restart: the attempt log of a job that ended before stays" \
+	grep -q "^map 0 .* failed .*'x'" "$T/out"
+run_sluice logs "$JQ2" --coordinator "$EP"
+check "restart: the log of a job run again after it" \
+	test "$(tasks_ok)" -ge 4
 run_sluice submit wordcount "$T/small.txt" -o "$T/new" --coordinator "$EP" \
 	--wait
 expect_rc "restart: a new job" 0

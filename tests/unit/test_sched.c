@@ -979,6 +979,76 @@ test_a_capacity_bounds_what_a_job_starts_on_a_worker(void)
 	sl_sched_free(s);
 }
 
+/* The attempt log as lines "map 1/0 w1 0-20 failed: worker lost". */
+static int
+log_line(void *arg, const sl_sched_attempt *a)
+{
+	static const char *const states[] = { "running", "succeeded",
+					      "failed", "aborted" };
+	sl_buf *b = arg;
+
+	sl_buf_addf(b, "%s %u/%u w%u %llu-%llu %s%s%s%s\n", kind_name(a->kind),
+		    a->task, a->attempt, a->worker,
+		    (unsigned long long)a->start_ms,
+		    (unsigned long long)a->end_ms, states[a->state],
+		    a->speculative ? " spec" : "", a->error[0] ? ": " : "",
+		    a->error);
+	return 0;
+}
+
+static int
+log_stop_after_two(void *arg, const sl_sched_attempt *a)
+{
+	int *n = arg;
+
+	(void)a;
+	return ++*n == 2 ? 7 : 0;
+}
+
+static void
+test_the_attempt_log_lists_every_attempt_by_task_and_pages(void)
+{
+	sl_sched_config c = config();
+	sl_buf b = SL_BUF_INIT;
+	sl_sched *s;
+	int n = 0;
+
+	c.backoff_ms = 1000;
+	s = make(3, 1, &c, SLOTS(2, 1));
+	EXPECT_NEXT(s, 0, MAP, 0, 0, 1);
+	EXPECT_NEXT(s, 0, MAP, 1, 0, 1);
+	EXPECT_NEXT(s, 0, MAP, 2, 0, 2);
+	DONE(s, MAP, 0, 0, SL_OK, 10);
+	ASSERT_EQ_INT(sl_sched_worker_lost(s, 1, 20), SL_OK);
+	add(s, 3, 2);
+	EXPECT_NEXT(s, 20, MAP, 0, 1, 3);
+	sl_sched_attempt_each(s, 0, log_line, &b);
+	ASSERT_EQ_STR(b.buf, "map 0/0 w1 0-10 succeeded\n"
+			     "map 0/1 w3 20-0 running\n"
+			     "map 1/0 w1 0-20 failed: worker lost\n"
+			     "map 2/0 w2 0-0 running\n");
+	EXPECT_NEXT(s, 1020, MAP, 1, 1, 3);
+	DONE(s, MAP, 0, 1, SL_OK, 1030);
+	DONE(s, MAP, 2, 0, SL_OK, 1040);
+	DONE(s, MAP, 1, 1, SL_OK, 1050);
+	EXPECT_NEXT(s, 1050, RED, 0, 0, 3);
+	commit(s, 0, 0, 1060);
+	ASSERT_EQ_INT(sl_sched_attempts(s), 6);
+	sl_buf_reset(&b);
+	sl_sched_attempt_each(s, 3, log_line, &b); /* a page from the 4th */
+	ASSERT_EQ_STR(b.buf, "map 1/1 w3 1020-1050 succeeded\n"
+			     "map 2/0 w2 0-1040 succeeded\n"
+			     "reduce 0/0 w3 1050-1060 succeeded\n");
+	sl_buf_reset(&b);
+	sl_sched_attempt_each(s, 6, log_line, &b);
+	ASSERT_EQ_INT(b.len, 0);
+	/* the walker stops where fn says, with its code */
+	ASSERT_EQ_INT(sl_sched_attempt_each(s, 0, log_stop_after_two, &n), 7);
+	ASSERT_EQ_INT(n, 2);
+	sl_buf_release(&b);
+	sl_sched_free(s);
+}
+
 static const unit_case cases[] = {
 	{ "the share rule gives the next slot to the job running least",
 	  test_the_share_rule_gives_the_next_slot_to_the_job_running_least },
@@ -1040,6 +1110,8 @@ static const unit_case cases[] = {
 	  test_next_due_is_the_earliest_backoff_or_straggler_time },
 	{ "bad arguments to new are rejected",
 	  test_bad_arguments_to_new_are_rejected },
+	{ "the attempt log lists every attempt by task, and pages",
+	  test_the_attempt_log_lists_every_attempt_by_task_and_pages },
 	{ NULL, NULL }
 };
 
