@@ -27,7 +27,7 @@ typedef enum {
 	OPT_BAD_RECORDS, OPT_MAX_RECORD, OPT_MAX_ATTEMPTS, OPT_OVERWRITE,
 	OPT_TOP, OPT_VERBOSE, OPT_HELP, OPT_HB_INTERVAL, OPT_HB_TIMEOUT,
 	OPT_SPECULATION, OPT_SLOTS, OPT_BIND, OPT_SHUFFLE,
-	OPT_MEMORY, OPT_TMPDIR,
+	OPT_MEMORY, OPT_TMPDIR, OPT_PROGRESS,
 	/* worker */
 	OPT_CONNECT, OPT_SHUFFLE_BIND,
 	/* submit and the commands of a cluster (cli/cluster.c) */
@@ -55,6 +55,7 @@ typedef struct cli_run {
 	bool overwrite;
 	uint64_t top;
 	int verbose;
+	bool progress;            /* draw the progress bar while waiting */
 	uint32_t slots;           /* worker ranks' slots, 0: one per core */
 	sl_bind_mode bind;        /* worker ranks' pinning */
 	bool mpi_opts;            /* --slots or --bind was given */

@@ -14,6 +14,7 @@
  * worker --connect URL` (cli/main.c). docs/cluster.md is the user's page.
  */
 #include "cli.h"
+#include "progress.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -393,18 +394,19 @@ cli_cluster_slots(sl_client *c)
 	return n == 0 ? 1 : n > 100000 ? 100000 : (uint32_t)n;
 }
 
-/* While submit --wait waits: a signal stops the wait, not the job. */
+/* While submit --wait waits: the bar; a signal stops the wait, not the
+ * job. */
 static int
 cli_on_submit_wait(void *arg, const sl_msg *m, sl_buf *err)
 {
-	const uint64_t *job = arg;
+	cli_progress *bar = arg;
 
-	(void)m;
+	cli_progress_event(bar, m);
 	if (cli_stop) {
 		sl_buf_addf(err, "interrupted by signal %d: job %llu goes on "
 			    "('sluice cancel %llu' stops it)", (int)cli_stop,
-			    (unsigned long long)*job,
-			    (unsigned long long)*job);
+			    (unsigned long long)bar->job,
+			    (unsigned long long)bar->job);
 		return SL_ECANCELED;
 	}
 	return SL_OK;
@@ -419,6 +421,7 @@ cli_cmd_submit(int argc, char **argv)
 	sl_strlist files = { 0 };
 	sl_client *c = NULL;
 	sl_msg m, done;
+	cli_progress bar;
 	uint64_t job = 0;
 	void *zctx = NULL;
 	uint32_t i;
@@ -477,8 +480,10 @@ cli_cmd_submit(int argc, char **argv)
 	code = 0;
 	if (!r.wait)
 		goto out;
-	rv = sl_client_wait(c, job, 100, cli_on_submit_wait, &job, &done,
+	cli_progress_init(&bar, r.progress, c, job);
+	rv = sl_client_wait(c, job, 100, cli_on_submit_wait, &bar, &done,
 			    &err);
+	cli_progress_end(&bar);
 	if (rv != SL_OK) {
 		sl_error("%s", err.buf);
 		code = rv == SL_ECANCELED ? 128 + cli_stop : EXIT_JOB;

@@ -43,6 +43,7 @@
 #include "worker/worker.h"
 
 #include "cli.h"
+#include "progress.h"
 
 static const cli_opt cli_run_opts[] = {
 	{ OPT_OUTPUT, "output", 'o', "DIR",
@@ -87,7 +88,10 @@ static const cli_opt cli_run_opts[] = {
 	{ OPT_TOP, "top", 0, "K",
 	  "wordcount: then print the K most frequent words on stdout" },
 	{ OPT_VERBOSE, "verbose", 'v', NULL,
-	  "progress on stderr (twice: debug)" },
+	  "what the coordinator does, on stderr (twice: debug)" },
+	{ OPT_PROGRESS, "progress", 0, "on|off",
+	  "a progress bar on stderr while the job runs: tasks done, "
+	  "bytes, rate, ETA (default: on when stderr is a terminal)" },
 	{ OPT_COORDINATOR, "coordinator", 0, "URL",
 	  "submit: the coordinator (default $SLUICE_COORDINATOR, else "
 	  "tcp://127.0.0.1:7070)" },
@@ -348,6 +352,7 @@ cli_parse_run(int argc, char **argv, cli_run *r, sl_job_ref *ref,
 	r->spec.max_attempts = 4;
 	r->spec.max_record = 1ull << 30;
 	r->bind = SL_BIND_CORE;
+	r->progress = isatty(STDERR_FILENO);
 	sl_coord_config_default(&r->coord);
 	if (argc < 3 || argv[2][0] == '-') {
 		if (argc >= 3 && (strcmp(argv[2], "--help") == 0 ||
@@ -470,6 +475,12 @@ cli_parse_run(int argc, char **argv, cli_run *r, sl_job_ref *ref,
 			r->top = cli_number(o->name, val, 1, 1u << 30);
 			break;
 		case OPT_VERBOSE: r->verbose++; break;
+		case OPT_PROGRESS:
+			if (strcmp(val, "on") && strcmp(val, "off"))
+				cli_usage_error("--progress: '%s' is not 'on' "
+						"or 'off'", val);
+			r->progress = strcmp(val, "on") == 0;
+			break;
 		case OPT_HELP: cli_help(stdout); exit(0);
 		default: break;
 		}
@@ -713,11 +724,18 @@ cli_catch_signals(void)
  * mpirun, which ends every rank when one dies. A signal (cli_stop) ends
  * the wait with SL_ECANCELED.
  */
+typedef struct cli_wait {
+	sl_local_cluster *lc;     /* local workers, or none */
+	cli_progress bar;
+} cli_wait;
+
 static int
 cli_on_wait(void *arg, const sl_msg *m, sl_buf *err)
 {
-	sl_local_cluster *lc = arg;
+	cli_wait *w = arg;
+	sl_local_cluster *lc = w->lc;
 
+	cli_progress_event(&w->bar, m);
 	if (cli_stop) {
 		sl_buf_addf(err, "interrupted by signal %d (%s): job canceled",
 			    (int)cli_stop, strsignal(cli_stop));
@@ -852,6 +870,7 @@ cli_job(cli_coord_rt *rt, const cli_run *r, sl_local_cluster *lc)
 {
 	sl_buf err = SL_BUF_INIT;
 	sl_msg m, done;
+	cli_wait w;
 	uint64_t job;
 	int rv, code = EXIT_JOB;
 
@@ -870,8 +889,13 @@ cli_job(cli_coord_rt *rt, const cli_run *r, sl_local_cluster *lc)
 		sl_error("cannot submit the job: %s", err.buf);
 		goto out;
 	}
-	if (job && (rv = sl_client_wait(rt->client, job, 100, cli_on_wait, lc,
-					&done, &err)) != SL_OK) {
+	w.lc = lc;
+	cli_progress_init(&w.bar, r->progress, rt->client, job);
+	rv = job ? sl_client_wait(rt->client, job, 100, cli_on_wait, &w, &done,
+				  &err)
+		 : SL_OK;
+	cli_progress_end(&w.bar);
+	if (rv != SL_OK) {
 		sl_error("%s", err.buf);
 		if (rv == SL_ECANCELED)
 			code = 128 + cli_stop;

@@ -4,10 +4,18 @@
  */
 #include "sl_impl.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <unistd.h>
 
 static int log_level = SL_LOG_WARN;
+static atomic_bool log_bar; /* a progress bar is drawn: erase it first */
+
+void
+sl_log_set_bar(bool drawn)
+{
+	atomic_store(&log_bar, drawn);
+}
 
 void
 sl_log_set_level(int level)
@@ -30,7 +38,8 @@ sl_log(int level, const char *fmt, ...)
 
 	if (level > log_level)
 		return;
-	n = snprintf(line, sizeof(line), "sluice: ");
+	n = snprintf(line, sizeof(line), "%ssluice: ",
+		     atomic_load(&log_bar) ? "\r\033[K" : "");
 	va_start(ap, fmt);
 	n += vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
 	va_end(ap);

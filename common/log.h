@@ -16,6 +16,13 @@ int sl_log_level(void);
 void sl_log(int level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/*
+ * Whether a line without its newline (a progress bar) is on the terminal
+ * of stderr: while it is, each log line first erases it ("\r", erase to
+ * the end of the line), so that no message is written after the bar.
+ */
+void sl_log_set_bar(bool drawn);
+
 #define sl_error(...) sl_log(SL_LOG_ERROR, __VA_ARGS__)
 #define sl_warn(...) sl_log(SL_LOG_WARN, __VA_ARGS__)
 #define sl_info(...) sl_log(SL_LOG_INFO, __VA_ARGS__)

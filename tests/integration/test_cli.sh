@@ -273,4 +273,26 @@ expect_rc "summary: aggregate exit status" 0
 check "summary: aggregate counts data rows in and groups out (37)" \
 	grep -q "5000 records in, 37 out" "$T/err"
 
+
+# The progress bar: drawn in place while the job runs with --progress on
+# (the default on a terminal), erased before the summary; never when
+# stderr is not a terminal and nothing asks for it.
+printf '#!/bin/sh\nsleep 1\nexec cat\n' >"$T/slowcat1"
+chmod +x "$T/slowcat1"
+run_sluice run streaming "$T/sum.txt" -o "$T/bar" --mapper "$T/slowcat1" \
+	--reducer cat --workers 2 --split-size 256K --partitions 2 \
+	--progress on
+expect_rc "progress bar: exit status" 0
+tr '\r' '\n' <"$T/err" >"$T/bar.lines"
+check "progress bar: a line of tasks done of total, bytes, rate, ETA" \
+	grep -Eq '^job 1 \[[#-]{20}\] +[0-9]+% map [0-9]/2 reduce [0-2]/2 [0-9.]+ [kMG]?B [0-9.]+ [kMG]?B/s ETA' \
+	"$T/bar.lines"
+check "progress bar: erased before the summary" \
+	grep -q "$(printf '\033\\[K')sluice: job streaming done" "$T/bar.lines"
+run_sluice run wordcount "$T/sum.txt" -o "$T/nobar" --workers 2
+check "progress bar: none when stderr is no terminal" \
+	test -z "$(tr -cd '\r' <"$T/err")"
+usage_error "progress bar: a bad --progress" "progress" \
+	run wordcount "$T/sum.txt" -o "$T/o" --progress maybe
+
 finish

@@ -191,6 +191,14 @@ run_sluice submit wordcount "$T/small.txt" -o "$T/after" --coordinator "$EP" \
 expect_rc "a job after a cancel: exit status" 0
 check_same_output "a job after a cancel: its output" "$T/r3" "$T/after"
 
+# submit --wait draws the bar `sluice run` draws.
+run_sluice submit streaming "$T/small.txt" -o "$T/barred" --coordinator "$EP" \
+	--mapper "$T/slowcat" --reducer cat --partitions 1 --wait --progress on
+expect_rc "submit --wait --progress on: exit status" 0
+tr '\r' '\n' <"$T/err" >"$T/bar.lines"
+check "submit --wait --progress on: the bar of the job" \
+	grep -Eq '^job [0-9]+ \[-{20}\] +0% map 0/1 reduce 0/1 ' "$T/bar.lines"
+
 # A worker that joins mid-job takes tasks of it, and one stopped with
 # SIGTERM mid-task has its tasks rerun elsewhere: the output is the same.
 run_sluice submit streaming "$T/big.txt" -o "$T/big2" --coordinator "$EP" \
@@ -235,7 +243,7 @@ run_sluice submit wordcount "$T/small.txt" -o "$T/x" --coordinator "$EP" \
 	--workers 2
 expect_rc "submit with a run-only option: exit status" 2
 run_sluice jobs --coordinator "$EP" --json
-check "bad submits queue nothing" test "$(grep -c '"id":' "$T/out")" -eq 10
+check "bad submits queue nothing" test "$(grep -c '"id":' "$T/out")" -eq 11
 
 # --- the journal --------------------------------------------------------------
 
