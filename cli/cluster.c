@@ -14,7 +14,7 @@
  * worker --connect URL` (cli/main.c). docs/cluster.md is the user's page.
  */
 #include "cli.h"
-#include "progress.h"
+#include "watch.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -394,19 +394,21 @@ cli_cluster_slots(sl_client *c)
 	return n == 0 ? 1 : n > 100000 ? 100000 : (uint32_t)n;
 }
 
-/* While submit --wait waits: the bar; a signal stops the wait, not the
+/* While submit --wait waits: the watch; a signal stops the wait, not the
  * job. */
 static int
 cli_on_submit_wait(void *arg, const sl_msg *m, sl_buf *err)
 {
-	cli_progress *bar = arg;
+	cli_watch *w = arg;
+	int rv = cli_watch_event(w, m);
 
-	cli_progress_event(bar, m);
+	if (rv != SL_OK)
+		return rv;
 	if (cli_stop) {
 		sl_buf_addf(err, "interrupted by signal %d: job %llu goes on "
 			    "('sluice cancel %llu' stops it)", (int)cli_stop,
-			    (unsigned long long)bar->job,
-			    (unsigned long long)bar->job);
+			    (unsigned long long)w->job,
+			    (unsigned long long)w->job);
 		return SL_ECANCELED;
 	}
 	return SL_OK;
@@ -421,7 +423,7 @@ cli_cmd_submit(int argc, char **argv)
 	sl_strlist files = { 0 };
 	sl_client *c = NULL;
 	sl_msg m, done;
-	cli_progress bar;
+	cli_watch watch;
 	uint64_t job = 0;
 	void *zctx = NULL;
 	uint32_t i;
@@ -480,10 +482,16 @@ cli_cmd_submit(int argc, char **argv)
 	code = 0;
 	if (!r.wait)
 		goto out;
-	cli_progress_init(&bar, r.progress, c, job);
-	rv = sl_client_wait(c, job, 100, cli_on_submit_wait, &bar, &done,
+	cli_watch_init(&watch, r.progress, c, job);
+	rv = sl_client_wait(c, job, 100, cli_on_submit_wait, &watch, &done,
 			    &err);
-	cli_progress_end(&bar);
+	cli_watch_erase(&watch);
+	if (rv == SL_ELOST && watch.ended != SL_JOB_QUEUED) {
+		code = cli_watch_exit(&watch, output);
+		cli_watch_release(&watch);
+		goto out;
+	}
+	cli_watch_release(&watch);
 	if (rv != SL_OK) {
 		sl_error("%s", err.buf);
 		code = rv == SL_ECANCELED ? 128 + cli_stop : EXIT_JOB;

@@ -43,7 +43,7 @@
 #include "worker/worker.h"
 
 #include "cli.h"
-#include "progress.h"
+#include "watch.h"
 
 static const cli_opt cli_run_opts[] = {
 	{ OPT_OUTPUT, "output", 'o', "DIR",
@@ -726,7 +726,7 @@ cli_catch_signals(void)
  */
 typedef struct cli_wait {
 	sl_local_cluster *lc;     /* local workers, or none */
-	cli_progress bar;
+	cli_watch watch;
 } cli_wait;
 
 static int
@@ -734,8 +734,10 @@ cli_on_wait(void *arg, const sl_msg *m, sl_buf *err)
 {
 	cli_wait *w = arg;
 	sl_local_cluster *lc = w->lc;
+	int rv = cli_watch_event(&w->watch, m);
 
-	cli_progress_event(&w->bar, m);
+	if (rv != SL_OK)
+		return rv;
 	if (cli_stop) {
 		sl_buf_addf(err, "interrupted by signal %d (%s): job canceled",
 			    (int)cli_stop, strsignal(cli_stop));
@@ -875,6 +877,8 @@ cli_job(cli_coord_rt *rt, const cli_run *r, sl_local_cluster *lc)
 	int rv, code = EXIT_JOB;
 
 	memset(&done, 0, sizeof(done));
+	w.lc = lc;
+	cli_watch_init(&w.watch, r->progress, rt->client, 0);
 	memset(&m, 0, sizeof(m));
 	m.type = SL_MSG_SUBMIT;
 	m.u.submit.spec = r->spec;
@@ -889,12 +893,15 @@ cli_job(cli_coord_rt *rt, const cli_run *r, sl_local_cluster *lc)
 		sl_error("cannot submit the job: %s", err.buf);
 		goto out;
 	}
-	w.lc = lc;
-	cli_progress_init(&w.bar, r->progress, rt->client, job);
+	w.watch.job = job;
 	rv = job ? sl_client_wait(rt->client, job, 100, cli_on_wait, &w, &done,
 				  &err)
 		 : SL_OK;
-	cli_progress_end(&w.bar);
+	cli_watch_erase(&w.watch);
+	if (rv == SL_ELOST && w.watch.ended != SL_JOB_QUEUED) {
+		code = cli_watch_exit(&w.watch, r->output);
+		goto out;
+	}
 	if (rv != SL_OK) {
 		sl_error("%s", err.buf);
 		if (rv == SL_ECANCELED)
@@ -903,6 +910,7 @@ cli_job(cli_coord_rt *rt, const cli_run *r, sl_local_cluster *lc)
 	}
 	code = cli_job_done(r, &done);
 out:
+	cli_watch_release(&w.watch);
 	sl_msg_release(&done);
 	sl_buf_release(&err);
 	return code;

@@ -258,25 +258,53 @@ expect_rc "a corrupt job store: exit status" 1
 expect_sluice_error "a corrupt job store: names the file" \
 	"job store '.*corrupt/jobs.db'"
 
-# A job running (its maps held 3 s by its mapper) and one queued when the
-# coordinator is killed; the restarted one runs both again.
+# When the coordinator is killed: a job amid its commit (a part file
+# renamed into place, another partition's reducer held 4 s by the key it
+# holds), one running (its maps held 3 s by its mapper) and one queued.
+# The restarted coordinator runs the three again.
+{ cat "$T/small.txt"; echo sleepy-key; } >"$T/sleepy.txt"
+printf '#!/bin/sh\nt=$(mktemp)\ncat >"$t"\n%s\ncat "$t"\nrm -f "$t"\n' \
+	'grep -q "^sleepy-key" "$t" && sleep 4' >"$T/sleepyred"
+chmod +x "$T/sleepyred"
+# Its submitter waits (--wait) across the restart.
+"$SLUICE" submit streaming "$T/sleepy.txt" -o "$T/jc" --coordinator "$EP" \
+	--mapper cat --reducer "$T/sleepyred" --partitions 3 --wait \
+	>"$T/jc.id" 2>"$T/jc.err" &
+JCW=$!
+poll_for "the id of the waiting submit" test -s "$T/jc.id"
+JC=$(cat "$T/jc.id")
 run_sluice submit streaming "$T/small.txt" -o "$T/j1" --coordinator "$EP" \
 	--mapper "$T/slowcat" --reducer cat --partitions 2
 JR=$(cat "$T/out")
 run_sluice submit wordcount "$T/in.txt" -o "$T/j2" --coordinator "$EP" \
 	--partitions 3 --split-size 1M
 JQ2=$(cat "$T/out")
-poll_for "job $JR to run" state_is "$JR" running
+part_committed() {
+	ls "$T/jc"/part-* >/dev/null 2>&1
+}
+poll_for "job $JC to commit a part" part_committed
+check "the kill comes amid job $JC's commit" state_is "$JC" running
+check "the kill comes while job $JR runs" state_is "$JR" running
 kill -9 "$COORD"
 wait "$COORD" 2>/dev/null
 "$SLUICE" coordinator --listen "$EP" --heartbeat-interval 100 \
 	--heartbeat-timeout 2000 >"$T/ep2" 2>"$T/coord2.err" &
 COORD=$!
+poll_for "job $JC to succeed after the restart" state_is "$JC" succeeded
+RC=0
+wait "$JCW" || RC=$?
+check "submit --wait across a restart: exits 0 once the job succeeded" \
+	test "$RC" -eq 0
+check "submit --wait across a restart: says so" \
+	grep -q "job $JC succeeded" "$T/jc.err"
 poll_for "job $JR to succeed after the restart" state_is "$JR" succeeded
 poll_for "job $JQ2 to succeed after the restart" state_is "$JQ2" succeeded
 run_sluice run streaming "$T/small.txt" -o "$T/rj1" --mapper cat \
 	--reducer cat --partitions 2 --workers 2
 check_same_output "restart: the running job's output" "$T/rj1" "$T/j1"
+run_sluice run streaming "$T/sleepy.txt" -o "$T/rjc" --mapper cat \
+	--reducer cat --partitions 3 --workers 2
+check_same_output "restart amid a commit: the job's output" "$T/rjc" "$T/jc"
 check_same_output "restart: the queued job's output" "$T/r1" "$T/j2"
 check "restart: the workers rejoined" grep -q "joining again" "$T/w2.err"
 run_sluice jobs --coordinator "$EP" --json

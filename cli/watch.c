@@ -1,7 +1,9 @@
 /*
- * progress.c - the progress bar of a job's wait; see progress.h.
+ * watch.c - the watch of a job's wait, and its progress bar; see watch.h.
  */
-#include "progress.h"
+#include "watch.h"
+
+#include "cli.h"
 
 #include <sys/ioctl.h>
 #include <time.h>
@@ -12,7 +14,7 @@
 #define PROGRESS_BAR 20 /* columns between the brackets */
 
 static uint64_t
-progress_wall_ms(void)
+watch_wall_ms(void)
 {
 	struct timespec ts;
 
@@ -93,18 +95,19 @@ fit:
 }
 
 void
-cli_progress_init(cli_progress *p, bool on, sl_client *client, uint64_t job)
+cli_watch_init(cli_watch *w, bool bar, sl_client *client, uint64_t job)
 {
-	p->on = on;
-	p->client = client;
-	p->job = job;
-	p->asked_ms = 0;
-	p->drawn = false;
+	memset(w, 0, sizeof(*w));
+	w->bar = bar;
+	w->client = client;
+	w->job = job;
+	w->ended = SL_JOB_QUEUED;
+	sl_buf_init(&w->error);
 }
 
 /* Columns of the terminal on stderr; 0 (no limit) when it is none. */
 static size_t
-progress_width(void)
+watch_width(void)
 {
 	struct winsize ws;
 
@@ -114,60 +117,97 @@ progress_width(void)
 }
 
 static void
-progress_draw(cli_progress *p, const sl_job_info *j)
+watch_draw(cli_watch *w, const sl_job_info *j)
 {
 	sl_buf line = SL_BUF_INIT;
 
 	sl_buf_addstr(&line, "\r");
-	cli_progress_line(j, progress_wall_ms(), progress_width(), &line);
+	cli_progress_line(j, watch_wall_ms(), watch_width(), &line);
 	sl_buf_addstr(&line, "\033[K");
 	/* One write, as log lines are: they may come from other threads. */
 	if (write(STDERR_FILENO, line.buf, line.len) == (ssize_t)line.len) {
-		p->drawn = true;
+		w->drawn = true;
 		sl_log_set_bar(true);
 	}
 	sl_buf_release(&line);
 }
 
-void
-cli_progress_event(cli_progress *p, const sl_msg *m)
+int
+cli_watch_event(cli_watch *w, const sl_msg *m)
 {
+	const sl_job_info *j;
 	sl_buf err = SL_BUF_INIT;
 	uint64_t now;
 	sl_msg ask;
 	uint32_t i;
 
-	if (!p->on)
-		return;
 	if (m == NULL) {
 		now = sl_now_ms();
-		if (p->asked_ms && now - p->asked_ms < CLI_PROGRESS_MS)
-			return;
-		p->asked_ms = now;
+		if (w->asked_ms && now - w->asked_ms < (w->bar ? CLI_PROGRESS_MS
+							      : CLI_WATCH_MS))
+			return SL_OK;
+		w->asked_ms = now;
 		memset(&ask, 0, sizeof(ask));
 		ask.type = SL_MSG_STATUS;
-		ask.u.status.job = p->job;
-		/* a bar missed is no error: the wait goes on */
-		sl_client_send(p->client, &ask, &err);
+		ask.u.status.job = w->job;
+		/* an answer missed is no error: the wait goes on */
+		sl_client_send(w->client, &ask, &err);
 		sl_buf_release(&err);
-		return;
+		return SL_OK;
 	}
 	if (m->type != SL_MSG_JOB_LIST)
-		return;
-	for (i = 0; i < m->u.job_list.njobs; i++)
-		if (m->u.job_list.jobs[i].id == p->job)
-			progress_draw(p, &m->u.job_list.jobs[i]);
+		return SL_OK;
+	for (i = 0; i < m->u.job_list.njobs; i++) {
+		j = &m->u.job_list.jobs[i];
+		if (j->id != w->job)
+			continue;
+		if (j->state == SL_JOB_SUCCEEDED || j->state == SL_JOB_FAILED ||
+		    j->state == SL_JOB_CANCELED) {
+			w->ended = j->state;
+			sl_buf_addstr(&w->error, j->error);
+			return SL_ELOST;
+		}
+		if (w->bar)
+			watch_draw(w, j);
+	}
+	return SL_OK;
+}
+
+int
+cli_watch_exit(const cli_watch *w, const char *output_dir)
+{
+	unsigned long long id = (unsigned long long)w->job;
+
+	if (w->ended == SL_JOB_SUCCEEDED) {
+		fprintf(stderr, "sluice: job %llu succeeded (its summary went "
+			"to the coordinator's client before its restart: "
+			"'sluice status %llu')\nsluice: output in %s/\n", id,
+			id, output_dir);
+		return 0;
+	}
+	if (w->ended == SL_JOB_CANCELED)
+		fprintf(stderr, "sluice: job %llu canceled\n", id);
+	else
+		cli_print_error("job failed: ", w->error.buf);
+	return EXIT_JOB;
 }
 
 void
-cli_progress_end(cli_progress *p)
+cli_watch_release(cli_watch *w)
+{
+	cli_watch_erase(w);
+	sl_buf_release(&w->error);
+}
+
+void
+cli_watch_erase(cli_watch *w)
 {
 	static const char erase[] = "\r\033[K";
 
-	if (!p->drawn)
+	if (!w->drawn)
 		return;
 	sl_log_set_bar(false);
+	w->drawn = false;
 	if (write(STDERR_FILENO, erase, sizeof(erase) - 1) < 0)
 		return;
-	p->drawn = false;
 }
