@@ -253,7 +253,39 @@ test_every_error_code_has_a_message(void)
 	ASSERT_EQ_STR(sl_strerror(12345), "unknown error");
 }
 
+/* Against a byte-by-byte count, at every length and alignment around the
+ * 16-byte steps and the 255-step rounds of the vector count. */
+static void
+test_newlines_are_counted_at_every_length_and_offset(void)
+{
+	size_t len, off, i, want, size = 255 * 16 * 2 + 64;
+	char *b = malloc(size);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	for (i = 0; i < size; i++) /* dense: runs of "\n" past 255 per lane */
+		b[i] = i % 3 == 0 || (i > 4000 && i < 8200) ? '\n' : 'x';
+	for (off = 0; off < 17; off++) {
+		for (len = 0; off + len <= size;
+		     len += len < 300 ? 1 : 997) {
+			for (want = 0, i = off; i < off + len; i++)
+				want += b[i] == '\n';
+			if (sl_count_newlines(b + off, len) != want) {
+				ASSERT_EQ_INT(sl_count_newlines(b + off, len),
+					      want);
+				free(b);
+				return;
+			}
+		}
+	}
+	for (want = 0, i = 0; i < size; i++)
+		want += b[i] == '\n';
+	ASSERT_EQ_INT(sl_count_newlines(b, size), want);
+	free(b);
+}
+
 static const unit_case cases[] = {
+	{ "newlines are counted at every length and offset",
+	  test_newlines_are_counted_at_every_length_and_offset },
 	{ "varints round trip at every length",
 	  test_varints_round_trip_at_every_length },
 	{ "varints longer than 64 bits are malformed",
