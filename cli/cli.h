@@ -19,6 +19,9 @@
 #define EXIT_JOB 1
 #define EXIT_USAGE 2
 
+/* Where clients find the coordinator, and where it listens, by default. */
+#define CLI_DEFAULT_COORDINATOR "tcp://127.0.0.1:7070"
+
 /* How long a client waits for the coordinator's answer to a request. */
 #define CLI_CLIENT_TIMEOUT_MS 5000
 
@@ -32,6 +35,7 @@ typedef enum {
 	OPT_CONNECT, OPT_SHUFFLE_BIND,
 	/* submit and the commands of a cluster (cli/cluster.c) */
 	OPT_COORDINATOR, OPT_WAIT, OPT_JSON, OPT_LISTEN, OPT_STATE, OPT_MAX_RUNNING,
+	OPT_COUNT /* options in cli_opts */
 } cli_opt_id;
 
 typedef struct cli_opt {
@@ -74,15 +78,33 @@ typedef struct cli_run {
 void cli_usage_error(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2), noreturn));
 
-void cli_print_opts(FILE *f, const cli_opt *opts, size_t n);
+/* The options each subcommand takes (cli/options.c): run and submit share
+ * cli_run_ids, less cli_submit_only for run and cli_run_only for submit. */
+extern const cli_opt_id cli_run_ids[], cli_run_only[], cli_submit_only[],
+	cli_worker_ids[], cli_coord_ids[], cli_client_ids[];
+extern const size_t cli_run_nids, cli_run_only_n, cli_submit_only_n,
+	cli_worker_nids, cli_coord_nids, cli_client_nids;
+
+bool cli_opt_in(cli_opt_id id, const cli_opt_id *ids, size_t n);
+
+/* The options ids, one line each, for --help. */
+void cli_print_opts(FILE *f, const cli_opt_id *ids, size_t n);
 
 /*
- * Matches argv[*i] against the table. Returns the option, or NULL when it
- * is not one of them; *val gets its value (from "--x=v" or the next
- * argument).
+ * Matches argv[*i] against the options ids. Returns the option, or NULL
+ * when it is not one of them; *val gets its value (from "--x=v" or the
+ * next argument, which it consumes).
  */
-const cli_opt *cli_match(const cli_opt *opts, size_t n, int argc,
+const cli_opt *cli_match(const cli_opt_id *ids, size_t n, int argc,
 			 char **argv, int *i, const char **val);
+
+/* Whether argument a is "--NAME" or "--NAME=VALUE"; *eq is then its '='
+ * or NULL. For the options of the table and those of a job alike. */
+bool cli_is_long(const char *a, const char *name, const char **eq);
+
+/* The value of the option argv[*i]: after its '=' (eq), else the next
+ * argument, which it consumes; a usage error when there is none. */
+const char *cli_value(int argc, char **argv, int *i, const char *eq);
 
 /* The number or size of option --name, or a usage error. */
 uint64_t cli_number(const char *name, const char *v, uint64_t min,

@@ -30,29 +30,6 @@
 #include "cluster/zmsg.h"
 #include "worker/worker.h"
 
-#define CLI_DEFAULT_COORDINATOR "tcp://127.0.0.1:7070"
-
-static const cli_opt cli_coord_opts[] = {
-	{ OPT_LISTEN, "listen", 0, "URL",
-	  "where clients and workers reach it (default "
-	  CLI_DEFAULT_COORDINATOR "; port 0 picks one, printed on stdout); "
-	  "loopback or ipc:// only until nodes authenticate" },
-	{ OPT_STATE, "state", 0, "DIR",
-	  "the job store, which survives restarts (default $SLUICE_STATE, "
-	  "else ~/.local/state/sluice)" },
-	{ OPT_HB_INTERVAL, "heartbeat-interval", 0, "MS",
-	  "heartbeats between coordinator and workers (default 500)" },
-	{ OPT_HB_TIMEOUT, "heartbeat-timeout", 0, "MS",
-	  "a silent worker is lost after this (default 10000)" },
-	{ OPT_MAX_RUNNING, "max-running", 0, "N",
-	  "jobs that run at once, sharing the slots fairly (default 4); "
-	  "the others wait in submission order" },
-	{ OPT_SLOTS, "slots", 0, "N",
-	  "cluster: task slots of each worker rank (default: one per core "
-	  "of its binding)" },
-	{ OPT_VERBOSE, "verbose", 'v', NULL, "log on stderr (twice: debug)" },
-};
-
 /* --state's default: $SLUICE_STATE, else ~/.local/state/sluice. */
 static void
 cli_state_dir(sl_buf *out)
@@ -65,14 +42,6 @@ cli_state_dir(sl_buf *out)
 		sl_buf_addf(out, "%s/.local/state/sluice",
 			    home && *home ? home : ".");
 }
-
-static const cli_opt cli_client_opts[] = {
-	{ OPT_COORDINATOR, "coordinator", 0, "URL",
-	  "the coordinator (default $SLUICE_COORDINATOR, else "
-	  CLI_DEFAULT_COORDINATOR ")" },
-	{ OPT_JSON, "json", 0, NULL, "print JSON" },
-	{ OPT_VERBOSE, "verbose", 'v', NULL, "log on stderr" },
-};
 
 static const char *
 cli_coordinator_url(const char *given)
@@ -123,7 +92,7 @@ cli_coord_parse(int argc, char **argv, cli_coord_args *a, bool cluster)
 	sl_coord_config_default(&a->cfg);
 	cli_state_dir(&a->state);
 	for (i = 2; i < argc; i++) {
-		o = cli_match(cli_coord_opts, SL_ARRAY_LEN(cli_coord_opts),
+		o = cli_match(cli_coord_ids, cli_coord_nids,
 			      argc, argv, &i, &val);
 		if (o == NULL || (o->id == OPT_SLOTS && !cluster))
 			cli_usage_error("unknown option '%s' for 'sluice %s'",
@@ -776,6 +745,13 @@ cli_print_status(const sl_job_info *j, const sl_msg *log, bool json)
 	return true;
 }
 
+/* A live worker's state: whether its slots are free, from its heartbeat. */
+static const char *
+cli_worker_state(const sl_worker_info *w)
+{
+	return w->busy == 0 ? "idle" : w->busy < w->slots ? "busy" : "full";
+}
+
 static bool
 cli_print_workers(const sl_msg *m, bool json)
 {
@@ -788,23 +764,25 @@ cli_print_workers(const sl_msg *m, bool json)
 		for (i = 0; a && i < m->u.worker_list.nworkers; i++) {
 			w = &m->u.worker_list.workers[i];
 			json_array_append_new(a, json_pack(
-				"{sisssssisisI}", "id", (int)w->id, "name",
+				"{sisssssisisIss}", "id", (int)w->id, "name",
 				w->name, "endpoint", w->endpoint, "slots",
 				(int)w->slots, "busy", (int)w->busy,
-				"silent_ms", (json_int_t)w->silent_ms));
+				"silent_ms", (json_int_t)w->silent_ms, "state",
+				cli_worker_state(w)));
 		}
 		return cli_print_json(a);
 	}
-	printf("%-4s %-24s %-5s %-4s %-14s %s\n", "ID", "NAME", "SLOTS",
-	       "BUSY", "LAST HEARTBEAT", "SHUFFLE");
+	printf("%-4s %-24s %-5s %-4s %-5s %-14s %s\n", "ID", "NAME", "SLOTS",
+	       "BUSY", "STATE", "LAST HEARTBEAT", "SHUFFLE");
 	for (i = 0; i < m->u.worker_list.nworkers; i++) {
 		char ago[32];
 
 		w = &m->u.worker_list.workers[i];
 		snprintf(ago, sizeof(ago), "%.1fs ago",
 			 (double)w->silent_ms / 1000.0);
-		printf("%-4u %-24.24s %-5u %-4u %-14s %s\n", w->id, w->name,
-		       w->slots, w->busy, ago, w->endpoint);
+		printf("%-4u %-24.24s %-5u %-4u %-5s %-14s %s\n", w->id,
+		       w->name, w->slots, w->busy, cli_worker_state(w), ago,
+		       w->endpoint);
 	}
 	return true;
 }
@@ -860,7 +838,7 @@ cli_cmd_client(int argc, char **argv)
 			arg = argv[i];
 			continue;
 		}
-		o = cli_match(cli_client_opts, SL_ARRAY_LEN(cli_client_opts),
+		o = cli_match(cli_client_ids, cli_client_nids,
 			      argc, argv, &i, &val);
 		if (o == NULL)
 			cli_usage_error("unknown option '%s' for 'sluice %s'",

@@ -14,8 +14,8 @@
  * endpoints and ranks 1..N-1 are the workers; see docs/mpi.md.
  * Only this file calls exit().
  *
- * One table of options (cli_opts) drives parsing and --help; a job's own
- * options come from its sl_job.options table.
+ * One table of options (cli/options.c) drives parsing and --help; a
+ * job's own options come from its sl_job.options table.
  */
 #include "sl_impl.h"
 
@@ -44,129 +44,6 @@
 
 #include "cli.h"
 #include "watch.h"
-
-static const cli_opt cli_run_opts[] = {
-	{ OPT_OUTPUT, "output", 'o', "DIR",
-	  "output directory (required): part-00000... and _SUCCESS" },
-	{ OPT_WORKERS, "workers", 0, "N",
-	  "local worker processes (default: one per core)" },
-	{ OPT_PARTITIONS, "partitions", 0, "R",
-	  "reduce tasks, i.e. part files (default: number of workers)" },
-	{ OPT_SPLIT_SIZE, "split-size", 0, "SIZE",
-	  "input bytes per map task, K/M/G suffixes (default 64M)" },
-	{ OPT_BAD_RECORDS, "bad-records", 0, "fail|skip",
-	  "malformed input records fail the job, or are skipped and "
-	  "counted (default fail)" },
-	{ OPT_MAX_RECORD, "max-record-size", 0, "SIZE",
-	  "longest input line or CSV record (default 1G)" },
-	{ OPT_MEMORY, "memory", 0, "SIZE",
-	  "memory for task data of each worker process, K/M/G suffixes; "
-	  "past it map outputs and fetched segments spill to disk "
-	  "(default: RAM / (2 x workers), at least 64M)" },
-	{ OPT_TMPDIR, "tmpdir", 0, "DIR",
-	  "directory for spill files (default $TMPDIR, else /tmp)" },
-	{ OPT_MAX_ATTEMPTS, "max-attempts", 0, "N",
-	  "attempts of a task before the job fails (default 4)" },
-	{ OPT_HB_INTERVAL, "heartbeat-interval", 0, "MS",
-	  "heartbeats between coordinator and workers (default 500)" },
-	{ OPT_HB_TIMEOUT, "heartbeat-timeout", 0, "MS",
-	  "a silent worker is lost after this (default 10000)" },
-	{ OPT_SPECULATION, "speculation", 0, "on|off",
-	  "speculative copies of straggling tasks (default on)" },
-	{ OPT_SLOTS, "slots", 0, "N",
-	  "under mpirun/srun: task slots of each worker rank (default: "
-	  "one per core of its binding)" },
-	{ OPT_BIND, "bind", 0, "none|core",
-	  "under mpirun/srun: pin the task threads of worker ranks to "
-	  "cores of their binding (default core)" },
-	{ OPT_SHUFFLE, "shuffle", 0, "zmq|mpi",
-	  "map outputs reach reducers by ZeroMQ fetches, or (under "
-	  "mpirun/srun) by an MPI all-to-all among the worker ranks "
-	  "(default zmq)" },
-	{ OPT_OVERWRITE, "overwrite", 0, NULL,
-	  "replace an output directory that holds a complete output" },
-	{ OPT_TOP, "top", 0, "K",
-	  "wordcount: then print the K most frequent words on stdout" },
-	{ OPT_VERBOSE, "verbose", 'v', NULL,
-	  "what the coordinator does, on stderr (twice: debug)" },
-	{ OPT_PROGRESS, "progress", 0, "on|off",
-	  "a progress bar on stderr while the job runs: tasks done, "
-	  "bytes, rate, ETA (default: on when stderr is a terminal)" },
-	{ OPT_COORDINATOR, "coordinator", 0, "URL",
-	  "submit: the coordinator (default $SLUICE_COORDINATOR, else "
-	  "tcp://127.0.0.1:7070)" },
-	{ OPT_WAIT, "wait", 0, NULL,
-	  "submit: wait for the job, print its summary, exit with its "
-	  "status" },
-	{ OPT_JSON, "json", 0, NULL, "submit: print the job id as JSON" },
-	{ OPT_HELP, "help", 'h', NULL, "this help" },
-};
-
-/* What only `sluice run` takes, and what only `sluice submit` takes. */
-static const cli_opt_id cli_run_only[] = {
-	OPT_WORKERS, OPT_HB_INTERVAL, OPT_HB_TIMEOUT, OPT_SPECULATION,
-	OPT_SLOTS, OPT_BIND, OPT_TOP,
-};
-static const cli_opt_id cli_submit_only[] = {
-	OPT_COORDINATOR, OPT_WAIT, OPT_JSON,
-};
-
-static bool
-cli_opt_in(cli_opt_id id, const cli_opt_id *v, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (v[i] == id)
-			return true;
-	return false;
-}
-
-static const cli_opt cli_worker_opts[] = {
-	{ OPT_CONNECT, "connect", 0, "ENDPOINT",
-	  "the coordinator's endpoint (required)" },
-	{ OPT_SHUFFLE_BIND, "shuffle-bind", 0, "ENDPOINT",
-	  "where to serve map outputs (default tcp://127.0.0.1:*)" },
-	{ OPT_SLOTS, "slots", 0, "N",
-	  "task slots (default: one per core of this process's binding)" },
-	{ OPT_BIND, "bind", 0, "none|core",
-	  "pin each task thread to a core of the binding (default core)" },
-	{ OPT_VERBOSE, "verbose", 'v', NULL,
-	  "progress on stderr (twice: debug)" },
-	{ OPT_HELP, "help", 'h', NULL, "this help" },
-};
-
-
-void __attribute__((format(printf, 1, 2), noreturn))
-cli_usage_error(const char *fmt, ...)
-{
-	sl_buf b = SL_BUF_INIT;
-	va_list ap;
-
-	va_start(ap, fmt);
-	sl_buf_vaddf(&b, fmt, ap);
-	va_end(ap);
-	sl_error("%s (try 'sluice --help')", b.buf);
-	sl_buf_release(&b);
-	exit(EXIT_USAGE);
-}
-
-void
-cli_print_opts(FILE *f, const cli_opt *opts, size_t n)
-{
-	char left[64];
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		snprintf(left, sizeof(left), "%s%c%s--%s%s%s",
-			 opts[i].shortname ? "-" : "",
-			 opts[i].shortname ? opts[i].shortname : ' ',
-			 opts[i].shortname ? ", " : "  ", opts[i].name,
-			 opts[i].arg ? " " : "", opts[i].arg ? opts[i].arg : "");
-		fprintf(f, "  %-28s %s\n", left + (opts[i].shortname ? 0 : 1),
-			opts[i].help);
-	}
-}
 
 static void
 cli_help(FILE *f)
@@ -202,7 +79,7 @@ cli_help(FILE *f)
 	fprintf(f, "  %-28s %s\n", "./PATH.so",
 		"a job of your own built against sluice.h");
 	fprintf(f, "\nOptions of run:\n");
-	cli_print_opts(f, cli_run_opts, SL_ARRAY_LEN(cli_run_opts));
+	cli_print_opts(f, cli_run_ids, cli_run_nids);
 	for (i = 0; sl__jobs_builtin[i]; i++) {
 		const sl_job_option *o = sl__jobs_builtin[i]->options;
 
@@ -218,91 +95,11 @@ cli_help(FILE *f)
 		}
 	}
 	fprintf(f, "\nOptions of worker:\n");
-	cli_print_opts(f, cli_worker_opts, SL_ARRAY_LEN(cli_worker_opts));
-}
-
-/*
- * Whether argument a is "--NAME" or "--NAME=VALUE"; *eq is then its '='
- * or NULL. For the options of the tables and those of a job alike.
- */
-static bool
-cli_is_long(const char *a, const char *name, const char **eq)
-{
-	size_t len;
-
-	if (a[0] != '-' || a[1] != '-')
-		return false;
-	*eq = strchr(a + 2, '=');
-	len = *eq ? (size_t)(*eq - a - 2) : strlen(a + 2);
-	return strlen(name) == len && strncmp(a + 2, name, len) == 0;
-}
-
-/* The value of the option argv[*i]: after its '=' (eq), else the next
- * argument, which it consumes. */
-static const char *
-cli_value(int argc, char **argv, int *i, const char *eq)
-{
-	if (eq)
-		return eq + 1;
-	if (*i + 1 >= argc)
-		cli_usage_error("option '%s' needs a value", argv[*i]);
-	return argv[++*i];
-}
-
-/*
- * Matches argv[*i] against the table. Returns the option, or NULL when it
- * is not one of them; *val gets its value (from "--x=v" or the next
- * argument).
- */
-const cli_opt *
-cli_match(const cli_opt *opts, size_t n, int argc, char **argv, int *i,
-	  const char **val)
-{
-	const char *a = argv[*i], *eq = NULL;
-	size_t k;
-
-	*val = NULL;
-	for (k = 0; k < n; k++) {
-		if (a[1] == '-') {
-			if (!cli_is_long(a, opts[k].name, &eq))
-				continue;
-			if (!opts[k].arg && eq)
-				cli_usage_error("option '--%s' takes no value",
-						opts[k].name);
-		} else if (opts[k].shortname == 0 || a[1] != opts[k].shortname ||
-			   a[2] != '\0') {
-			continue;
-		}
-		if (opts[k].arg)
-			*val = cli_value(argc, argv, i, eq);
-		return &opts[k];
-	}
-	return NULL;
-}
-
-uint64_t
-cli_number(const char *name, const char *v, uint64_t min, uint64_t max)
-{
-	char *end;
-	unsigned long long n;
-
-	errno = 0;
-	n = strtoull(v, &end, 10);
-	if (errno || end == v || *end || v[0] == '-' || n < min || n > max)
-		cli_usage_error("--%s: '%s' is not a number from %llu to %llu",
-				name, v, (unsigned long long)min,
-				(unsigned long long)max);
-	return n;
-}
-
-uint64_t
-cli_size(const char *name, const char *v)
-{
-	uint64_t n;
-
-	if (sl_parse_size(v, &n) != SL_OK)
-		cli_usage_error("--%s: '%s' is not a size (e.g. 64M)", name, v);
-	return n;
+	cli_print_opts(f, cli_worker_ids, cli_worker_nids);
+	fprintf(f, "\nOptions of coordinator and cluster:\n");
+	cli_print_opts(f, cli_coord_ids, cli_coord_nids);
+	fprintf(f, "\nOptions of jobs, status, logs, cancel, workers, stop:\n");
+	cli_print_opts(f, cli_client_ids, cli_client_nids);
 }
 
 static sl_bind_mode
@@ -385,7 +182,7 @@ cli_parse_run(int argc, char **argv, cli_run *r, sl_job_ref *ref,
 				r->inputs[r->ninputs++] = argv[i];
 			break;
 		}
-		o = cli_match(cli_run_opts, SL_ARRAY_LEN(cli_run_opts), argc,
+		o = cli_match(cli_run_ids, cli_run_nids, argc,
 			      argv, &i, &val);
 		if (o == NULL) {
 			/* A job option: --name VALUE or --name=VALUE. */
@@ -403,8 +200,7 @@ cli_parse_run(int argc, char **argv, cli_run *r, sl_job_ref *ref,
 			continue;
 		}
 		if (cli_opt_in(o->id, submit ? cli_run_only : cli_submit_only,
-			       submit ? SL_ARRAY_LEN(cli_run_only)
-				      : SL_ARRAY_LEN(cli_submit_only)))
+			       submit ? cli_run_only_n : cli_submit_only_n))
 			cli_usage_error("--%s applies to 'sluice %s', not to "
 					"'sluice %s'", o->name,
 					submit ? "run" : "submit", argv[1]);
@@ -1207,7 +1003,7 @@ cli_cmd_worker(int argc, char **argv)
 			verbose += 2;
 			continue;
 		}
-		o = cli_match(cli_worker_opts, SL_ARRAY_LEN(cli_worker_opts),
+		o = cli_match(cli_worker_ids, cli_worker_nids,
 			      argc, argv, &i, &val);
 		if (o == NULL)
 			cli_usage_error("unknown option '%s'", argv[i]);

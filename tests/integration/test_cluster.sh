@@ -209,7 +209,7 @@ poll_for "job $JB2 to run" state_is "$JB2" running
 W3=$!
 w3_busy() {
 	"$SLUICE" workers --coordinator "$EP" |
-		awk -v pid="$W3" '$2 ~ (":" pid "$") && $4 >= 1 { ok = 1 }
+		awk -v pid="$W3" '$2 ~ (":" pid "$") && $4 >= 1 && $5 == "full" { ok = 1 }
 			END { exit !ok }'
 }
 poll_for "the late worker to run a task" w3_busy
