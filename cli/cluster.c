@@ -896,6 +896,10 @@ cli_cmd_client(int argc, char **argv)
 		     cli_print_workers(&m, json);
 	} else { /* stop: answered once jobs and workers are stopped */
 		ok = cli_ask(c, SL_MSG_SHUTDOWN, 0, SL_MSG_SHUTDOWN, &m);
+		if (ok && json)
+			ok = cli_print_json(json_pack(
+				"{ssss}", "coordinator", sl_client_endpoint(c),
+				"state", "stopped"));
 	}
 out:
 	sl_msg_release(&m);

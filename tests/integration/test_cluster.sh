@@ -342,8 +342,9 @@ kill "$OLDC" 2>/dev/null
 wait "$OLDC" 2>/dev/null
 
 # Stop: the coordinator and its workers exit.
-run_sluice stop --coordinator "$EP"
+run_sluice stop --coordinator "$EP" --json
 expect_rc "stop: exit status" 0
+check "stop --json: says it stopped" grep -q '"state": "stopped"' "$T/out"
 RC=0
 wait "$COORD" || RC=$?
 check "stop: the coordinator exits 0" test "$RC" -eq 0
