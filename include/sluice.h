@@ -270,6 +270,44 @@ size_t sl_dec_format(sl_decimal d, char buf[SL_DEC_STR_MAX]);
 int sl_dec_avg(sl_decimal sum, uint64_t count, char buf[SL_DEC_STR_MAX],
 	       size_t *len);
 
+/*
+ * Event times, as ms since the Unix epoch (UTC), in the range of the
+ * years 0001 to 9999 (SL_TIME_MIN_MS .. SL_TIME_MAX_MS).
+ */
+#define SL_TIME_MIN_MS (-62135596800000LL) /* 0001-01-01T00:00:00Z */
+#define SL_TIME_MAX_MS 253402300799999LL   /* 9999-12-31T23:59:59.999Z */
+#define SL_TIME_STR_MAX 32 /* a formatted time + NUL */
+
+typedef enum sl_time_unit {
+	SL_TIME_AUTO = 0,  /* ISO 8601 (has a '-' after its first digit),
+	                      else decimal epoch seconds ("1700000000.25") */
+	SL_TIME_MS = 1,    /* integer epoch milliseconds */
+} sl_time_unit;
+
+/*
+ * Parses the time s[0, len): ISO 8601 "YYYY-MM-DD", then optionally
+ * "T" or " ", "hh:mm", ":ss", ".fraction" (digits past ms truncated), and
+ * "Z", "+hh:mm", "-hh:mm", "+hhmm" or "+hh" (no zone: UTC); or epoch
+ * seconds or ms as unit says. SL_OK and *ms; SL_EINVAL for text that is
+ * not a time of that form (a bad month or day too); SL_EOVERFLOW for a
+ * time outside the years 0001 to 9999.
+ */
+int sl_time_parse(const char *s, size_t len, sl_time_unit unit, int64_t *ms);
+
+/*
+ * ms as ISO 8601 UTC, "2026-12-03T14:00:00Z", with ".mmm" before the Z
+ * when ms is not a whole second; returns the length written. ms must be
+ * in SL_TIME_MIN_MS .. SL_TIME_MAX_MS.
+ */
+size_t sl_time_format(int64_t ms, char buf[SL_TIME_STR_MAX]);
+
+/*
+ * A duration "N" followed by ms, s, m, h or d (N a positive integer), as
+ * ms: "500ms", "10s", "5m". SL_OK; SL_EINVAL for another form or 0;
+ * SL_EOVERFLOW past 10000 days.
+ */
+int sl_duration_parse(const char *s, int64_t *ms);
+
 #ifdef __cplusplus
 }
 #endif
