@@ -1,11 +1,22 @@
 /*
- * aggregate.c - the built-in `aggregate` job: SQL's GROUP BY over CSV.
+ * aggregate.c - the built-in `aggregate` job, SQL's GROUP BY over CSV,
+ * and the `window` job, the same grouped by key and window of event time:
  *
  *   sluice run aggregate IN.csv -o OUT --key COL[,COL...] \
  *       --agg count,sum:COL,avg:COL,min:COL,max:COL
+ *   sluice run window IN.csv -o OUT --key COL[,COL...] --time COL \
+ *       --window tumbling:SIZE|sliding:SIZE,SLIDE --agg ...
  *
  * Written against include/sluice.h only, as a user's job would be; see
- * docs/aggregate.md for the semantics (NULLs, number syntax, output).
+ * docs/aggregate.md and docs/window.md for the semantics (NULLs, number
+ * and time syntax, windows, output).
+ *
+ * A window job's key is the aggregate key followed by the window's start
+ * (8 bytes, big-endian, sign bit flipped, so that memcmp order is time
+ * order); a row of a sliding window's event is emitted once per window
+ * that holds it. The reduce writes the key columns, window_start and
+ * window_end (ISO 8601 UTC, end exclusive), then the aggregates. Over a
+ * file every window is final (the watermark is the end of the input).
  *
  * map     checks the row (field count, numbers), and emits
  *           key   = the key columns, each with 0x00 escaped as 00 FF and
@@ -39,13 +50,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The registry (jobs/jobs.c) finds the job by this name. */
+/* The registry (jobs/jobs.c) finds the jobs by these names. */
 extern const sl_job sl__job_aggregate;
+extern const sl_job sl__job_window;
 
 #define AGG_DEC_BYTES 17                      /* mantissa 16 + scale 1 */
 #define AGG_COL_BYTES (8 + 3 * AGG_DEC_BYTES) /* nonnull, sum, min, max */
 #define AGG_ROWS_BYTES 8
 #define AGG_SHOW_MAX 64 /* bytes of a bad value quoted in a message */
+#define AGG_WIN_BYTES 8 /* a window job's key: the window start */
+#define AGG_WIN_MAX 1000 /* windows a sliding window's event may be in */
 
 __extension__ typedef unsigned __int128 agg_u128;
 
@@ -80,6 +94,14 @@ typedef struct agg_state {
 	size_t *col_at;      /* map: header position of each numeric column */
 	size_t width;        /* map: fields in the header */
 	char *file;          /* map: the file the positions are for */
+
+	bool windowed;       /* the window job */
+	char *time_col;      /* window: --time */
+	size_t time_at;      /* window, map: its header position */
+	sl_time_unit unit;   /* window: --time-unit */
+	int64_t size_ms;     /* window: a window's length */
+	int64_t slide_ms;    /* window: between window starts (tumbling:
+				the size) */
 
 	unsigned char *val;  /* one value: a row's (map) or the fold (reduce) */
 	size_t vlen;         /* AGG_ROWS_BYTES + ncols * AGG_COL_BYTES */
@@ -160,6 +182,7 @@ agg_state_free(agg_state *st)
 	agg_free_strings(st->keys, st->nkeys);
 	agg_free_strings(st->cols, st->ncols);
 	agg_free_strings(st->names, st->nnames);
+	free(st->time_col);
 	free(st->items);
 	free(st->key_at);
 	free(st->col_at);
@@ -294,17 +317,24 @@ agg_parse_aggs(sl_ctx *ctx, agg_state *st, const char *opt)
 	return SL_OK;
 }
 
-/* Output column i: a key column's name, "count", or "FN_COL". */
+/* Output column i: a key column's name, window_start and window_end for
+ * a window job, then "count" or "FN_COL". */
 static char *
 agg_output_name(const agg_state *st, size_t i)
 {
+	size_t nwin = st->windowed ? 2 : 0;
 	const agg_item *it;
 	size_t fl, cl;
 	char *name;
 
 	if (i < st->nkeys)
 		return agg_strndup(st->keys[i], strlen(st->keys[i]));
-	it = &st->items[i - st->nkeys];
+	if (i < st->nkeys + nwin) {
+		const char *w = i == st->nkeys ? "window_start" : "window_end";
+
+		return agg_strndup(w, strlen(w));
+	}
+	it = &st->items[i - st->nkeys - nwin];
 	if (it->fn == AGG_COUNT)
 		return agg_strndup("count", 5);
 	fl = strlen(agg_fn_names[it->fn]);
@@ -322,12 +352,12 @@ agg_output_name(const agg_state *st, size_t i)
 static int
 agg_make_names(sl_ctx *ctx, agg_state *st)
 {
-	size_t i, j;
+	size_t i, j, n = st->nkeys + (st->windowed ? 2 : 0) + st->nitems;
 
-	st->names = calloc(st->nkeys + st->nitems, sizeof(*st->names));
+	st->names = calloc(n, sizeof(*st->names));
 	if (st->names == NULL)
 		return SL_ENOMEM;
-	for (i = 0; i < st->nkeys + st->nitems; i++) {
+	for (i = 0; i < n; i++) {
 		char *name = agg_output_name(st, i);
 
 		if (name == NULL)
@@ -344,6 +374,60 @@ agg_make_names(sl_ctx *ctx, agg_state *st)
 	return SL_OK;
 }
 
+/* --window tumbling:SIZE or sliding:SIZE,SLIDE, and --time, --time-unit. */
+static int
+agg_parse_window(sl_ctx *ctx, agg_state *st)
+{
+	const char *win = sl_option(ctx, "window"), *col = sl_option(ctx, "time");
+	const char *unit = sl_option(ctx, "time-unit");
+	char size[32];
+	const char *comma;
+
+	if (win == NULL || col == NULL) {
+		sl_fail(ctx, "window needs --time COL and --window "
+			"tumbling:SIZE or sliding:SIZE,SLIDE");
+		return SL_EUSAGE;
+	}
+	if (*col == '\0') {
+		sl_fail(ctx, "empty column name in --time");
+		return SL_EUSAGE;
+	}
+	if ((st->time_col = agg_strndup(col, strlen(col))) == NULL)
+		return SL_ENOMEM;
+	st->unit = SL_TIME_AUTO;
+	if (unit && strcmp(unit, "ms") == 0)
+		st->unit = SL_TIME_MS;
+	else if (unit && strcmp(unit, "s") != 0) {
+		sl_fail(ctx, "--time-unit: '%s' is not 's' or 'ms'", unit);
+		return SL_EUSAGE;
+	}
+	if (strncmp(win, "tumbling:", 9) == 0) {
+		if (sl_duration_parse(win + 9, &st->size_ms) != SL_OK)
+			goto bad;
+		st->slide_ms = st->size_ms;
+		return SL_OK;
+	}
+	if (strncmp(win, "sliding:", 8) != 0 ||
+	    (comma = strchr(win + 8, ',')) == NULL ||
+	    (size_t)(comma - win - 8) >= sizeof(size))
+		goto bad;
+	memcpy(size, win + 8, (size_t)(comma - win - 8));
+	size[comma - win - 8] = '\0';
+	if (sl_duration_parse(size, &st->size_ms) != SL_OK ||
+	    sl_duration_parse(comma + 1, &st->slide_ms) != SL_OK)
+		goto bad;
+	if ((st->size_ms + st->slide_ms - 1) / st->slide_ms > AGG_WIN_MAX) {
+		sl_fail(ctx, "--window '%s': an event would be in more than "
+			"%d windows (SIZE / SLIDE)", win, AGG_WIN_MAX);
+		return SL_EUSAGE;
+	}
+	return SL_OK;
+bad:
+	sl_fail(ctx, "--window: '%s' is not tumbling:SIZE or "
+		"sliding:SIZE,SLIDE (SIZE as 500ms, 10s, 5m, 1h, 1d)", win);
+	return SL_EUSAGE;
+}
+
 /*
  * Parses --key and --agg into st. SL_EUSAGE with the message set by
  * sl_fail, or SL_ENOMEM.
@@ -356,11 +440,14 @@ agg_parse(sl_ctx *ctx, agg_state *st)
 	int rv;
 
 	if (key == NULL || agg == NULL) {
-		sl_fail(ctx, "aggregate needs --key COL[,COL...] and --agg "
-			"count,sum:COL,avg:COL,min:COL,max:COL");
+		sl_fail(ctx, "%s needs --key COL[,COL...] and --agg "
+			"count,sum:COL,avg:COL,min:COL,max:COL",
+			st->windowed ? "window" : "aggregate");
 		return SL_EUSAGE;
 	}
 	rv = agg_parse_keys(ctx, st, key);
+	if (rv == SL_OK && st->windowed)
+		rv = agg_parse_window(ctx, st);
 	if (rv == SL_OK)
 		rv = agg_parse_aggs(ctx, st, agg);
 	if (rv == SL_OK)
@@ -417,6 +504,8 @@ agg_resolve(sl_ctx *ctx, agg_state *st, const char *file)
 		rv = agg_find(ctx, hdr, n, st->keys[i], "key", &st->key_at[i]);
 	for (i = 0; rv == SL_OK && i < st->ncols; i++)
 		rv = agg_find(ctx, hdr, n, st->cols[i], "agg", &st->col_at[i]);
+	if (rv == SL_OK && st->windowed)
+		rv = agg_find(ctx, hdr, n, st->time_col, "time", &st->time_at);
 	if (rv != SL_OK)
 		return rv;
 	st->width = n;
@@ -537,14 +626,16 @@ agg_write_header(sl_ctx *ctx, agg_state *st)
 	return sl_write_header(ctx, st->row.p, st->row.len);
 }
 
+/* Both jobs' task_begin: `windowed` for the window job. */
 static int
-agg_task_begin(sl_ctx *ctx)
+agg_begin(sl_ctx *ctx, bool windowed)
 {
 	agg_state *st = calloc(1, sizeof(*st));
 	int rv;
 
 	if (st == NULL)
 		return agg_nomem(ctx);
+	st->windowed = windowed;
 	rv = agg_parse(ctx, st);
 	if (rv == SL_OK && sl_task_kind_of(ctx) == SL_TASK_MAP)
 		rv = agg_resolve(ctx, st, NULL);
@@ -556,6 +647,18 @@ agg_task_begin(sl_ctx *ctx)
 	}
 	sl_set_task_data(ctx, st);
 	return SL_OK;
+}
+
+static int
+agg_task_begin(sl_ctx *ctx)
+{
+	return agg_begin(ctx, false);
+}
+
+static int
+win_task_begin(sl_ctx *ctx)
+{
+	return agg_begin(ctx, true);
 }
 
 static int
@@ -576,6 +679,15 @@ agg_check(sl_ctx *ctx)
 	return rv;
 }
 
+static int
+win_check(sl_ctx *ctx)
+{
+	int rv = win_task_begin(ctx);
+
+	agg_task_end(ctx);
+	return rv;
+}
+
 /* Appends one key field, 0x00 escaped as 00 FF, ended by 00 01. */
 static int
 agg_put_key_field(agg_bytes *b, const sl_slice *f)
@@ -591,6 +703,59 @@ agg_put_key_field(agg_bytes *b, const sl_slice *f)
 	rv |= agg_put(b, p, (size_t)(end - p));
 	rv |= agg_put(b, "\0\x01", 2);
 	return rv ? SL_ENOMEM : SL_OK;
+}
+
+/* floor(a / b) for b > 0, whatever a's sign. */
+static int64_t
+win_floor(int64_t a, int64_t b)
+{
+	return a / b - (a % b < 0);
+}
+
+/*
+ * Emits the row's value once per window that holds its event time: the
+ * key so far (st->key) followed by the window's start.
+ */
+static int
+win_emit(sl_ctx *ctx, agg_state *st, const sl_record *rec)
+{
+	const sl_slice *f = &rec->fields[st->time_at];
+	size_t base = st->key.len;
+	unsigned char be[AGG_WIN_BYTES];
+	int64_t t, start;
+	uint64_t u;
+	int rv, k;
+
+	rv = sl_time_parse(f->ptr, f->len, st->unit, &t);
+	if (rv != SL_OK) {
+		bool cut = f->len > AGG_SHOW_MAX;
+
+		return sl_bad_record(ctx, rec, "column '%s': '%.*s%s' is %s",
+				     st->time_col,
+				     cut ? AGG_SHOW_MAX : (int)f->len, f->ptr,
+				     cut ? "..." : "",
+				     rv == SL_EOVERFLOW
+					     ? "outside the years 0001 to 9999"
+				     : st->unit == SL_TIME_MS
+					     ? "not a time (epoch ms)"
+					     : "not a time (ISO 8601 or epoch "
+					       "seconds)");
+	}
+	/* The windows [start, start + size) with start a multiple of the
+	 * slide: from the latest down, while the event is still inside. */
+	for (start = win_floor(t, st->slide_ms) * st->slide_ms;
+	     start > t - st->size_ms; start -= st->slide_ms) {
+		u = (uint64_t)start ^ ((uint64_t)1 << 63);
+		for (k = 0; k < AGG_WIN_BYTES; k++)
+			be[k] = (unsigned char)(u >> (56 - 8 * k));
+		st->key.len = base;
+		if (agg_put(&st->key, be, sizeof(be)))
+			return agg_nomem(ctx);
+		if ((rv = sl_emit(ctx, st->key.p, st->key.len, st->val,
+				  st->vlen)) != SL_OK)
+			return rv;
+	}
+	return SL_OK;
 }
 
 static int
@@ -637,10 +802,36 @@ agg_map(sl_ctx *ctx, const sl_record *rec)
 	for (i = 0; i < st->nkeys; i++)
 		if (agg_put_key_field(&st->key, &rec->fields[st->key_at[i]]))
 			return agg_nomem(ctx);
+	if (st->windowed)
+		return win_emit(ctx, st, rec);
 	return sl_emit(ctx, st->key.p, st->key.len, st->val, st->vlen);
 }
 
-/* Appends the key's fields, decoded and CSV-quoted, to the row. */
+/* Appends ",START,END" of the window whose start is the n bytes at k. */
+static int
+win_put_window(sl_ctx *ctx, agg_state *st, const unsigned char *k, size_t n)
+{
+	char buf[SL_TIME_STR_MAX];
+	uint64_t u = 0;
+	int64_t start;
+	size_t i;
+
+	if (n != AGG_WIN_BYTES)
+		return sl_fail(ctx, "window: a key with %zu bytes of window "
+			       "is not one of this job", n);
+	for (i = 0; i < AGG_WIN_BYTES; i++)
+		u = u << 8 | k[i];
+	start = (int64_t)(u ^ ((uint64_t)1 << 63));
+	if (agg_put(&st->row, ",", 1) ||
+	    agg_put(&st->row, buf, sl_time_format(start, buf)) ||
+	    agg_put(&st->row, ",", 1) ||
+	    agg_put(&st->row, buf, sl_time_format(start + st->size_ms, buf)))
+		return agg_nomem(ctx);
+	return SL_OK;
+}
+
+/* Appends the key's fields, decoded and CSV-quoted, to the row; a window
+ * job's window after them. */
 static int
 agg_put_key(sl_ctx *ctx, agg_state *st, const unsigned char *k, size_t n)
 {
@@ -669,6 +860,8 @@ agg_put_key(sl_ctx *ctx, agg_state *st, const unsigned char *k, size_t n)
 		    agg_put_field(&st->row, st->key.p, st->key.len))
 			goto nomem;
 	}
+	if (st->windowed)
+		return win_put_window(ctx, st, k + i, n - i);
 	if (i != n)
 		return sl_fail(ctx, "aggregate: a key of %zu bytes is not one "
 			       "of this job", n);
@@ -745,6 +938,34 @@ static const sl_job_option agg_options[] = {
 	{ "agg", "AGG[,AGG...]",
 	  "aggregates: count, sum:COL, avg:COL, min:COL, max:COL" },
 	{ NULL, NULL, NULL },
+};
+
+static const sl_job_option win_options[] = {
+	{ "key", "COL[,COL...]", "columns to group by (CSV header names)" },
+	{ "time", "COL", "the event time: ISO 8601, or epoch seconds" },
+	{ "time-unit", "s|ms", "epoch numbers in --time are seconds (the "
+	  "default) or milliseconds" },
+	{ "window", "SPEC",
+	  "tumbling:SIZE or sliding:SIZE,SLIDE (SIZE as 500ms, 10s, 5m, 1h, "
+	  "1d; windows start at multiples of the slide since the epoch)" },
+	{ "agg", "AGG[,AGG...]",
+	  "aggregates: count, sum:COL, avg:COL, min:COL, max:COL" },
+	{ NULL, NULL, NULL },
+};
+
+const sl_job sl__job_window = {
+	.api_version = SL_API_VERSION,
+	.name = "window",
+	.summary = "group CSV rows by key columns and windows of event "
+		   "time: count, exact sum, avg, min, max",
+	.input = SL_INPUT_CSV,
+	.options = win_options,
+	.check = win_check,
+	.task_begin = win_task_begin,
+	.task_end = agg_task_end,
+	.map = agg_map,
+	.combine = agg_fold,
+	.reduce = agg_reduce,
 };
 
 const sl_job sl__job_aggregate = {

@@ -9,6 +9,7 @@
 const sl_job *const sl__jobs_builtin[] = {
 	&sl__job_wordcount,
 	&sl__job_aggregate,
+	&sl__job_window,
 	&sl__job_streaming,
 	NULL,
 };

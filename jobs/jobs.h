@@ -14,6 +14,7 @@
 
 extern const sl_job sl__job_wordcount;
 extern const sl_job sl__job_aggregate;
+extern const sl_job sl__job_window;
 extern const sl_job sl__job_streaming;
 
 /* The built-in jobs, ending with NULL. */

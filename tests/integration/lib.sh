@@ -251,6 +251,19 @@ expect_no_success() {
 	fi
 }
 
+# usage_error NAME ERE ARGS... : sluice ARGS exits 2 with a `sluice:` line
+# matching ERE, and makes no output that looks complete.
+usage_error() {
+	_ue_name=$1
+	_ue_ere=$2
+	shift 2
+	rm -rf "$T/o"
+	run_sluice "$@"
+	expect_rc "$_ue_name: exit status" 2
+	expect_sluice_error "$_ue_name: message" "$_ue_ere"
+	check_absent "$_ue_name: no _SUCCESS" "$T/o/_SUCCESS"
+}
+
 # check_absent NAME PATH : nothing at PATH.
 check_absent() {
 	if [ -e "$2" ] || [ -L "$2" ]; then

@@ -46,19 +46,8 @@ check "--version: 'sluice VERSION' on stdout" \
 
 # --- usage errors: exit 2 and a "sluice: ..." line --------------------------
 
-# usage_error NAME ERE ARGS... : `sluice ARGS` exits 2, says why in a line
-# "sluice: ..." matching ERE, and writes no output.
-usage_error() {
-	_ue_name=$1
-	_ue_ere=$2
-	shift 2
-	rm -rf "$T/o"
-	run_sluice "$@"
-	expect_rc "$_ue_name: exit status" 2
-	expect_sluice_error "$_ue_name: message" "$_ue_ere"
-	check_absent "$_ue_name: no _SUCCESS" "$T/o/_SUCCESS"
-}
-
+# (usage_error, in lib.sh: `sluice ARGS` exits 2, says why in a line
+# "sluice: ..." matching ERE, and writes no output.)
 usage_error "no arguments" "missing a command"
 usage_error "unknown command" "frobnicate" frobnicate
 usage_error "run without a job" "needs a job" run
