@@ -153,6 +153,28 @@ sl_dec_add(sl_decimal *acc, sl_decimal v)
 }
 
 int
+sl_dec_mul(sl_decimal *acc, sl_decimal v)
+{
+	sl_i128 m;
+	unsigned scale = (unsigned)acc->scale + v.scale;
+
+	if (acc->scale > SL_DEC_MAX_SCALE || v.scale > SL_DEC_MAX_SCALE)
+		return SL_EINVAL;
+	if (__builtin_mul_overflow(acc->mant, v.mant, &m) || !dec_in_range(m))
+		return SL_EOVERFLOW;
+	/* Trailing zeros past the largest scale go: the value stays exact. */
+	while (scale > SL_DEC_MAX_SCALE && m % 10 == 0) {
+		m /= 10;
+		scale--;
+	}
+	if (scale > SL_DEC_MAX_SCALE)
+		return SL_EOVERFLOW;
+	acc->mant = m;
+	acc->scale = (uint8_t)scale;
+	return SL_OK;
+}
+
+int
 sl_dec_cmp(sl_decimal a, sl_decimal b)
 {
 	sl_i128 x = a.mant, y = b.mant;

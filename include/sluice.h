@@ -257,6 +257,9 @@ typedef struct sl_decimal {
 int sl_dec_parse(const char *s, size_t len, sl_decimal *out);
 /* *acc += v, at the larger of the two scales. */
 int sl_dec_add(sl_decimal *acc, sl_decimal v);
+/* *acc *= v, at the sum of the scales (trailing zeros dropped past
+ * SL_DEC_MAX_SCALE); SL_EOVERFLOW past the range or that scale. */
+int sl_dec_mul(sl_decimal *acc, sl_decimal v);
 /* <0, 0, >0 as a < b numerically. */
 int sl_dec_cmp(sl_decimal a, sl_decimal b);
 /* Format with exactly d.scale decimals; returns the length written. */
@@ -269,6 +272,48 @@ size_t sl_dec_format(sl_decimal d, char buf[SL_DEC_STR_MAX]);
  */
 int sl_dec_avg(sl_decimal sum, uint64_t count, char buf[SL_DEC_STR_MAX],
 	       size_t *len);
+
+/*
+ * Expressions over named columns (--where, --having), one parser and
+ * evaluator for every job (docs/expressions.md):
+ *
+ *   expr   := expr or expr | expr and expr | not expr | value CMP value
+ *           | value is [not] null | starts_with(value, value) | (expr)
+ *   value  := value (+ | - | *) value | - value | NUMBER | 'TEXT'
+ *           | NAME | "NAME" | (value)
+ *   CMP    := = | != | <> | < | <= | > | >=
+ *
+ * Keywords are case-insensitive; a NAME is [A-Za-z_][A-Za-z0-9_]*, any
+ * other column name is written "in double quotes". Values are the
+ * columns' text; an empty one is NULL. Arithmetic is exact (sl_decimal).
+ * A comparison with a number side compares numbers (the other side must
+ * then be a number); two texts that are both numbers compare as numbers,
+ * else as bytes. NULL makes a comparison unknown, and unknown is not
+ * true (SQL's three-valued logic: not unknown is unknown).
+ */
+typedef struct sl_expr sl_expr;
+
+#define SL_EXPR_ERR_MAX 256 /* bytes of an expression's error message */
+
+/*
+ * Compiles text. SL_OK and *out (free with sl_expr_free); SL_EUSAGE
+ * with the reason, naming the byte, in err; SL_ENOMEM.
+ */
+int sl_expr_compile(const char *text, sl_expr **out,
+		    char err[SL_EXPR_ERR_MAX]);
+void sl_expr_free(sl_expr *e);
+
+/* The column names e uses, each once, in order of first use: *names
+ * (owned by e) and the count. */
+size_t sl_expr_columns(const sl_expr *e, const char *const **names);
+
+/*
+ * Evaluates e with vals[i] the value of its column i (sl_expr_columns).
+ * 1 true; 0 false or unknown; SL_EBADRECORD (a column that is not a
+ * number where one is needed) or SL_EOVERFLOW, with the reason in err.
+ */
+int sl_expr_eval(const sl_expr *e, const sl_slice *vals,
+		 char err[SL_EXPR_ERR_MAX]);
 
 /*
  * Event times, as ms since the Unix epoch (UTC), in the range of the
