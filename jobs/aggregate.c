@@ -103,10 +103,20 @@ typedef struct agg_state {
 	int64_t slide_ms;    /* window: between window starts (tumbling:
 				the size) */
 
+	sl_expr *where;      /* --where, or NULL */
+	size_t *where_at;    /* map: header position of each of its columns */
+	sl_slice *where_vals; /* map: their values in the row */
+	sl_expr *having;     /* --having, or NULL */
+	size_t *having_at;   /* output column of each of its columns */
+	sl_slice *having_vals; /* reduce: their values in the row */
+
 	unsigned char *val;  /* one value: a row's (map) or the fold (reduce) */
 	size_t vlen;         /* AGG_ROWS_BYTES + ncols * AGG_COL_BYTES */
 	agg_bytes key;       /* map: encoded key; reduce: a decoded field */
 	agg_bytes row;       /* reduce: the CSV row being made */
+	agg_bytes raw;       /* reduce: its cells unquoted, one after another */
+	size_t *cells;       /* reduce: where each cell starts in raw */
+	size_t ncells;
 } agg_state;
 
 static int
@@ -183,6 +193,14 @@ agg_state_free(agg_state *st)
 	agg_free_strings(st->cols, st->ncols);
 	agg_free_strings(st->names, st->nnames);
 	free(st->time_col);
+	sl_expr_free(st->where);
+	free(st->where_at);
+	free(st->where_vals);
+	sl_expr_free(st->having);
+	free(st->having_at);
+	free(st->having_vals);
+	free(st->raw.p);
+	free(st->cells);
 	free(st->items);
 	free(st->key_at);
 	free(st->col_at);
@@ -428,6 +446,64 @@ bad:
 	return SL_EUSAGE;
 }
 
+/* Compiles --NAME into *e (NULL when not given) and room for the values
+ * of its columns. */
+static int
+agg_compile(sl_ctx *ctx, const char *name, sl_expr **e, sl_slice **vals,
+	    size_t **at)
+{
+	const char *text = sl_option(ctx, name);
+	const char *const *cols;
+	char err[SL_EXPR_ERR_MAX];
+	size_t n;
+	int rv;
+
+	if (text == NULL)
+		return SL_OK;
+	if ((rv = sl_expr_compile(text, e, err)) != SL_OK) {
+		if (rv == SL_ENOMEM)
+			return SL_ENOMEM;
+		sl_fail(ctx, "--%s: %s", name, err);
+		return SL_EUSAGE;
+	}
+	n = sl_expr_columns(*e, &cols);
+	*vals = calloc(n ? n : 1, sizeof(**vals));
+	*at = calloc(n ? n : 1, sizeof(**at));
+	return *vals && *at ? SL_OK : SL_ENOMEM;
+}
+
+/*
+ * --where (over the input's columns, found in each file's header) and
+ * --having (over the output's columns, found here).
+ */
+static int
+agg_parse_exprs(sl_ctx *ctx, agg_state *st)
+{
+	const char *const *cols;
+	size_t n, i, j;
+	int rv;
+
+	if ((rv = agg_compile(ctx, "where", &st->where, &st->where_vals,
+			      &st->where_at)) != SL_OK ||
+	    (rv = agg_compile(ctx, "having", &st->having, &st->having_vals,
+			      &st->having_at)) != SL_OK || !st->having)
+		return rv;
+	n = sl_expr_columns(st->having, &cols);
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < st->nnames; j++)
+			if (strcmp(st->names[j], cols[i]) == 0)
+				break;
+		if (j == st->nnames) {
+			sl_fail(ctx, "unknown column '%s' in --having (it "
+				"sees the output's columns: %s, ...)", cols[i],
+				st->names[0]);
+			return SL_EUSAGE;
+		}
+		st->having_at[i] = j;
+	}
+	return SL_OK;
+}
+
 /*
  * Parses --key and --agg into st. SL_EUSAGE with the message set by
  * sl_fail, or SL_ENOMEM.
@@ -452,6 +528,8 @@ agg_parse(sl_ctx *ctx, agg_state *st)
 		rv = agg_parse_aggs(ctx, st, agg);
 	if (rv == SL_OK)
 		rv = agg_make_names(ctx, st);
+	if (rv == SL_OK)
+		rv = agg_parse_exprs(ctx, st);
 	if (rv == SL_OK) {
 		st->vlen = AGG_ROWS_BYTES + st->ncols * AGG_COL_BYTES;
 		st->val = malloc(st->vlen);
@@ -506,6 +584,14 @@ agg_resolve(sl_ctx *ctx, agg_state *st, const char *file)
 		rv = agg_find(ctx, hdr, n, st->cols[i], "agg", &st->col_at[i]);
 	if (rv == SL_OK && st->windowed)
 		rv = agg_find(ctx, hdr, n, st->time_col, "time", &st->time_at);
+	if (rv == SL_OK && st->where) {
+		const char *const *cols;
+		size_t nc = sl_expr_columns(st->where, &cols);
+
+		for (i = 0; rv == SL_OK && i < nc; i++)
+			rv = agg_find(ctx, hdr, n, cols[i], "where",
+				      &st->where_at[i]);
+	}
 	if (rv != SL_OK)
 		return rv;
 	st->width = n;
@@ -773,6 +859,19 @@ agg_map(sl_ctx *ctx, const sl_record *rec)
 	if (rec->nfields != st->width)
 		return sl_bad_record(ctx, rec, "expected %zu fields, found %zu",
 				     st->width, rec->nfields);
+	if (st->where) {
+		const char *const *cols;
+		char err[SL_EXPR_ERR_MAX];
+		size_t nc = sl_expr_columns(st->where, &cols);
+
+		for (i = 0; i < nc; i++)
+			st->where_vals[i] = rec->fields[st->where_at[i]];
+		rv = sl_expr_eval(st->where, st->where_vals, err);
+		if (rv < 0)
+			return sl_bad_record(ctx, rec, "--where: %s", err);
+		if (rv == 0)
+			return SL_OK; /* filtered out */
+	}
 	memset(st->val, 0, st->vlen);
 	sl_u64_put(st->val, 1);
 	for (i = 0; i < st->ncols; i++) {
@@ -807,7 +906,32 @@ agg_map(sl_ctx *ctx, const sl_record *rec)
 	return sl_emit(ctx, st->key.p, st->key.len, st->val, st->vlen);
 }
 
-/* Appends ",START,END" of the window whose start is the n bytes at k. */
+/* Room for one more cell offset (the row has st->nnames cells). */
+static int
+agg_cells_room(agg_state *st)
+{
+	if (st->cells == NULL &&
+	    (st->cells = calloc(st->nnames, sizeof(*st->cells))) == NULL)
+		return SL_ENOMEM;
+	return st->ncells < st->nnames ? SL_OK : SL_EINVAL;
+}
+
+/* One cell of the output row: CSV-quoted into row (after a comma but
+ * for the first), and as it is into raw, for --having. */
+static int
+agg_cell(sl_ctx *ctx, agg_state *st, const char *p, size_t n)
+{
+	if (agg_cells_room(st) != SL_OK ||
+	    (st->ncells && agg_put(&st->row, ",", 1)) ||
+	    agg_put_field(&st->row, p, n))
+		return agg_nomem(ctx);
+	st->cells[st->ncells++] = st->raw.len;
+	if (agg_put(&st->raw, p, n))
+		return agg_nomem(ctx);
+	return SL_OK;
+}
+
+/* Appends the cells START and END of the window whose start is the n bytes at k. */
 static int
 win_put_window(sl_ctx *ctx, agg_state *st, const unsigned char *k, size_t n)
 {
@@ -815,6 +939,7 @@ win_put_window(sl_ctx *ctx, agg_state *st, const unsigned char *k, size_t n)
 	uint64_t u = 0;
 	int64_t start;
 	size_t i;
+	int rv;
 
 	if (n != AGG_WIN_BYTES)
 		return sl_fail(ctx, "window: a key with %zu bytes of window "
@@ -822,12 +947,10 @@ win_put_window(sl_ctx *ctx, agg_state *st, const unsigned char *k, size_t n)
 	for (i = 0; i < AGG_WIN_BYTES; i++)
 		u = u << 8 | k[i];
 	start = (int64_t)(u ^ ((uint64_t)1 << 63));
-	if (agg_put(&st->row, ",", 1) ||
-	    agg_put(&st->row, buf, sl_time_format(start, buf)) ||
-	    agg_put(&st->row, ",", 1) ||
-	    agg_put(&st->row, buf, sl_time_format(start + st->size_ms, buf)))
-		return agg_nomem(ctx);
-	return SL_OK;
+	if ((rv = agg_cell(ctx, st, buf, sl_time_format(start, buf))) !=
+	    SL_OK)
+		return rv;
+	return agg_cell(ctx, st, buf, sl_time_format(start + st->size_ms, buf));
 }
 
 /* Appends the key's fields, decoded and CSV-quoted, to the row; a window
@@ -856,9 +979,8 @@ agg_put_key(sl_ctx *ctx, agg_state *st, const unsigned char *k, size_t n)
 					       n);
 			}
 		}
-		if ((field && agg_put(&st->row, ",", 1)) ||
-		    agg_put_field(&st->row, st->key.p, st->key.len))
-			goto nomem;
+		if (agg_cell(ctx, st, st->key.p, st->key.len) != SL_OK)
+			return SL_ENOMEM;
 	}
 	if (st->windowed)
 		return win_put_window(ctx, st, k + i, n - i);
@@ -870,7 +992,7 @@ nomem:
 	return agg_nomem(ctx);
 }
 
-/* Appends ",VALUE" of one --agg item of the folded value st->val. */
+/* Appends the cell of one --agg item of the folded value st->val. */
 static int
 agg_put_item(sl_ctx *ctx, agg_state *st, const agg_item *it)
 {
@@ -896,9 +1018,28 @@ agg_put_item(sl_ctx *ctx, agg_state *st, const agg_item *it)
 				       "'%s'", st->cols[it->col]);
 	}
 	/* a group whose values are all NULL prints an empty field */
-	if (agg_put(&st->row, ",", 1) || agg_put(&st->row, buf, n))
-		return agg_nomem(ctx);
-	return SL_OK;
+	return agg_cell(ctx, st, buf, n);
+}
+
+/* --having over the row's cells: 1 keep it, 0 drop it, or an error. */
+static int
+agg_having(sl_ctx *ctx, agg_state *st)
+{
+	const char *const *cols;
+	char err[SL_EXPR_ERR_MAX];
+	size_t n = sl_expr_columns(st->having, &cols), i, c, end;
+	int rv;
+
+	for (i = 0; i < n; i++) {
+		c = st->having_at[i];
+		end = c + 1 < st->ncells ? st->cells[c + 1] : st->raw.len;
+		st->having_vals[i].ptr = st->raw.p + st->cells[c];
+		st->having_vals[i].len = end - st->cells[c];
+	}
+	rv = sl_expr_eval(st->having, st->having_vals, err);
+	if (rv < 0)
+		return sl_fail(ctx, "--having: %s", err);
+	return rv;
 }
 
 static int
@@ -923,9 +1064,16 @@ agg_reduce(sl_ctx *ctx, const void *key, size_t klen, sl_values *vals)
 	if (first)
 		return SL_OK; /* a key without values has no row */
 	st->row.len = 0;
+	st->raw.len = 0;
+	st->ncells = 0;
 	rv = agg_put_key(ctx, st, key, klen);
 	for (i = 0; rv == SL_OK && i < st->nitems; i++)
 		rv = agg_put_item(ctx, st, &st->items[i]);
+	if (rv == SL_OK && st->having) {
+		if ((rv = agg_having(ctx, st)) != 1)
+			return rv; /* 0: not written, or an error */
+		rv = SL_OK;
+	}
 	if (rv == SL_OK && agg_put(&st->row, "\n", 1))
 		rv = agg_nomem(ctx);
 	if (rv != SL_OK)
@@ -937,6 +1085,10 @@ static const sl_job_option agg_options[] = {
 	{ "key", "COL[,COL...]", "columns to group by (CSV header names)" },
 	{ "agg", "AGG[,AGG...]",
 	  "aggregates: count, sum:COL, avg:COL, min:COL, max:COL" },
+	{ "where", "EXPR", "only the rows where EXPR holds (over the input's "
+	  "columns; docs/expressions.md)" },
+	{ "having", "EXPR", "only the output rows where EXPR holds (over the "
+	  "output's columns: count, sum_COL, ...)" },
 	{ NULL, NULL, NULL },
 };
 
@@ -950,6 +1102,10 @@ static const sl_job_option win_options[] = {
 	  "1d; windows start at multiples of the slide since the epoch)" },
 	{ "agg", "AGG[,AGG...]",
 	  "aggregates: count, sum:COL, avg:COL, min:COL, max:COL" },
+	{ "where", "EXPR", "only the rows where EXPR holds (over the input's "
+	  "columns; docs/expressions.md)" },
+	{ "having", "EXPR", "only the output rows where EXPR holds (over the "
+	  "output's columns: window_start, count, sum_COL, ...)" },
 	{ NULL, NULL, NULL },
 };
 

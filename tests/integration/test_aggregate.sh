@@ -94,7 +94,8 @@ esc() {
 }
 
 # agg_ref KEYS AGGS CSV... >WANT : the expected rows, one a line, columns
-# escaped and separated by tabs, ordered by the keys.
+# escaped and separated by tabs, ordered by the keys; $REF_WHERE and
+# $REF_HAVING, when set, are SQL conditions on the rows and the groups.
 agg_ref() {
 	_ar_keys=$1
 	_ar_aggs=$2
@@ -123,7 +124,8 @@ agg_ref() {
 			count(*) AS cnt, sum(n) AS sn, count(n) AS cn,
 			min(n) AS mnn, max(n) AS mxn, sum(dc) AS sd,
 			count(dc) AS cd, min(dc) AS mnd, max(dc) AS mxd
-			FROM v GROUP BY $_ar_keys) ORDER BY $_ar_keys;"
+			FROM v WHERE ${REF_WHERE:-1} GROUP BY $_ar_keys
+			HAVING ${REF_HAVING:-1}) ORDER BY $_ar_keys;"
 	} | sqlite3 -batch :memory: 2>"$T/sqlite.err"
 	[ ! -s "$T/sqlite.err" ] ||
 		hard_error "sqlite3 reference: $(head -n 3 "$T/sqlite.err")"
@@ -230,6 +232,20 @@ check_same_output "64K splits: same bytes as one split" "$T/one" "$T/split"
 run_sluice run aggregate "$T/a.csv" -o "$T/two" --workers 2 \
 	--partitions 1 --key k,c --agg "$ALL_AGGS"
 agg_case "two keys" "$T/two" 1 k,c "$ALL_AGGS" "$T/a.csv"
+
+# --where before grouping, --having on the groups: sqlite3's WHERE and
+# HAVING (REF_WHERE, REF_HAVING) over the same rows.
+run_sluice run aggregate "$T/a.csv" -o "$T/wh" --workers 2 --partitions 2 \
+	--key k,c --agg "$ALL_AGGS" \
+	--where "n > -500 and (c = 'c1' or c = 'c2' or d is null)" \
+	--having "count >= 40 and not avg_d < 0"
+REF_WHERE="n > -500 AND (c = 'c1' OR c = 'c2' OR dc IS NULL)"
+REF_HAVING="count(*) >= 40 AND NOT sum(dc) < 0"
+agg_case "--where and --having" "$T/wh" 2 k,c "$ALL_AGGS" "$T/a.csv"
+unset REF_WHERE REF_HAVING
+check "--where and --having: some groups, not all" \
+	test "$(cat "$T/wh"/part-* | wc -l)" -gt 12 -a \
+	"$(cat "$T/wh"/part-* | wc -l)" -lt "$(cat "$T/two"/part-* | wc -l)"
 
 # Two keys over 4 partitions, aggregations in another order.
 run_sluice run aggregate "$T/b.csv" -o "$T/order" --workers 2 \

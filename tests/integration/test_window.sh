@@ -111,6 +111,41 @@ ref 60 300 >"$T/want"
 check_eq "sliding 1m,5m: events between windows are in none" "$T/want" \
 	"$T/got"
 
+# --where before windowing, --having on the window rows (sqlite3's WHERE
+# and HAVING; a NULL amount makes the comparison unknown in both).
+run_sluice run window "$T/ev.csv" -o "$T/wh" --key user --time ts \
+	--window tumbling:5m --agg "$AGGS" --partitions 2 \
+	--where "amount * 2 >= 1000.50 and not starts_with(user, 'u1')" \
+	--having "count > 3 or sum_amount > 2500"
+expect_rc "--where and --having: exit status" 0
+rows "$T/wh" >"$T/got"
+sqlite3 -separator , "$T/ev.db" "
+	SELECT user, strftime('%Y-%m-%dT%H:%M:%SZ', ts / 300 * 300, 'unixepoch'),
+	       strftime('%Y-%m-%dT%H:%M:%SZ', ts / 300 * 300 + 300, 'unixepoch'),
+	       count(*),
+	       coalesce((sum(cents) / 100) || '.' || printf('%02d', sum(cents) % 100), ''),
+	       coalesce((min(cents) / 100) || '.' || printf('%02d', min(cents) % 100), ''),
+	       coalesce((max(cents) / 100) || '.' || printf('%02d', max(cents) % 100), '')
+	FROM ev WHERE cents * 2 >= 100050 AND user NOT LIKE 'u1%'
+	GROUP BY user, ts / 300 HAVING count(*) > 3 OR sum(cents) > 250000;" |
+	LC_ALL=C sort >"$T/want"
+check_eq "--where and --having: the rows sqlite3 keeps" "$T/want" "$T/got"
+check "--where and --having: some rows, not all" \
+	test "$(wc -l <"$T/got")" -gt 10 -a \
+	"$(wc -l <"$T/got")" -lt "$(($(cat "$T/tum"/part-* | wc -l) - 3))"
+usage_error "a bad --where" "--where: at byte 9: expected a value" run window "$T/ev.csv" \
+	-o "$T/o" --key user --time ts --window tumbling:5m --agg count \
+	--where "amount >"
+usage_error "--having over a column the output lacks" \
+	"unknown column 'amount' in --having" run window "$T/ev.csv" \
+	-o "$T/o" --key user --time ts --window tumbling:5m --agg count \
+	--having "amount > 1"
+{ cat "$T/ev.csv"; echo "u01,1796306400,lots"; } >"$T/wbad.csv"
+run_sluice run window "$T/wbad.csv" -o "$T/wbad" --key user --time ts \
+	--window tumbling:5m --agg count --where "amount > 1"
+expect_sluice_error "--where on a column that is not a number: a bad record" \
+	"wbad.csv:30004: .*--where: column 'amount': 'lots' is not a number"
+
 # The same events with ISO 8601 times in three forms, and in epoch ms.
 sqlite3 -separator , "$T/ev.db" "SELECT user,
 	CASE rowid % 3
