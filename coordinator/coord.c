@@ -1501,7 +1501,6 @@ coord_on_log(sl_coord *c, const sl_buf *peer, uint64_t id, uint64_t from)
 			free(m.u.job_log.error);
 			m.u.job_log.error = strdup("cannot read the job store");
 		}
-		m.type = SL_MSG_JOB_LOG;
 		coord_send(c, peer, &m);
 		sl_msg_release(&m);
 		sl_buf_release(&err);

@@ -346,7 +346,8 @@ sl_store_log(sl_store *s, uint64_t job, uint64_t from, sl_msg *out,
 	size_t calloc_n = 0; /* counters allocated */
 	int rc, rv = SL_OK;
 
-	memset(&out->u.job_log, 0, sizeof(out->u.job_log));
+	memset(out, 0, sizeof(*out));
+	out->type = SL_MSG_JOB_LOG;
 	out->u.job_log.job = job;
 	out->u.job_log.error = strdup("");
 	if (out->u.job_log.error == NULL)

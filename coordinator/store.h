@@ -53,7 +53,7 @@ int sl_store_end(sl_store *s, const sl_job_info *info,
 		 const sl_counter *counters, uint32_t ncounters, sl_buf *err);
 
 /*
- * The log of an ended job into out->u.job_log (job, total, at most
+ * The log of an ended job as the JOB_LOG *out (job, total, at most
  * SL_LOG_PAGE attempts from the from-th, counters; error ""; status
  * left 0), which the caller releases with sl_msg_release whatever the
  * result. A job with no log has total 0. SL_OK; SL_EIO (a read failed,
