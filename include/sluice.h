@@ -38,7 +38,7 @@ extern "C" {
 
 /* A job's api_version must equal this (jobs/jobs.c refuses others).
  * 2: sl_dec_avg() writes its text, so an average never overflows. */
-#define SL_API_VERSION 2
+#define SL_API_VERSION 3
 
 /*
  * Error codes: SL_OK is 0, the others are negative. SL_ERRNO_MAP makes both
@@ -155,6 +155,15 @@ typedef struct sl_job {
 	/* Required. Called once per key in a reduce task, keys in order. */
 	int (*reduce)(sl_ctx *ctx, const void *key, size_t klen,
 		      sl_values *vals);
+
+	/*
+	 * Optional: the length of the key's first bytes that choose its
+	 * partition (at most klen); NULL: the whole key. Keys of one prefix
+	 * then meet in one reduce task, where they come in key order, so
+	 * that reduce() can carry state from key to key (the window job's
+	 * sessions: key fields, then event time).
+	 */
+	size_t (*partition_prefix)(const void *key, size_t klen);
 } sl_job;
 
 /*

@@ -102,6 +102,12 @@ typedef struct agg_state {
 	int64_t size_ms;     /* window: a window's length */
 	int64_t slide_ms;    /* window: between window starts (tumbling:
 				the size) */
+	bool session;        /* window: session:GAP (size_ms is the gap) */
+	agg_bytes sess_key;  /* session, reduce: the open one's key columns */
+	unsigned char *sess_val; /* its folded value */
+	int64_t sess_start;  /* its first event */
+	int64_t sess_last;   /* its last event */
+	bool sess_open;
 
 	sl_expr *where;      /* --where, or NULL */
 	size_t *where_at;    /* map: header position of each of its columns */
@@ -201,6 +207,8 @@ agg_state_free(agg_state *st)
 	free(st->having_vals);
 	free(st->raw.p);
 	free(st->cells);
+	free(st->sess_key.p);
+	free(st->sess_val);
 	free(st->items);
 	free(st->key_at);
 	free(st->col_at);
@@ -403,7 +411,7 @@ agg_parse_window(sl_ctx *ctx, agg_state *st)
 
 	if (win == NULL || col == NULL) {
 		sl_fail(ctx, "window needs --time COL and --window "
-			"tumbling:SIZE or sliding:SIZE,SLIDE");
+			"tumbling:SIZE, sliding:SIZE,SLIDE or session:GAP");
 		return SL_EUSAGE;
 	}
 	if (*col == '\0') {
@@ -418,6 +426,12 @@ agg_parse_window(sl_ctx *ctx, agg_state *st)
 	else if (unit && strcmp(unit, "s") != 0) {
 		sl_fail(ctx, "--time-unit: '%s' is not 's' or 'ms'", unit);
 		return SL_EUSAGE;
+	}
+	if (strncmp(win, "session:", 8) == 0) {
+		if (sl_duration_parse(win + 8, &st->size_ms) != SL_OK)
+			goto bad;
+		st->session = true;
+		return SL_OK;
 	}
 	if (strncmp(win, "tumbling:", 9) == 0) {
 		if (sl_duration_parse(win + 9, &st->size_ms) != SL_OK)
@@ -441,8 +455,9 @@ agg_parse_window(sl_ctx *ctx, agg_state *st)
 	}
 	return SL_OK;
 bad:
-	sl_fail(ctx, "--window: '%s' is not tumbling:SIZE or "
-		"sliding:SIZE,SLIDE (SIZE as 500ms, 10s, 5m, 1h, 1d)", win);
+	sl_fail(ctx, "--window: '%s' is not tumbling:SIZE, "
+		"sliding:SIZE,SLIDE or session:GAP (as 500ms, 10s, 5m, 1h, "
+		"1d)", win);
 	return SL_EUSAGE;
 }
 
@@ -747,12 +762,19 @@ win_task_begin(sl_ctx *ctx)
 	return agg_begin(ctx, true);
 }
 
+static int win_session_flush(sl_ctx *ctx, agg_state *st);
+
 static int
 agg_task_end(sl_ctx *ctx)
 {
-	agg_state_free(sl_task_data(ctx));
+	agg_state *st = sl_task_data(ctx);
+	int rv = SL_OK;
+
+	if (st && st->sess_open) /* the last session of the reduce */
+		rv = win_session_flush(ctx, st);
+	agg_state_free(st);
 	sl_set_task_data(ctx, NULL);
-	return SL_OK;
+	return rv;
 }
 
 /* Parses the options: task_begin in a check does nothing more. */
@@ -798,19 +820,35 @@ win_floor(int64_t a, int64_t b)
 	return a / b - (a % b < 0);
 }
 
+/* Emits the row's value under the key columns (the first base bytes of
+ * st->key) followed by the time t. */
+static int
+win_emit_at(sl_ctx *ctx, agg_state *st, size_t base, int64_t t)
+{
+	unsigned char be[AGG_WIN_BYTES];
+	uint64_t u = (uint64_t)t ^ ((uint64_t)1 << 63);
+	int k;
+
+	for (k = 0; k < AGG_WIN_BYTES; k++)
+		be[k] = (unsigned char)(u >> (56 - 8 * k));
+	st->key.len = base;
+	if (agg_put(&st->key, be, sizeof(be)))
+		return agg_nomem(ctx);
+	return sl_emit(ctx, st->key.p, st->key.len, st->val, st->vlen);
+}
+
 /*
- * Emits the row's value once per window that holds its event time: the
- * key so far (st->key) followed by the window's start.
+ * Emits the row's value once per window that holds its event time (the
+ * window's start after the key columns), or, for sessions, once at its
+ * time.
  */
 static int
 win_emit(sl_ctx *ctx, agg_state *st, const sl_record *rec)
 {
 	const sl_slice *f = &rec->fields[st->time_at];
 	size_t base = st->key.len;
-	unsigned char be[AGG_WIN_BYTES];
 	int64_t t, start;
-	uint64_t u;
-	int rv, k;
+	int rv;
 
 	rv = sl_time_parse(f->ptr, f->len, st->unit, &t);
 	if (rv != SL_OK) {
@@ -827,18 +865,13 @@ win_emit(sl_ctx *ctx, agg_state *st, const sl_record *rec)
 					     : "not a time (ISO 8601 or epoch "
 					       "seconds)");
 	}
+	if (st->session) /* the reduce makes the sessions */
+		return win_emit_at(ctx, st, base, t);
 	/* The windows [start, start + size) with start a multiple of the
 	 * slide: from the latest down, while the event is still inside. */
 	for (start = win_floor(t, st->slide_ms) * st->slide_ms;
 	     start > t - st->size_ms; start -= st->slide_ms) {
-		u = (uint64_t)start ^ ((uint64_t)1 << 63);
-		for (k = 0; k < AGG_WIN_BYTES; k++)
-			be[k] = (unsigned char)(u >> (56 - 8 * k));
-		st->key.len = base;
-		if (agg_put(&st->key, be, sizeof(be)))
-			return agg_nomem(ctx);
-		if ((rv = sl_emit(ctx, st->key.p, st->key.len, st->val,
-				  st->vlen)) != SL_OK)
+		if ((rv = win_emit_at(ctx, st, base, start)) != SL_OK)
 			return rv;
 	}
 	return SL_OK;
@@ -931,30 +964,33 @@ agg_cell(sl_ctx *ctx, agg_state *st, const char *p, size_t n)
 	return SL_OK;
 }
 
-/* Appends the cells START and END of the window whose start is the n bytes at k. */
-static int
-win_put_window(sl_ctx *ctx, agg_state *st, const unsigned char *k, size_t n)
+/* The time of the 8 key bytes at k (big-endian, sign bit flipped). */
+static int64_t
+win_time(const unsigned char *k)
 {
-	char buf[SL_TIME_STR_MAX];
 	uint64_t u = 0;
-	int64_t start;
 	size_t i;
-	int rv;
 
-	if (n != AGG_WIN_BYTES)
-		return sl_fail(ctx, "window: a key with %zu bytes of window "
-			       "is not one of this job", n);
 	for (i = 0; i < AGG_WIN_BYTES; i++)
 		u = u << 8 | k[i];
-	start = (int64_t)(u ^ ((uint64_t)1 << 63));
+	return (int64_t)(u ^ ((uint64_t)1 << 63));
+}
+
+/* Appends the cells window_start and window_end. */
+static int
+win_cells(sl_ctx *ctx, agg_state *st, int64_t start, int64_t end)
+{
+	char buf[SL_TIME_STR_MAX];
+	int rv;
+
 	if ((rv = agg_cell(ctx, st, buf, sl_time_format(start, buf))) !=
 	    SL_OK)
 		return rv;
-	return agg_cell(ctx, st, buf, sl_time_format(start + st->size_ms, buf));
+	return agg_cell(ctx, st, buf, sl_time_format(end, buf));
 }
 
-/* Appends the key's fields, decoded and CSV-quoted, to the row; a window
- * job's window after them. */
+/* Appends the key's fields, decoded and CSV-quoted, to the row: the n
+ * bytes at k are exactly the encoded key columns. */
 static int
 agg_put_key(sl_ctx *ctx, agg_state *st, const unsigned char *k, size_t n)
 {
@@ -982,8 +1018,6 @@ agg_put_key(sl_ctx *ctx, agg_state *st, const unsigned char *k, size_t n)
 		if (agg_cell(ctx, st, st->key.p, st->key.len) != SL_OK)
 			return SL_ENOMEM;
 	}
-	if (st->windowed)
-		return win_put_window(ctx, st, k + i, n - i);
 	if (i != n)
 		return sl_fail(ctx, "aggregate: a key of %zu bytes is not one "
 			       "of this job", n);
@@ -992,9 +1026,10 @@ nomem:
 	return agg_nomem(ctx);
 }
 
-/* Appends the cell of one --agg item of the folded value st->val. */
+/* Appends the cell of one --agg item of the folded value val. */
 static int
-agg_put_item(sl_ctx *ctx, agg_state *st, const agg_item *it)
+agg_put_item(sl_ctx *ctx, agg_state *st, const agg_item *it,
+	     const unsigned char *val)
 {
 	const unsigned char *c = NULL;
 	char buf[SL_DEC_STR_MAX > 24 ? SL_DEC_STR_MAX : 24];
@@ -1002,10 +1037,10 @@ agg_put_item(sl_ctx *ctx, agg_state *st, const agg_item *it)
 	size_t n = 0;
 
 	if (it->fn != AGG_COUNT)
-		c = st->val + AGG_ROWS_BYTES + it->col * AGG_COL_BYTES;
+		c = val + AGG_ROWS_BYTES + it->col * AGG_COL_BYTES;
 	if (it->fn == AGG_COUNT) {
 		n = (size_t)snprintf(buf, sizeof(buf), "%llu",
-				     (unsigned long long)sl_u64_get(st->val));
+				     (unsigned long long)sl_u64_get(val));
 	} else if (sl_u64_get(c) > 0) {
 		/* sum, min, max at 8, 8 + 17, 8 + 34; avg from the sum */
 		size_t at = it->fn == AGG_MIN ? 1 : it->fn == AGG_MAX ? 2 : 0;
@@ -1042,13 +1077,88 @@ agg_having(sl_ctx *ctx, agg_state *st)
 	return rv;
 }
 
+/*
+ * Writes one output row: the key columns (the n bytes at k), the window
+ * [start, end) for a window job, the aggregates of val; unless --having
+ * says no.
+ */
+static int
+agg_write_row(sl_ctx *ctx, agg_state *st, const unsigned char *k, size_t n,
+	      int64_t start, int64_t end, const unsigned char *val)
+{
+	size_t i;
+	int rv;
+
+	st->row.len = 0;
+	st->raw.len = 0;
+	st->ncells = 0;
+	rv = agg_put_key(ctx, st, k, n);
+	if (rv == SL_OK && st->windowed)
+		rv = win_cells(ctx, st, start, end);
+	for (i = 0; rv == SL_OK && i < st->nitems; i++)
+		rv = agg_put_item(ctx, st, &st->items[i], val);
+	if (rv == SL_OK && st->having) {
+		if ((rv = agg_having(ctx, st)) != 1)
+			return rv; /* 0: not written, or an error */
+		rv = SL_OK;
+	}
+	if (rv == SL_OK && agg_put(&st->row, "\n", 1))
+		rv = agg_nomem(ctx);
+	if (rv != SL_OK)
+		return rv;
+	return sl_write(ctx, st->row.p, st->row.len);
+}
+
+/* The open session's row; it is closed. */
+static int
+win_session_flush(sl_ctx *ctx, agg_state *st)
+{
+	st->sess_open = false;
+	return agg_write_row(ctx, st, (const unsigned char *)st->sess_key.p,
+			     st->sess_key.len, st->sess_start,
+			     st->sess_last + st->size_ms, st->sess_val);
+}
+
+/*
+ * The events of key columns k[0, n) at time t (folded in st->val): into
+ * the open session when it is of the same key columns and t is less than
+ * the gap after its last event, else the open one is written and a new
+ * one opens. Keys come in order: by key columns, then by time.
+ */
+static int
+win_session_add(sl_ctx *ctx, agg_state *st, const unsigned char *k,
+		size_t n, int64_t t)
+{
+	int rv;
+
+	if (st->sess_open && st->sess_key.len == n &&
+	    memcmp(st->sess_key.p, k, n) == 0 &&
+	    t - st->sess_last < st->size_ms) {
+		st->sess_last = t;
+		return agg_fold(ctx, st->sess_val, st->val, st->vlen);
+	}
+	if (st->sess_open && (rv = win_session_flush(ctx, st)) != SL_OK)
+		return rv;
+	st->sess_key.len = 0;
+	if (agg_put(&st->sess_key, k, n) ||
+	    (st->sess_val == NULL &&
+	     (st->sess_val = malloc(st->vlen)) == NULL))
+		return agg_nomem(ctx);
+	memcpy(st->sess_val, st->val, st->vlen);
+	st->sess_start = st->sess_last = t;
+	st->sess_open = true;
+	return SL_OK;
+}
+
 static int
 agg_reduce(sl_ctx *ctx, const void *key, size_t klen, sl_values *vals)
 {
 	agg_state *st = sl_task_data(ctx);
+	const unsigned char *k = key;
 	const void *v;
-	size_t len, i;
+	size_t len;
 	bool first = true;
+	int64_t t;
 	int rv;
 
 	while (sl_values_next(vals, &v, &len)) {
@@ -1063,22 +1173,25 @@ agg_reduce(sl_ctx *ctx, const void *key, size_t klen, sl_values *vals)
 	}
 	if (first)
 		return SL_OK; /* a key without values has no row */
-	st->row.len = 0;
-	st->raw.len = 0;
-	st->ncells = 0;
-	rv = agg_put_key(ctx, st, key, klen);
-	for (i = 0; rv == SL_OK && i < st->nitems; i++)
-		rv = agg_put_item(ctx, st, &st->items[i]);
-	if (rv == SL_OK && st->having) {
-		if ((rv = agg_having(ctx, st)) != 1)
-			return rv; /* 0: not written, or an error */
-		rv = SL_OK;
-	}
-	if (rv == SL_OK && agg_put(&st->row, "\n", 1))
-		rv = agg_nomem(ctx);
-	if (rv != SL_OK)
-		return rv;
-	return sl_write(ctx, st->row.p, st->row.len);
+	if (!st->windowed)
+		return agg_write_row(ctx, st, k, klen, 0, 0, st->val);
+	if (klen < AGG_WIN_BYTES)
+		return sl_fail(ctx, "window: a key of %zu bytes is not one of "
+			       "this job", klen);
+	t = win_time(k + klen - AGG_WIN_BYTES);
+	if (st->session)
+		return win_session_add(ctx, st, k, klen - AGG_WIN_BYTES, t);
+	return agg_write_row(ctx, st, k, klen - AGG_WIN_BYTES, t,
+			     t + st->size_ms, st->val);
+}
+
+/* A window job's partition: its key columns, without the time, so that a
+ * key's windows (and the events of its sessions) meet in one reduce. */
+static size_t
+win_partition_prefix(const void *key, size_t klen)
+{
+	(void)key;
+	return klen >= AGG_WIN_BYTES ? klen - AGG_WIN_BYTES : klen;
 }
 
 static const sl_job_option agg_options[] = {
@@ -1098,8 +1211,9 @@ static const sl_job_option win_options[] = {
 	{ "time-unit", "s|ms", "epoch numbers in --time are seconds (the "
 	  "default) or milliseconds" },
 	{ "window", "SPEC",
-	  "tumbling:SIZE or sliding:SIZE,SLIDE (SIZE as 500ms, 10s, 5m, 1h, "
-	  "1d; windows start at multiples of the slide since the epoch)" },
+	  "tumbling:SIZE, sliding:SIZE,SLIDE or session:GAP (as 500ms, 10s, "
+	  "5m, 1h, 1d; windows start at multiples of the slide since the "
+	  "epoch; a session ends GAP after its last event)" },
 	{ "agg", "AGG[,AGG...]",
 	  "aggregates: count, sum:COL, avg:COL, min:COL, max:COL" },
 	{ "where", "EXPR", "only the rows where EXPR holds (over the input's "
@@ -1122,6 +1236,7 @@ const sl_job sl__job_window = {
 	.map = agg_map,
 	.combine = agg_fold,
 	.reduce = agg_reduce,
+	.partition_prefix = win_partition_prefix,
 };
 
 const sl_job sl__job_aggregate = {

@@ -38,6 +38,7 @@
 
 struct sl_mapout {
 	uint32_t partitions;    /* R, >= 1 */
+	size_t (*prefix)(const void *, size_t); /* partition key, or NULL */
 	sl_fold_fn fold;        /* NULL: no combine */
 	void *arg;              /* first argument of fold */
 	sl_combine *table;      /* with fold: the records; NULL until the
@@ -72,9 +73,20 @@ static int mo_sort_records(const void *data, size_t len, size_t n,
 static uint32_t
 mo_partition(const sl_mapout *m, const void *key, size_t klen)
 {
+	size_t n;
+
 	if (m->partitions == 1)
 		return 0;
+	if (m->prefix && (n = m->prefix(key, klen)) < klen)
+		klen = n;
 	return (uint32_t)(XXH3_64bits(key, klen) % m->partitions);
+}
+
+void
+sl_mapout_partition_by(sl_mapout *m,
+		       size_t (*prefix)(const void *key, size_t klen))
+{
+	m->prefix = prefix;
 }
 
 int

@@ -39,6 +39,14 @@ int sl_mapout_new(sl_mapout **out, uint32_t partitions, sl_fold_fn fold,
 		  void *arg);
 
 /*
+ * Partitions by the first prefix(key, klen) bytes of each key (at most
+ * klen) instead of the whole key: sl_job.partition_prefix. Before the
+ * first add.
+ */
+void sl_mapout_partition_by(sl_mapout *m,
+			    size_t (*prefix)(const void *key, size_t klen));
+
+/*
  * Adds one record, now or, with a fold function, maybe at a later add or
  * flush (sl_combine_queue). Returns SL_OK, SL_ENOMEM, or with a fold
  * function the errors of sl_combine_add(), for this record or for one

@@ -806,6 +806,8 @@ task_map(sl_ctx *ctx, const sl_msg *t, const sl_task_env *env,
 	if ((rv = sl_mapout_new(&ctx->mo, r, task_fold_fn(ctx->job),
 				ctx)) != SL_OK)
 		return rv;
+	if (ctx->job->partition_prefix)
+		sl_mapout_partition_by(ctx->mo, ctx->job->partition_prefix);
 	sl_mapout_watch(ctx->mo, SL_COMBINE_GROW_KEYS / 2, &ctx->emit_slow);
 	res->segs = calloc(r, sizeof(*res->segs));
 	if (res->segs == NULL) {

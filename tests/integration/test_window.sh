@@ -111,6 +111,41 @@ ref 60 300 >"$T/want"
 check_eq "sliding 1m,5m: events between windows are in none" "$T/want" \
 	"$T/got"
 
+# Sessions: a key's events with less than the gap between one and the
+# next; the row's window is its first event to its last plus the gap
+# (sqlite3: a new session where the gap to the previous event is 30 s or
+# more, numbered by a running sum).
+run_sluice run window "$T/ev.csv" -o "$T/ses" --key user --time ts \
+	--window session:30s --agg "$AGGS" --workers 2 --split-size 64K \
+	--partitions 3
+expect_rc "sessions: exit status" 0
+rows "$T/ses" >"$T/got"
+sqlite3 -separator , "$T/ev.db" "
+	WITH o AS (SELECT user, ts, cents, lag(ts) OVER (PARTITION BY user
+			ORDER BY ts) AS prev FROM ev),
+	s AS (SELECT user, ts, cents, sum(CASE WHEN prev IS NULL OR
+			ts - prev >= 30 THEN 1 ELSE 0 END) OVER (PARTITION BY user
+			ORDER BY ts ROWS UNBOUNDED PRECEDING) AS sid FROM o)
+	SELECT user, strftime('%Y-%m-%dT%H:%M:%SZ', min(ts), 'unixepoch'),
+	       strftime('%Y-%m-%dT%H:%M:%SZ', max(ts) + 30, 'unixepoch'),
+	       count(*),
+	       coalesce((sum(cents) / 100) || '.' || printf('%02d', sum(cents) % 100), ''),
+	       coalesce((min(cents) / 100) || '.' || printf('%02d', min(cents) % 100), ''),
+	       coalesce((max(cents) / 100) || '.' || printf('%02d', max(cents) % 100), '')
+	FROM s GROUP BY user, sid;" | LC_ALL=C sort >"$T/want"
+check_eq "sessions of 30 s: the rows sqlite3 computes" "$T/want" "$T/got"
+check "sessions: more than one a user, fewer than the events" \
+	test "$(wc -l <"$T/got")" -gt 100 -a "$(wc -l <"$T/got")" -lt 20000
+run_sluice run window "$T/ev.csv" -o "$T/ses4" --key user --time ts \
+	--window session:30s --agg "$AGGS" --workers 4 --split-size 16K \
+	--partitions 3
+check_same_output "sessions: 2 and 4 workers, other splits" "$T/ses" \
+	"$T/ses4"
+check "sessions: a user's sessions are in one part file" \
+	test "$(cat "$T/ses"/part-* | grep -v '^user,' | cut -d , -f 1 |
+		sort -u | wc -l)" -eq "$(for p in "$T/ses"/part-*; do
+		tail -n +2 "$p" | cut -d , -f 1 | sort -u; done | wc -l)"
+
 # --where before windowing, --having on the window rows (sqlite3's WHERE
 # and HAVING; a NULL amount makes the comparison unknown in both).
 run_sluice run window "$T/ev.csv" -o "$T/wh" --key user --time ts \
@@ -200,7 +235,7 @@ expect_sluice_error "a time past the year 9999: why" \
 
 # Bad options: exit 2 before anything runs.
 for w in hopping:5m tumbling:0s tumbling:5 tumbling: sliding:10m \
-	sliding:10m,0s sliding:10m,10 ''; do
+	sliding:10m,0s sliding:10m,10 session: session:0s session:5 ''; do
 	usage_error "--window '$w'" "window" run window "$T/ev.csv" \
 		-o "$T/o" --key user --time ts --window "$w" --agg count
 done

@@ -568,7 +568,69 @@ test_kv_sort_keeps_longer_varints(void)
 	sl_buf_release(&out);
 }
 
+/* The partition key of test_a_partition_prefix...: up to the first '/'. */
+static size_t
+slash_prefix(const void *key, size_t klen)
+{
+	const char *s = memchr(key, '/', klen);
+
+	return s ? (size_t)(s - (const char *)key) : klen;
+}
+
+static void
+run_partition_prefix(sl_fold_fn fold)
+{
+	static const char *const keys[] = { "u1/0005", "u1/0001", "u2/0001",
+					    "u3/0007", "u1/0003", "u3/0002",
+					    "u4", "u2/0009" };
+	sl_buf segs[5];
+	unsigned char one[8];
+	sl_mapout *m;
+	sl_slice k, v;
+	size_t i, pos, n = 0;
+	uint32_t p;
+
+	sl_u64_put(one, 1);
+	for (p = 0; p < 5; p++)
+		sl_buf_init(&segs[p]);
+	ASSERT_EQ_INT(sl_mapout_new(&m, 5, fold, NULL), SL_OK);
+	sl_mapout_partition_by(m, slash_prefix);
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		ASSERT_EQ_INT(sl_mapout_add(m, keys[i], strlen(keys[i]), one, 8),
+			      SL_OK);
+	ASSERT_EQ_INT(sl_mapout_finish(m, segs), SL_OK);
+	for (p = 0; p < 5; p++) {
+		const char *prev = NULL;
+		size_t prev_len = 0;
+
+		for (pos = 0; sl_kv_next(segs[p].buf, segs[p].len, &pos, &k,
+					 &v) == 1; n++) {
+			/* by the prefix's hash, sorted by the whole key */
+			ASSERT_EQ_INT(sl_partition_of(k.ptr,
+						      slash_prefix(k.ptr, k.len),
+						      5), p);
+			if (prev)
+				CU_ASSERT(sl_key_cmp(prev, prev_len, k.ptr,
+						     k.len) < 0);
+			prev = k.ptr;
+			prev_len = k.len;
+		}
+		sl_buf_release(&segs[p]);
+	}
+	ASSERT_EQ_INT(n, sizeof(keys) / sizeof(keys[0]));
+	sl_mapout_free(m);
+}
+
+static void
+test_a_partition_prefix_keeps_a_prefix_in_one_partition(void)
+{
+	run_partition_prefix(NULL);
+	run_partition_prefix(sl__fold_sum_u64);
+}
+
 static const unit_case cases[] = {
+	{ "a partition prefix keeps a prefix in one partition",
+	  test_a_partition_prefix_keeps_a_prefix_in_one_partition },
 	{ "one partition without combine is the stably sorted reference",
 	  test_one_partition_without_combine },
 	{ "seven partitions without combine follow sl_partition_of",
