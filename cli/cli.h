@@ -7,6 +7,7 @@
 #define SL_CLI_H
 
 #include "sl_impl.h"
+#include "cluster/launch.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -35,6 +36,8 @@ typedef enum {
 	OPT_CONNECT, OPT_SHUFFLE_BIND,
 	/* submit and the commands of a cluster (cli/cluster.c) */
 	OPT_COORDINATOR, OPT_WAIT, OPT_JSON, OPT_LISTEN, OPT_STATE, OPT_MAX_RUNNING,
+	/* stream */
+	OPT_SOURCE, OPT_SINK, OPT_CHECKPOINT, OPT_TRIGGER, OPT_OUTPUT_MODE,
 	OPT_COUNT /* options in cli_opts */
 } cli_opt_id;
 
@@ -66,6 +69,13 @@ typedef struct cli_run {
 	uint32_t min_workers;     /* workers the job waits for (SUBMIT) */
 	sl_coord_config coord;    /* heartbeats, retries, speculation */
 	bool submit;              /* `submit`: to a running coordinator */
+	bool stream;              /* `stream`: micro-batches (cli/stream.c) */
+	const char *source;       /* stream: --source */
+	const char *sink;         /* stream: --sink */
+	const char *checkpoint;   /* stream: --checkpoint */
+	const char *trigger;      /* stream: --trigger, NULL for 1s */
+	void *stream_state;       /* stream: the stream being run, for
+				     its loop (cli/stream.c) */
 	const char *coordinator;  /* submit: its endpoint */
 	bool wait;                /* submit --wait */
 	bool json;                /* submit --json */
@@ -81,9 +91,9 @@ void cli_usage_error(const char *fmt, ...)
 /* The options each subcommand takes (cli/options.c): run and submit share
  * cli_run_ids, less cli_submit_only for run and cli_run_only for submit. */
 extern const cli_opt_id cli_run_ids[], cli_run_only[], cli_submit_only[],
-	cli_worker_ids[], cli_coord_ids[], cli_client_ids[];
+	cli_stream_only[], cli_worker_ids[], cli_coord_ids[], cli_client_ids[];
 extern const size_t cli_run_nids, cli_run_only_n, cli_submit_only_n,
-	cli_worker_nids, cli_coord_nids, cli_client_nids;
+	cli_stream_only_n, cli_worker_nids, cli_coord_nids, cli_client_nids;
 
 bool cli_opt_in(cli_opt_id id, const cli_opt_id *ids, size_t n);
 
@@ -111,14 +121,39 @@ uint64_t cli_number(const char *name, const char *v, uint64_t min,
 		    uint64_t max);
 uint64_t cli_size(const char *name, const char *v);
 
+/* Which command cli_parse_run parses. */
+typedef enum cli_mode { CLI_RUN, CLI_SUBMIT, CLI_STREAM } cli_mode;
+
 /*
- * Parses `sluice run|submit JOB [options] INPUT... -o OUTDIR`: loads the
- * job (into *ref) and fills *r; a usage error exits 2. submit: the
+ * Parses `sluice run|submit JOB [options] INPUT... -o OUTDIR` or `sluice
+ * stream JOB [options] --source URI --sink URI --checkpoint DIR`: loads
+ * the job (into *ref) and fills *r; a usage error exits 2. submit: the
  * options of a job sent to a running coordinator (--coordinator, --wait,
  * --json; not those of local workers or of this process's coordinator).
  */
 void cli_parse_run(int argc, char **argv, cli_run *r, sl_job_ref *ref,
-		   bool submit);
+		   cli_mode mode);
+
+/* A coordinator on a thread of this process, its client, and the local
+ * workers (cli/main.c). */
+typedef struct cli_coord_rt cli_coord_rt;
+
+/*
+ * Submits r's job to the coordinator of rt, waits for it, prints its
+ * summary (a stream's batch: one line with -v) or error. Returns the
+ * exit status.
+ */
+int cli_job(cli_coord_rt *rt, cli_run *r, sl_local_cluster *lc);
+
+/*
+ * `sluice run` on this machine: a coordinator, local workers, then body
+ * (cli_job for a job, the stream's loop for a stream). The exit status.
+ */
+typedef int cli_body_fn(cli_coord_rt *rt, cli_run *r, sl_local_cluster *lc);
+int cli_run_local(cli_run *r, cli_body_fn *body);
+
+/* `sluice stream` (cli/stream.c). */
+int cli_cmd_stream(int argc, char **argv);
 
 /* Checks the job's options before anything starts: 0 or EXIT_USAGE. */
 int cli_check(const cli_run *r);

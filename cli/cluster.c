@@ -400,7 +400,7 @@ cli_cmd_submit(int argc, char **argv)
 	char *output = NULL;
 
 	memset(&done, 0, sizeof(done));
-	cli_parse_run(argc, argv, &r, &ref, true);
+	cli_parse_run(argc, argv, &r, &ref, CLI_SUBMIT);
 	sl_log_set_level(r.verbose ? SL_LOG_INFO + r.verbose - 1
 				   : SL_LOG_WARN);
 	code = EXIT_USAGE;

@@ -135,8 +135,9 @@ cli_cores(void)
 
 void
 cli_parse_run(int argc, char **argv, cli_run *r, sl_job_ref *ref,
-	      bool submit)
+	      cli_mode mode)
 {
+	bool submit = mode == CLI_SUBMIT;
 	const sl_job_option *jo;
 	const cli_opt *o;
 	const char *val;
@@ -145,6 +146,7 @@ cli_parse_run(int argc, char **argv, cli_run *r, sl_job_ref *ref,
 
 	memset(r, 0, sizeof(*r));
 	r->submit = submit;
+	r->stream = mode == CLI_STREAM;
 	r->split_size = 64ull << 20;
 	r->spec.max_attempts = 4;
 	r->spec.max_record = 1ull << 30;
@@ -157,8 +159,11 @@ cli_parse_run(int argc, char **argv, cli_run *r, sl_job_ref *ref,
 			cli_help(stdout);
 			exit(0);
 		}
-		cli_usage_error("'%s' needs a job: sluice %s JOB [options] "
-				"INPUT... -o OUTDIR", argv[1], argv[1]);
+		cli_usage_error("'%s' needs a job: sluice %s JOB [options] %s",
+				argv[1], argv[1],
+				r->stream ? "--source URI --sink URI "
+					    "--checkpoint DIR"
+					  : "INPUT... -o OUTDIR");
 	}
 	if (sl_job_load(argv[2], ref, &err) != SL_OK) {
 		sl_error("%s", err.buf);
@@ -199,13 +204,26 @@ cli_parse_run(int argc, char **argv, cli_run *r, sl_job_ref *ref,
 				(char *)cli_value(argc, argv, &i, eq);
 			continue;
 		}
-		if (cli_opt_in(o->id, submit ? cli_run_only : cli_submit_only,
-			       submit ? cli_run_only_n : cli_submit_only_n))
-			cli_usage_error("--%s applies to 'sluice %s', not to "
-					"'sluice %s'", o->name,
-					submit ? "run" : "submit", argv[1]);
+		if ((mode != CLI_RUN && mode != CLI_STREAM &&
+		     cli_opt_in(o->id, cli_run_only, cli_run_only_n)) ||
+		    (mode != CLI_SUBMIT &&
+		     cli_opt_in(o->id, cli_submit_only, cli_submit_only_n)) ||
+		    (mode != CLI_STREAM &&
+		     cli_opt_in(o->id, cli_stream_only, cli_stream_only_n)))
+			cli_usage_error("--%s applies to another command than "
+					"'sluice %s'", o->name, argv[1]);
 		switch (o->id) {
 		case OPT_OUTPUT: r->output = val; break;
+		case OPT_SOURCE: r->source = val; break;
+		case OPT_SINK: r->sink = val; break;
+		case OPT_CHECKPOINT: r->checkpoint = val; break;
+		case OPT_TRIGGER: r->trigger = val; break;
+		case OPT_OUTPUT_MODE:
+			if (strcmp(val, "complete") != 0)
+				cli_usage_error("--output-mode: '%s' is not "
+						"'complete' (append and update "
+						"are not built yet)", val);
+			break;
 		case OPT_COORDINATOR: r->coordinator = val; break;
 		case OPT_WAIT: r->wait = true; break;
 		case OPT_JSON: r->json = true; break;
@@ -281,9 +299,15 @@ cli_parse_run(int argc, char **argv, cli_run *r, sl_job_ref *ref,
 		default: break;
 		}
 	}
-	if (r->output == NULL)
+	if (r->stream && (r->ninputs || r->output))
+		cli_usage_error("a stream reads its --source and writes its "
+				"--sink: no INPUT or -o");
+	if (r->stream && (!r->source || !r->sink || !r->checkpoint))
+		cli_usage_error("a stream needs --source URI, --sink URI and "
+				"--checkpoint DIR");
+	if (!r->stream && r->output == NULL)
 		cli_usage_error("missing the output directory (-o OUTDIR)");
-	if (r->ninputs == 0)
+	if (!r->stream && r->ninputs == 0)
 		cli_usage_error("missing the input (files, directories or "
 				"globs)");
 	if (r->coord.timeout_ms <= 2 * r->coord.heartbeat_ms)
@@ -523,6 +547,8 @@ cli_catch_signals(void)
 typedef struct cli_wait {
 	sl_local_cluster *lc;     /* local workers, or none */
 	cli_watch watch;
+	bool stream;              /* a stream's batch: a signal stops the
+				     stream after it, not the batch */
 } cli_wait;
 
 static int
@@ -534,7 +560,7 @@ cli_on_wait(void *arg, const sl_msg *m, sl_buf *err)
 
 	if (rv != SL_OK)
 		return rv;
-	if (cli_stop) {
+	if (cli_stop && !w->stream) {
 		sl_buf_addf(err, "interrupted by signal %d (%s): job canceled",
 			    (int)cli_stop, strsignal(cli_stop));
 		return SL_ECANCELED;
@@ -555,7 +581,7 @@ cli_on_wait(void *arg, const sl_msg *m, sl_buf *err)
 }
 
 /* A coordinator on a thread of this process, and its client socket. */
-typedef struct cli_coord_rt {
+struct cli_coord_rt {
 	sl_buf rundir;            /* private dir of ipc endpoints, or "" */
 	void *zctx;
 	sl_client *client;        /* to the coordinator, inproc */
@@ -563,7 +589,7 @@ typedef struct cli_coord_rt {
 	pthread_t thread;
 	bool started;             /* the coordinator thread runs */
 	sl_buf ep;                /* the endpoint workers connect to */
-} cli_coord_rt;
+};
 
 /*
  * Starts the coordinator thread, bound to inproc (for the client) and to
@@ -663,8 +689,8 @@ cli_coord_stop(cli_coord_rt *rt, sl_local_cluster *lc)
  * Submits the job to the running coordinator, waits for it, prints the
  * summary or the error. Returns the exit status.
  */
-static int
-cli_job(cli_coord_rt *rt, const cli_run *r, sl_local_cluster *lc)
+int
+cli_job(cli_coord_rt *rt, cli_run *r, sl_local_cluster *lc)
 {
 	sl_buf err = SL_BUF_INIT;
 	sl_msg m, done;
@@ -674,7 +700,8 @@ cli_job(cli_coord_rt *rt, const cli_run *r, sl_local_cluster *lc)
 
 	memset(&done, 0, sizeof(done));
 	w.lc = lc;
-	cli_watch_init(&w.watch, r->progress, rt->client, 0);
+	w.stream = r->stream;
+	cli_watch_init(&w.watch, r->progress && !r->stream, rt->client, 0);
 	memset(&m, 0, sizeof(m));
 	m.type = SL_MSG_SUBMIT;
 	m.u.submit.spec = r->spec;
@@ -715,6 +742,15 @@ out:
 int
 cli_job_done(const cli_run *r, const sl_msg *done)
 {
+	if (done->u.job_done.status == SL_OK && r->stream) {
+		sl_info("batch into %s: %u map and %u reduce tasks, %llu "
+			"records in, %llu out, %.3f s", r->output,
+			done->u.job_done.maps, done->u.job_done.reduces,
+			(unsigned long long)done->u.job_done.records_in,
+			(unsigned long long)done->u.job_done.records_out,
+			(double)done->u.job_done.elapsed_ms / 1000.0);
+		return 0;
+	}
 	if (done->u.job_done.status == SL_OK) {
 		cli_summary(r, done);
 		if (r->top && cli_print_top(r->output, r->spec.partitions,
@@ -771,8 +807,8 @@ cli_spill_root_remove(const sl_buf *root)
 }
 
 /* The local mode: a coordinator and --workers worker processes. */
-static int
-cli_run_local(cli_run *r)
+int
+cli_run_local(cli_run *r, cli_body_fn *body)
 {
 	cli_coord_rt rt = { .ep = SL_BUF_INIT, .rundir = SL_BUF_INIT };
 	sl_local_cluster lc = { 0 };
@@ -804,7 +840,7 @@ cli_run_local(cli_run *r)
 	    cli_coord_start(&rt, r, NULL, &err) == SL_OK &&
 	    sl_local_start(&lc, r->workers, rt.ep.buf, rt.rundir.buf, r->verbose,
 			   &err) == SL_OK)
-		code = cli_job(&rt, r, &lc);
+		code = body(&rt, r, &lc);
 	else
 		sl_error("%s", err.buf);
 	cli_coord_stop(&rt, &lc);
@@ -928,7 +964,7 @@ cli_run_mpi(cli_run *r)
 		return rv == SL_EUSAGE ? EXIT_USAGE : EXIT_JOB;
 	}
 	if (size == 1) {
-		code = cli_run_local(r);
+		code = cli_run_local(r, cli_job);
 		goto out;
 	}
 	if (r->workers) {
@@ -969,13 +1005,13 @@ cli_cmd_run(int argc, char **argv)
 	sl_job_ref ref;
 	int code;
 
-	cli_parse_run(argc, argv, &r, &ref, false);
+	cli_parse_run(argc, argv, &r, &ref, CLI_RUN);
 	sl_log_set_level(r.verbose ? SL_LOG_INFO + r.verbose - 1 : SL_LOG_WARN);
 	/* A streaming task's child that exits early must not kill a worker
 	 * rank (local workers set this in cli_cmd_worker). */
 	signal(SIGPIPE, SIG_IGN);
 	cli_catch_signals();
-	code = sl_mpi_launched() ? cli_run_mpi(&r) : cli_run_local(&r);
+	code = sl_mpi_launched() ? cli_run_mpi(&r) : cli_run_local(&r, cli_job);
 	sl_job_unload(&ref);
 	free(r.inputs);
 	free(r.opts);
@@ -1144,6 +1180,8 @@ main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "run") == 0)
 		return cli_cmd_run(argc, argv);
+	if (strcmp(argv[1], "stream") == 0)
+		return cli_cmd_stream(argc, argv);
 	if (strcmp(argv[1], "submit") == 0)
 		return cli_cmd_submit(argc, argv);
 	if (strcmp(argv[1], "coordinator") == 0)

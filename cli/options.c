@@ -89,21 +89,41 @@ static const cli_opt cli_opts[] = {
 	OPT(OPT_MAX_RUNNING, "max-running", 0, "N",
 	    "jobs that run at once, sharing the slots fairly (default 4); "
 	    "the others wait in submission order"),
+	OPT(OPT_SOURCE, "source", 0, "URI",
+	    "stream: where events come from: file:DIR (new files of DIR, "
+	    "in name order)"),
+	OPT(OPT_SINK, "sink", 0, "URI",
+	    "stream: where each batch's result goes: file:DIR"),
+	OPT(OPT_CHECKPOINT, "checkpoint", 0, "DIR",
+	    "stream: offsets, commits and state, to resume exactly once "
+	    "(required)"),
+	OPT(OPT_TRIGGER, "trigger", 0, "WHEN",
+	    "stream: a batch every DURATION (as 1s, 100ms; default 1s), "
+	    "once, or available-now (every batch there is, then stop)"),
+	OPT(OPT_OUTPUT_MODE, "output-mode", 0, "complete",
+	    "stream: each batch writes the whole result so far "
+	    "(complete, the only mode yet)"),
 };
 
 _Static_assert(SL_ARRAY_LEN(cli_opts) == OPT_COUNT,
 	       "every option id has its entry");
 
-/* What each subcommand takes. */
+/* What each subcommand takes: run, submit and stream share cli_run_ids,
+ * less what only another of them takes. */
 const cli_opt_id cli_run_ids[] = {
 	OPT_OUTPUT, OPT_WORKERS, OPT_PARTITIONS, OPT_SPLIT_SIZE,
 	OPT_BAD_RECORDS, OPT_MAX_RECORD, OPT_MEMORY, OPT_TMPDIR,
 	OPT_MAX_ATTEMPTS, OPT_HB_INTERVAL, OPT_HB_TIMEOUT, OPT_SPECULATION,
 	OPT_SLOTS, OPT_BIND, OPT_SHUFFLE, OPT_OVERWRITE, OPT_TOP,
 	OPT_VERBOSE, OPT_PROGRESS, OPT_COORDINATOR, OPT_WAIT, OPT_JSON,
+	OPT_SOURCE, OPT_SINK, OPT_CHECKPOINT, OPT_TRIGGER, OPT_OUTPUT_MODE,
 	OPT_HELP,
 };
 const size_t cli_run_nids = SL_ARRAY_LEN(cli_run_ids);
+const cli_opt_id cli_stream_only[] = {
+	OPT_SOURCE, OPT_SINK, OPT_CHECKPOINT, OPT_TRIGGER, OPT_OUTPUT_MODE,
+};
+const size_t cli_stream_only_n = SL_ARRAY_LEN(cli_stream_only);
 const cli_opt_id cli_run_only[] = {
 	OPT_WORKERS, OPT_HB_INTERVAL, OPT_HB_TIMEOUT, OPT_SPECULATION,
 	OPT_SLOTS, OPT_BIND, OPT_TOP,

@@ -135,6 +135,8 @@ static const pr_field pr_job_spec[] = {
 	     SL_SHUFFLE_MPI),
 	F_U64("memory", offsetof(sl_job_spec, memory)),
 	F_STR("tmpdir", offsetof(sl_job_spec, tmpdir)),
+	F_STR("state_in", offsetof(sl_job_spec, state_in)),
+	F_STR("state_out", offsetof(sl_job_spec, state_out)),
 	F_END
 };
 

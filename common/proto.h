@@ -23,7 +23,7 @@
 
 #include "sl_impl.h"
 
-#define SL_PROTO_VERSION 4
+#define SL_PROTO_VERSION 5
 #define SL_PROTO_MAX_STR (64 * 1024)       /* bytes in one string field */
 #define SL_PROTO_MAX_ITEMS (1024 * 1024)   /* elements in one array field */
 #define SL_PROTO_MAX_MSG (64 * 1024 * 1024) /* bytes of one control message */
@@ -116,6 +116,10 @@ typedef struct sl_job_spec {
 				worker's default */
 	char *tmpdir;        /* spill directory; "": the worker's $TMPDIR,
 				else /tmp */
+	/* A stream's micro-batch (docs/stream.md); "" for a batch job: */
+	char *state_in;      /* directory of the state the batch starts
+				from (part-R files), "" for none */
+	char *state_out;     /* directory the batch's state goes to */
 } sl_job_spec;
 
 /* The states of a job, as clients see them. */

@@ -78,11 +78,15 @@ struct sl_ctx {
 	uint64_t lines_out;        /* newlines written */
 	uint64_t header_lines;     /* of those, by sl_write_header */
 	int deferred;              /* error met by sl_values_next */
+	sl_buf state_acc;          /* a stream's reduce: the key's fold */
 };
 
 struct sl_values {
-	sl_merge *merge;
+	sl_merge *merge;         /* NULL: the one value below (a stream) */
 	sl_ctx *ctx;
+	const void *one;         /* a stream's reduce: the key's folded value */
+	size_t one_len;
+	bool one_read;
 };
 
 /* --- the job API --------------------------------------------------------- */
@@ -104,6 +108,14 @@ sl_values_next(sl_values *it, const void **val, size_t *len)
 
 	if (it->ctx->deferred)
 		return 0;
+	if (it->merge == NULL) {
+		if (it->one_read)
+			return 0;
+		it->one_read = true;
+		*val = it->one;
+		*len = it->one_len;
+		return 1;
+	}
 	rv = sl_merge_next_value(it->merge, &v);
 	if (rv < 0) {
 		it->ctx->deferred = rv;
@@ -1094,9 +1106,56 @@ task_fetch(sl_ctx *ctx, const sl_msg *t, const sl_task_env *env,
 	return rv;
 }
 
+/*
+ * A stream's reduce of one key: its values (the batch's and the state's)
+ * folded with the job's combine, the fold appended to the new state, and
+ * the job's reduce called with it as the one value (docs/stream.md).
+ */
+static int
+task_state_key(sl_ctx *ctx, sl_merge *merge, const sl_slice *key,
+	       sl_buf *state, sl_values *vals)
+{
+	sl_buf *acc = &ctx->state_acc;
+	sl_slice v;
+	bool first = true;
+	int rv;
+
+	while ((rv = sl_merge_next_value(merge, &v)) == 1) {
+		if (first) {
+			sl_buf_reset(acc);
+			if (sl_buf_add(acc, v.ptr, v.len) != SL_OK)
+				return SL_ENOMEM;
+			first = false;
+		} else if (v.len != acc->len) {
+			return sl_fail(ctx, "values of %zu and %zu bytes for one "
+				       "key: a stream's state needs one length",
+				       acc->len, v.len);
+		} else if ((rv = ctx->job->combine(ctx, acc->buf, v.ptr,
+						   v.len)) != SL_OK) {
+			return rv;
+		}
+	}
+	if (rv < 0) {
+		task_merge_fail(ctx, merge, rv);
+		return rv;
+	}
+	if (first)
+		return SL_OK;
+	if (sl_kv_append(state, key->ptr, key->len, acc->buf, acc->len) !=
+	    SL_OK)
+		return SL_ENOMEM;
+	vals->merge = NULL;
+	vals->one = acc->buf;
+	vals->one_len = acc->len;
+	vals->one_read = false;
+	rv = ctx->job->reduce(ctx, key->ptr, key->len, vals);
+	vals->merge = merge;
+	return rv;
+}
+
 static int
 task_reduce_keys(sl_ctx *ctx, sl_buf *segs, char **paths, uint32_t n,
-		 const sl_task_env *env, sl_task_result *res)
+		 sl_buf *state, const sl_task_env *env, sl_task_result *res)
 {
 	sl_slice *views = calloc(n ? n : 1, sizeof(*views));
 	sl_buf err = SL_BUF_INIT;
@@ -1121,8 +1180,11 @@ task_reduce_keys(sl_ctx *ctx, sl_buf *segs, char **paths, uint32_t n,
 	vals.ctx = ctx;
 	while ((rv = sl_merge_next_key(merge, &key)) == 1) {
 		res->records_in++;
-		if ((rv = ctx->job->reduce(ctx, key.ptr, key.len, &vals)) !=
-		    SL_OK)
+		if (state)
+			rv = task_state_key(ctx, merge, &key, state, &vals);
+		else
+			rv = ctx->job->reduce(ctx, key.ptr, key.len, &vals);
+		if (rv != SL_OK)
 			break;
 		if ((rv = ctx->deferred) != SL_OK)
 			break;
@@ -1140,13 +1202,86 @@ out:
 	return rv > 0 ? SL_OK : rv;
 }
 
+/* DIR/part-RRRRR, a stream's state file of this reduce's partition. */
+static void
+task_state_path(sl_buf *out, const char *dir, const sl_msg *t)
+{
+	sl_buf_reset(out);
+	sl_buf_addf(out, "%s/part-%05u", dir, t->u.task.id.task);
+}
+
+/* The state the batch starts from, a sorted kv segment, into seg. */
+static int
+task_state_read(sl_ctx *ctx, const sl_msg *t, sl_buf *seg)
+{
+	sl_buf path = SL_BUF_INIT, err = SL_BUF_INIT;
+	char chunk[65536];
+	ssize_t got;
+	int fd = -1, rv;
+
+	task_state_path(&path, ctx->spec->state_in, t);
+	if ((rv = sl_open_read(path.buf, &fd, &err)) != SL_OK) {
+		sl_fail(ctx, "stream state: %s", err.buf);
+		goto out;
+	}
+	while ((got = read(fd, chunk, sizeof(chunk))) > 0)
+		if (sl_buf_add(seg, chunk, (size_t)got) != SL_OK) {
+			rv = SL_ENOMEM;
+			goto out;
+		}
+	if (got < 0)
+		rv = sl_fail(ctx, "cannot read '%s': %s", path.buf,
+			     strerror(errno));
+out:
+	if (fd >= 0)
+		close(fd);
+	sl_buf_release(&path);
+	sl_buf_release(&err);
+	return rv;
+}
+
+/*
+ * The batch's state of this partition, durably: a temporary name, fsync,
+ * rename into DIR/part-RRRRR. Attempts of one partition write the same
+ * bytes (the batch is deterministic), so that a second rename is
+ * harmless.
+ */
+static int
+task_state_write(sl_ctx *ctx, const sl_msg *t, const sl_buf *state)
+{
+	sl_buf path = SL_BUF_INIT, tmp = SL_BUF_INIT;
+	int fd, rv = SL_OK;
+
+	task_state_path(&path, ctx->spec->state_out, t);
+	sl_buf_addf(&tmp, "%s.a%u.tmp", path.buf, t->u.task.id.attempt);
+	fd = open(tmp.buf, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0 || sl_write_all(fd, state->buf, state->len) != SL_OK ||
+	    fsync(fd) != 0)
+		rv = SL_EIO;
+	if (fd >= 0 && close(fd) != 0)
+		rv = SL_EIO;
+	if (rv == SL_OK && rename(tmp.buf, path.buf) != 0)
+		rv = SL_EIO;
+	if (rv != SL_OK) {
+		rv = sl_fail(ctx, "cannot write stream state '%s': %s",
+			     path.buf, strerror(errno));
+		unlink(tmp.buf);
+	}
+	sl_buf_release(&path);
+	sl_buf_release(&tmp);
+	return rv;
+}
+
 static int
 task_reduce(sl_ctx *ctx, const sl_msg *t, const sl_task_env *env,
 	    sl_task_result *res)
 {
-	uint32_t n = t->u.task.nmaps, i;
-	sl_buf *segs = calloc(n ? n : 1, sizeof(*segs));
-	char **paths = calloc(n ? n : 1, sizeof(*paths));
+	uint32_t n = t->u.task.nmaps, nruns = n, i;
+	/* a stream's batch: one more run, the state it starts from */
+	bool stream = ctx->spec->state_out[0] != '\0';
+	sl_buf *segs = calloc(n + 1, sizeof(*segs));
+	char **paths = calloc(n + 1, sizeof(*paths));
+	sl_buf state = SL_BUF_INIT;
 	int rv, erv;
 
 	if (segs == NULL || paths == NULL) {
@@ -1154,13 +1289,18 @@ task_reduce(sl_ctx *ctx, const sl_msg *t, const sl_task_env *env,
 		free(paths);
 		return SL_ENOMEM;
 	}
-	for (i = 0; i < n; i++)
+	for (i = 0; i <= n; i++)
 		sl_buf_init(&segs[i]);
 	ctx->memory = task_memory(ctx->spec);
 	ctx->budget = task_share(ctx, env);
 	if ((rv = task_fault_sleep("reduce-sleep", t, env)) != SL_OK ||
 	    (rv = task_fetch(ctx, t, env, segs, paths, res)) != SL_OK)
 		goto out;
+	if (stream && ctx->spec->state_in[0]) {
+		if ((rv = task_state_read(ctx, t, &segs[n])) != SL_OK)
+			goto out;
+		nruns++;
+	}
 	sl_buf_addf(&res->temp_path, "%s/_temporary/part-%05u.job%llu-a%u",
 		    t->u.task.output_dir, t->u.task.id.task,
 		    (unsigned long long)t->u.task.id.job, t->u.task.id.attempt);
@@ -1174,7 +1314,10 @@ task_reduce(sl_ctx *ctx, const sl_msg *t, const sl_task_env *env,
 	}
 	if (ctx->job->task_begin && (rv = ctx->job->task_begin(ctx)) != SL_OK)
 		goto out;
-	rv = task_reduce_keys(ctx, segs, paths, n, env, res);
+	rv = task_reduce_keys(ctx, segs, paths, nruns, stream ? &state : NULL,
+			      env, res);
+	if (rv == SL_OK && stream)
+		rv = task_state_write(ctx, t, &state);
 	if (ctx->job->task_end) {
 		erv = ctx->job->task_end(ctx);
 		if (rv == SL_OK)
@@ -1191,6 +1334,9 @@ out:
 		unlink(res->temp_path.buf);
 	res->records_out = ctx->lines_out - ctx->header_lines;
 	res->bytes_out = ctx->bytes_out;
+	sl_buf_release(&state);
+	sl_buf_release(&ctx->state_acc);
+	sl_buf_release(&segs[n]);
 	for (i = 0; i < n; i++) {
 		sl_buf_release(&segs[i]);
 		if (paths[i])
@@ -1219,6 +1365,7 @@ task_ctx_init(sl_ctx *ctx, const sl_job *job, sl_task_kind kind,
 	ctx->emit_slow = kind != SL_TASK_MAP;
 	ctx->out_fd = -1;
 	sl_buf_init(&ctx->out);
+	sl_buf_init(&ctx->state_acc);
 }
 
 void

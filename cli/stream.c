@@ -1,0 +1,556 @@
+/*
+ * stream.c - `sluice stream`: a job over a stream, as a sequence of
+ * micro-batches run by the batch engine on workers that stay up.
+ *
+ *   sluice stream JOB [job options] --source file:DIR --sink file:DIR \
+ *       --checkpoint CK [--trigger 1s|once|available-now]
+ *
+ * The driver (this file, in the `sluice stream` process, a client of the
+ * coordinator on its thread) loops: at each trigger it lists the files of
+ * the source that come after the last one taken (name order), writes the
+ * batch's offsets (its files) durably to CK/offsets/N, runs batch N as a
+ * job whose reduce tasks fold the previous state (CK/state/N-1) with the
+ * new map outputs and write the new state (CK/state/N) and the batch's
+ * result (SINK/batch-N, the whole result so far: complete mode), then
+ * durably appends N to the commit log (CK/commits/N) and rewrites the
+ * sink's manifest of committed batches. After a crash, a batch in the
+ * offset log but not in the commit log runs again with its logged files
+ * and state: its output is the same bytes (the engine is deterministic),
+ * so the sink holds each batch's result exactly once. docs/streaming.md
+ * gives the format and the guarantees.
+ *
+ * Only this file knows the checkpoint's layout. Not thread-safe; one
+ * stream per checkpoint (CK/lock).
+ */
+#include "cli.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cluster/mpi.h"
+#include "common/input.h"
+#include "common/procdir.h"
+
+#define STREAM_FORMAT "sluice-checkpoint 1" /* first line of CK/meta */
+#define STREAM_MAX_FILES 100000 /* files of one batch */
+
+/* A stream being run: its paths and where it is. */
+typedef struct stream {
+	cli_run *r;
+	const char *src;      /* the source directory */
+	const char *sink;     /* the sink directory */
+	const char *ck;       /* the checkpoint directory */
+	int64_t every_ms;     /* trigger interval; 0 for once/available-now */
+	bool once;            /* --trigger once */
+	uint64_t committed;   /* last batch in the commit log, 0 for none */
+	sl_buf last_file;     /* the last source file taken, "" for none */
+	int lock_fd;
+} stream;
+
+/* dir/name, fsync'ed with the directory: write-then-rename. */
+static int
+stream_write_file(const char *dir, const char *name, const char *text,
+		  sl_buf *err)
+{
+	sl_buf path = SL_BUF_INIT, tmp = SL_BUF_INIT;
+	int fd, dfd, rv = SL_OK;
+
+	sl_buf_addf(&path, "%s/%s", dir, name);
+	sl_buf_addf(&tmp, "%s/.%s.tmp", dir, name);
+	fd = open(tmp.buf, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0 || sl_write_all(fd, text, strlen(text)) != SL_OK ||
+	    fsync(fd) != 0)
+		rv = SL_EIO;
+	if (fd >= 0 && close(fd) != 0)
+		rv = SL_EIO;
+	if (rv == SL_OK && rename(tmp.buf, path.buf) != 0)
+		rv = SL_EIO;
+	if (rv == SL_OK && (dfd = open(dir, O_RDONLY | O_DIRECTORY |
+				       O_CLOEXEC)) >= 0) {
+		if (fsync(dfd) != 0)
+			rv = SL_EIO;
+		close(dfd);
+	}
+	if (rv != SL_OK) {
+		sl_buf_addf(err, "cannot write '%s': %s", path.buf,
+			    strerror(errno));
+		unlink(tmp.buf);
+	}
+	sl_buf_release(&path);
+	sl_buf_release(&tmp);
+	return rv;
+}
+
+/* The whole file at path into out ("" and SL_ENOTFOUND when absent). */
+static int
+stream_read_file(const char *path, sl_buf *out, sl_buf *err)
+{
+	char chunk[8192];
+	ssize_t got;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	sl_buf_reset(out);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return SL_ENOTFOUND;
+		sl_buf_addf(err, "cannot open '%s': %s", path, strerror(errno));
+		return SL_EIO;
+	}
+	while ((got = read(fd, chunk, sizeof(chunk))) > 0)
+		sl_buf_add(out, chunk, (size_t)got);
+	close(fd);
+	if (got < 0) {
+		sl_buf_addf(err, "cannot read '%s': %s", path, strerror(errno));
+		return SL_EIO;
+	}
+	return SL_OK;
+}
+
+/* The largest N of the files named by a number in dir, 0 for none. */
+static uint64_t
+stream_last_entry(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	uint64_t last = 0, n;
+	char *end;
+
+	if (d == NULL)
+		return 0;
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] < '0' || e->d_name[0] > '9')
+			continue;
+		n = strtoull(e->d_name, &end, 10);
+		if (*end == '\0' && n > last)
+			last = n;
+	}
+	closedir(d);
+	return last;
+}
+
+/*
+ * What the checkpoint belongs to: the job, its options and the stream's
+ * other settings that change its results. A restart with other ones is
+ * refused rather than mixing two streams' state.
+ */
+static void
+stream_meta(const stream *s, sl_buf *out)
+{
+	const cli_run *r = s->r;
+	uint32_t i;
+
+	sl_buf_addf(out, "%s\njob %s\npartitions %u\nsource %s\n",
+		    STREAM_FORMAT, r->spec.job, r->spec.partitions, r->source);
+	for (i = 0; i < r->nopts; i++)
+		sl_buf_addf(out, "option %s=%s\n", r->opts[i].key,
+			    r->opts[i].value);
+}
+
+/* Opens (makes) the checkpoint: the lock, the meta check, the logs. */
+static int
+stream_open(stream *s, sl_buf *err)
+{
+	static const char *const sub[] = { "offsets", "commits", "state" };
+	sl_buf path = SL_BUF_INIT, want = SL_BUF_INIT, have = SL_BUF_INIT;
+	size_t i;
+	int rv;
+
+	if ((rv = sl_mkdirs(s->ck, 0755, err)) != SL_OK ||
+	    (rv = sl_mkdirs(s->sink, 0755, err)) != SL_OK)
+		goto out;
+	sl_buf_addf(&path, "%s/lock", s->ck);
+	s->lock_fd = open(path.buf, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (s->lock_fd < 0 || flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+		sl_buf_addf(err, "checkpoint '%s' is in use by another stream "
+			    "(%s is locked)", s->ck, path.buf);
+		rv = SL_EUSAGE;
+		goto out;
+	}
+	for (i = 0; i < SL_ARRAY_LEN(sub); i++) {
+		sl_buf_reset(&path);
+		sl_buf_addf(&path, "%s/%s", s->ck, sub[i]);
+		if ((rv = sl_mkdirs(path.buf, 0755, err)) != SL_OK)
+			goto out;
+	}
+	stream_meta(s, &want);
+	sl_buf_reset(&path);
+	sl_buf_addf(&path, "%s/meta", s->ck);
+	rv = stream_read_file(path.buf, &have, err);
+	if (rv == SL_ENOTFOUND)
+		rv = stream_write_file(s->ck, "meta", want.buf, err);
+	else if (rv == SL_OK && strcmp(have.buf, want.buf) != 0) {
+		sl_buf_addf(err, "checkpoint '%s' belongs to another stream: "
+			    "its job, options, partitions or source differ "
+			    "(%s/meta); use another --checkpoint", s->ck,
+			    s->ck);
+		rv = SL_EUSAGE;
+	}
+	if (rv != SL_OK)
+		goto out;
+	sl_buf_reset(&path);
+	sl_buf_addf(&path, "%s/commits", s->ck);
+	s->committed = stream_last_entry(path.buf);
+out:
+	sl_buf_release(&path);
+	sl_buf_release(&want);
+	sl_buf_release(&have);
+	return rv;
+}
+
+/* The files of batch n, from its offset log entry ("file NAME" lines). */
+static int
+stream_logged_files(stream *s, uint64_t n, sl_strlist *files, sl_buf *err)
+{
+	sl_buf path = SL_BUF_INIT, text = SL_BUF_INIT;
+	char *line, *save = NULL;
+	int rv;
+
+	sl_buf_addf(&path, "%s/offsets/%010llu", s->ck, (unsigned long long)n);
+	rv = stream_read_file(path.buf, &text, err);
+	if (rv == SL_ENOTFOUND) {
+		sl_buf_addf(err, "checkpoint '%s': batch %llu is in the commit "
+			    "log but not in the offset log", s->ck,
+			    (unsigned long long)n);
+		rv = SL_EIO;
+	}
+	for (line = rv == SL_OK ? strtok_r(text.buf, "\n", &save) : NULL;
+	     line && rv == SL_OK; line = strtok_r(NULL, "\n", &save)) {
+		if (strncmp(line, "file ", 5) == 0 && strchr(line + 5, '/') == NULL &&
+		    line[5] != '\0')
+			rv = sl_strlist_add(files, line + 5);
+		else if (strcmp(line, STREAM_FORMAT) != 0)
+			rv = SL_EIO;
+		if (rv == SL_EIO)
+			sl_buf_addf(err, "checkpoint '%s': a bad line in '%s'",
+				    s->ck, path.buf);
+	}
+	sl_buf_release(&path);
+	sl_buf_release(&text);
+	return rv;
+}
+
+static int
+stream_name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * The source's files after the last one taken, in name order, at most
+ * STREAM_MAX_FILES: regular files whose names do not start with '.' or
+ * '_' (a writer's temporary names; files are expected to appear whole,
+ * by rename).
+ */
+static int
+stream_new_files(stream *s, sl_strlist *files, sl_buf *err)
+{
+	DIR *d = opendir(s->src);
+	struct dirent *e;
+	struct stat st;
+	sl_buf path = SL_BUF_INIT;
+	int rv = SL_OK;
+
+	if (d == NULL) {
+		sl_buf_addf(err, "source '%s': %s", s->src, strerror(errno));
+		return SL_EIO;
+	}
+	while ((e = readdir(d)) != NULL && rv == SL_OK) {
+		if (e->d_name[0] == '.' || e->d_name[0] == '_' ||
+		    strcmp(e->d_name, s->last_file.buf) <= 0)
+			continue;
+		sl_buf_reset(&path);
+		sl_buf_addf(&path, "%s/%s", s->src, e->d_name);
+		if (stat(path.buf, &st) != 0 || !S_ISREG(st.st_mode))
+			continue;
+		rv = sl_strlist_add(files, e->d_name);
+	}
+	closedir(d);
+	sl_buf_release(&path);
+	if (rv != SL_OK)
+		return rv;
+	qsort(files->v, files->n, sizeof(*files->v), stream_name_cmp);
+	while (files->n > STREAM_MAX_FILES)
+		free(files->v[--files->n]);
+	return SL_OK;
+}
+
+/* The manifest of the sink: the committed batches, one a line. */
+static int
+stream_manifest(stream *s, sl_buf *err)
+{
+	sl_buf text = SL_BUF_INIT;
+	uint64_t n;
+	int rv;
+
+	for (n = 1; n <= s->committed; n++)
+		sl_buf_addf(&text, "batch-%010llu\n", (unsigned long long)n);
+	rv = stream_write_file(s->sink, "_manifest", text.buf, err);
+	sl_buf_release(&text);
+	return rv;
+}
+
+/*
+ * Runs batch n over files (names in the source): its state from batch
+ * n-1, its result into SINK/batch-n, then the commit. The exit status.
+ */
+static int
+stream_batch(cli_coord_rt *rt, stream *s, uint64_t n, sl_strlist *files,
+	     sl_local_cluster *lc)
+{
+	cli_run *r = s->r;
+	sl_buf out = SL_BUF_INIT, in = SL_BUF_INIT, so = SL_BUF_INIT;
+	sl_buf err = SL_BUF_INIT, name = SL_BUF_INIT;
+	char **paths = calloc(files->n, sizeof(*paths));
+	size_t i;
+	int code = EXIT_JOB;
+
+	if (paths == NULL)
+		goto out;
+	for (i = 0; i < files->n; i++) {
+		sl_buf p = SL_BUF_INIT;
+
+		sl_buf_addf(&p, "%s/%s", s->src, files->v[i]);
+		paths[i] = sl_buf_detach(&p, NULL);
+	}
+	sl_buf_addf(&out, "%s/batch-%010llu", s->sink, (unsigned long long)n);
+	if (n > 1)
+		sl_buf_addf(&in, "%s/state/%010llu", s->ck,
+			    (unsigned long long)(n - 1));
+	sl_buf_addf(&so, "%s/state/%010llu", s->ck, (unsigned long long)n);
+	if (sl_mkdirs(so.buf, 0755, &err) != SL_OK) {
+		sl_error("%s", err.buf);
+		goto out;
+	}
+	r->inputs = paths;
+	r->ninputs = (uint32_t)files->n;
+	r->output = out.buf;
+	r->overwrite = true; /* a batch run again replaces its own output */
+	r->spec.state_in = in.buf;
+	r->spec.state_out = so.buf;
+	if ((code = cli_job(rt, r, lc)) != 0)
+		goto out;
+	/* The commit: the batch's state and output are in place. */
+	sl_buf_addf(&name, "%010llu", (unsigned long long)n);
+	code = EXIT_JOB;
+	if (stream_write_file(so.buf, "_SUCCESS", "", &err) != SL_OK) {
+		sl_error("%s", err.buf);
+		goto out;
+	}
+	sl_buf_reset(&so);
+	sl_buf_addf(&so, "%s/commits", s->ck);
+	if (stream_write_file(so.buf, name.buf, "", &err) != SL_OK) {
+		sl_error("%s", err.buf);
+		goto out;
+	}
+	s->committed = n;
+	sl_buf_reset(&s->last_file);
+	sl_buf_addstr(&s->last_file, files->v[files->n - 1]);
+	if (stream_manifest(s, &err) != SL_OK) {
+		sl_error("%s", err.buf);
+		goto out;
+	}
+	/* Batch n-1's state is not needed once n is committed. */
+	if (in.len && sl_rmtree(in.buf, &err) != SL_OK)
+		sl_warn("%s", err.buf);
+	sl_info("stream: batch %llu committed: %zu file(s) to %s",
+		(unsigned long long)n, files->n, files->v[files->n - 1]);
+	code = 0;
+out:
+	for (i = 0; paths && i < files->n; i++)
+		free(paths[i]);
+	free(paths);
+	r->inputs = NULL;
+	r->ninputs = 0;
+	r->output = NULL;
+	sl_buf_release(&out);
+	sl_buf_release(&in);
+	sl_buf_release(&so);
+	sl_buf_release(&err);
+	sl_buf_release(&name);
+	return code;
+}
+
+/* Sleeps ms, or less when a signal comes. */
+static void
+stream_sleep(int64_t ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
+
+	nanosleep(&ts, NULL);
+}
+
+/* The stream's loop, on a running coordinator and its workers. */
+static int
+stream_loop(cli_coord_rt *rt, cli_run *r, sl_local_cluster *lc)
+{
+	stream *s = (stream *)r->stream_state;
+	sl_strlist files = { 0 };
+	sl_buf err = SL_BUF_INIT;
+	uint64_t logged, n;
+	int code = 0;
+
+	sl_buf_reset(&s->last_file);
+	if (s->committed && stream_logged_files(s, s->committed, &files,
+						&err) == SL_OK && files.n)
+		sl_buf_addstr(&s->last_file, files.v[files.n - 1]);
+	if (err.len) {
+		sl_error("%s", err.buf);
+		code = EXIT_JOB;
+		goto out;
+	}
+	sl_strlist_release(&files);
+	/* The manifest says what the commit log says, whatever the last
+	 * run's end was. */
+	if (stream_manifest(s, &err) != SL_OK) {
+		sl_error("%s", err.buf);
+		code = EXIT_JOB;
+		goto out;
+	}
+	/* A batch logged but not committed runs again, as it was. */
+	sl_buf_addf(&err, "%s/offsets", s->ck);
+	logged = stream_last_entry(err.buf);
+	sl_buf_reset(&err);
+	if (logged > s->committed) {
+		n = s->committed + 1;
+		if (stream_logged_files(s, n, &files, &err) != SL_OK) {
+			sl_error("%s", err.buf);
+			code = EXIT_JOB;
+			goto out;
+		}
+		sl_info("stream: batch %llu again, as logged",
+			(unsigned long long)n);
+		if (files.n && (code = stream_batch(rt, s, n, &files, lc)) != 0)
+			goto out;
+		sl_strlist_release(&files);
+	}
+	while (!cli_stop) {
+		sl_buf text = SL_BUF_INIT, dir = SL_BUF_INIT, name = SL_BUF_INIT;
+		size_t i;
+
+		if (stream_new_files(s, &files, &err) != SL_OK) {
+			sl_error("%s", err.buf);
+			code = EXIT_JOB;
+			break;
+		}
+		if (files.n == 0) {
+			if (s->every_ms == 0)
+				break; /* once, available-now: all taken */
+			stream_sleep(s->every_ms);
+			continue;
+		}
+		/* The batch's offsets, durably, before anything of it runs. */
+		n = s->committed + 1;
+		sl_buf_addf(&text, "%s\n", STREAM_FORMAT);
+		for (i = 0; i < files.n; i++)
+			sl_buf_addf(&text, "file %s\n", files.v[i]);
+		sl_buf_addf(&dir, "%s/offsets", s->ck);
+		sl_buf_addf(&name, "%010llu", (unsigned long long)n);
+		if (stream_write_file(dir.buf, name.buf, text.buf, &err) !=
+		    SL_OK) {
+			sl_error("%s", err.buf);
+			code = EXIT_JOB;
+		} else {
+			code = stream_batch(rt, s, n, &files, lc);
+		}
+		sl_buf_release(&text);
+		sl_buf_release(&dir);
+		sl_buf_release(&name);
+		sl_strlist_release(&files);
+		if (code != 0 || s->once)
+			break;
+		if (s->every_ms)
+			stream_sleep(s->every_ms);
+	}
+out:
+	sl_strlist_release(&files);
+	sl_buf_release(&err);
+	return code;
+}
+
+/* "file:DIR" -> DIR, or a usage error. */
+static const char *
+stream_file_uri(const char *opt, const char *uri)
+{
+	if (strncmp(uri, "file:", 5) != 0 || uri[5] == '\0')
+		cli_usage_error("--%s: '%s' is not file:DIR (the only %s of "
+				"this version)", opt, uri,
+				strcmp(opt, "source") == 0 ? "source" : "sink");
+	return uri + 5;
+}
+
+int
+cli_cmd_stream(int argc, char **argv)
+{
+	stream s = { .last_file = SL_BUF_INIT, .lock_fd = -1 };
+	sl_buf err = SL_BUF_INIT;
+	struct stat st;
+	cli_run r;
+	sl_job_ref ref;
+	int code;
+
+	cli_parse_run(argc, argv, &r, &ref, CLI_STREAM);
+	sl_log_set_level(r.verbose ? SL_LOG_INFO + r.verbose - 1 : SL_LOG_WARN);
+	free(r.inputs); /* each batch has its own */
+	r.inputs = NULL;
+	/* The partitions are the state's: fixed by the checkpoint, so the
+	 * default (a partition a worker process) is taken now. */
+	if (r.workers == 0) {
+		long cores = sysconf(_SC_NPROCESSORS_ONLN);
+
+		r.workers = cores > 0 ? (uint32_t)cores : 1;
+	}
+	if (r.spec.partitions == 0)
+		r.spec.partitions = r.workers;
+	s.r = &r;
+	s.src = stream_file_uri("source", r.source);
+	s.sink = stream_file_uri("sink", r.sink);
+	s.ck = r.checkpoint;
+	if (r.job->combine == NULL)
+		cli_usage_error("job '%s' has no combine: a stream keeps its "
+				"state by folding values", r.job->name);
+	if (r.trigger == NULL || strcmp(r.trigger, "available-now") != 0) {
+		if (r.trigger && strcmp(r.trigger, "once") == 0)
+			s.once = true;
+		else if (sl_duration_parse(r.trigger ? r.trigger : "1s",
+					   &s.every_ms) != SL_OK)
+			cli_usage_error("--trigger: '%s' is not a duration (as "
+					"1s, 100ms), once or available-now",
+					r.trigger);
+	}
+	if (stat(s.src, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		sl_error("source '%s' is not a directory", s.src);
+		return EXIT_USAGE;
+	}
+	if (sl_mpi_launched()) {
+		sl_error("'sluice stream' runs its own workers on this machine; "
+			 "under mpirun use 'sluice cluster' (a later version "
+			 "takes streams there)");
+		return EXIT_USAGE;
+	}
+	if ((code = stream_open(&s, &err)) != SL_OK) {
+		sl_error("%s", err.buf);
+		code = code == SL_EUSAGE ? EXIT_USAGE : EXIT_JOB;
+	} else {
+		signal(SIGPIPE, SIG_IGN);
+		cli_catch_signals();
+		r.stream_state = &s;
+		code = cli_run_local(&r, stream_loop);
+		if (code == 0 && cli_stop)
+			sl_info("stream: stopped by signal %d after batch %llu",
+				(int)cli_stop, (unsigned long long)s.committed);
+	}
+	if (s.lock_fd >= 0)
+		close(s.lock_fd);
+	sl_buf_release(&s.last_file);
+	sl_buf_release(&err);
+	sl_job_unload(&ref);
+	free(r.opts);
+	return code;
+}

@@ -1,0 +1,210 @@
+#!/bin/sh
+# test_stream.sh - `sluice stream` over a directory of files into a file
+# sink: each committed batch holds the result of every file taken so far,
+# byte for byte the output of `sluice run` over those files (word count,
+# aggregate, window); kill -9 of the stream and its workers at random
+# points, many times, then a restart: every committed batch is still
+# exactly that, and the last one covers every file once (exactly once).
+# Then SIGTERM (stops after the batch in flight) and the bad cases.
+. "$(dirname "$0")/lib.sh"
+
+SRC=$T/src
+mkdir -p "$SRC"
+# add_files FROM TO : files f0FROM..f0TO of text, appearing whole (rename)
+add_files() {
+	_af_i=$1
+	while [ "$_af_i" -le "$2" ]; do
+		gen_text "$_af_i" 400 space >"$T/.tmp"
+		mv "$T/.tmp" "$SRC/$(printf 'f%04d.txt' "$_af_i")"
+		_af_i=$((_af_i + 1))
+	done
+}
+
+# check_batches NAME SINK CK JOB... : every committed batch of SINK is the
+# output of `sluice run JOB...` over the files of batches 1..N of CK's
+# offset log; the manifest lists 1..C once each.
+check_batches() {
+	_cb_name=$1
+	_cb_sink=$2
+	_cb_ck=$3
+	shift 3
+	_cb_bad=
+	: >"$T/cb.files"
+	_cb_n=0
+	for _cb_c in "$_cb_ck"/commits/*; do
+		_cb_n=$((_cb_n + 1))
+		_cb_b=$(basename "$_cb_c")
+		grep '^file ' "$_cb_ck/offsets/$_cb_b" | cut -c 6- |
+			sed "s|^|$SRC/|" >>"$T/cb.files"
+		rm -rf "$T/cb.ref"
+		# shellcheck disable=SC2046
+		"$SLUICE" run "$@" $(cat "$T/cb.files") -o "$T/cb.ref" \
+			--workers 2 --partitions 2 2>"$T/cb.err" ||
+			_cb_bad="$_cb_bad (run of $_cb_b failed)"
+		for _cb_f in "$T/cb.ref"/part-*; do
+			cmp -s "$_cb_f" "$_cb_sink/batch-$_cb_b/${_cb_f##*/}" ||
+				_cb_bad="$_cb_bad batch-$_cb_b/${_cb_f##*/}"
+		done
+		[ -f "$_cb_sink/batch-$_cb_b/_SUCCESS" ] ||
+			_cb_bad="$_cb_bad batch-$_cb_b/_SUCCESS"
+	done
+	if [ -n "$_cb_bad" ]; then
+		fail "$_cb_name" "differ from sluice run:$_cb_bad"
+	elif [ "$_cb_n" -eq 0 ]; then
+		fail "$_cb_name" "no batch committed"
+	else
+		pass "$_cb_name ($_cb_n batches)"
+	fi
+	ls "$_cb_ck/commits" | sed 's/^/batch-/' >"$T/cb.want"
+	check_eq "$_cb_name: the manifest lists the committed batches" \
+		"$T/cb.want" "$_cb_sink/_manifest"
+	sort "$T/cb.files" | uniq -d >"$T/cb.dup"
+	check "$_cb_name: no file in two batches" test ! -s "$T/cb.dup"
+}
+
+# --- batches, resumed ---------------------------------------------------------
+
+add_files 1 3
+run_sluice stream wordcount --source "file:$SRC" --sink "file:$T/wc" \
+	--checkpoint "$T/wc.ck" --trigger available-now --partitions 2 \
+	--workers 2
+expect_rc "available-now: exit status" 0
+check "available-now: one batch of the 3 files" \
+	test "$(ls "$T/wc.ck/commits" | wc -l)" -eq 1
+add_files 4 5
+run_sluice stream wordcount --source "file:$SRC" --sink "file:$T/wc" \
+	--checkpoint "$T/wc.ck" --trigger once --partitions 2 --workers 2
+expect_rc "once: exit status" 0
+add_files 6 6
+run_sluice stream wordcount --source "file:$SRC" --sink "file:$T/wc" \
+	--checkpoint "$T/wc.ck" --trigger once --partitions 2 --workers 2
+check_batches "word count, resumed twice" "$T/wc" "$T/wc.ck" wordcount
+run_sluice stream wordcount --source "file:$SRC" --sink "file:$T/wc" \
+	--checkpoint "$T/wc.ck" --trigger available-now --partitions 2
+expect_rc "nothing new: exit status" 0
+check "nothing new: no batch" test "$(ls "$T/wc.ck/commits" | wc -l)" -eq 3
+
+# window (and so aggregate, its code) keeps its state by the same fold
+mkdir -p "$T/csrc" "$T/cstage"
+i=1
+while [ $i -le 4 ]; do
+	awk -v s=$i 'BEGIN { srand(s); print "user,ts,amount"
+		for (j = 0; j < 500; j++)
+			printf "u%d,%d,%d.%02d\n", int(rand() * 20),
+			    1796306400 + int(rand() * 3600),
+			    int(rand() * 100), int(rand() * 100) }' \
+		>"$T/cstage/e$i.csv"
+	i=$((i + 1))
+done
+mv "$T/cstage/e1.csv" "$T/cstage/e2.csv" "$T/csrc/"
+WIN="window --key user --time ts --window tumbling:10m --agg count,sum:amount,max:amount"
+for b in 1 2 3; do
+	# shellcheck disable=SC2086
+	run_sluice stream $WIN --source "file:$T/csrc" --sink "file:$T/win" \
+		--checkpoint "$T/win.ck" --trigger once --partitions 2 --workers 2
+	expect_rc "window, batch $b: exit status" 0
+	[ -f "$T/cstage/e$((b + 2)).csv" ] &&
+		mv "$T/cstage/e$((b + 2)).csv" "$T/csrc/"
+done
+SRC_SAVE=$SRC
+SRC=$T/csrc
+# shellcheck disable=SC2086
+check_batches "window, three batches" "$T/win" "$T/win.ck" $WIN
+SRC=$SRC_SAVE
+
+# --- kill -9, many times ------------------------------------------------------
+
+add_files 7 30
+i=0
+cut=0 # kills that left a batch logged but not committed
+while [ $i -lt 8 ]; do
+	add_files $((31 + i)) $((31 + i)) # each run has a batch to do
+	SLUICE_FAULT=reduce-sleep=600 "$SLUICE" stream wordcount \
+		--source "file:$SRC" --sink "file:$T/k" --checkpoint "$T/k.ck" \
+		--trigger 50ms --partitions 2 --workers 2 \
+		--split-size 4K 2>>"$T/kill.err" &
+	pid=$!
+	# 0.2 s to 1.7 s into the run: during a map, a reduce, a commit
+	sleep "$(awk -v s=$i 'BEGIN { srand(s); printf "%.2f", 0.2 + rand() * 1.5 }')"
+	kill -9 $pid 2>/dev/null
+	wait $pid 2>/dev/null
+	[ "$(ls "$T/k.ck/offsets" 2>/dev/null | wc -l)" -gt \
+		"$(ls "$T/k.ck/commits" 2>/dev/null | wc -l)" ] && cut=$((cut + 1))
+	i=$((i + 1))
+done
+run_sluice stream wordcount --source "file:$SRC" --sink "file:$T/k" \
+	--checkpoint "$T/k.ck" --trigger available-now --partitions 2 \
+	--workers 2 --split-size 4K
+expect_rc "after 8 kill -9: the restart drains the source" 0
+check "kills cut batches between their offsets and commits ($cut of 8)" \
+	test "$cut" -ge 2
+check_batches "after 8 kill -9" "$T/k" "$T/k.ck" wordcount
+rm -rf "$T/all"
+# shellcheck disable=SC2046
+"$SLUICE" run wordcount $(ls "$SRC"/f*.txt) -o "$T/all" --partitions 2 \
+	--workers 2 2>/dev/null
+last=$(ls "$T/k.ck/commits" | tail -n 1)
+check_same_output "after the kills: the last batch counts every file once" \
+	"$T/all" "$T/k/batch-$last"
+check "the kills left no process behind" \
+	test -z "$(pgrep -f "checkpoint $T/k.ck" || true)"
+
+# --- SIGTERM: the batch in flight commits, then the stream stops --------------
+
+add_files 50 52
+SLUICE_FAULT=reduce-sleep=500 "$SLUICE" stream wordcount \
+	--source "file:$SRC" --sink "file:$T/k" --checkpoint "$T/k.ck" \
+	--trigger 100ms --partitions 2 --workers 2 2>"$T/term.err" &
+pid=$!
+sleep 0.4
+kill -TERM $pid
+RC=0
+wait $pid || RC=$?
+check "SIGTERM: exit status 0" test "$RC" -eq 0
+check_batches "SIGTERM: the batch in flight committed" "$T/k" "$T/k.ck" \
+	wordcount
+
+# --- bad cases ------------------------------------------------------------------
+
+usage_error "a source that is not file:" "file:DIR" stream wordcount \
+	--source "kafka:x" --sink "file:$T/o" --checkpoint "$T/o.ck"
+usage_error "a sink that is not file:" "file:DIR" stream wordcount \
+	--source "file:$SRC" --sink "sqlite:x" --checkpoint "$T/o.ck"
+usage_error "a source that is not a directory" "not a directory" \
+	stream wordcount --source "file:$T/nope" --sink "file:$T/o" \
+	--checkpoint "$T/o.ck"
+usage_error "no --checkpoint" "--checkpoint" stream wordcount \
+	--source "file:$SRC" --sink "file:$T/o"
+usage_error "inputs given to a stream" "no INPUT" stream wordcount \
+	"$SRC/f0001.txt" --source "file:$SRC" --sink "file:$T/o" \
+	--checkpoint "$T/o.ck"
+usage_error "a job without combine" "no combine" stream streaming \
+	--mapper cat --reducer cat --source "file:$SRC" --sink "file:$T/o" \
+	--checkpoint "$T/o.ck"
+usage_error "a bad --trigger" "--trigger" stream wordcount \
+	--source "file:$SRC" --sink "file:$T/o" --checkpoint "$T/o.ck" \
+	--trigger soon
+usage_error "an output mode not built yet" "output-mode" stream wordcount \
+	--source "file:$SRC" --sink "file:$T/o" --checkpoint "$T/o.ck" \
+	--output-mode append
+usage_error "a stream option given to run" "another command" \
+	run wordcount "$SRC/f0001.txt" -o "$T/o" --checkpoint "$T/o.ck"
+usage_error "the checkpoint of another job" "belongs to another stream" \
+	stream wordcount --source "file:$SRC" --sink "file:$T/k" \
+	--checkpoint "$T/k.ck" --partitions 3
+usage_error "the checkpoint of other job options" "belongs to another stream" \
+	stream window --key user --time ts --window tumbling:5m --agg count \
+	--source "file:$T/csrc" --sink "file:$T/win" --checkpoint "$T/win.ck" \
+	--partitions 2
+"$SLUICE" stream wordcount --source "file:$SRC" --sink "file:$T/k" \
+	--checkpoint "$T/k.ck" --trigger 1s --partitions 2 --workers 1 \
+	2>/dev/null &
+pid=$!
+sleep 0.5
+usage_error "a second stream on a checkpoint in use" "in use by another" \
+	stream wordcount --source "file:$SRC" --sink "file:$T/k" \
+	--checkpoint "$T/k.ck" --partitions 2
+kill -TERM $pid
+wait $pid 2>/dev/null
+
+finish
