@@ -57,6 +57,8 @@ cli_help(FILE *f)
 		"       sluice worker --connect URL [options]\n"
 		"       sluice submit JOB [options] INPUT... -o OUTDIR "
 		"[--wait]\n"
+		"       sluice stream JOB [options] --source file:DIR --sink "
+		"file:DIR --checkpoint DIR\n"
 		"       sluice jobs | workers | stop [--coordinator URL] "
 		"[--json]\n"
 		"       sluice status ID | logs ID | cancel ID [--coordinator URL] "

@@ -16,7 +16,7 @@
  * sink's manifest of committed batches. After a crash, a batch in the
  * offset log but not in the commit log runs again with its logged files
  * and state: its output is the same bytes (the engine is deterministic),
- * so the sink holds each batch's result exactly once. docs/streaming.md
+ * so the sink holds each batch's result exactly once. docs/stream.md
  * gives the format and the guarantees.
  *
  * Only this file knows the checkpoint's layout. Not thread-safe; one
