@@ -38,6 +38,7 @@ typedef enum {
 	OPT_COORDINATOR, OPT_WAIT, OPT_JSON, OPT_LISTEN, OPT_STATE, OPT_MAX_RUNNING,
 	/* stream */
 	OPT_SOURCE, OPT_SINK, OPT_CHECKPOINT, OPT_TRIGGER, OPT_OUTPUT_MODE,
+	OPT_WATERMARK,
 	OPT_COUNT /* options in cli_opts */
 } cli_opt_id;
 
@@ -76,6 +77,9 @@ typedef struct cli_run {
 	const char *trigger;      /* stream: --trigger, NULL for 1s */
 	void *stream_state;       /* stream: the stream being run, for
 				     its loop (cli/stream.c) */
+	bool append;              /* stream: --output-mode append */
+	const char *watermark;    /* stream: --watermark, or NULL */
+	int64_t event_ms_max;     /* the last job's latest event time */
 	const char *coordinator;  /* submit: its endpoint */
 	bool wait;                /* submit --wait */
 	bool json;                /* submit --json */

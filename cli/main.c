@@ -152,6 +152,7 @@ cli_parse_run(int argc, char **argv, cli_run *r, sl_job_ref *ref,
 	r->split_size = 64ull << 20;
 	r->spec.max_attempts = 4;
 	r->spec.max_record = 1ull << 30;
+	r->spec.watermark_ms = SL_NO_WATERMARK;
 	r->bind = SL_BIND_CORE;
 	r->progress = isatty(STDERR_FILENO);
 	sl_coord_config_default(&r->coord);
@@ -221,11 +222,13 @@ cli_parse_run(int argc, char **argv, cli_run *r, sl_job_ref *ref,
 		case OPT_CHECKPOINT: r->checkpoint = val; break;
 		case OPT_TRIGGER: r->trigger = val; break;
 		case OPT_OUTPUT_MODE:
-			if (strcmp(val, "complete") != 0)
+			if (strcmp(val, "complete") && strcmp(val, "append"))
 				cli_usage_error("--output-mode: '%s' is not "
-						"'complete' (append and update "
-						"are not built yet)", val);
+						"'complete' or 'append' (update "
+						"is not built yet)", val);
+			r->append = strcmp(val, "append") == 0;
 			break;
+		case OPT_WATERMARK: r->watermark = val; break;
 		case OPT_COORDINATOR: r->coordinator = val; break;
 		case OPT_WAIT: r->wait = true; break;
 		case OPT_JSON: r->json = true; break;
@@ -733,6 +736,7 @@ cli_job(cli_coord_rt *rt, cli_run *r, sl_local_cluster *lc)
 			code = 128 + cli_stop;
 		goto out;
 	}
+	r->event_ms_max = done.u.job_done.event_ms_max;
 	code = cli_job_done(r, &done);
 out:
 	cli_watch_release(&w.watch);
@@ -745,12 +749,22 @@ int
 cli_job_done(const cli_run *r, const sl_msg *done)
 {
 	if (done->u.job_done.status == SL_OK && r->stream) {
+		sl_buf c = SL_BUF_INIT;
+		uint32_t i;
+
+		for (i = 0; i < done->u.job_done.ncounters; i++)
+			sl_buf_addf(&c, ", %s %lld",
+				    done->u.job_done.counters[i].name,
+				    (long long)done->u.job_done.counters[i]
+					    .value);
 		sl_info("batch into %s: %u map and %u reduce tasks, %llu "
-			"records in, %llu out, %.3f s", r->output,
+			"records in, %llu out, %.3f s%s", r->output,
 			done->u.job_done.maps, done->u.job_done.reduces,
 			(unsigned long long)done->u.job_done.records_in,
 			(unsigned long long)done->u.job_done.records_out,
-			(double)done->u.job_done.elapsed_ms / 1000.0);
+			(double)done->u.job_done.elapsed_ms / 1000.0,
+			c.len ? c.buf : "");
+		sl_buf_release(&c);
 		return 0;
 	}
 	if (done->u.job_done.status == SL_OK) {

@@ -100,9 +100,13 @@ static const cli_opt cli_opts[] = {
 	OPT(OPT_TRIGGER, "trigger", 0, "WHEN",
 	    "stream: a batch every DURATION (as 1s, 100ms; default 1s), "
 	    "once, or available-now (every batch there is, then stop)"),
-	OPT(OPT_OUTPUT_MODE, "output-mode", 0, "complete",
-	    "stream: each batch writes the whole result so far "
-	    "(complete, the only mode yet)"),
+	OPT(OPT_OUTPUT_MODE, "output-mode", 0, "complete|append",
+	    "stream: each batch writes the whole result so far (complete, "
+	    "the default), or the window rows that became final (append, "
+	    "with --watermark)"),
+	OPT(OPT_WATERMARK, "watermark", 0, "DELAY",
+	    "stream, append mode: a window is final when the latest event "
+	    "time seen, less DELAY (as 0, 10s, 5m), passes its end"),
 };
 
 _Static_assert(SL_ARRAY_LEN(cli_opts) == OPT_COUNT,
@@ -117,11 +121,12 @@ const cli_opt_id cli_run_ids[] = {
 	OPT_SLOTS, OPT_BIND, OPT_SHUFFLE, OPT_OVERWRITE, OPT_TOP,
 	OPT_VERBOSE, OPT_PROGRESS, OPT_COORDINATOR, OPT_WAIT, OPT_JSON,
 	OPT_SOURCE, OPT_SINK, OPT_CHECKPOINT, OPT_TRIGGER, OPT_OUTPUT_MODE,
-	OPT_HELP,
+	OPT_WATERMARK, OPT_HELP,
 };
 const size_t cli_run_nids = SL_ARRAY_LEN(cli_run_ids);
 const cli_opt_id cli_stream_only[] = {
 	OPT_SOURCE, OPT_SINK, OPT_CHECKPOINT, OPT_TRIGGER, OPT_OUTPUT_MODE,
+	OPT_WATERMARK,
 };
 const size_t cli_stream_only_n = SL_ARRAY_LEN(cli_stream_only);
 const cli_opt_id cli_run_only[] = {

@@ -4,6 +4,7 @@
  *
  *   sluice stream JOB [job options] --source file:DIR --sink file:DIR \
  *       --checkpoint CK [--trigger 1s|once|available-now]
+ *       [--output-mode complete | --output-mode append --watermark D]
  *
  * The driver (this file, in the `sluice stream` process, a client of the
  * coordinator on its thread) loops: at each trigger it lists the files of
@@ -11,8 +12,9 @@
  * batch's offsets (its files) durably to CK/offsets/N, runs batch N as a
  * job whose reduce tasks fold the previous state (CK/state/N-1) with the
  * new map outputs and write the new state (CK/state/N) and the batch's
- * result (SINK/batch-N, the whole result so far: complete mode), then
- * durably appends N to the commit log (CK/commits/N) and rewrites the
+ * result (SINK/batch-N: the whole result so far in complete mode, the
+ * windows the watermark passed in append mode), then durably appends N
+ * and the next watermark to the commit log (CK/commits/N), rewrites the
  * sink's manifest of committed batches. After a crash, a batch in the
  * offset log but not in the commit log runs again with its logged files
  * and state: its output is the same bytes (the engine is deterministic),
@@ -50,6 +52,9 @@ typedef struct stream {
 	int64_t every_ms;     /* trigger interval; 0 for once/available-now */
 	bool once;            /* --trigger once */
 	uint64_t committed;   /* last batch in the commit log, 0 for none */
+	int64_t delay_ms;     /* --watermark, -1 without (complete mode) */
+	int64_t wm;           /* the watermark after the last commit, or
+				 SL_NO_WATERMARK */
 	sl_buf last_file;     /* the last source file taken, "" for none */
 	int lock_fd;
 } stream;
@@ -148,6 +153,9 @@ stream_meta(const stream *s, sl_buf *out)
 
 	sl_buf_addf(out, "%s\njob %s\npartitions %u\nsource %s\n",
 		    STREAM_FORMAT, r->spec.job, r->spec.partitions, r->source);
+	sl_buf_addf(out, "output-mode %s\n", r->append ? "append" : "complete");
+	if (s->delay_ms >= 0)
+		sl_buf_addf(out, "watermark %lld\n", (long long)s->delay_ms);
 	for (i = 0; i < r->nopts; i++)
 		sl_buf_addf(out, "option %s=%s\n", r->opts[i].key,
 			    r->opts[i].value);
@@ -197,6 +205,21 @@ stream_open(stream *s, sl_buf *err)
 	sl_buf_reset(&path);
 	sl_buf_addf(&path, "%s/commits", s->ck);
 	s->committed = stream_last_entry(path.buf);
+	s->wm = SL_NO_WATERMARK;
+	if (s->committed) {
+		long long v;
+
+		sl_buf_addf(&path, "/%010llu", (unsigned long long)s->committed);
+		if ((rv = stream_read_file(path.buf, &have, err)) != SL_OK)
+			goto out;
+		if (sscanf(have.buf, "watermark %lld", &v) == 1)
+			s->wm = v;
+		else if (strcmp(have.buf, "watermark none\n") != 0) {
+			sl_buf_addf(err, "checkpoint '%s': '%s' is not a "
+				    "commit of this version", s->ck, path.buf);
+			rv = SL_EIO;
+		}
+	}
 out:
 	sl_buf_release(&path);
 	sl_buf_release(&want);
@@ -306,8 +329,9 @@ stream_batch(cli_coord_rt *rt, stream *s, uint64_t n, sl_strlist *files,
 {
 	cli_run *r = s->r;
 	sl_buf out = SL_BUF_INIT, in = SL_BUF_INIT, so = SL_BUF_INIT;
-	sl_buf err = SL_BUF_INIT, name = SL_BUF_INIT;
+	sl_buf err = SL_BUF_INIT, name = SL_BUF_INIT, commit = SL_BUF_INIT;
 	char **paths = calloc(files->n, sizeof(*paths));
+	int64_t wm;
 	size_t i;
 	int code = EXIT_JOB;
 
@@ -334,10 +358,24 @@ stream_batch(cli_coord_rt *rt, stream *s, uint64_t n, sl_strlist *files,
 	r->overwrite = true; /* a batch run again replaces its own output */
 	r->spec.state_in = in.buf;
 	r->spec.state_out = so.buf;
+	r->spec.watermark_ms = s->delay_ms < 0 ? SL_NO_WATERMARK
+			       : s->wm == SL_NO_WATERMARK ? SL_WATERMARK_MIN
+							  : s->wm;
 	if ((code = cli_job(rt, r, lc)) != 0)
 		goto out;
+	/* The next batch's watermark: the latest event time so far, less
+	 * the delay; it never goes back. */
+	if (s->delay_ms >= 0 && r->event_ms_max != SL_NO_WATERMARK &&
+	    (s->wm == SL_NO_WATERMARK || r->event_ms_max - s->delay_ms > s->wm))
+		wm = r->event_ms_max - s->delay_ms;
+	else
+		wm = s->wm;
 	/* The commit: the batch's state and output are in place. */
 	sl_buf_addf(&name, "%010llu", (unsigned long long)n);
+	if (wm == SL_NO_WATERMARK)
+		sl_buf_addstr(&commit, "watermark none\n");
+	else
+		sl_buf_addf(&commit, "watermark %lld\n", (long long)wm);
 	code = EXIT_JOB;
 	if (stream_write_file(so.buf, "_SUCCESS", "", &err) != SL_OK) {
 		sl_error("%s", err.buf);
@@ -345,11 +383,12 @@ stream_batch(cli_coord_rt *rt, stream *s, uint64_t n, sl_strlist *files,
 	}
 	sl_buf_reset(&so);
 	sl_buf_addf(&so, "%s/commits", s->ck);
-	if (stream_write_file(so.buf, name.buf, "", &err) != SL_OK) {
+	if (stream_write_file(so.buf, name.buf, commit.buf, &err) != SL_OK) {
 		sl_error("%s", err.buf);
 		goto out;
 	}
 	s->committed = n;
+	s->wm = wm;
 	sl_buf_reset(&s->last_file);
 	sl_buf_addstr(&s->last_file, files->v[files->n - 1]);
 	if (stream_manifest(s, &err) != SL_OK) {
@@ -374,6 +413,7 @@ out:
 	sl_buf_release(&so);
 	sl_buf_release(&err);
 	sl_buf_release(&name);
+	sl_buf_release(&commit);
 	return code;
 }
 
@@ -515,6 +555,22 @@ cli_cmd_stream(int argc, char **argv)
 	if (r.job->combine == NULL)
 		cli_usage_error("job '%s' has no combine: a stream keeps its "
 				"state by folding values", r.job->name);
+	s.delay_ms = -1;
+	if (r.watermark && strcmp(r.watermark, "0") == 0)
+		s.delay_ms = 0;
+	else if (r.watermark &&
+		 sl_duration_parse(r.watermark, &s.delay_ms) != SL_OK)
+		cli_usage_error("--watermark: '%s' is not a delay (as 0, 10s, "
+				"5m)", r.watermark);
+	if (r.append != (r.watermark != NULL))
+		cli_usage_error("--output-mode append and --watermark DELAY go "
+				"together: a row is final when the watermark "
+				"passes it");
+	if (r.append && (strcmp(r.job->name, "wordcount") == 0 ||
+			 strcmp(r.job->name, "aggregate") == 0))
+		cli_usage_error("%s keeps running totals, which are never "
+				"final: --output-mode complete (append is for "
+				"windows)", r.job->name);
 	if (r.trigger == NULL || strcmp(r.trigger, "available-now") != 0) {
 		if (r.trigger && strcmp(r.trigger, "once") == 0)
 			s.once = true;

@@ -137,6 +137,7 @@ static const pr_field pr_job_spec[] = {
 	F_STR("tmpdir", offsetof(sl_job_spec, tmpdir)),
 	F_STR("state_in", offsetof(sl_job_spec, state_in)),
 	F_STR("state_out", offsetof(sl_job_spec, state_out)),
+	F_I64("watermark_ms", offsetof(sl_job_spec, watermark_ms)),
 	F_END
 };
 
@@ -166,6 +167,7 @@ static const pr_field pr_task_done[] = {
 	F_U64("bytes_out", M(task_done, bytes_out)),
 	F_U32("lost_map", M(task_done, lost_map)),
 	F_U32("lost_attempt", M(task_done, lost_attempt)),
+	F_I64("event_ms_max", M(task_done, event_ms_max)),
 	F_END
 };
 
@@ -250,6 +252,7 @@ static const pr_field pr_job_done[] = {
 	F_U64("records_in", M(job_done, records_in)),
 	F_U64("records_out", M(job_done, records_out)),
 	F_U64("elapsed_ms", M(job_done, elapsed_ms)),
+	F_I64("event_ms_max", M(job_done, event_ms_max)),
 	F_END
 };
 

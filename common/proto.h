@@ -120,7 +120,15 @@ typedef struct sl_job_spec {
 	char *state_in;      /* directory of the state the batch starts
 				from (part-R files), "" for none */
 	char *state_out;     /* directory the batch's state goes to */
+	int64_t watermark_ms; /* the stream's watermark as the batch starts
+				 (ms since the epoch), SL_NO_WATERMARK for
+				 none (docs/stream.md) */
 } sl_job_spec;
+
+#define SL_NO_WATERMARK INT64_MIN
+#define SL_WATERMARK_MIN (INT64_MIN + 1) /* a stream's watermark before
+					     its first event: passes no
+					     window */
 
 /* The states of a job, as clients see them. */
 typedef enum sl_job_state {
@@ -220,6 +228,9 @@ typedef struct sl_msg {
 						  output could not be fetched,
 						  0 for none */
 			uint32_t lost_attempt; /* the attempt of that output */
+			int64_t event_ms_max;  /* map: the latest event time
+						  it saw (sl_event_time),
+						  SL_NO_WATERMARK for none */
 		} task_done;
 		struct {
 			uint64_t job;
@@ -290,6 +301,9 @@ typedef struct sl_msg {
 			uint64_t records_in; /* input records */
 			uint64_t records_out; /* output records */
 			uint64_t elapsed_ms;
+			int64_t event_ms_max; /* the latest event time of its
+						 maps, SL_NO_WATERMARK for
+						 none */
 		} job_done;
 		struct {
 			uint32_t worker;     /* its id */

@@ -57,6 +57,7 @@ typedef struct coord_task_stats {
 	uint64_t records_in;
 	uint64_t bytes_in;
 	uint64_t records_out;
+	int64_t event_ms_max;    /* map: its latest event time */
 } coord_task_stats;
 
 typedef struct coord_job {
@@ -455,6 +456,7 @@ coord_reply_done(sl_coord *c, const sl_buf *client, uint64_t job, int status,
 	m.u.job_done.job = job;
 	m.u.job_done.status = status;
 	m.u.job_done.error = (char *)error;
+	m.u.job_done.event_ms_max = SL_NO_WATERMARK;
 	if (j && status == SL_OK) {
 		uint32_t r = j->submit.u.submit.spec.partitions;
 
@@ -463,6 +465,9 @@ coord_reply_done(sl_coord *c, const sl_buf *client, uint64_t job, int status,
 		for (i = 0; i < j->splits.n; i++) {
 			m.u.job_done.bytes_in += j->maps[i].bytes_in;
 			m.u.job_done.records_in += j->maps[i].records_in;
+			if (j->maps[i].event_ms_max > m.u.job_done.event_ms_max)
+				m.u.job_done.event_ms_max =
+					j->maps[i].event_ms_max;
 		}
 		for (i = 0; i < r; i++)
 			m.u.job_done.records_out += j->reduces[i].records_out;
@@ -1409,6 +1414,7 @@ coord_on_task_done(sl_coord *c, coord_worker *w, const sl_msg *m)
 	st->records_in = m->u.task_done.records_in;
 	st->bytes_in = m->u.task_done.bytes_in;
 	st->records_out = m->u.task_done.records_out;
+	st->event_ms_max = m->u.task_done.event_ms_max;
 }
 
 static void

@@ -197,6 +197,20 @@ int sl_write(sl_ctx *ctx, const void *data, size_t len);
 int sl_write_header(sl_ctx *ctx, const void *data, size_t len);
 
 /*
+ * Streams (docs/stream.md). In map: the event time of the record, in ms
+ * since the epoch; the engine keeps the latest of the batch, from which
+ * the stream's watermark advances (that latest, less --watermark). In
+ * map and reduce: the watermark the batch runs with: 1 and *ms, or 0
+ * when there is none (a batch job; a stream without --watermark). In a
+ * stream's reduce (which gets the key's value folded with the state's as
+ * its one value): the key's value leaves the state after this reduce,
+ * its row being final (append mode); without it, it stays.
+ */
+void sl_event_time(sl_ctx *ctx, int64_t ms);
+int sl_watermark(const sl_ctx *ctx, int64_t *ms);
+void sl_state_drop(sl_ctx *ctx);
+
+/*
  * Set the attempt's error message (printf format) and return SL_EJOB,
  * or SL_EUSAGE when called from check().
  */

@@ -732,12 +732,19 @@ static int
 agg_begin(sl_ctx *ctx, bool windowed)
 {
 	agg_state *st = calloc(1, sizeof(*st));
+	int64_t wm;
 	int rv;
 
 	if (st == NULL)
 		return agg_nomem(ctx);
 	st->windowed = windowed;
 	rv = agg_parse(ctx, st);
+	if (rv == SL_OK && st->session && sl_watermark(ctx, &wm)) {
+		sl_fail(ctx, "a stream of session windows takes --output-mode "
+			"complete (append mode has tumbling and sliding "
+			"windows)");
+		rv = SL_EUSAGE;
+	}
 	if (rv == SL_OK && sl_task_kind_of(ctx) == SL_TASK_MAP)
 		rv = agg_resolve(ctx, st, NULL);
 	if (rv == SL_OK && sl_task_kind_of(ctx) == SL_TASK_REDUCE)
@@ -847,7 +854,8 @@ win_emit(sl_ctx *ctx, agg_state *st, const sl_record *rec)
 {
 	const sl_slice *f = &rec->fields[st->time_at];
 	size_t base = st->key.len;
-	int64_t t, start;
+	int64_t t, start, wm = 0;
+	bool late, taken = false, passed = false;
 	int rv;
 
 	rv = sl_time_parse(f->ptr, f->len, st->unit, &t);
@@ -865,15 +873,30 @@ win_emit(sl_ctx *ctx, agg_state *st, const sl_record *rec)
 					     : "not a time (ISO 8601 or epoch "
 					       "seconds)");
 	}
-	if (st->session) /* the reduce makes the sessions */
+	sl_event_time(ctx, t);
+	late = sl_watermark(ctx, &wm);
+	if (st->session) { /* the reduce makes the sessions */
+		if (late && t + st->size_ms <= wm)
+			return sl_counter_add(ctx, "late_records", 1);
 		return win_emit_at(ctx, st, base, t);
+	}
 	/* The windows [start, start + size) with start a multiple of the
-	 * slide: from the latest down, while the event is still inside. */
+	 * slide: from the latest down, while the event is still inside;
+	 * a window the watermark has passed was final in an earlier batch
+	 * of a stream, and takes no more. */
 	for (start = win_floor(t, st->slide_ms) * st->slide_ms;
 	     start > t - st->size_ms; start -= st->slide_ms) {
+		if (late && start + st->size_ms <= wm) {
+			passed = true; /* and every earlier one */
+			break;
+		}
 		if ((rv = win_emit_at(ctx, st, base, start)) != SL_OK)
 			return rv;
+		taken = true;
 	}
+	/* late: no window left to take it (not an event between windows) */
+	if (!taken && passed)
+		return sl_counter_add(ctx, "late_records", 1);
 	return SL_OK;
 }
 
@@ -1158,7 +1181,7 @@ agg_reduce(sl_ctx *ctx, const void *key, size_t klen, sl_values *vals)
 	const void *v;
 	size_t len;
 	bool first = true;
-	int64_t t;
+	int64_t t, wm;
 	int rv;
 
 	while (sl_values_next(vals, &v, &len)) {
@@ -1181,6 +1204,14 @@ agg_reduce(sl_ctx *ctx, const void *key, size_t klen, sl_values *vals)
 	t = win_time(k + klen - AGG_WIN_BYTES);
 	if (st->session)
 		return win_session_add(ctx, st, k, klen - AGG_WIN_BYTES, t);
+	/* A stream with a watermark (append mode): a window's row is
+	 * written once, in the batch whose watermark passes its end, and
+	 * the window leaves the state; until then it waits there. */
+	if (sl_watermark(ctx, &wm)) {
+		if (t + st->size_ms > wm)
+			return SL_OK;
+		sl_state_drop(ctx);
+	}
 	return agg_write_row(ctx, st, k, klen - AGG_WIN_BYTES, t,
 			     t + st->size_ms, st->val);
 }

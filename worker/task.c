@@ -79,6 +79,8 @@ struct sl_ctx {
 	uint64_t header_lines;     /* of those, by sl_write_header */
 	int deferred;              /* error met by sl_values_next */
 	sl_buf state_acc;          /* a stream's reduce: the key's fold */
+	bool state_drop;           /* the key's reduce: sl_state_drop() */
+	sl_task_result *res;       /* the attempt's result (event times) */
 };
 
 struct sl_values {
@@ -150,6 +152,28 @@ sl_write(sl_ctx *ctx, const void *data, size_t len)
 	if (sl_buf_add(&ctx->out, data, len) != SL_OK)
 		return SL_ENOMEM;
 	return ctx->out.len >= TASK_OUT_FLUSH ? task_flush(ctx) : SL_OK;
+}
+
+void
+sl_event_time(sl_ctx *ctx, int64_t ms)
+{
+	if (ctx->res && ms > ctx->res->event_ms_max)
+		ctx->res->event_ms_max = ms;
+}
+
+int
+sl_watermark(const sl_ctx *ctx, int64_t *ms)
+{
+	if (ctx->spec->watermark_ms == SL_NO_WATERMARK)
+		return 0;
+	*ms = ctx->spec->watermark_ms;
+	return 1;
+}
+
+void
+sl_state_drop(sl_ctx *ctx)
+{
+	ctx->state_drop = true;
 }
 
 int
@@ -338,6 +362,7 @@ void
 sl_task_result_init(sl_task_result *res)
 {
 	memset(res, 0, sizeof(*res));
+	res->event_ms_max = SL_NO_WATERMARK;
 	sl_buf_init(&res->error);
 	sl_buf_init(&res->temp_path);
 	sl_buf_init(&res->out_path);
@@ -1109,7 +1134,8 @@ task_fetch(sl_ctx *ctx, const sl_msg *t, const sl_task_env *env,
 /*
  * A stream's reduce of one key: its values (the batch's and the state's)
  * folded with the job's combine, the fold appended to the new state, and
- * the job's reduce called with it as the one value (docs/stream.md).
+ * the job's reduce called with it as the one value (docs/stream.md);
+ * the fold goes to the new state unless the reduce dropped it.
  */
 static int
 task_state_key(sl_ctx *ctx, sl_merge *merge, const sl_slice *key,
@@ -1141,15 +1167,17 @@ task_state_key(sl_ctx *ctx, sl_merge *merge, const sl_slice *key,
 	}
 	if (first)
 		return SL_OK;
-	if (sl_kv_append(state, key->ptr, key->len, acc->buf, acc->len) !=
-	    SL_OK)
-		return SL_ENOMEM;
 	vals->merge = NULL;
 	vals->one = acc->buf;
 	vals->one_len = acc->len;
 	vals->one_read = false;
+	ctx->state_drop = false;
 	rv = ctx->job->reduce(ctx, key->ptr, key->len, vals);
 	vals->merge = merge;
+	if (rv == SL_OK && !ctx->state_drop &&
+	    sl_kv_append(state, key->ptr, key->len, acc->buf, acc->len) !=
+		    SL_OK)
+		rv = SL_ENOMEM;
 	return rv;
 }
 
@@ -1381,6 +1409,8 @@ sl_task_run(const sl_msg *t, const sl_task_env *env, sl_task_result *res)
 	}
 	task_ctx_init(&ctx, ref.job, (sl_task_kind)t->u.task.id.kind,
 		      t->u.task.id.task, &t->u.task.spec, &res->error);
+	ctx.res = res;
+	res->event_ms_max = SL_NO_WATERMARK;
 	if (sl_fault("fail", t->u.task.id.task, t->u.task.id.attempt))
 		rv = sl_fail(&ctx, "injected fault");
 	else if (ctx.kind == SL_TASK_MAP)

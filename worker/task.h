@@ -56,6 +56,8 @@ typedef struct sl_task_result {
 	uint32_t lost_map;        /* reduce: 1 + map whose output could not
 				     be fetched (status SL_ELOST), or 0 */
 	uint32_t lost_attempt;    /* the attempt of that map output */
+	int64_t event_ms_max;     /* map: the latest sl_event_time(), or
+				     SL_NO_WATERMARK */
 } sl_task_result;
 
 void sl_task_result_init(sl_task_result *res);

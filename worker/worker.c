@@ -201,6 +201,7 @@ worker_report(worker *w, worker_attempt *a)
 	m.u.task_done.bytes_out = a->res.bytes_out;
 	m.u.task_done.lost_map = a->res.lost_map;
 	m.u.task_done.lost_attempt = a->res.lost_attempt;
+	m.u.task_done.event_ms_max = a->res.event_ms_max;
 	worker_send(w, &m);
 }
 

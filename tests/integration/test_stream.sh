@@ -112,6 +112,62 @@ SRC=$T/csrc
 check_batches "window, three batches" "$T/win" "$T/win.ck" $WIN
 SRC=$SRC_SAVE
 
+# --- append mode: each window once, when the watermark passes it --------------
+
+# Files of events half an hour apart (base 2026-12-03T14:00:00Z), one of
+# late events (long before the watermark), then three far-future single
+# events that move the watermark past everything before them. The rows of
+# all batches together are the rows of `sluice run window` over the
+# files but the late one and the last two (Kappa); no row twice.
+mkdir -p "$T/asrc" "$T/astage"
+i=1
+while [ $i -le 4 ]; do
+	awk -v s=$i 'BEGIN { srand(s); print "user,ts,amount"
+		for (j = 0; j < 400; j++)
+			printf "u%d,%d,%d.%02d\n", int(rand() * 10),
+			    1796306400 + (s - 1) * 1800 + int(rand() * 1800),
+			    int(rand() * 100), int(rand() * 100) }' \
+		>"$T/astage/d$i.csv"
+	i=$((i + 1))
+done
+awk 'BEGIN { print "user,ts,amount"
+	for (j = 0; j < 50; j++) printf "u1,%d,1.00\n", 1796300000 + j }' \
+	>"$T/astage/late.csv"
+for f in 1 2 3; do
+	printf 'user,ts,amount\nzz,%d,1.00\n' $((1796306400 + f * 36000)) \
+		>"$T/astage/f$f.csv"
+done
+AWIN="window --key user --time ts --window tumbling:10m --agg count,sum:amount"
+k=0
+for f in d1 d2 late d3 d4 f1 f2 f3; do
+	k=$((k + 1)) # names in the order they appear
+	mv "$T/astage/$f.csv" "$T/asrc/$k-$f.csv" ||
+		hard_error "cannot stage $f"
+	# shellcheck disable=SC2086
+	run_sluice stream $AWIN --source "file:$T/asrc" --sink "file:$T/app" \
+		--checkpoint "$T/app.ck" --trigger once --partitions 2 \
+		--workers 2 --output-mode append --watermark 5m -v
+	expect_rc "append, the batch of $f: exit status" 0
+	[ "$f" = late ] && expect_err "append: the late events are counted" \
+		"late_records 50"
+done
+cat "$T/app"/batch-*/part-* | grep -v '^user,' | LC_ALL=C sort >"$T/app.got"
+rm -rf "$T/app.ref"
+# shellcheck disable=SC2086
+"$SLUICE" run $AWIN "$T/asrc"/*-d?.csv "$T/asrc"/*-f1.csv -o "$T/app.ref" \
+	--partitions 2 --workers 2 2>/dev/null
+cat "$T/app.ref"/part-* | grep -v '^user,' | LC_ALL=C sort >"$T/app.want"
+check_eq "append: every final window once, as a batch run gives it" \
+	"$T/app.want" "$T/app.got"
+check "append: the first batch writes no row (no watermark yet)" \
+	test "$(cat "$T/app"/batch-0000000001/part-* | grep -vc '^user,')" -eq 0
+usage_error "append without --watermark" "go together" stream $AWIN \
+	--source "file:$T/asrc" --sink "file:$T/o" --checkpoint "$T/o.ck" \
+	--output-mode append
+usage_error "append for running totals" "never final" stream wordcount \
+	--source "file:$SRC" --sink "file:$T/o" --checkpoint "$T/o.ck" \
+	--output-mode append --watermark 0
+
 # --- kill -9, many times ------------------------------------------------------
 
 add_files 7 30
@@ -186,7 +242,7 @@ usage_error "a bad --trigger" "--trigger" stream wordcount \
 	--trigger soon
 usage_error "an output mode not built yet" "output-mode" stream wordcount \
 	--source "file:$SRC" --sink "file:$T/o" --checkpoint "$T/o.ck" \
-	--output-mode append
+	--output-mode update
 usage_error "a stream option given to run" "another command" \
 	run wordcount "$SRC/f0001.txt" -o "$T/o" --checkpoint "$T/o.ck"
 usage_error "the checkpoint of another job" "belongs to another stream" \

@@ -222,7 +222,7 @@ static sl_kvpair spec_options[] = {
 #define SPEC_TEXT "[\"wordcount\", [[\"lower\", \"\"], " \
 	"[\"sep\", \"\\x09\\x01\\x7f\\xff\"]], 4294967295, 1, 4, " \
 	"18446744073709551615, 1, 18446744073709551615, \"/scratch/tmp\", " \
-	"\"/ck/state/1\", \"/ck/state/2\"]"
+	"\"/ck/state/1\", \"/ck/state/2\", -5]"
 
 static sl_job_spec
 full_spec(void)
@@ -234,7 +234,8 @@ full_spec(void)
 			      .shuffle = SL_SHUFFLE_MPI,
 			      .memory = UINT64_MAX, .tmpdir = "/scratch/tmp",
 			      .state_in = "/ck/state/1",
-			      .state_out = "/ck/state/2" };
+			      .state_out = "/ck/state/2",
+			      .watermark_ms = -5 };
 }
 
 static void
@@ -255,6 +256,7 @@ assert_full_spec(const sl_job_spec *s)
 	ASSERT_EQ_STR(s->tmpdir, "/scratch/tmp");
 	ASSERT_EQ_STR(s->state_in, "/ck/state/1");
 	ASSERT_EQ_STR(s->state_out, "/ck/state/2");
+	CU_ASSERT(s->watermark_ms == -5);
 }
 
 /* ---- round trips ---- */
@@ -410,14 +412,16 @@ test_task_done_round_trips(void)
 		.error = "map failed at 'x.txt': caf\xc3\xa9 \xe2\x82\xac",
 		.counters = counters, .ncounters = 3,
 		.records_in = 1, .bytes_in = UINT64_MAX, .records_out = 0,
-		.bytes_out = 1ull << 40, .lost_map = 8, .lost_attempt = 2 } };
+		.bytes_out = 1ull << 40, .lost_map = 8, .lost_attempt = 2,
+		.event_ms_max = INT64_MIN } };
 	sl_msg d;
 
 	round_trip(&m, "[5, 3, [18446744073709551615, 2, 3, 4294967295], "
 		   "-2147483648, \"map failed at 'x.txt': caf\\xc3\\xa9 "
 		   "\\xe2\\x82\\xac\", [[\"records\", -9223372036854775808], "
 		   "[\"\", 9223372036854775807], [\"b\\xc3\\xa9\", -1]], 1, "
-		   "18446744073709551615, 0, 1099511627776, 8, 2]", &d);
+		   "18446744073709551615, 0, 1099511627776, 8, 2, "
+		   "-9223372036854775808]", &d);
 	assert_id(&d.u.task_done.id, UINT64_MAX, SL_TASK_REDUCE, 3, UINT32_MAX);
 	ASSERT_EQ_INT(d.u.task_done.status, INT32_MIN);
 	ASSERT_EQ_STR(d.u.task_done.error,
@@ -529,7 +533,7 @@ test_empty_arrays_and_null_strings_round_trip_as_empty(void)
 			  .max_record = 1 } } };
 	sl_msg d;
 
-	round_trip(&m, "[5, 11, [2, 2, 1, 0], [\"\", [], 1, 0, 1, 1, 0, 0, \"\", \"\", \"\"], \"\", "
+	round_trip(&m, "[5, 11, [2, 2, 1, 0], [\"\", [], 1, 0, 1, 1, 0, 0, \"\", \"\", \"\", 0], \"\", "
 		   "0, 0, [], \"\"]", &d);
 	ASSERT_EQ_STR(d.u.task.spec.job, "");
 	CU_ASSERT(d.u.task.spec.options == NULL);
@@ -605,12 +609,12 @@ test_job_done_round_trips(void)
 		.counters = counters, .ncounters = 1, .maps = 10,
 		.reduces = UINT32_MAX, .bytes_in = 123456789012ull,
 		.records_in = 2, .records_out = UINT64_MAX,
-		.elapsed_ms = 65536 } };
+		.elapsed_ms = 65536, .event_ms_max = 1796306400000 } };
 	sl_msg d;
 
 	round_trip(&m, "[5, 22, 7, -1, \"task 'map 3' failed 4 times\", "
 		   "[[\"skipped\", 3]], 10, 4294967295, 123456789012, 2, "
-		   "18446744073709551615, 65536]", &d);
+		   "18446744073709551615, 65536, 1796306400000]", &d);
 	CU_ASSERT(d.u.job_done.job == 7);
 	ASSERT_EQ_INT(d.u.job_done.status, -1);
 	ASSERT_EQ_STR(d.u.job_done.error, "task 'map 3' failed 4 times");
@@ -623,6 +627,7 @@ test_job_done_round_trips(void)
 	CU_ASSERT(d.u.job_done.records_in == 2);
 	CU_ASSERT(d.u.job_done.records_out == UINT64_MAX);
 	CU_ASSERT(d.u.job_done.elapsed_ms == 65536);
+	CU_ASSERT(d.u.job_done.event_ms_max == 1796306400000);
 	sl_msg_release(&d);
 }
 
@@ -753,7 +758,7 @@ job_done_with_counters(uint32_t n)
 	uint32_t i;
 
 	msgpack_packer_init(&pk, &b, mp_write);
-	msgpack_pack_array(&pk, 12);
+	msgpack_pack_array(&pk, 13);
 	msgpack_pack_uint64(&pk, SL_PROTO_VERSION);
 	msgpack_pack_uint64(&pk, SL_MSG_JOB_DONE);
 	msgpack_pack_uint64(&pk, 1);
@@ -765,7 +770,7 @@ job_done_with_counters(uint32_t n)
 		msgpack_pack_str_with_body(&pk, "", 0);
 		msgpack_pack_int64(&pk, i);
 	}
-	for (i = 0; i < 6; i++)
+	for (i = 0; i < 7; i++)
 		msgpack_pack_uint64(&pk, 0);
 	return b;
 }
@@ -836,7 +841,7 @@ test_wrong_field_counts_are_refused(void)
 	expect_bad("[5, 13, [1, 1, 0]]",
 		   "KILL: field 'id': field count 3, expected 4");
 	expect_bad("[5, 11, [1, 1, 0, 0], [\"wc\", [[\"k\", \"v\", \"x\"]], 1, "
-		   "0, 1, 1, 0, 0, \"\", \"\", \"\"], \"\", 0, 0, [], \"\"]",
+		   "0, 1, 1, 0, 0, \"\", \"\", \"\", 0], \"\", 0, 0, [], \"\"]",
 		   "TASK: field 'spec.options[0]': field count 3, expected 2");
 }
 
@@ -845,7 +850,7 @@ test_wrong_field_types_are_refused(void)
 {
 	expect_bad("[5, 1, 5, 1, 1, \"e\"]",
 		   "HELLO: field 'name': expected str, got int");
-	expect_bad("[5, 11, [1, 1, 0, 0], [\"wc\", [], 1, 0, 1, 1, 0, 0, \"\", \"\", \"\"], 7, 0, 0, [], "
+	expect_bad("[5, 11, [1, 1, 0, 0], [\"wc\", [], 1, 0, 1, 1, 0, 0, \"\", \"\", \"\", 0], 7, 0, 0, [], "
 		   "\"\"]", "TASK: field 'path': expected str, got int");
 	expect_bad("[5, 2, 1.5, 0]",
 		   "HEARTBEAT: field 'worker': expected int, got float");
@@ -856,15 +861,15 @@ test_wrong_field_types_are_refused(void)
 	expect_bad("[5, 2, \"3\", 0]",
 		   "HEARTBEAT: field 'worker': expected int, got str");
 	expect_bad("[5, 13, 5]", "KILL: field 'id': expected array, got int");
-	expect_bad("[5, 11, [1, 1, 0, 0], [\"wc\", [\"k\"], 1, 0, 1, 1, 0, 0, \"\", \"\", \"\"], \"\", 0, "
+	expect_bad("[5, 11, [1, 1, 0, 0], [\"wc\", [\"k\"], 1, 0, 1, 1, 0, 0, \"\", \"\", \"\", 0], \"\", 0, "
 		   "0, [], \"\"]",
 		   "TASK: field 'spec.options[0]': expected array, got str");
-	expect_bad("[5, 11, [1, 1, 0, 0], [\"wc\", [], 1, 0, 1, 1, 0, 0, \"\", \"\", \"\"], \"\", 0, 0, "
+	expect_bad("[5, 11, [1, 1, 0, 0], [\"wc\", [], 1, 0, 1, 1, 0, 0, \"\", \"\", \"\", 0], \"\", 0, 0, "
 		   "[[0, 0, \"a\"], [1, 0, 2]], \"\"]",
 		   "TASK: field 'maps[1].endpoint': expected str, got int");
-	expect_bad("[5, 20, [\"wc\", [], 1, 0, 1, 1, 0, 0, \"\", \"\", \"\"], [\"a\", \"b\", nil], \"o\", "
+	expect_bad("[5, 20, [\"wc\", [], 1, 0, 1, 1, 0, 0, \"\", \"\", \"\", 0], [\"a\", \"b\", nil], \"o\", "
 		   "1, 0, 0]", "SUBMIT: field 'inputs[2]': expected str, got nil");
-	expect_bad("[5, 3, [1, 1, 0, 0], 0, \"\", [[\"n\", 1.0]], 0, 0, 0, 0, 0, 0]",
+	expect_bad("[5, 3, [1, 1, 0, 0], 0, \"\", [[\"n\", 1.0]], 0, 0, 0, 0, 0, 0, 0]",
 		   "TASK_DONE: field 'counters[0].value': expected int, got "
 		   "float");
 }
@@ -908,7 +913,7 @@ test_integers_out_of_range_are_refused(void)
 		   "COMMIT_DONE: field 'status': -2147483649 is out of range "
 		   "[-2147483648, 2147483647]");
 	expect_bad("[5, 22, 1, 0, \"\", [[\"c\", 9223372036854775808]], 0, 0, "
-		   "0, 0, 0, 0]", "JOB_DONE: field 'counters[0].value': "
+		   "0, 0, 0, 0, 0]", "JOB_DONE: field 'counters[0].value': "
 		   "9223372036854775808 is out of range [-9223372036854775808, "
 		   "9223372036854775807]");
 }
@@ -918,28 +923,28 @@ test_semantic_limits_are_enforced(void)
 {
 	expect_bad("[5, 1, \"h\", 1, 0, \"\"]", "HELLO: field 'slots': 0 is "
 		   "out of range [1, 4294967295]");
-	expect_bad("[5, 20, [\"wc\", [], 0, 0, 1, 1, 0, 0, \"\", \"\", \"\"], [], \"o\", 1, 0, 0]",
+	expect_bad("[5, 20, [\"wc\", [], 0, 0, 1, 1, 0, 0, \"\", \"\", \"\", 0], [], \"o\", 1, 0, 0]",
 		   "SUBMIT: field 'spec.partitions': 0 is out of range "
 		   "[1, 4294967295]");
-	expect_bad("[5, 20, [\"wc\", [], 1, 2, 1, 1, 0, 0, \"\", \"\", \"\"], [], \"o\", 1, 0, 0]",
+	expect_bad("[5, 20, [\"wc\", [], 1, 2, 1, 1, 0, 0, \"\", \"\", \"\", 0], [], \"o\", 1, 0, 0]",
 		   "SUBMIT: field 'spec.bad_records': 2 is out of range "
 		   "[0, 1]");
-	expect_bad("[5, 20, [\"wc\", [], 1, 0, 0, 1, 0, 0, \"\", \"\", \"\"], [], \"o\", 1, 0, 0]",
+	expect_bad("[5, 20, [\"wc\", [], 1, 0, 0, 1, 0, 0, \"\", \"\", \"\", 0], [], \"o\", 1, 0, 0]",
 		   "SUBMIT: field 'spec.max_attempts': 0 is out of range "
 		   "[1, 4294967295]");
-	expect_bad("[5, 20, [\"wc\", [], 1, 0, 1, 0, 0, 0, \"\", \"\", \"\"], [], \"o\", 1, 0, 0]",
+	expect_bad("[5, 20, [\"wc\", [], 1, 0, 1, 0, 0, 0, \"\", \"\", \"\", 0], [], \"o\", 1, 0, 0]",
 		   "SUBMIT: field 'spec.max_record': 0 is out of range "
 		   "[1, 18446744073709551615]");
 	expect_bad("[5, 20, [\"wc\", [], 1, 0, 1], [], \"o\", 1, 0, 0]",
-		   "SUBMIT: field 'spec': field count 5, expected 11");
-	expect_bad("[5, 20, [\"wc\", [], 1, 0, 1, 1, 0, 0, \"\", \"\", \"\"], [], \"o\", 0, 0, 0]",
+		   "SUBMIT: field 'spec': field count 5, expected 12");
+	expect_bad("[5, 20, [\"wc\", [], 1, 0, 1, 1, 0, 0, \"\", \"\", \"\", 0], [], \"o\", 0, 0, 0]",
 		   "SUBMIT: field 'split_size': 0 is out of range "
 		   "[1, 18446744073709551615]");
-	expect_bad("[5, 20, [\"wc\", [], 1, 0, 1, 1, 0, 0, \"\", \"\", \"\"], [], \"o\", 1, 2, 0]",
+	expect_bad("[5, 20, [\"wc\", [], 1, 0, 1, 1, 0, 0, \"\", \"\", \"\", 0], [], \"o\", 1, 2, 0]",
 		   "SUBMIT: field 'overwrite': 2 is out of range [0, 1]");
-	expect_bad("[5, 20, [\"wc\", [], 1, 0, 1, 1, 2, 0, \"\", \"\", \"\"], [], \"o\", 1, 0, 0]",
+	expect_bad("[5, 20, [\"wc\", [], 1, 0, 1, 1, 2, 0, \"\", \"\", \"\", 0], [], \"o\", 1, 0, 0]",
 		   "SUBMIT: field 'spec.shuffle': 2 is out of range [0, 1]");
-	expect_bad("[5, 20, [\"wc\", [], 1, 0, 1, 1, 0, 0, \"\", \"\", \"\"], [], \"o\", 1, 0, -1]",
+	expect_bad("[5, 20, [\"wc\", [], 1, 0, 1, 1, 0, 0, \"\", \"\", \"\", 0], [], \"o\", 1, 0, -1]",
 		   "SUBMIT: field 'min_workers': -1 is out of range "
 		   "[0, 4294967295]");
 	expect_bad("[5, 16, 1, 0, []]", "EXCHANGE: field 'partitions': 0 is "
@@ -955,7 +960,7 @@ test_strings_with_nul_are_refused(void)
 {
 	expect_bad("[5, 1, \"a\\x00b\", 1, 1, \"\"]",
 		   "HELLO: field 'name': string contains a NUL byte");
-	expect_bad("[5, 20, [\"wc\", [], 1, 0, 1, 1, 0, 0, \"\", \"\", \"\"], [\"\\x00\"], \"o\", "
+	expect_bad("[5, 20, [\"wc\", [], 1, 0, 1, 1, 0, 0, \"\", \"\", \"\", 0], [\"\\x00\"], \"o\", "
 		   "1, 0, 0]",
 		   "SUBMIT: field 'inputs[0]': string contains a NUL byte");
 }
@@ -1044,11 +1049,11 @@ static void
 test_a_failure_after_allocations_leaks_nothing(void)
 {
 	/* path and maps[0] are copied before output_dir fails */
-	expect_bad("[5, 11, [1, 1, 0, 0], [\"wc\", [[\"k\", \"v\"]], 1, 0, 1, 1, 0, 0, \"\", \"\", \"\"], "
+	expect_bad("[5, 11, [1, 1, 0, 0], [\"wc\", [[\"k\", \"v\"]], 1, 0, 1, 1, 0, 0, \"\", \"\", \"\", 0], "
 		   "\"in.txt\", 0, 10, [[0, 0, \"tcp://a:1\"]], 5]",
 		   "TASK: field 'output_dir': expected str, got int");
 	/* the second map output fails after the first was copied */
-	expect_bad("[5, 11, [1, 1, 0, 0], [\"wc\", [], 1, 0, 1, 1, 0, 0, \"\", \"\", \"\"], \"\", 0, 0, "
+	expect_bad("[5, 11, [1, 1, 0, 0], [\"wc\", [], 1, 0, 1, 1, 0, 0, \"\", \"\", \"\", 0], \"\", 0, 0, "
 		   "[[0, 0, \"tcp://a:1\"], [1, -1, \"b\"]], \"o\"]",
 		   "TASK: field 'maps[1].attempt': -1 is out of range "
 		   "[0, 4294967295]");
