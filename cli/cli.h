@@ -80,6 +80,10 @@ typedef struct cli_run {
 	bool append;              /* stream: --output-mode append */
 	const char *watermark;    /* stream: --watermark, or NULL */
 	int64_t event_ms_max;     /* the last job's latest event time */
+	uint64_t last_records_in; /* the last job's JOB_DONE figures */
+	uint64_t last_records_out;
+	uint64_t last_elapsed_ms;
+	int64_t last_late;        /* its late_records counter */
 	const char *coordinator;  /* submit: its endpoint */
 	bool wait;                /* submit --wait */
 	bool json;                /* submit --json */

@@ -701,6 +701,7 @@ cli_job(cli_coord_rt *rt, cli_run *r, sl_local_cluster *lc)
 	sl_msg m, done;
 	cli_wait w;
 	uint64_t job;
+	uint32_t i;
 	int rv, code = EXIT_JOB;
 
 	memset(&done, 0, sizeof(done));
@@ -737,6 +738,13 @@ cli_job(cli_coord_rt *rt, cli_run *r, sl_local_cluster *lc)
 		goto out;
 	}
 	r->event_ms_max = done.u.job_done.event_ms_max;
+	r->last_records_in = done.u.job_done.records_in;
+	r->last_records_out = done.u.job_done.records_out;
+	r->last_elapsed_ms = done.u.job_done.elapsed_ms;
+	r->last_late = 0;
+	for (i = 0; i < done.u.job_done.ncounters; i++)
+		if (strcmp(done.u.job_done.counters[i].name, "late_records") == 0)
+			r->last_late = done.u.job_done.counters[i].value;
 	code = cli_job_done(r, &done);
 out:
 	cli_watch_release(&w.watch);

@@ -28,6 +28,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <jansson.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -319,6 +320,72 @@ stream_manifest(stream *s, sl_buf *err)
 	return rv;
 }
 
+/* The bytes of the files of dir. */
+static uint64_t
+stream_dir_bytes(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	struct stat st;
+	sl_buf path = SL_BUF_INIT;
+	uint64_t n = 0;
+
+	while (d && (e = readdir(d)) != NULL) {
+		sl_buf_reset(&path);
+		sl_buf_addf(&path, "%s/%s", dir, e->d_name);
+		if (stat(path.buf, &st) == 0 && S_ISREG(st.st_mode))
+			n += (uint64_t)st.st_size;
+	}
+	if (d)
+		closedir(d);
+	sl_buf_release(&path);
+	return n;
+}
+
+/*
+ * One line of CK/progress.jsonl for committed batch n: what it read and
+ * wrote, how long it took, the watermark it leaves, its state's size.
+ * Appended after the commit: a crash in between loses the line, never
+ * doubles it.
+ */
+static void
+stream_progress(stream *s, uint64_t n, size_t nfiles, const char *state)
+{
+	const cli_run *r = s->r;
+	struct timespec now;
+	sl_buf path = SL_BUF_INIT;
+	json_t *o;
+	char *line;
+	int fd;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	o = json_pack("{sIsIsIsIsIsIsIsI}", "batch", (json_int_t)n,
+		      "files", (json_int_t)nfiles, "input_rows",
+		      (json_int_t)r->last_records_in, "output_rows",
+		      (json_int_t)r->last_records_out, "duration_ms",
+		      (json_int_t)r->last_elapsed_ms, "late_records",
+		      (json_int_t)r->last_late, "state_bytes",
+		      (json_int_t)stream_dir_bytes(state), "committed_ms",
+		      (json_int_t)((int64_t)now.tv_sec * 1000 +
+				   now.tv_nsec / 1000000));
+	if (o && s->wm != SL_NO_WATERMARK)
+		json_object_set_new(o, "watermark_ms", json_integer(s->wm));
+	line = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	sl_buf_addf(&path, "%s/progress.jsonl", s->ck);
+	fd = open(path.buf, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (line == NULL || fd < 0 ||
+	    sl_write_all(fd, line, strlen(line)) != SL_OK ||
+	    sl_write_all(fd, "\n", 1) != SL_OK)
+		sl_warn("stream: cannot append to '%s'", path.buf);
+	if (fd >= 0)
+		close(fd);
+	if (r->verbose && line)
+		sl_info("stream: %s", line);
+	free(line);
+	json_decref(o);
+	sl_buf_release(&path);
+}
+
 /*
  * Runs batch n over files (names in the source): its state from batch
  * n-1, its result into SINK/batch-n, then the commit. The exit status.
@@ -330,6 +397,7 @@ stream_batch(cli_coord_rt *rt, stream *s, uint64_t n, sl_strlist *files,
 	cli_run *r = s->r;
 	sl_buf out = SL_BUF_INIT, in = SL_BUF_INIT, so = SL_BUF_INIT;
 	sl_buf err = SL_BUF_INIT, name = SL_BUF_INIT, commit = SL_BUF_INIT;
+	sl_buf cdir = SL_BUF_INIT;
 	char **paths = calloc(files->n, sizeof(*paths));
 	int64_t wm;
 	size_t i;
@@ -381,9 +449,8 @@ stream_batch(cli_coord_rt *rt, stream *s, uint64_t n, sl_strlist *files,
 		sl_error("%s", err.buf);
 		goto out;
 	}
-	sl_buf_reset(&so);
-	sl_buf_addf(&so, "%s/commits", s->ck);
-	if (stream_write_file(so.buf, name.buf, commit.buf, &err) != SL_OK) {
+	sl_buf_addf(&cdir, "%s/commits", s->ck);
+	if (stream_write_file(cdir.buf, name.buf, commit.buf, &err) != SL_OK) {
 		sl_error("%s", err.buf);
 		goto out;
 	}
@@ -398,6 +465,7 @@ stream_batch(cli_coord_rt *rt, stream *s, uint64_t n, sl_strlist *files,
 	/* Batch n-1's state is not needed once n is committed. */
 	if (in.len && sl_rmtree(in.buf, &err) != SL_OK)
 		sl_warn("%s", err.buf);
+	stream_progress(s, n, files->n, so.buf);
 	sl_info("stream: batch %llu committed: %zu file(s) to %s",
 		(unsigned long long)n, files->n, files->v[files->n - 1]);
 	code = 0;
@@ -414,6 +482,9 @@ out:
 	sl_buf_release(&err);
 	sl_buf_release(&name);
 	sl_buf_release(&commit);
+	sl_buf_release(&cdir);
+	r->spec.state_in = "";
+	r->spec.state_out = "";
 	return code;
 }
 

@@ -159,6 +159,13 @@ rm -rf "$T/app.ref"
 cat "$T/app.ref"/part-* | grep -v '^user,' | LC_ALL=C sort >"$T/app.want"
 check_eq "append: every final window once, as a batch run gives it" \
 	"$T/app.want" "$T/app.got"
+check "progress.jsonl: a line a committed batch" \
+	test "$(grep -c '^{"batch":' "$T/app.ck/progress.jsonl")" -eq 8
+check "progress.jsonl: the late batch's line counts them" \
+	grep -q '"batch":3,.*"late_records":50' "$T/app.ck/progress.jsonl"
+check "progress.jsonl: the watermark advances" \
+	grep -q '"batch":8,.*"watermark_ms":1796414100000' \
+	"$T/app.ck/progress.jsonl"
 check "append: the first batch writes no row (no watermark yet)" \
 	test "$(cat "$T/app"/batch-0000000001/part-* | grep -vc '^user,')" -eq 0
 usage_error "append without --watermark" "go together" stream $AWIN \
