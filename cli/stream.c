@@ -60,65 +60,6 @@ typedef struct stream {
 	int lock_fd;
 } stream;
 
-/* dir/name, fsync'ed with the directory: write-then-rename. */
-static int
-stream_write_file(const char *dir, const char *name, const char *text,
-		  sl_buf *err)
-{
-	sl_buf path = SL_BUF_INIT, tmp = SL_BUF_INIT;
-	int fd, dfd, rv = SL_OK;
-
-	sl_buf_addf(&path, "%s/%s", dir, name);
-	sl_buf_addf(&tmp, "%s/.%s.tmp", dir, name);
-	fd = open(tmp.buf, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0 || sl_write_all(fd, text, strlen(text)) != SL_OK ||
-	    fsync(fd) != 0)
-		rv = SL_EIO;
-	if (fd >= 0 && close(fd) != 0)
-		rv = SL_EIO;
-	if (rv == SL_OK && rename(tmp.buf, path.buf) != 0)
-		rv = SL_EIO;
-	if (rv == SL_OK && (dfd = open(dir, O_RDONLY | O_DIRECTORY |
-				       O_CLOEXEC)) >= 0) {
-		if (fsync(dfd) != 0)
-			rv = SL_EIO;
-		close(dfd);
-	}
-	if (rv != SL_OK) {
-		sl_buf_addf(err, "cannot write '%s': %s", path.buf,
-			    strerror(errno));
-		unlink(tmp.buf);
-	}
-	sl_buf_release(&path);
-	sl_buf_release(&tmp);
-	return rv;
-}
-
-/* The whole file at path into out ("" and SL_ENOTFOUND when absent). */
-static int
-stream_read_file(const char *path, sl_buf *out, sl_buf *err)
-{
-	char chunk[8192];
-	ssize_t got;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	sl_buf_reset(out);
-	if (fd < 0) {
-		if (errno == ENOENT)
-			return SL_ENOTFOUND;
-		sl_buf_addf(err, "cannot open '%s': %s", path, strerror(errno));
-		return SL_EIO;
-	}
-	while ((got = read(fd, chunk, sizeof(chunk))) > 0)
-		sl_buf_add(out, chunk, (size_t)got);
-	close(fd);
-	if (got < 0) {
-		sl_buf_addf(err, "cannot read '%s': %s", path, strerror(errno));
-		return SL_EIO;
-	}
-	return SL_OK;
-}
-
 /* The largest N of the files named by a number in dir, 0 for none. */
 static uint64_t
 stream_last_entry(const char *dir)
@@ -191,9 +132,9 @@ stream_open(stream *s, sl_buf *err)
 	stream_meta(s, &want);
 	sl_buf_reset(&path);
 	sl_buf_addf(&path, "%s/meta", s->ck);
-	rv = stream_read_file(path.buf, &have, err);
+	rv = sl_read_file(path.buf, &have, err);
 	if (rv == SL_ENOTFOUND)
-		rv = stream_write_file(s->ck, "meta", want.buf, err);
+		rv = sl_write_file(s->ck, "meta", want.buf, err);
 	else if (rv == SL_OK && strcmp(have.buf, want.buf) != 0) {
 		sl_buf_addf(err, "checkpoint '%s' belongs to another stream: "
 			    "its job, options, partitions or source differ "
@@ -211,7 +152,7 @@ stream_open(stream *s, sl_buf *err)
 		long long v;
 
 		sl_buf_addf(&path, "/%010llu", (unsigned long long)s->committed);
-		if ((rv = stream_read_file(path.buf, &have, err)) != SL_OK)
+		if ((rv = sl_read_file(path.buf, &have, err)) != SL_OK)
 			goto out;
 		if (sscanf(have.buf, "watermark %lld", &v) == 1)
 			s->wm = v;
@@ -237,7 +178,7 @@ stream_logged_files(stream *s, uint64_t n, sl_strlist *files, sl_buf *err)
 	int rv;
 
 	sl_buf_addf(&path, "%s/offsets/%010llu", s->ck, (unsigned long long)n);
-	rv = stream_read_file(path.buf, &text, err);
+	rv = sl_read_file(path.buf, &text, err);
 	if (rv == SL_ENOTFOUND) {
 		sl_buf_addf(err, "checkpoint '%s': batch %llu is in the commit "
 			    "log but not in the offset log", s->ck,
@@ -315,7 +256,7 @@ stream_manifest(stream *s, sl_buf *err)
 
 	for (n = 1; n <= s->committed; n++)
 		sl_buf_addf(&text, "batch-%010llu\n", (unsigned long long)n);
-	rv = stream_write_file(s->sink, "_manifest", text.buf, err);
+	rv = sl_write_file(s->sink, "_manifest", text.buf, err);
 	sl_buf_release(&text);
 	return rv;
 }
@@ -445,12 +386,12 @@ stream_batch(cli_coord_rt *rt, stream *s, uint64_t n, sl_strlist *files,
 	else
 		sl_buf_addf(&commit, "watermark %lld\n", (long long)wm);
 	code = EXIT_JOB;
-	if (stream_write_file(so.buf, "_SUCCESS", "", &err) != SL_OK) {
+	if (sl_write_file(so.buf, "_SUCCESS", "", &err) != SL_OK) {
 		sl_error("%s", err.buf);
 		goto out;
 	}
 	sl_buf_addf(&cdir, "%s/commits", s->ck);
-	if (stream_write_file(cdir.buf, name.buf, commit.buf, &err) != SL_OK) {
+	if (sl_write_file(cdir.buf, name.buf, commit.buf, &err) != SL_OK) {
 		sl_error("%s", err.buf);
 		goto out;
 	}
@@ -563,7 +504,7 @@ stream_loop(cli_coord_rt *rt, cli_run *r, sl_local_cluster *lc)
 			sl_buf_addf(&text, "file %s\n", files.v[i]);
 		sl_buf_addf(&dir, "%s/offsets", s->ck);
 		sl_buf_addf(&name, "%010llu", (unsigned long long)n);
-		if (stream_write_file(dir.buf, name.buf, text.buf, &err) !=
+		if (sl_write_file(dir.buf, name.buf, text.buf, &err) !=
 		    SL_OK) {
 			sl_error("%s", err.buf);
 			code = EXIT_JOB;

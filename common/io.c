@@ -5,6 +5,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -82,4 +84,61 @@ sl_file_short(const char *path, int fd, uint64_t end, sl_buf *err)
 			    "ends: the file changed while the job ran", path,
 			    (unsigned long long)end);
 	return SL_EIO;
+}
+
+int
+sl_write_file(const char *dir, const char *name, const char *text,
+		  sl_buf *err)
+{
+	sl_buf path = SL_BUF_INIT, tmp = SL_BUF_INIT;
+	int fd, dfd, rv = SL_OK;
+
+	sl_buf_addf(&path, "%s/%s", dir, name);
+	sl_buf_addf(&tmp, "%s/.%s.tmp", dir, name);
+	fd = open(tmp.buf, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0 || sl_write_all(fd, text, strlen(text)) != SL_OK ||
+	    fsync(fd) != 0)
+		rv = SL_EIO;
+	if (fd >= 0 && close(fd) != 0)
+		rv = SL_EIO;
+	if (rv == SL_OK && rename(tmp.buf, path.buf) != 0)
+		rv = SL_EIO;
+	if (rv == SL_OK && (dfd = open(dir, O_RDONLY | O_DIRECTORY |
+				       O_CLOEXEC)) >= 0) {
+		if (fsync(dfd) != 0)
+			rv = SL_EIO;
+		close(dfd);
+	}
+	if (rv != SL_OK) {
+		sl_buf_addf(err, "cannot write '%s': %s", path.buf,
+			    strerror(errno));
+		unlink(tmp.buf);
+	}
+	sl_buf_release(&path);
+	sl_buf_release(&tmp);
+	return rv;
+}
+
+int
+sl_read_file(const char *path, sl_buf *out, sl_buf *err)
+{
+	char chunk[8192];
+	ssize_t got;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	sl_buf_reset(out);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return SL_ENOTFOUND;
+		sl_buf_addf(err, "cannot open '%s': %s", path, strerror(errno));
+		return SL_EIO;
+	}
+	while ((got = read(fd, chunk, sizeof(chunk))) > 0)
+		sl_buf_add(out, chunk, (size_t)got);
+	close(fd);
+	if (got < 0) {
+		sl_buf_addf(err, "cannot read '%s': %s", path, strerror(errno));
+		return SL_EIO;
+	}
+	return SL_OK;
 }

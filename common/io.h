@@ -59,4 +59,19 @@ int sl_pread(int fd, const char *path, void *p, size_t n, uint64_t off,
 int sl_file_short(const char *path, int fd, uint64_t end,
 		  struct sl_buf *err);
 
+/*
+ * Writes text as dir/name durably: under a temporary name (dir/.name.tmp),
+ * fsync'ed, renamed into place, and dir fsync'ed, so that after a crash
+ * the file is either the old one or the whole new one. SL_OK, or SL_EIO
+ * with "cannot write 'dir/name': reason" appended to err.
+ */
+int sl_write_file(const char *dir, const char *name, const char *text,
+		  struct sl_buf *err);
+
+/*
+ * The whole file at path into out (reset first). SL_OK; SL_ENOTFOUND when
+ * it does not exist (err untouched); SL_EIO with the reason in err.
+ */
+int sl_read_file(const char *path, struct sl_buf *out, struct sl_buf *err);
+
 #endif
