@@ -2,7 +2,7 @@
  * stream.c - `sluice stream`: a job over a stream, as a sequence of
  * micro-batches run by the batch engine on workers that stay up.
  *
- *   sluice stream JOB [job options] --source file:DIR --sink file:DIR \
+ *   sluice stream JOB [job options] --source file:DIR --sink URI \
  *       --checkpoint CK [--trigger 1s|once|available-now]
  *       [--output-mode complete | --output-mode append --watermark D]
  *
@@ -12,10 +12,11 @@
  * batch's offsets (its files) durably to CK/offsets/N, runs batch N as a
  * job whose reduce tasks fold the previous state (CK/state/N-1) with the
  * new map outputs and write the new state (CK/state/N) and the batch's
- * result (SINK/batch-N: the whole result so far in complete mode, the
- * windows the watermark passed in append mode), then durably appends N
- * and the next watermark to the commit log (CK/commits/N), rewrites the
- * sink's manifest of committed batches. After a crash, a batch in the
+ * result (in the directory the sink names: the whole result so far in
+ * complete mode, the windows the watermark passed in append mode), has
+ * the sink take it (connectors/sink.h: exactly once per batch), then
+ * durably appends N and the next watermark to the commit log
+ * (CK/commits/N). After a crash, a batch in the
  * offset log but not in the commit log runs again with its logged files
  * and state: its output is the same bytes (the engine is deterministic),
  * so the sink holds each batch's result exactly once. docs/stream.md
@@ -40,6 +41,7 @@
 #include "cluster/mpi.h"
 #include "common/input.h"
 #include "common/procdir.h"
+#include "connectors/sink.h"
 
 #define STREAM_FORMAT "sluice-checkpoint 1" /* first line of CK/meta */
 #define STREAM_MAX_FILES 100000 /* files of one batch */
@@ -48,7 +50,7 @@
 typedef struct stream {
 	cli_run *r;
 	const char *src;      /* the source directory */
-	const char *sink;     /* the sink directory */
+	sl_sink *sink;        /* --sink */
 	const char *ck;       /* the checkpoint directory */
 	int64_t every_ms;     /* trigger interval; 0 for once/available-now */
 	bool once;            /* --trigger once */
@@ -112,8 +114,7 @@ stream_open(stream *s, sl_buf *err)
 	size_t i;
 	int rv;
 
-	if ((rv = sl_mkdirs(s->ck, 0755, err)) != SL_OK ||
-	    (rv = sl_mkdirs(s->sink, 0755, err)) != SL_OK)
+	if ((rv = sl_mkdirs(s->ck, 0755, err)) != SL_OK)
 		goto out;
 	sl_buf_addf(&path, "%s/lock", s->ck);
 	s->lock_fd = open(path.buf, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
@@ -246,21 +247,6 @@ stream_new_files(stream *s, sl_strlist *files, sl_buf *err)
 	return SL_OK;
 }
 
-/* The manifest of the sink: the committed batches, one a line. */
-static int
-stream_manifest(stream *s, sl_buf *err)
-{
-	sl_buf text = SL_BUF_INIT;
-	uint64_t n;
-	int rv;
-
-	for (n = 1; n <= s->committed; n++)
-		sl_buf_addf(&text, "batch-%010llu\n", (unsigned long long)n);
-	rv = sl_write_file(s->sink, "_manifest", text.buf, err);
-	sl_buf_release(&text);
-	return rv;
-}
-
 /* The bytes of the files of dir. */
 static uint64_t
 stream_dir_bytes(const char *dir)
@@ -352,7 +338,7 @@ stream_batch(cli_coord_rt *rt, stream *s, uint64_t n, sl_strlist *files,
 		sl_buf_addf(&p, "%s/%s", s->src, files->v[i]);
 		paths[i] = sl_buf_detach(&p, NULL);
 	}
-	sl_buf_addf(&out, "%s/batch-%010llu", s->sink, (unsigned long long)n);
+	sl_sink_batch_dir(s->sink, n, &out);
 	if (n > 1)
 		sl_buf_addf(&in, "%s/state/%010llu", s->ck,
 			    (unsigned long long)(n - 1));
@@ -386,7 +372,11 @@ stream_batch(cli_coord_rt *rt, stream *s, uint64_t n, sl_strlist *files,
 	else
 		sl_buf_addf(&commit, "watermark %lld\n", (long long)wm);
 	code = EXIT_JOB;
-	if (sl_write_file(so.buf, "_SUCCESS", "", &err) != SL_OK) {
+	if (sl_write_file(so.buf, "_SUCCESS", "", &err) != SL_OK ||
+	    sl_sink_commit(s->sink, &(sl_sink_batch){
+				    .n = n, .partitions = r->spec.partitions,
+				    .output = r->job->output,
+				    .complete = !r->append }, &err) != SL_OK) {
 		sl_error("%s", err.buf);
 		goto out;
 	}
@@ -399,10 +389,6 @@ stream_batch(cli_coord_rt *rt, stream *s, uint64_t n, sl_strlist *files,
 	s->wm = wm;
 	sl_buf_reset(&s->last_file);
 	sl_buf_addstr(&s->last_file, files->v[files->n - 1]);
-	if (stream_manifest(s, &err) != SL_OK) {
-		sl_error("%s", err.buf);
-		goto out;
-	}
 	/* Batch n-1's state is not needed once n is committed. */
 	if (in.len && sl_rmtree(in.buf, &err) != SL_OK)
 		sl_warn("%s", err.buf);
@@ -458,9 +444,14 @@ stream_loop(cli_coord_rt *rt, cli_run *r, sl_local_cluster *lc)
 		goto out;
 	}
 	sl_strlist_release(&files);
-	/* The manifest says what the commit log says, whatever the last
-	 * run's end was. */
-	if (stream_manifest(s, &err) != SL_OK) {
+	/* The sink holds the last committed batch, whatever the last run's
+	 * end was (a file sink's manifest may lag its commit log). */
+	if (s->committed &&
+	    sl_sink_commit(s->sink, &(sl_sink_batch){
+				   .n = s->committed,
+				   .partitions = r->spec.partitions,
+				   .output = r->job->output,
+				   .complete = !r->append }, &err) != SL_OK) {
 		sl_error("%s", err.buf);
 		code = EXIT_JOB;
 		goto out;
@@ -526,14 +517,13 @@ out:
 	return code;
 }
 
-/* "file:DIR" -> DIR, or a usage error. */
+/* The source "file:DIR" -> DIR, or a usage error. */
 static const char *
-stream_file_uri(const char *opt, const char *uri)
+stream_file_uri(const char *uri)
 {
 	if (strncmp(uri, "file:", 5) != 0 || uri[5] == '\0')
-		cli_usage_error("--%s: '%s' is not file:DIR (the only %s of "
-				"this version)", opt, uri,
-				strcmp(opt, "source") == 0 ? "source" : "sink");
+		cli_usage_error("--source: '%s' is not file:DIR (the only "
+				"source of this version)", uri);
 	return uri + 5;
 }
 
@@ -561,8 +551,7 @@ cli_cmd_stream(int argc, char **argv)
 	if (r.spec.partitions == 0)
 		r.spec.partitions = r.workers;
 	s.r = &r;
-	s.src = stream_file_uri("source", r.source);
-	s.sink = stream_file_uri("sink", r.sink);
+	s.src = stream_file_uri(r.source);
 	s.ck = r.checkpoint;
 	if (r.job->combine == NULL)
 		cli_usage_error("job '%s' has no combine: a stream keeps its "
@@ -602,7 +591,8 @@ cli_cmd_stream(int argc, char **argv)
 			 "takes streams there)");
 		return EXIT_USAGE;
 	}
-	if ((code = stream_open(&s, &err)) != SL_OK) {
+	if ((code = stream_open(&s, &err)) != SL_OK ||
+	    (code = sl_sink_open(&s.sink, r.sink, s.ck, &err)) != SL_OK) {
 		sl_error("%s", err.buf);
 		code = code == SL_EUSAGE ? EXIT_USAGE : EXIT_JOB;
 	} else {
@@ -614,6 +604,7 @@ cli_cmd_stream(int argc, char **argv)
 			sl_info("stream: stopped by signal %d after batch %llu",
 				(int)cli_stop, (unsigned long long)s.committed);
 	}
+	sl_sink_close(s.sink);
 	if (s.lock_fd >= 0)
 		close(s.lock_fd);
 	sl_buf_release(&s.last_file);

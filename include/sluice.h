@@ -96,6 +96,13 @@ typedef enum sl_input_format {
 	                       SL_INPUT_LINES. */
 } sl_input_format;
 
+/* What a job writes in its part files. */
+typedef enum sl_output_format {
+	SL_OUTPUT_LINES = 0, /* "key<TAB>value" lines (sl_emit), or any */
+	SL_OUTPUT_CSV = 1,   /* RFC 4180 rows, a header row first in each
+	                        part file (sl_write_header) */
+} sl_output_format;
+
 /* One input record, as map() sees it. */
 typedef struct sl_record {
 	sl_slice line;         /* the line; BLOCKS: the lines; CSV: the raw
@@ -164,6 +171,10 @@ typedef struct sl_job {
 	 * sessions: key fields, then event time).
 	 */
 	size_t (*partition_prefix)(const void *key, size_t klen);
+
+	/* What the lines of its part files are, for the sinks of a stream
+	 * that read them (a database's columns). */
+	sl_output_format output;
 } sl_job;
 
 /*

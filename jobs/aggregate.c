@@ -1268,6 +1268,7 @@ const sl_job sl__job_window = {
 	.combine = agg_fold,
 	.reduce = agg_reduce,
 	.partition_prefix = win_partition_prefix,
+	.output = SL_OUTPUT_CSV,
 };
 
 const sl_job sl__job_aggregate = {
@@ -1283,4 +1284,5 @@ const sl_job sl__job_aggregate = {
 	.map = agg_map,
 	.combine = agg_fold,
 	.reduce = agg_reduce,
+	.output = SL_OUTPUT_CSV,
 };

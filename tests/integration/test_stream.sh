@@ -212,6 +212,60 @@ check_same_output "after the kills: the last batch counts every file once" \
 check "the kills left no process behind" \
 	test -z "$(pgrep -f "checkpoint $T/k.ck" || true)"
 
+# --- the SQLite sink: rows and the batch's mark in one transaction --------------
+
+# kill -9 again, into a database: the table ends as the batch run over
+# every file, and _sluice_batches marks each committed batch once.
+i=0
+while [ $i -lt 6 ]; do
+	SLUICE_FAULT=reduce-sleep=400 "$SLUICE" stream wordcount \
+		--source "file:$SRC" --sink "sqlite:$T/db.sqlite?table=words" \
+		--checkpoint "$T/sq.ck" --trigger 50ms --partitions 2 \
+		--workers 2 --split-size 4K 2>>"$T/kill.err" &
+	pid=$!
+	sleep "$(awk -v s=$i 'BEGIN { srand(s + 50); printf "%.2f", 0.2 + rand() * 1.0 }')"
+	kill -9 $pid 2>/dev/null
+	wait $pid 2>/dev/null
+	i=$((i + 1))
+done
+run_sluice stream wordcount --source "file:$SRC" \
+	--sink "sqlite:$T/db.sqlite?table=words" --checkpoint "$T/sq.ck" \
+	--trigger available-now --partitions 2 --workers 2
+expect_rc "sqlite sink after 6 kill -9: the restart drains the source" 0
+sqlite3 -separator "$TAB" "$T/db.sqlite" \
+	"SELECT key, value FROM words;" | LC_ALL=C sort >"$T/sq.got"
+cat_parts "$T/all" | LC_ALL=C sort >"$T/sq.want"
+check_eq "sqlite sink: the table is the count of every file once" \
+	"$T/sq.want" "$T/sq.got"
+check "sqlite sink: each committed batch marked once" \
+	test "$(sqlite3 "$T/db.sqlite" "SELECT count(*) FROM _sluice_batches;")" \
+	-eq "$(ls "$T/sq.ck/commits" | wc -l)"
+check "sqlite sink: nothing left staged" \
+	test -z "$(ls "$T/sq.ck/sink")"
+
+# Append mode into a table: the rows of the file sink's append test.
+mkdir -p "$T/asrc2"
+for f in $(ls "$T/asrc"); do
+	cp "$T/asrc/$f" "$T/asrc2/.$f" && mv "$T/asrc2/.$f" "$T/asrc2/$f"
+	# shellcheck disable=SC2086
+	run_sluice stream $AWIN --source "file:$T/asrc2" \
+		--sink "sqlite:$T/db.sqlite?table=win" --checkpoint "$T/sqa.ck" \
+		--trigger once --partitions 2 --workers 2 --output-mode append \
+		--watermark 5m
+done
+expect_rc "sqlite sink, append: exit status" 0
+sqlite3 -csv "$T/db.sqlite" "SELECT * FROM win;" | tr -d '\r' |
+	LC_ALL=C sort >"$T/sqa.got"
+check_eq "sqlite sink, append: each final window once" "$T/app.want" \
+	"$T/sqa.got"
+usage_error "a sqlite sink without table" "not sqlite:PATH.table=T" \
+	stream wordcount --source "file:$SRC" --sink "sqlite:$T/db.sqlite" \
+	--checkpoint "$T/o.ck"
+usage_error "a sqlite table of sluice's" "not _sluice" \
+	stream wordcount --source "file:$SRC" \
+	--sink "sqlite:$T/db.sqlite?table=_sluice_batches" \
+	--checkpoint "$T/o.ck"
+
 # --- SIGTERM: the batch in flight commits, then the stream stops --------------
 
 add_files 50 52
@@ -231,8 +285,8 @@ check_batches "SIGTERM: the batch in flight committed" "$T/k" "$T/k.ck" \
 
 usage_error "a source that is not file:" "file:DIR" stream wordcount \
 	--source "kafka:x" --sink "file:$T/o" --checkpoint "$T/o.ck"
-usage_error "a sink that is not file:" "file:DIR" stream wordcount \
-	--source "file:$SRC" --sink "sqlite:x" --checkpoint "$T/o.ck"
+usage_error "an unknown sink" "unknown sink 'kafka:x'" stream wordcount \
+	--source "file:$SRC" --sink "kafka:x" --checkpoint "$T/o.ck"
 usage_error "a source that is not a directory" "not a directory" \
 	stream wordcount --source "file:$T/nope" --sink "file:$T/o" \
 	--checkpoint "$T/o.ck"
