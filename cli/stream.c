@@ -241,7 +241,8 @@ stream_new_files(stream *s, sl_strlist *files, sl_buf *err)
 	sl_buf_release(&path);
 	if (rv != SL_OK)
 		return rv;
-	qsort(files->v, files->n, sizeof(*files->v), stream_name_cmp);
+	if (files->n > 1)
+		qsort(files->v, files->n, sizeof(*files->v), stream_name_cmp);
 	while (files->n > STREAM_MAX_FILES)
 		free(files->v[--files->n]);
 	return SL_OK;
@@ -583,15 +584,13 @@ cli_cmd_stream(int argc, char **argv)
 	}
 	if (stat(s.src, &st) != 0 || !S_ISDIR(st.st_mode)) {
 		sl_error("source '%s' is not a directory", s.src);
-		return EXIT_USAGE;
-	}
-	if (sl_mpi_launched()) {
+		code = EXIT_USAGE;
+	} else if (sl_mpi_launched()) {
 		sl_error("'sluice stream' runs its own workers on this machine; "
 			 "under mpirun use 'sluice cluster' (a later version "
 			 "takes streams there)");
-		return EXIT_USAGE;
-	}
-	if ((code = stream_open(&s, &err)) != SL_OK ||
+		code = EXIT_USAGE;
+	} else if ((code = stream_open(&s, &err)) != SL_OK ||
 	    (code = sl_sink_open(&s.sink, r.sink, s.ck, &err)) != SL_OK) {
 		sl_error("%s", err.buf);
 		code = code == SL_EUSAGE ? EXIT_USAGE : EXIT_JOB;
