@@ -38,7 +38,7 @@ typedef enum {
 	OPT_COORDINATOR, OPT_WAIT, OPT_JSON, OPT_LISTEN, OPT_STATE, OPT_MAX_RUNNING,
 	/* stream */
 	OPT_SOURCE, OPT_SINK, OPT_CHECKPOINT, OPT_TRIGGER, OPT_OUTPUT_MODE,
-	OPT_WATERMARK,
+	OPT_WATERMARK, OPT_MAX_BATCH,
 	OPT_COUNT /* options in cli_opts */
 } cli_opt_id;
 
@@ -79,6 +79,7 @@ typedef struct cli_run {
 				     its loop (cli/stream.c) */
 	bool append;              /* stream: --output-mode append */
 	const char *watermark;    /* stream: --watermark, or NULL */
+	uint64_t max_batch_records; /* stream: --max-batch-records, 0 none */
 	int64_t event_ms_max;     /* the last job's latest event time */
 	uint64_t last_records_in; /* the last job's JOB_DONE figures */
 	uint64_t last_records_out;

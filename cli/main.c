@@ -229,6 +229,10 @@ cli_parse_run(int argc, char **argv, cli_run *r, sl_job_ref *ref,
 			r->append = strcmp(val, "append") == 0;
 			break;
 		case OPT_WATERMARK: r->watermark = val; break;
+		case OPT_MAX_BATCH:
+			r->max_batch_records = cli_number(o->name, val, 1,
+							  UINT64_MAX / 2);
+			break;
 		case OPT_COORDINATOR: r->coordinator = val; break;
 		case OPT_WAIT: r->wait = true; break;
 		case OPT_JSON: r->json = true; break;

@@ -91,9 +91,14 @@ static const cli_opt cli_opts[] = {
 	    "the others wait in submission order"),
 	OPT(OPT_SOURCE, "source", 0, "URI",
 	    "stream: where events come from: file:DIR (new files of DIR, "
-	    "in name order)"),
+	    "in name order) or rate:N[,keys=K] (N generated events a "
+	    "second: key,ts,value)"),
 	OPT(OPT_SINK, "sink", 0, "URI",
-	    "stream: where each batch's result goes: file:DIR"),
+	    "stream: where each batch's result goes: file:DIR or "
+	    "sqlite:PATH?table=T"),
+	OPT(OPT_MAX_BATCH, "max-batch-records", 0, "N",
+	    "stream: events a batch takes at most (rate: source; a file: "
+	    "source takes whole files)"),
 	OPT(OPT_CHECKPOINT, "checkpoint", 0, "DIR",
 	    "stream: offsets, commits and state, to resume exactly once "
 	    "(required)"),
@@ -121,12 +126,12 @@ const cli_opt_id cli_run_ids[] = {
 	OPT_SLOTS, OPT_BIND, OPT_SHUFFLE, OPT_OVERWRITE, OPT_TOP,
 	OPT_VERBOSE, OPT_PROGRESS, OPT_COORDINATOR, OPT_WAIT, OPT_JSON,
 	OPT_SOURCE, OPT_SINK, OPT_CHECKPOINT, OPT_TRIGGER, OPT_OUTPUT_MODE,
-	OPT_WATERMARK, OPT_HELP,
+	OPT_WATERMARK, OPT_MAX_BATCH, OPT_HELP,
 };
 const size_t cli_run_nids = SL_ARRAY_LEN(cli_run_ids);
 const cli_opt_id cli_stream_only[] = {
 	OPT_SOURCE, OPT_SINK, OPT_CHECKPOINT, OPT_TRIGGER, OPT_OUTPUT_MODE,
-	OPT_WATERMARK,
+	OPT_WATERMARK, OPT_MAX_BATCH,
 };
 const size_t cli_stream_only_n = SL_ARRAY_LEN(cli_stream_only);
 const cli_opt_id cli_run_only[] = {

@@ -42,14 +42,14 @@
 #include "common/input.h"
 #include "common/procdir.h"
 #include "connectors/sink.h"
+#include "connectors/source.h"
 
 #define STREAM_FORMAT "sluice-checkpoint 1" /* first line of CK/meta */
-#define STREAM_MAX_FILES 100000 /* files of one batch */
 
 /* A stream being run: its paths and where it is. */
 typedef struct stream {
 	cli_run *r;
-	const char *src;      /* the source directory */
+	sl_source *source;    /* --source */
 	sl_sink *sink;        /* --sink */
 	const char *ck;       /* the checkpoint directory */
 	int64_t every_ms;     /* trigger interval; 0 for once/available-now */
@@ -58,7 +58,8 @@ typedef struct stream {
 	int64_t delay_ms;     /* --watermark, -1 without (complete mode) */
 	int64_t wm;           /* the watermark after the last commit, or
 				 SL_NO_WATERMARK */
-	sl_buf last_file;     /* the last source file taken, "" for none */
+	sl_buf last;          /* the offsets of the last committed batch, ""
+				 for none */
 	int lock_fd;
 } stream;
 
@@ -170,12 +171,12 @@ out:
 	return rv;
 }
 
-/* The files of batch n, from its offset log entry ("file NAME" lines). */
+/* The offsets of batch n (the source's text, after the format line). */
 static int
-stream_logged_files(stream *s, uint64_t n, sl_strlist *files, sl_buf *err)
+stream_offsets(stream *s, uint64_t n, sl_buf *offsets, sl_buf *err)
 {
 	sl_buf path = SL_BUF_INIT, text = SL_BUF_INIT;
-	char *line, *save = NULL;
+	size_t hl = strlen(STREAM_FORMAT "\n");
 	int rv;
 
 	sl_buf_addf(&path, "%s/offsets/%010llu", s->ck, (unsigned long long)n);
@@ -185,67 +186,18 @@ stream_logged_files(stream *s, uint64_t n, sl_strlist *files, sl_buf *err)
 			    "log but not in the offset log", s->ck,
 			    (unsigned long long)n);
 		rv = SL_EIO;
+	} else if (rv == SL_OK && (text.len < hl ||
+				   memcmp(text.buf, STREAM_FORMAT "\n", hl))) {
+		sl_buf_addf(err, "checkpoint '%s': '%s' is not an offset log "
+			    "entry of this version", s->ck, path.buf);
+		rv = SL_EIO;
 	}
-	for (line = rv == SL_OK ? strtok_r(text.buf, "\n", &save) : NULL;
-	     line && rv == SL_OK; line = strtok_r(NULL, "\n", &save)) {
-		if (strncmp(line, "file ", 5) == 0 && strchr(line + 5, '/') == NULL &&
-		    line[5] != '\0')
-			rv = sl_strlist_add(files, line + 5);
-		else if (strcmp(line, STREAM_FORMAT) != 0)
-			rv = SL_EIO;
-		if (rv == SL_EIO)
-			sl_buf_addf(err, "checkpoint '%s': a bad line in '%s'",
-				    s->ck, path.buf);
-	}
+	sl_buf_reset(offsets);
+	if (rv == SL_OK)
+		sl_buf_addstr(offsets, text.buf + hl);
 	sl_buf_release(&path);
 	sl_buf_release(&text);
 	return rv;
-}
-
-static int
-stream_name_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/*
- * The source's files after the last one taken, in name order, at most
- * STREAM_MAX_FILES: regular files whose names do not start with '.' or
- * '_' (a writer's temporary names; files are expected to appear whole,
- * by rename).
- */
-static int
-stream_new_files(stream *s, sl_strlist *files, sl_buf *err)
-{
-	DIR *d = opendir(s->src);
-	struct dirent *e;
-	struct stat st;
-	sl_buf path = SL_BUF_INIT;
-	int rv = SL_OK;
-
-	if (d == NULL) {
-		sl_buf_addf(err, "source '%s': %s", s->src, strerror(errno));
-		return SL_EIO;
-	}
-	while ((e = readdir(d)) != NULL && rv == SL_OK) {
-		if (e->d_name[0] == '.' || e->d_name[0] == '_' ||
-		    strcmp(e->d_name, s->last_file.buf) <= 0)
-			continue;
-		sl_buf_reset(&path);
-		sl_buf_addf(&path, "%s/%s", s->src, e->d_name);
-		if (stat(path.buf, &st) != 0 || !S_ISREG(st.st_mode))
-			continue;
-		rv = sl_strlist_add(files, e->d_name);
-	}
-	closedir(d);
-	sl_buf_release(&path);
-	if (rv != SL_OK)
-		return rv;
-	if (files->n > 1)
-		qsort(files->v, files->n, sizeof(*files->v), stream_name_cmp);
-	while (files->n > STREAM_MAX_FILES)
-		free(files->v[--files->n]);
-	return SL_OK;
 }
 
 /* The bytes of the files of dir. */
@@ -319,25 +271,20 @@ stream_progress(stream *s, uint64_t n, size_t nfiles, const char *state)
  * n-1, its result into SINK/batch-n, then the commit. The exit status.
  */
 static int
-stream_batch(cli_coord_rt *rt, stream *s, uint64_t n, sl_strlist *files,
+stream_batch(cli_coord_rt *rt, stream *s, uint64_t n, const char *offsets,
 	     sl_local_cluster *lc)
 {
 	cli_run *r = s->r;
 	sl_buf out = SL_BUF_INIT, in = SL_BUF_INIT, so = SL_BUF_INIT;
 	sl_buf err = SL_BUF_INIT, name = SL_BUF_INIT, commit = SL_BUF_INIT;
 	sl_buf cdir = SL_BUF_INIT;
-	char **paths = calloc(files->n, sizeof(*paths));
+	sl_strlist files = { 0 };
 	int64_t wm;
-	size_t i;
 	int code = EXIT_JOB;
 
-	if (paths == NULL)
+	if (sl_source_inputs(s->source, n, offsets, &files, &err) != SL_OK) {
+		sl_error("%s", err.buf);
 		goto out;
-	for (i = 0; i < files->n; i++) {
-		sl_buf p = SL_BUF_INIT;
-
-		sl_buf_addf(&p, "%s/%s", s->src, files->v[i]);
-		paths[i] = sl_buf_detach(&p, NULL);
 	}
 	sl_sink_batch_dir(s->sink, n, &out);
 	if (n > 1)
@@ -348,8 +295,8 @@ stream_batch(cli_coord_rt *rt, stream *s, uint64_t n, sl_strlist *files,
 		sl_error("%s", err.buf);
 		goto out;
 	}
-	r->inputs = paths;
-	r->ninputs = (uint32_t)files->n;
+	r->inputs = files.v;
+	r->ninputs = (uint32_t)files.n;
 	r->output = out.buf;
 	r->overwrite = true; /* a batch run again replaces its own output */
 	r->spec.state_in = in.buf;
@@ -388,19 +335,18 @@ stream_batch(cli_coord_rt *rt, stream *s, uint64_t n, sl_strlist *files,
 	}
 	s->committed = n;
 	s->wm = wm;
-	sl_buf_reset(&s->last_file);
-	sl_buf_addstr(&s->last_file, files->v[files->n - 1]);
+	sl_buf_reset(&s->last);
+	sl_buf_addstr(&s->last, offsets);
+	sl_source_done(s->source, n);
 	/* Batch n-1's state is not needed once n is committed. */
 	if (in.len && sl_rmtree(in.buf, &err) != SL_OK)
 		sl_warn("%s", err.buf);
-	stream_progress(s, n, files->n, so.buf);
-	sl_info("stream: batch %llu committed: %zu file(s) to %s",
-		(unsigned long long)n, files->n, files->v[files->n - 1]);
+	stream_progress(s, n, files.n, so.buf);
+	sl_info("stream: batch %llu committed: %zu input file(s)",
+		(unsigned long long)n, files.n);
 	code = 0;
 out:
-	for (i = 0; paths && i < files->n; i++)
-		free(paths[i]);
-	free(paths);
+	sl_strlist_release(&files);
 	r->inputs = NULL;
 	r->ninputs = 0;
 	r->output = NULL;
@@ -430,21 +376,15 @@ static int
 stream_loop(cli_coord_rt *rt, cli_run *r, sl_local_cluster *lc)
 {
 	stream *s = (stream *)r->stream_state;
-	sl_strlist files = { 0 };
-	sl_buf err = SL_BUF_INIT;
+	sl_buf err = SL_BUF_INIT, next = SL_BUF_INIT, text = SL_BUF_INIT;
+	sl_buf dir = SL_BUF_INIT, name = SL_BUF_INIT;
 	uint64_t logged, n;
-	int code = 0;
+	int code = EXIT_JOB;
 
-	sl_buf_reset(&s->last_file);
-	if (s->committed && stream_logged_files(s, s->committed, &files,
-						&err) == SL_OK && files.n)
-		sl_buf_addstr(&s->last_file, files.v[files.n - 1]);
-	if (err.len) {
-		sl_error("%s", err.buf);
-		code = EXIT_JOB;
-		goto out;
-	}
-	sl_strlist_release(&files);
+	sl_buf_reset(&s->last);
+	if (s->committed &&
+	    stream_offsets(s, s->committed, &s->last, &err) != SL_OK)
+		goto fail;
 	/* The sink holds the last committed batch, whatever the last run's
 	 * end was (a file sink's manifest may lag its commit log). */
 	if (s->committed &&
@@ -452,38 +392,26 @@ stream_loop(cli_coord_rt *rt, cli_run *r, sl_local_cluster *lc)
 				   .n = s->committed,
 				   .partitions = r->spec.partitions,
 				   .output = r->job->output,
-				   .complete = !r->append }, &err) != SL_OK) {
-		sl_error("%s", err.buf);
-		code = EXIT_JOB;
-		goto out;
-	}
+				   .complete = !r->append }, &err) != SL_OK)
+		goto fail;
 	/* A batch logged but not committed runs again, as it was. */
-	sl_buf_addf(&err, "%s/offsets", s->ck);
-	logged = stream_last_entry(err.buf);
-	sl_buf_reset(&err);
+	sl_buf_addf(&dir, "%s/offsets", s->ck);
+	logged = stream_last_entry(dir.buf);
 	if (logged > s->committed) {
 		n = s->committed + 1;
-		if (stream_logged_files(s, n, &files, &err) != SL_OK) {
-			sl_error("%s", err.buf);
-			code = EXIT_JOB;
-			goto out;
-		}
+		if (stream_offsets(s, n, &next, &err) != SL_OK)
+			goto fail;
 		sl_info("stream: batch %llu again, as logged",
 			(unsigned long long)n);
-		if (files.n && (code = stream_batch(rt, s, n, &files, lc)) != 0)
+		if ((code = stream_batch(rt, s, n, next.buf, lc)) != 0)
 			goto out;
-		sl_strlist_release(&files);
 	}
+	code = 0;
 	while (!cli_stop) {
-		sl_buf text = SL_BUF_INIT, dir = SL_BUF_INIT, name = SL_BUF_INIT;
-		size_t i;
-
-		if (stream_new_files(s, &files, &err) != SL_OK) {
-			sl_error("%s", err.buf);
-			code = EXIT_JOB;
-			break;
-		}
-		if (files.n == 0) {
+		if (sl_source_plan(s->source, s->last.buf, r->max_batch_records,
+				   &next, &err) != SL_OK)
+			goto fail;
+		if (next.len == 0) {
 			if (s->every_ms == 0)
 				break; /* once, available-now: all taken */
 			stream_sleep(s->every_ms);
@@ -491,49 +419,36 @@ stream_loop(cli_coord_rt *rt, cli_run *r, sl_local_cluster *lc)
 		}
 		/* The batch's offsets, durably, before anything of it runs. */
 		n = s->committed + 1;
-		sl_buf_addf(&text, "%s\n", STREAM_FORMAT);
-		for (i = 0; i < files.n; i++)
-			sl_buf_addf(&text, "file %s\n", files.v[i]);
-		sl_buf_addf(&dir, "%s/offsets", s->ck);
+		sl_buf_reset(&text);
+		sl_buf_addf(&text, "%s\n%s", STREAM_FORMAT, next.buf);
+		sl_buf_reset(&name);
 		sl_buf_addf(&name, "%010llu", (unsigned long long)n);
-		if (sl_write_file(dir.buf, name.buf, text.buf, &err) !=
-		    SL_OK) {
-			sl_error("%s", err.buf);
-			code = EXIT_JOB;
-		} else {
-			code = stream_batch(rt, s, n, &files, lc);
-		}
-		sl_buf_release(&text);
-		sl_buf_release(&dir);
-		sl_buf_release(&name);
-		sl_strlist_release(&files);
-		if (code != 0 || s->once)
+		if (sl_write_file(dir.buf, name.buf, text.buf, &err) != SL_OK)
+			goto fail;
+		if ((code = stream_batch(rt, s, n, next.buf, lc)) != 0 ||
+		    s->once)
 			break;
 		if (s->every_ms)
 			stream_sleep(s->every_ms);
 	}
+	goto out;
+fail:
+	sl_error("%s", err.buf);
+	code = EXIT_JOB;
 out:
-	sl_strlist_release(&files);
 	sl_buf_release(&err);
+	sl_buf_release(&next);
+	sl_buf_release(&text);
+	sl_buf_release(&dir);
+	sl_buf_release(&name);
 	return code;
-}
-
-/* The source "file:DIR" -> DIR, or a usage error. */
-static const char *
-stream_file_uri(const char *uri)
-{
-	if (strncmp(uri, "file:", 5) != 0 || uri[5] == '\0')
-		cli_usage_error("--source: '%s' is not file:DIR (the only "
-				"source of this version)", uri);
-	return uri + 5;
 }
 
 int
 cli_cmd_stream(int argc, char **argv)
 {
-	stream s = { .last_file = SL_BUF_INIT, .lock_fd = -1 };
+	stream s = { .last = SL_BUF_INIT, .lock_fd = -1 };
 	sl_buf err = SL_BUF_INIT;
-	struct stat st;
 	cli_run r;
 	sl_job_ref ref;
 	int code;
@@ -552,7 +467,6 @@ cli_cmd_stream(int argc, char **argv)
 	if (r.spec.partitions == 0)
 		r.spec.partitions = r.workers;
 	s.r = &r;
-	s.src = stream_file_uri(r.source);
 	s.ck = r.checkpoint;
 	if (r.job->combine == NULL)
 		cli_usage_error("job '%s' has no combine: a stream keeps its "
@@ -582,16 +496,17 @@ cli_cmd_stream(int argc, char **argv)
 					"1s, 100ms), once or available-now",
 					r.trigger);
 	}
-	if (stat(s.src, &st) != 0 || !S_ISDIR(st.st_mode)) {
-		sl_error("source '%s' is not a directory", s.src);
-		code = EXIT_USAGE;
-	} else if (sl_mpi_launched()) {
+	if (sl_mpi_launched()) {
 		sl_error("'sluice stream' runs its own workers on this machine; "
 			 "under mpirun use 'sluice cluster' (a later version "
 			 "takes streams there)");
 		code = EXIT_USAGE;
-	} else if ((code = stream_open(&s, &err)) != SL_OK ||
-	    (code = sl_sink_open(&s.sink, r.sink, s.ck, &err)) != SL_OK) {
+	} else if ((code = sl_mkdirs(s.ck, 0755, &err)) != SL_OK ||
+		   /* the URIs are checked before the checkpoint is made */
+		   (code = sl_source_open(&s.source, r.source, s.ck, &err)) !=
+			   SL_OK ||
+		   (code = sl_sink_open(&s.sink, r.sink, s.ck, &err)) != SL_OK ||
+		   (code = stream_open(&s, &err)) != SL_OK) {
 		sl_error("%s", err.buf);
 		code = code == SL_EUSAGE ? EXIT_USAGE : EXIT_JOB;
 	} else {
@@ -604,9 +519,10 @@ cli_cmd_stream(int argc, char **argv)
 				(int)cli_stop, (unsigned long long)s.committed);
 	}
 	sl_sink_close(s.sink);
+	sl_source_close(s.source);
 	if (s.lock_fd >= 0)
 		close(s.lock_fd);
-	sl_buf_release(&s.last_file);
+	sl_buf_release(&s.last);
 	sl_buf_release(&err);
 	sl_job_unload(&ref);
 	free(r.opts);

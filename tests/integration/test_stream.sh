@@ -266,6 +266,49 @@ usage_error "a sqlite table of sluice's" "not _sluice" \
 	--sink "sqlite:$T/db.sqlite?table=_sluice_batches" \
 	--checkpoint "$T/o.ck"
 
+# --- the rate source: generated events, replayable from their offsets --------
+
+# 3000 events a second into 1 s windows, batches of at most 400, a kill -9
+# in the middle, then SIGTERM: the last batch (complete mode) counts each
+# event of the offset log once: its counts add up to the last offset, its
+# sums of value (i % 1000) to the sum over those events.
+RATE="window --key key --time ts --time-unit ms --window tumbling:1s --agg count,sum:value"
+rate_run() {
+	# shellcheck disable=SC2086
+	"$SLUICE" stream $RATE --source rate:3000,keys=50 \
+		--sink "file:$T/rate" --checkpoint "$T/rate.ck" --trigger 100ms \
+		--max-batch-records 400 --partitions 2 --workers 2 \
+		2>>"$T/rate.err" &
+	pid=$!
+	sleep "$1"
+	kill "$2" $pid
+	wait $pid 2>/dev/null
+}
+rate_run 1.2 -9
+rate_run 1.2 -TERM
+last=$(ls "$T/rate.ck/commits" | tail -n 1)
+cat "$T/rate.ck"/offsets/* | grep '^rate ' >"$T/rate.offs"
+check "rate: the offsets follow each other, 400 events a batch at most" \
+	awk '{ if (NR > 1 && $3 != to) exit 1; if ($4 - $3 > 400) exit 1;
+		if ($2 != start && NR > 1) exit 1; start = $2; to = $4 }' \
+	"$T/rate.offs"
+to=$(sed -n "s/^rate [0-9]* [0-9]* \([0-9]*\)$/\1/p" \
+	"$T/rate.ck/offsets/$last")
+cat "$T/rate/batch-$last"/part-* | grep -v '^key,' |
+	awk -F, '{ n += $4; v += $5 } END { print n, v }' >"$T/rate.got"
+awk -v to="$to" 'BEGIN { for (i = 0; i < to; i++) v += i % 1000; print to, v }' \
+	>"$T/rate.want"
+check "rate: the last batch took events ($to)" test "${to:-0}" -gt 400
+check_eq "rate: after a kill -9 and SIGTERM, each event counted once" \
+	"$T/rate.want" "$T/rate.got"
+check "rate: more than a few batches ran" test "$(ls "$T/rate.ck/commits" | wc -l)" -ge 3
+check "rate: the generated inputs go once committed" \
+	test "$(ls "$T/rate.ck/source" | grep -c '\.csv$')" -le 1
+for bad in rate:0 rate:x rate:10,keys=0 rate:10,k=3 rate:-5; do
+	usage_error "source '$bad'" "rate:N" stream wordcount --source "$bad" \
+		--sink "file:$T/o" --checkpoint "$T/o2.ck"
+done
+
 # --- SIGTERM: the batch in flight commits, then the stream stops --------------
 
 add_files 50 52
@@ -283,7 +326,7 @@ check_batches "SIGTERM: the batch in flight committed" "$T/k" "$T/k.ck" \
 
 # --- bad cases ------------------------------------------------------------------
 
-usage_error "a source that is not file:" "file:DIR" stream wordcount \
+usage_error "an unknown source" "unknown source 'kafka:x'" stream wordcount \
 	--source "kafka:x" --sink "file:$T/o" --checkpoint "$T/o.ck"
 usage_error "an unknown sink" "unknown sink 'kafka:x'" stream wordcount \
 	--source "file:$SRC" --sink "kafka:x" --checkpoint "$T/o.ck"

@@ -1,0 +1,61 @@
+/*
+ * source.c - the table of a stream's sources, and the calls that
+ * dispatch to them; see source.h.
+ */
+#include "source.h"
+
+#include <string.h>
+
+static const sl_source_ops *const source_table[] = {
+	&sl_source_file,
+	&sl_source_rate,
+};
+
+int
+sl_source_open(sl_source **out, const char *uri, const char *ck,
+	       sl_buf *err)
+{
+	size_t i, n;
+
+	*out = NULL;
+	for (i = 0; i < SL_ARRAY_LEN(source_table); i++) {
+		n = strlen(source_table[i]->scheme);
+		if (strncmp(uri, source_table[i]->scheme, n) == 0 &&
+		    uri[n] == ':')
+			return source_table[i]->open(out, uri + n + 1, ck, err);
+	}
+	sl_buf_addf(err, "unknown source '%s': one of", uri);
+	for (i = 0; i < SL_ARRAY_LEN(source_table); i++)
+		sl_buf_addf(err, "%s %s", i ? "," : "",
+			    source_table[i]->syntax);
+	return SL_EUSAGE;
+}
+
+int
+sl_source_plan(sl_source *s, const char *last, uint64_t max_records,
+	       sl_buf *next, sl_buf *err)
+{
+	sl_buf_reset(next);
+	return s->ops->plan(s, last, max_records, next, err);
+}
+
+int
+sl_source_inputs(sl_source *s, uint64_t n, const char *offsets,
+		 sl_strlist *files, sl_buf *err)
+{
+	return s->ops->inputs(s, n, offsets, files, err);
+}
+
+void
+sl_source_done(sl_source *s, uint64_t n)
+{
+	if (s->ops->done)
+		s->ops->done(s, n);
+}
+
+void
+sl_source_close(sl_source *s)
+{
+	if (s)
+		s->ops->close(s);
+}

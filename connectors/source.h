@@ -1,0 +1,62 @@
+/*
+ * source.h - where a stream's events come from: one interface, one file
+ * a system (connectors/file.c, connectors/rate.c), the table in source.c.
+ *
+ * A source is replayable: it names what a batch takes by offsets, a text
+ * the stream logs durably before the batch runs (CK/offsets/N), and it
+ * can give the batch's input files again from those offsets alone, as
+ * the same bytes, after any crash. plan() says what comes after the last
+ * batch's offsets; inputs() gives the files of a batch's offsets (made
+ * if need be); done() lets go of what inputs() made, once the batch is
+ * committed.
+ *
+ * Not thread-safe: the stream's driver uses a source. Adding a source: a
+ * file with its sl_source_ops, one line in source.c's table.
+ */
+#ifndef SL_SOURCE_H
+#define SL_SOURCE_H
+
+#include "sl_impl.h"
+#include "common/input.h" /* sl_strlist */
+
+typedef struct sl_source sl_source;
+
+typedef struct sl_source_ops {
+	const char *scheme;      /* the URI's "scheme:" */
+	const char *syntax;      /* its form, for messages */
+	/* where: the URI after "scheme:"; ck: the checkpoint directory */
+	int (*open)(sl_source **out, const char *where, const char *ck,
+		    sl_buf *err);
+	/* the offsets after last ("" for the first batch) into next, left
+	 * empty when nothing is new; max_records caps a batch (0: none) */
+	int (*plan)(sl_source *s, const char *last, uint64_t max_records,
+		    sl_buf *next, sl_buf *err);
+	/* the input files of batch n of these offsets, into files */
+	int (*inputs)(sl_source *s, uint64_t n, const char *offsets,
+		      sl_strlist *files, sl_buf *err);
+	void (*done)(sl_source *s, uint64_t n);
+	void (*close)(sl_source *s);
+} sl_source_ops;
+
+struct sl_source {
+	const sl_source_ops *ops;
+};
+
+/*
+ * Opens the source of uri ("file:DIR", "rate:N[,keys=K]"). SL_OK and
+ * *out; SL_EUSAGE for an unknown scheme or a bad URI, SL_EIO, with the
+ * reason in err.
+ */
+int sl_source_open(sl_source **out, const char *uri, const char *ck,
+		   sl_buf *err);
+int sl_source_plan(sl_source *s, const char *last, uint64_t max_records,
+		   sl_buf *next, sl_buf *err);
+int sl_source_inputs(sl_source *s, uint64_t n, const char *offsets,
+		     sl_strlist *files, sl_buf *err);
+void sl_source_done(sl_source *s, uint64_t n);
+/* NULL-safe. */
+void sl_source_close(sl_source *s);
+
+extern const sl_source_ops sl_source_file, sl_source_rate;
+
+#endif
