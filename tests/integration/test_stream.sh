@@ -212,6 +212,30 @@ check_same_output "after the kills: the last batch counts every file once" \
 check "the kills left no process behind" \
 	test -z "$(pgrep -f "checkpoint $T/k.ck" || true)"
 
+# --- kill -9 of a worker mid-batch: the batch engine runs its tasks again ------
+
+add_files 40 43
+SLUICE_FAULT=reduce-sleep=800 "$SLUICE" stream wordcount \
+	--source "file:$SRC" --sink "file:$T/k" --checkpoint "$T/k.ck" \
+	--trigger once --partitions 2 --workers 2 2>"$T/wk.err" &
+pid=$!
+# a worker process of this stream, once its reduces hold their slots
+wk=
+n=0
+while [ -z "$wk" ] && [ $n -lt 200 ]; do
+	sleep 0.05
+	wk=$(pgrep -P $pid -f 'sluice worker' | head -n 1)
+	n=$((n + 1))
+done
+sleep 0.5
+[ -n "$wk" ] && kill -9 "$wk"
+RC=0
+wait $pid || RC=$?
+check "a worker killed mid-batch: one was found and killed" \
+	grep -q "killed by signal 9" "$T/wk.err"
+check "a worker killed mid-batch: the stream goes on (exit 0)" test "$RC" -eq 0
+check_batches "a worker killed mid-batch" "$T/k" "$T/k.ck" wordcount
+
 # --- the SQLite sink: rows and the batch's mark in one transaction --------------
 
 # kill -9 again, into a database: the table ends as the batch run over
@@ -234,6 +258,10 @@ run_sluice stream wordcount --source "file:$SRC" \
 expect_rc "sqlite sink after 6 kill -9: the restart drains the source" 0
 sqlite3 -separator "$TAB" "$T/db.sqlite" \
 	"SELECT key, value FROM words;" | LC_ALL=C sort >"$T/sq.got"
+rm -rf "$T/all"
+# shellcheck disable=SC2046
+"$SLUICE" run wordcount $(ls "$SRC"/f*.txt) -o "$T/all" --partitions 2 \
+	--workers 2 2>/dev/null
 cat_parts "$T/all" | LC_ALL=C sort >"$T/sq.want"
 check_eq "sqlite sink: the table is the count of every file once" \
 	"$T/sq.want" "$T/sq.got"
