@@ -224,13 +224,17 @@ stream_dir_bytes(const char *dir)
 
 /*
  * One line of CK/progress.jsonl for committed batch n: what it read and
- * wrote, how long it took, the watermark it leaves, its state's size.
+ * wrote, how long it took, the watermark it leaves, its state's size,
+ * and for a source that knows when its events arrived the latency from
+ * then to the commit (of its newest and oldest events).
  * Appended after the commit: a crash in between loses the line, never
  * doubles it.
  */
 static void
-stream_progress(stream *s, uint64_t n, size_t nfiles, const char *state)
+stream_progress(stream *s, uint64_t n, size_t nfiles, const char *state,
+		const char *offsets)
 {
+	int64_t oldest, newest, now_ms;
 	const cli_run *r = s->r;
 	struct timespec now;
 	sl_buf path = SL_BUF_INIT;
@@ -250,6 +254,16 @@ stream_progress(stream *s, uint64_t n, size_t nfiles, const char *state)
 				   now.tv_nsec / 1000000));
 	if (o && s->wm != SL_NO_WATERMARK)
 		json_object_set_new(o, "watermark_ms", json_integer(s->wm));
+	/* Event to sink: from the arrival of the batch's newest and oldest
+	 * events to its commit (sources that know when events arrived). */
+	now_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+	if (o && sl_source_arrivals(s->source, offsets, &oldest, &newest) ==
+			 SL_OK) {
+		json_object_set_new(o, "latency_min_ms",
+				    json_integer(now_ms - newest));
+		json_object_set_new(o, "latency_max_ms",
+				    json_integer(now_ms - oldest));
+	}
 	line = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	sl_buf_addf(&path, "%s/progress.jsonl", s->ck);
 	fd = open(path.buf, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
@@ -341,7 +355,7 @@ stream_batch(cli_coord_rt *rt, stream *s, uint64_t n, const char *offsets,
 	/* Batch n-1's state is not needed once n is committed. */
 	if (in.len && sl_rmtree(in.buf, &err) != SL_OK)
 		sl_warn("%s", err.buf);
-	stream_progress(s, n, files.n, so.buf);
+	stream_progress(s, n, files.n, so.buf, offsets);
 	sl_info("stream: batch %llu committed: %zu input file(s)",
 		(unsigned long long)n, files.n);
 	code = 0;

@@ -12,7 +12,8 @@
  * its first open on. A batch takes the events whose time has come, at
  * most --max-batch-records. Its input file, CK/source/batch-N.csv, is
  * made from the offsets alone, so a replay makes the same bytes; it goes
- * once the batch is committed.
+ * once the batch is committed. An event arrives at its time: the
+ * stream's event-to-sink latency is its commit's time less that.
  */
 #include "source.h"
 
@@ -222,6 +223,22 @@ rate_done(sl_source *s, uint64_t n)
 	sl_buf_release(&path);
 }
 
+/* An event arrives at its event time: it is made then. */
+static int
+rate_arrivals(sl_source *s, const char *offsets, int64_t *oldest,
+	      int64_t *newest)
+{
+	rate_source *r = (rate_source *)s;
+	unsigned long long from, to;
+	long long start;
+
+	if (!rate_parse(offsets, &start, &from, &to) || from == to)
+		return SL_EINVAL;
+	*oldest = start + (int64_t)(from * 1000 / r->per_s);
+	*newest = start + (int64_t)((to - 1) * 1000 / r->per_s);
+	return SL_OK;
+}
+
 static void
 rate_close(sl_source *s)
 {
@@ -238,5 +255,6 @@ const sl_source_ops sl_source_rate = {
 	.plan = rate_plan,
 	.inputs = rate_inputs,
 	.done = rate_done,
+	.arrivals = rate_arrivals,
 	.close = rate_close,
 };

@@ -53,6 +53,15 @@ sl_source_done(sl_source *s, uint64_t n)
 		s->ops->done(s, n);
 }
 
+int
+sl_source_arrivals(sl_source *s, const char *offsets, int64_t *oldest,
+		   int64_t *newest)
+{
+	if (s->ops->arrivals == NULL)
+		return SL_ENOTFOUND;
+	return s->ops->arrivals(s, offsets, oldest, newest);
+}
+
 void
 sl_source_close(sl_source *s)
 {

@@ -35,6 +35,10 @@ typedef struct sl_source_ops {
 	int (*inputs)(sl_source *s, uint64_t n, const char *offsets,
 		      sl_strlist *files, sl_buf *err);
 	void (*done)(sl_source *s, uint64_t n);
+	/* optional: when the events of these offsets arrived (ms since the
+	 * epoch), the oldest and the newest, for the stream's latency */
+	int (*arrivals)(sl_source *s, const char *offsets, int64_t *oldest,
+			int64_t *newest);
 	void (*close)(sl_source *s);
 } sl_source_ops;
 
@@ -54,6 +58,10 @@ int sl_source_plan(sl_source *s, const char *last, uint64_t max_records,
 int sl_source_inputs(sl_source *s, uint64_t n, const char *offsets,
 		     sl_strlist *files, sl_buf *err);
 void sl_source_done(sl_source *s, uint64_t n);
+/* SL_OK and the arrival times of the offsets' events, or SL_ENOTFOUND
+ * when the source cannot tell (file:). */
+int sl_source_arrivals(sl_source *s, const char *offsets, int64_t *oldest,
+		       int64_t *newest);
 /* NULL-safe. */
 void sl_source_close(sl_source *s);
 

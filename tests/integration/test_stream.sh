@@ -330,6 +330,12 @@ check "rate: the last batch took events ($to)" test "${to:-0}" -gt 400
 check_eq "rate: after a kill -9 and SIGTERM, each event counted once" \
 	"$T/rate.want" "$T/rate.got"
 check "rate: more than a few batches ran" test "$(ls "$T/rate.ck/commits" | wc -l)" -ge 3
+check "rate: progress.jsonl has each batch's event-to-sink latency" \
+	awk -F'[:,}]' '{ lo = -1; hi = -1
+		for (i = 1; i < NF; i++) {
+			if ($i == "\"latency_min_ms\"") lo = $(i + 1)
+			if ($i == "\"latency_max_ms\"") hi = $(i + 1) }
+		if (lo < 0 || hi < lo) exit 1 }' "$T/rate.ck/progress.jsonl"
 check "rate: the generated inputs go once committed" \
 	test "$(ls "$T/rate.ck/source" | grep -c '\.csv$')" -le 1
 for bad in rate:0 rate:x rate:10,keys=0 rate:10,k=3 rate:-5; do
