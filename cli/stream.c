@@ -200,6 +200,40 @@ stream_offsets(stream *s, uint64_t n, sl_buf *offsets, sl_buf *err)
 	return rv;
 }
 
+#define STREAM_SINK_TRIES 4 /* attempts of a sink's commit, 0.1 s, 0.2 s,
+				0.4 s apart, before the stream stops */
+
+static void stream_sleep(int64_t ms);
+
+/*
+ * Has the sink take batch n, trying again after a failure (a database
+ * busy or briefly unwritable), then giving up with the last reason: the
+ * batch stays logged and uncommitted, and a restart tries it again.
+ */
+static int
+stream_sink_commit(stream *s, uint64_t n, sl_buf *err)
+{
+	const cli_run *r = s->r;
+	sl_sink_batch b = { .n = n, .partitions = r->spec.partitions,
+			    .output = r->job->output, .complete = !r->append };
+	int tries, rv = SL_OK;
+
+	for (tries = 1; tries <= STREAM_SINK_TRIES; tries++) {
+		sl_buf_reset(err);
+		if ((rv = sl_sink_commit(s->sink, &b, err)) == SL_OK)
+			return SL_OK;
+		if (tries < STREAM_SINK_TRIES) {
+			sl_warn("stream: batch %llu: %s; trying again",
+				(unsigned long long)n, err->buf);
+			stream_sleep(100LL << (tries - 1));
+		}
+	}
+	sl_buf_addf(err, " (batch %llu, after %d attempts; it stays logged "
+		    "and runs again at the next start)", (unsigned long long)n,
+		    STREAM_SINK_TRIES);
+	return rv;
+}
+
 /* The bytes of the files of dir. */
 static uint64_t
 stream_dir_bytes(const char *dir)
@@ -335,10 +369,7 @@ stream_batch(cli_coord_rt *rt, stream *s, uint64_t n, const char *offsets,
 		sl_buf_addf(&commit, "watermark %lld\n", (long long)wm);
 	code = EXIT_JOB;
 	if (sl_write_file(so.buf, "_SUCCESS", "", &err) != SL_OK ||
-	    sl_sink_commit(s->sink, &(sl_sink_batch){
-				    .n = n, .partitions = r->spec.partitions,
-				    .output = r->job->output,
-				    .complete = !r->append }, &err) != SL_OK) {
+	    stream_sink_commit(s, n, &err) != SL_OK) {
 		sl_error("%s", err.buf);
 		goto out;
 	}
@@ -393,6 +424,7 @@ stream_loop(cli_coord_rt *rt, cli_run *r, sl_local_cluster *lc)
 	sl_buf err = SL_BUF_INIT, next = SL_BUF_INIT, text = SL_BUF_INIT;
 	sl_buf dir = SL_BUF_INIT, name = SL_BUF_INIT;
 	uint64_t logged, n;
+	bool away = false; /* the source failed its last plan */
 	int code = EXIT_JOB;
 
 	sl_buf_reset(&s->last);
@@ -401,12 +433,7 @@ stream_loop(cli_coord_rt *rt, cli_run *r, sl_local_cluster *lc)
 		goto fail;
 	/* The sink holds the last committed batch, whatever the last run's
 	 * end was (a file sink's manifest may lag its commit log). */
-	if (s->committed &&
-	    sl_sink_commit(s->sink, &(sl_sink_batch){
-				   .n = s->committed,
-				   .partitions = r->spec.partitions,
-				   .output = r->job->output,
-				   .complete = !r->append }, &err) != SL_OK)
+	if (s->committed && stream_sink_commit(s, s->committed, &err) != SL_OK)
 		goto fail;
 	/* A batch logged but not committed runs again, as it was. */
 	sl_buf_addf(&dir, "%s/offsets", s->ck);
@@ -423,8 +450,21 @@ stream_loop(cli_coord_rt *rt, cli_run *r, sl_local_cluster *lc)
 	code = 0;
 	while (!cli_stop) {
 		if (sl_source_plan(s->source, s->last.buf, r->max_batch_records,
-				   &next, &err) != SL_OK)
-			goto fail;
+				   &next, &err) != SL_OK) {
+			/* A source that is away may come back: a stream that
+			 * runs on waits for it, saying so once. */
+			if (s->every_ms == 0)
+				goto fail;
+			if (!away)
+				sl_warn("stream: %s; waiting for it", err.buf);
+			away = true;
+			sl_buf_reset(&err);
+			stream_sleep(s->every_ms);
+			continue;
+		}
+		if (away)
+			sl_warn("stream: the source is back");
+		away = false;
 		if (next.len == 0) {
 			if (s->every_ms == 0)
 				break; /* once, available-now: all taken */

@@ -294,6 +294,67 @@ usage_error "a sqlite table of sluice's" "not _sluice" \
 	--sink "sqlite:$T/db.sqlite?table=_sluice_batches" \
 	--checkpoint "$T/o.ck"
 
+# --- a sink that refuses, a source that goes away ---------------------------
+
+# A table of other columns refuses the batch's rows: after its retries the
+# stream stops (exit 1), the batch logged and not committed; once the
+# table is gone, a restart commits it, each file once.
+mkdir -p "$T/rsrc"
+gen_text 77 300 space >"$T/rsrc/a.txt"
+gen_text 78 300 space >"$T/rsrc/b.txt"
+sqlite3 "$T/refuse.db" "CREATE TABLE words (x);"
+run_sluice stream wordcount --source "file:$T/rsrc" \
+	--sink "sqlite:$T/refuse.db?table=words" --checkpoint "$T/refuse.ck" \
+	--trigger once --partitions 2 --workers 2
+expect_rc "a sink that refuses: exit status" 1
+expect_sluice_error "a sink that refuses: why, after its retries" \
+	"words.*after 4 attempts"
+check "a sink that refuses: the batch is logged, not committed" \
+	test -f "$T/refuse.ck/offsets/0000000001" -a \
+	! -f "$T/refuse.ck/commits/0000000001"
+sqlite3 "$T/refuse.db" "DROP TABLE words;"
+run_sluice stream wordcount --source "file:$T/rsrc" \
+	--sink "sqlite:$T/refuse.db?table=words" --checkpoint "$T/refuse.ck" \
+	--trigger once --partitions 2 --workers 2
+expect_rc "the sink fixed: the restart commits the batch" 0
+rm -rf "$T/rref"
+"$SLUICE" run wordcount "$T/rsrc/a.txt" "$T/rsrc/b.txt" -o "$T/rref" \
+	--partitions 2 2>/dev/null
+cat_parts "$T/rref" | LC_ALL=C sort >"$T/refuse.want"
+sqlite3 -separator "$TAB" "$T/refuse.db" "SELECT key, value FROM words;" |
+	LC_ALL=C sort >"$T/refuse.got"
+check_eq "the sink fixed: each file once" "$T/refuse.want" "$T/refuse.got"
+
+# The source directory goes away and comes back with a new file: the
+# stream waits, says so, and takes the file.
+"$SLUICE" stream wordcount --source "file:$T/rsrc" --sink "file:$T/away" \
+	--checkpoint "$T/away.ck" --trigger 100ms --partitions 2 --workers 2 \
+	2>"$T/away.err" &
+pid=$!
+n=0
+until [ -f "$T/away.ck/commits/0000000001" ] || [ $n -gt 200 ]; do
+	sleep 0.05
+	n=$((n + 1))
+done
+mv "$T/rsrc" "$T/rsrc.gone"
+sleep 0.5
+gen_text 79 300 space >"$T/rsrc.gone/c.txt"
+mv "$T/rsrc.gone" "$T/rsrc"
+n=0
+until [ -f "$T/away.ck/commits/0000000002" ] || [ $n -gt 200 ]; do
+	sleep 0.05
+	n=$((n + 1))
+done
+kill -TERM $pid
+RC=0
+wait $pid || RC=$?
+check "a source away and back: the stream went on (exit 0)" test "$RC" -eq 0
+check "a source away and back: it said so" grep -q "waiting for it" "$T/away.err"
+SRC_SAVE=$SRC
+SRC=$T/rsrc
+check_batches "a source away and back" "$T/away" "$T/away.ck" wordcount
+SRC=$SRC_SAVE
+
 # --- the rate source: generated events, replayable from their offsets --------
 
 # 3000 events a second into 1 s windows, batches of at most 400, a kill -9
