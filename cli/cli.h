@@ -85,6 +85,7 @@ typedef struct cli_run {
 	uint64_t last_records_out;
 	uint64_t last_elapsed_ms;
 	int64_t last_late;        /* its late_records counter */
+	int64_t last_bad;         /* its bad_records counter */
 	const char *coordinator;  /* submit: its endpoint */
 	bool wait;                /* submit --wait */
 	bool json;                /* submit --json */

@@ -745,10 +745,15 @@ cli_job(cli_coord_rt *rt, cli_run *r, sl_local_cluster *lc)
 	r->last_records_in = done.u.job_done.records_in;
 	r->last_records_out = done.u.job_done.records_out;
 	r->last_elapsed_ms = done.u.job_done.elapsed_ms;
-	r->last_late = 0;
-	for (i = 0; i < done.u.job_done.ncounters; i++)
-		if (strcmp(done.u.job_done.counters[i].name, "late_records") == 0)
-			r->last_late = done.u.job_done.counters[i].value;
+	r->last_late = r->last_bad = 0;
+	for (i = 0; i < done.u.job_done.ncounters; i++) {
+		const sl_counter *c = &done.u.job_done.counters[i];
+
+		if (strcmp(c->name, "late_records") == 0)
+			r->last_late = c->value;
+		else if (strcmp(c->name, "bad_records") == 0)
+			r->last_bad = c->value;
+	}
 	code = cli_job_done(r, &done);
 out:
 	cli_watch_release(&w.watch);

@@ -277,12 +277,13 @@ stream_progress(stream *s, uint64_t n, size_t nfiles, const char *state,
 	int fd;
 
 	clock_gettime(CLOCK_REALTIME, &now);
-	o = json_pack("{sIsIsIsIsIsIsIsI}", "batch", (json_int_t)n,
+	o = json_pack("{sIsIsIsIsIsIsIsIsI}", "batch", (json_int_t)n,
 		      "files", (json_int_t)nfiles, "input_rows",
 		      (json_int_t)r->last_records_in, "output_rows",
 		      (json_int_t)r->last_records_out, "duration_ms",
 		      (json_int_t)r->last_elapsed_ms, "late_records",
-		      (json_int_t)r->last_late, "state_bytes",
+		      (json_int_t)r->last_late, "bad_records",
+		      (json_int_t)r->last_bad, "state_bytes",
 		      (json_int_t)stream_dir_bytes(state), "committed_ms",
 		      (json_int_t)((int64_t)now.tv_sec * 1000 +
 				   now.tv_nsec / 1000000));
