@@ -136,7 +136,7 @@ stream_open(stream *s, sl_buf *err)
 	sl_buf_addf(&path, "%s/meta", s->ck);
 	rv = sl_read_file(path.buf, &have, err);
 	if (rv == SL_ENOTFOUND)
-		rv = sl_write_file(s->ck, "meta", want.buf, err);
+		rv = sl_write_file(s->ck, "meta", want.buf, want.len, err);
 	else if (rv == SL_OK && strcmp(have.buf, want.buf) != 0) {
 		sl_buf_addf(err, "checkpoint '%s' belongs to another stream: "
 			    "its job, options, partitions or source differ "
@@ -369,13 +369,14 @@ stream_batch(cli_coord_rt *rt, stream *s, uint64_t n, const char *offsets,
 	else
 		sl_buf_addf(&commit, "watermark %lld\n", (long long)wm);
 	code = EXIT_JOB;
-	if (sl_write_file(so.buf, "_SUCCESS", "", &err) != SL_OK ||
+	if (sl_write_file(so.buf, "_SUCCESS", "", 0, &err) != SL_OK ||
 	    stream_sink_commit(s, n, &err) != SL_OK) {
 		sl_error("%s", err.buf);
 		goto out;
 	}
 	sl_buf_addf(&cdir, "%s/commits", s->ck);
-	if (sl_write_file(cdir.buf, name.buf, commit.buf, &err) != SL_OK) {
+	if (sl_write_file(cdir.buf, name.buf, commit.buf, commit.len,
+			  &err) != SL_OK) {
 		sl_error("%s", err.buf);
 		goto out;
 	}
@@ -478,7 +479,8 @@ stream_loop(cli_coord_rt *rt, cli_run *r, sl_local_cluster *lc)
 		sl_buf_addf(&text, "%s\n%s", STREAM_FORMAT, next.buf);
 		sl_buf_reset(&name);
 		sl_buf_addf(&name, "%010llu", (unsigned long long)n);
-		if (sl_write_file(dir.buf, name.buf, text.buf, &err) != SL_OK)
+		if (sl_write_file(dir.buf, name.buf, text.buf, text.len,
+				  &err) != SL_OK)
 			goto fail;
 		if ((code = stream_batch(rt, s, n, next.buf, lc)) != 0 ||
 		    s->once)

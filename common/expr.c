@@ -162,6 +162,18 @@ expr_node_new(expr_parser *ps, expr_op op, bool cond, uint32_t a,
 static uint32_t expr_cond(expr_parser *ps);
 static uint32_t expr_value(expr_parser *ps);
 
+/* One level deeper, or false (an error) past EXPR_MAX_DEPTH; a true
+ * return is paired with ps->depth-- on the way out. */
+static bool
+expr_deeper(expr_parser *ps)
+{
+	if (++ps->depth <= EXPR_MAX_DEPTH)
+		return true;
+	ps->depth--;
+	expr_fail(ps, "nested more than %d deep", EXPR_MAX_DEPTH);
+	return false;
+}
+
 /* Checks that node i is a value (want_cond false) or a condition. */
 static bool
 expr_want(expr_parser *ps, uint32_t i, bool want_cond, const char *where)
@@ -303,10 +315,8 @@ expr_unary(expr_parser *ps)
 {
 	uint32_t a;
 
-	if (++ps->depth > EXPR_MAX_DEPTH) {
-		expr_fail(ps, "nested more than %d deep", EXPR_MAX_DEPTH);
+	if (!expr_deeper(ps))
 		return UINT32_MAX;
-	}
 	if (expr_symbol(ps, "-")) {
 		a = expr_unary(ps);
 		a = a == UINT32_MAX ? a : expr_node_new(ps, OP_NEG, false, a, 0);
@@ -350,10 +360,8 @@ expr_value(expr_parser *ps)
 {
 	uint32_t a;
 
-	if (++ps->depth > EXPR_MAX_DEPTH) {
-		expr_fail(ps, "nested more than %d deep", EXPR_MAX_DEPTH);
+	if (!expr_deeper(ps))
 		return UINT32_MAX;
-	}
 	a = expr_arith(ps, false);
 	ps->depth--;
 	return a;
@@ -417,10 +425,8 @@ expr_not(expr_parser *ps)
 {
 	uint32_t a;
 
-	if (++ps->depth > EXPR_MAX_DEPTH) {
-		expr_fail(ps, "nested more than %d deep", EXPR_MAX_DEPTH);
+	if (!expr_deeper(ps))
 		return UINT32_MAX;
-	}
 	if (expr_keyword(ps, "not")) {
 		a = expr_not(ps);
 		a = a == UINT32_MAX ? a : expr_node_new(ps, OP_NOT, true, a, 0);
@@ -452,10 +458,8 @@ expr_cond(expr_parser *ps)
 {
 	uint32_t a;
 
-	if (++ps->depth > EXPR_MAX_DEPTH) {
-		expr_fail(ps, "nested more than %d deep", EXPR_MAX_DEPTH);
+	if (!expr_deeper(ps))
 		return UINT32_MAX;
-	}
 	a = expr_logic(ps, false);
 	ps->depth--;
 	return a;

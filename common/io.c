@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -87,17 +88,20 @@ sl_file_short(const char *path, int fd, uint64_t end, sl_buf *err)
 }
 
 int
-sl_write_file(const char *dir, const char *name, const char *text,
-		  sl_buf *err)
+sl_write_file(const char *dir, const char *name, const void *data,
+	      size_t len, sl_buf *err)
 {
 	sl_buf path = SL_BUF_INIT, tmp = SL_BUF_INIT;
 	int fd, dfd, rv = SL_OK;
 
 	sl_buf_addf(&path, "%s/%s", dir, name);
-	sl_buf_addf(&tmp, "%s/.%s.tmp", dir, name);
-	fd = open(tmp.buf, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0 || sl_write_all(fd, text, strlen(text)) != SL_OK ||
-	    fsync(fd) != 0)
+	/* a name of its own: two writers of one file (two attempts of a
+	 * task) do not share a temporary */
+	sl_buf_addf(&tmp, "%s/.%s.XXXXXX", dir, name);
+	fd = mkstemp(tmp.buf);
+	if (fd < 0 || fcntl(fd, F_SETFD, FD_CLOEXEC) != 0 ||
+	    fchmod(fd, 0644) != 0 ||
+	    sl_write_all(fd, data, len) != SL_OK || fsync(fd) != 0)
 		rv = SL_EIO;
 	if (fd >= 0 && close(fd) != 0)
 		rv = SL_EIO;
@@ -112,7 +116,8 @@ sl_write_file(const char *dir, const char *name, const char *text,
 	if (rv != SL_OK) {
 		sl_buf_addf(err, "cannot write '%s': %s", path.buf,
 			    strerror(errno));
-		unlink(tmp.buf);
+		if (fd >= 0)
+			unlink(tmp.buf);
 	}
 	sl_buf_release(&path);
 	sl_buf_release(&tmp);

@@ -60,13 +60,14 @@ int sl_file_short(const char *path, int fd, uint64_t end,
 		  struct sl_buf *err);
 
 /*
- * Writes text as dir/name durably: under a temporary name (dir/.name.tmp),
- * fsync'ed, renamed into place, and dir fsync'ed, so that after a crash
- * the file is either the old one or the whole new one. SL_OK, or SL_EIO
- * with "cannot write 'dir/name': reason" appended to err.
+ * Writes the len bytes at data as dir/name (mode 0644) durably: under a
+ * temporary name of its own (dir/.name.XXXXXX), fsync'ed, renamed into
+ * place, and dir fsync'ed, so that after a crash the file is either the
+ * old one or the whole new one. SL_OK, or SL_EIO with "cannot write
+ * 'dir/name': reason" appended to err.
  */
-int sl_write_file(const char *dir, const char *name, const char *text,
-		  struct sl_buf *err);
+int sl_write_file(const char *dir, const char *name, const void *data,
+		  size_t len, struct sl_buf *err);
 
 /*
  * The whole file at path into out (reset first). SL_OK; SL_ENOTFOUND when

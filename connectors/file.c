@@ -74,7 +74,7 @@ file_commit(sl_sink *s, const sl_sink_batch *b, sl_buf *err)
 
 	for (i = 1; i <= b->n; i++)
 		sl_buf_addf(&text, "batch-%010llu\n", (unsigned long long)i);
-	rv = sl_write_file(f->dir, "_manifest", text.buf, err);
+	rv = sl_write_file(f->dir, "_manifest", text.buf, text.len, err);
 	sl_buf_release(&text);
 	return rv;
 }

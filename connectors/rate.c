@@ -85,7 +85,8 @@ rate_open(sl_source **out, const char *where, const char *ck, sl_buf *err)
 		if (rv == SL_ENOTFOUND) {
 			r->start = rate_now_ms();
 			sl_buf_addf(&text, "%lld\n", (long long)r->start);
-			rv = sl_write_file(r->dir, "start", text.buf, err);
+			rv = sl_write_file(r->dir, "start", text.buf, text.len,
+					   err);
 		} else if (rv == SL_OK && sscanf(text.buf, "%lld", &v) == 1) {
 			r->start = v;
 		} else if (rv == SL_OK) {

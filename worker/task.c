@@ -1269,34 +1269,23 @@ out:
 }
 
 /*
- * The batch's state of this partition, durably: a temporary name, fsync,
- * rename into DIR/part-RRRRR. Attempts of one partition write the same
- * bytes (the batch is deterministic), so that a second rename is
- * harmless.
+ * The batch's state of this partition, durably (sl_write_file): attempts
+ * of one partition write the same bytes (the batch is deterministic), so
+ * that a second rename is harmless.
  */
 static int
 task_state_write(sl_ctx *ctx, const sl_msg *t, const sl_buf *state)
 {
-	sl_buf path = SL_BUF_INIT, tmp = SL_BUF_INIT;
-	int fd, rv = SL_OK;
+	sl_buf name = SL_BUF_INIT, err = SL_BUF_INIT;
+	int rv;
 
-	task_state_path(&path, ctx->spec->state_out, t);
-	sl_buf_addf(&tmp, "%s.a%u.tmp", path.buf, t->u.task.id.attempt);
-	fd = open(tmp.buf, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0 || sl_write_all(fd, state->buf, state->len) != SL_OK ||
-	    fsync(fd) != 0)
-		rv = SL_EIO;
-	if (fd >= 0 && close(fd) != 0)
-		rv = SL_EIO;
-	if (rv == SL_OK && rename(tmp.buf, path.buf) != 0)
-		rv = SL_EIO;
-	if (rv != SL_OK) {
-		rv = sl_fail(ctx, "cannot write stream state '%s': %s",
-			     path.buf, strerror(errno));
-		unlink(tmp.buf);
-	}
-	sl_buf_release(&path);
-	sl_buf_release(&tmp);
+	sl_buf_addf(&name, "part-%05u", t->u.task.id.task);
+	rv = sl_write_file(ctx->spec->state_out, name.buf, state->buf,
+			   state->len, &err);
+	if (rv != SL_OK)
+		rv = sl_fail(ctx, "stream state: %s", err.buf);
+	sl_buf_release(&name);
+	sl_buf_release(&err);
 	return rv;
 }
 
