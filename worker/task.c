@@ -1399,7 +1399,6 @@ sl_task_run(const sl_msg *t, const sl_task_env *env, sl_task_result *res)
 	task_ctx_init(&ctx, ref.job, (sl_task_kind)t->u.task.id.kind,
 		      t->u.task.id.task, &t->u.task.spec, &res->error);
 	ctx.res = res;
-	res->event_ms_max = SL_NO_WATERMARK;
 	if (sl_fault("fail", t->u.task.id.task, t->u.task.id.attempt))
 		rv = sl_fail(&ctx, "injected fault");
 	else if (ctx.kind == SL_TASK_MAP)
