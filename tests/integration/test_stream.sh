@@ -110,6 +110,20 @@ SRC_SAVE=$SRC
 SRC=$T/csrc
 # shellcheck disable=SC2086
 check_batches "window, three batches" "$T/win" "$T/win.ck" $WIN
+# aggregate: running totals (avg from the state's exact sum and count),
+# a batch a file
+AGG="aggregate --key user --agg count,sum:amount,avg:amount,min:amount"
+mkdir -p "$T/gsrc"
+for f in $(ls "$T/csrc"); do
+	cp "$T/csrc/$f" "$T/gsrc/.$f" && mv "$T/gsrc/.$f" "$T/gsrc/$f"
+	# shellcheck disable=SC2086
+	run_sluice stream $AGG --source "file:$T/gsrc" --sink "file:$T/agg" \
+		--checkpoint "$T/agg.ck" --trigger once --partitions 2 --workers 2
+	expect_rc "aggregate as a stream, $f: exit status" 0
+done
+SRC=$T/gsrc
+# shellcheck disable=SC2086
+check_batches "aggregate as a stream" "$T/agg" "$T/agg.ck" $AGG
 SRC=$SRC_SAVE
 
 # --- append mode: each window once, when the watermark passes it --------------
