@@ -86,6 +86,8 @@ typedef struct cli_run {
 	uint64_t last_elapsed_ms;
 	int64_t last_late;        /* its late_records counter */
 	int64_t last_bad;         /* its bad_records counter */
+	uint64_t last_map_ms;     /* its map and reduce stages */
+	uint64_t last_reduce_ms;
 	const char *coordinator;  /* submit: its endpoint */
 	bool wait;                /* submit --wait */
 	bool json;                /* submit --json */

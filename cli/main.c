@@ -745,6 +745,8 @@ cli_job(cli_coord_rt *rt, cli_run *r, sl_local_cluster *lc)
 	r->last_records_in = done.u.job_done.records_in;
 	r->last_records_out = done.u.job_done.records_out;
 	r->last_elapsed_ms = done.u.job_done.elapsed_ms;
+	r->last_map_ms = done.u.job_done.map_ms;
+	r->last_reduce_ms = done.u.job_done.reduce_ms;
 	r->last_late = r->last_bad = 0;
 	for (i = 0; i < done.u.job_done.ncounters; i++) {
 		const sl_counter *c = &done.u.job_done.counters[i];

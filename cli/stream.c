@@ -39,6 +39,7 @@
 #include <unistd.h>
 
 #include "cluster/mpi.h"
+#include "cluster/zmsg.h" /* sl_now_ms */
 #include "common/input.h"
 #include "common/procdir.h"
 #include "connectors/sink.h"
@@ -60,6 +61,9 @@ typedef struct stream {
 				 SL_NO_WATERMARK */
 	sl_buf last;          /* the offsets of the last committed batch, ""
 				 for none */
+	uint64_t plan_ms;     /* the batch's planning: source, offset log */
+	uint64_t sink_ms;     /* its sink's commit */
+	uint64_t commit_ms;   /* its commit log entry */
 	int lock_fd;
 } stream;
 
@@ -289,6 +293,13 @@ stream_progress(stream *s, uint64_t n, size_t nfiles, const char *state,
 				   now.tv_nsec / 1000000));
 	if (o && s->wm != SL_NO_WATERMARK)
 		json_object_set_new(o, "watermark_ms", json_integer(s->wm));
+	if (o)
+		json_object_set_new(o, "phases_ms", json_pack(
+			"{sIsIsIsIsI}", "plan", (json_int_t)s->plan_ms, "map",
+			(json_int_t)r->last_map_ms, "reduce",
+			(json_int_t)r->last_reduce_ms, "sink",
+			(json_int_t)s->sink_ms, "commit",
+			(json_int_t)s->commit_ms));
 	/* Event to sink: from the arrival of the batch's newest and oldest
 	 * events to its commit (sources that know when events arrived). */
 	now_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
@@ -328,6 +339,7 @@ stream_batch(cli_coord_rt *rt, stream *s, uint64_t n, const char *offsets,
 	sl_buf err = SL_BUF_INIT, name = SL_BUF_INIT, commit = SL_BUF_INIT;
 	sl_buf cdir = SL_BUF_INIT;
 	sl_strlist files = { 0 };
+	uint64_t t;
 	int64_t wm;
 	int code = EXIT_JOB;
 
@@ -369,17 +381,21 @@ stream_batch(cli_coord_rt *rt, stream *s, uint64_t n, const char *offsets,
 	else
 		sl_buf_addf(&commit, "watermark %lld\n", (long long)wm);
 	code = EXIT_JOB;
+	t = sl_now_ms();
 	if (sl_write_file(so.buf, "_SUCCESS", "", 0, &err) != SL_OK ||
 	    stream_sink_commit(s, n, &err) != SL_OK) {
 		sl_error("%s", err.buf);
 		goto out;
 	}
+	s->sink_ms = sl_now_ms() - t;
+	t = sl_now_ms();
 	sl_buf_addf(&cdir, "%s/commits", s->ck);
 	if (sl_write_file(cdir.buf, name.buf, commit.buf, commit.len,
 			  &err) != SL_OK) {
 		sl_error("%s", err.buf);
 		goto out;
 	}
+	s->commit_ms = sl_now_ms() - t;
 	s->committed = n;
 	s->wm = wm;
 	sl_buf_reset(&s->last);
@@ -425,7 +441,7 @@ stream_loop(cli_coord_rt *rt, cli_run *r, sl_local_cluster *lc)
 	stream *s = (stream *)r->stream_state;
 	sl_buf err = SL_BUF_INIT, next = SL_BUF_INIT, text = SL_BUF_INIT;
 	sl_buf dir = SL_BUF_INIT, name = SL_BUF_INIT;
-	uint64_t logged, n;
+	uint64_t logged, n, t;
 	bool away = false; /* the source failed its last plan */
 	int code = EXIT_JOB;
 
@@ -451,6 +467,7 @@ stream_loop(cli_coord_rt *rt, cli_run *r, sl_local_cluster *lc)
 	}
 	code = 0;
 	while (!cli_stop) {
+		t = sl_now_ms();
 		if (sl_source_plan(s->source, s->last.buf, r->max_batch_records,
 				   &next, &err) != SL_OK) {
 			/* A source that is away may come back: a stream that
@@ -482,6 +499,7 @@ stream_loop(cli_coord_rt *rt, cli_run *r, sl_local_cluster *lc)
 		if (sl_write_file(dir.buf, name.buf, text.buf, text.len,
 				  &err) != SL_OK)
 			goto fail;
+		s->plan_ms = sl_now_ms() - t;
 		if ((code = stream_batch(rt, s, n, next.buf, lc)) != 0 ||
 		    s->once)
 			break;

@@ -253,6 +253,8 @@ static const pr_field pr_job_done[] = {
 	F_U64("records_out", M(job_done, records_out)),
 	F_U64("elapsed_ms", M(job_done, elapsed_ms)),
 	F_I64("event_ms_max", M(job_done, event_ms_max)),
+	F_U64("map_ms", M(job_done, map_ms)),
+	F_U64("reduce_ms", M(job_done, reduce_ms)),
 	F_END
 };
 

@@ -304,6 +304,9 @@ typedef struct sl_msg {
 			int64_t event_ms_max; /* the latest event time of its
 						 maps, SL_NO_WATERMARK for
 						 none */
+			uint64_t map_ms;     /* from its start to every map
+						output in place */
+			uint64_t reduce_ms;  /* from then to its end */
 		} job_done;
 		struct {
 			uint32_t worker;     /* its id */

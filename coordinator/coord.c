@@ -76,6 +76,8 @@ typedef struct coord_job {
 	sl_map_output *outputs;
 	uint64_t submit_ms;      /* when SUBMIT arrived */
 	uint64_t start_ms;
+	uint64_t maps_done_ms;   /* when every map output was first in
+				    place, 0 until then */
 	uint64_t submitted_wall_ms; /* the same two on the wall clock, for */
 	uint64_t started_wall_ms;   /* clients (ms since the epoch) */
 	/* --shuffle mpi */
@@ -472,7 +474,13 @@ coord_reply_done(sl_coord *c, const sl_buf *client, uint64_t job, int status,
 		for (i = 0; i < r; i++)
 			m.u.job_done.records_out += j->reduces[i].records_out;
 		coord_job_counters(j, &total);
-		m.u.job_done.elapsed_ms = sl_now_ms() - j->start_ms;
+		uint64_t end = sl_now_ms(), mid = j->maps_done_ms
+						       ? j->maps_done_ms
+						       : j->start_ms;
+
+		m.u.job_done.elapsed_ms = end - j->start_ms;
+		m.u.job_done.map_ms = mid - j->start_ms;
+		m.u.job_done.reduce_ms = end - mid;
 	}
 	m.u.job_done.counters = total.counters;
 	m.u.job_done.ncounters = total.ncounters;
@@ -1415,6 +1423,8 @@ coord_on_task_done(sl_coord *c, coord_worker *w, const sl_msg *m)
 	st->bytes_in = m->u.task_done.bytes_in;
 	st->records_out = m->u.task_done.records_out;
 	st->event_ms_max = m->u.task_done.event_ms_max;
+	if (j->maps_done_ms == 0 && sl_sched_maps_done(j->sched))
+		j->maps_done_ms = now;
 }
 
 static void

@@ -175,6 +175,9 @@ check_eq "append: every final window once, as a batch run gives it" \
 	"$T/app.want" "$T/app.got"
 check "progress.jsonl: a line a committed batch" \
 	test "$(grep -c '"batch":' "$T/app.ck/progress.jsonl")" -eq 8
+check "progress.jsonl: time by phase" \
+	grep -q '"phases_ms":{"commit":[0-9]*,"map":[0-9]*,"plan":[0-9]*,"reduce":[0-9]*,"sink":[0-9]*}' \
+	"$T/app.ck/progress.jsonl"
 check "progress.jsonl: the late batch's line counts them" \
 	grep -q '"batch":3,.*"late_records":50' "$T/app.ck/progress.jsonl"
 check "progress.jsonl: the watermark advances" \

@@ -609,12 +609,13 @@ test_job_done_round_trips(void)
 		.counters = counters, .ncounters = 1, .maps = 10,
 		.reduces = UINT32_MAX, .bytes_in = 123456789012ull,
 		.records_in = 2, .records_out = UINT64_MAX,
-		.elapsed_ms = 65536, .event_ms_max = 1796306400000 } };
+		.elapsed_ms = 65536, .event_ms_max = 1796306400000,
+		.map_ms = 40, .reduce_ms = 25 } };
 	sl_msg d;
 
 	round_trip(&m, "[5, 22, 7, -1, \"task 'map 3' failed 4 times\", "
 		   "[[\"skipped\", 3]], 10, 4294967295, 123456789012, 2, "
-		   "18446744073709551615, 65536, 1796306400000]", &d);
+		   "18446744073709551615, 65536, 1796306400000, 40, 25]", &d);
 	CU_ASSERT(d.u.job_done.job == 7);
 	ASSERT_EQ_INT(d.u.job_done.status, -1);
 	ASSERT_EQ_STR(d.u.job_done.error, "task 'map 3' failed 4 times");
@@ -628,6 +629,7 @@ test_job_done_round_trips(void)
 	CU_ASSERT(d.u.job_done.records_out == UINT64_MAX);
 	CU_ASSERT(d.u.job_done.elapsed_ms == 65536);
 	CU_ASSERT(d.u.job_done.event_ms_max == 1796306400000);
+	CU_ASSERT(d.u.job_done.map_ms == 40 && d.u.job_done.reduce_ms == 25);
 	sl_msg_release(&d);
 }
 
@@ -758,7 +760,7 @@ job_done_with_counters(uint32_t n)
 	uint32_t i;
 
 	msgpack_packer_init(&pk, &b, mp_write);
-	msgpack_pack_array(&pk, 13);
+	msgpack_pack_array(&pk, 15);
 	msgpack_pack_uint64(&pk, SL_PROTO_VERSION);
 	msgpack_pack_uint64(&pk, SL_MSG_JOB_DONE);
 	msgpack_pack_uint64(&pk, 1);
@@ -770,7 +772,7 @@ job_done_with_counters(uint32_t n)
 		msgpack_pack_str_with_body(&pk, "", 0);
 		msgpack_pack_int64(&pk, i);
 	}
-	for (i = 0; i < 7; i++)
+	for (i = 0; i < 9; i++)
 		msgpack_pack_uint64(&pk, 0);
 	return b;
 }
@@ -913,7 +915,7 @@ test_integers_out_of_range_are_refused(void)
 		   "COMMIT_DONE: field 'status': -2147483649 is out of range "
 		   "[-2147483648, 2147483647]");
 	expect_bad("[5, 22, 1, 0, \"\", [[\"c\", 9223372036854775808]], 0, 0, "
-		   "0, 0, 0, 0, 0]", "JOB_DONE: field 'counters[0].value': "
+		   "0, 0, 0, 0, 0, 0, 0]", "JOB_DONE: field 'counters[0].value': "
 		   "9223372036854775808 is out of range [-9223372036854775808, "
 		   "9223372036854775807]");
 }
