@@ -222,6 +222,16 @@ int sl_watermark(const sl_ctx *ctx, int64_t *ms);
 void sl_state_drop(sl_ctx *ctx);
 
 /*
+ * A stream's reduce, for rows made of several keys (sessions): the keys
+ * go to the new state in order, each after its reduce() returns;
+ * sl_state_mark() says where the state is now, and sl_state_cut() (in a
+ * later reduce() of the task, or its task_end) takes out every key kept
+ * since that mark. 0 and no effect outside a stream's reduce.
+ */
+size_t sl_state_mark(const sl_ctx *ctx);
+void sl_state_cut(sl_ctx *ctx, size_t mark);
+
+/*
  * Set the attempt's error message (printf format) and return SL_EJOB,
  * or SL_EUSAGE when called from check().
  */

@@ -107,6 +107,7 @@ typedef struct agg_state {
 	unsigned char *sess_val; /* its folded value */
 	int64_t sess_start;  /* its first event */
 	int64_t sess_last;   /* its last event */
+	size_t sess_mark;    /* a stream's reduce: the state before it */
 	bool sess_open;
 
 	sl_expr *where;      /* --where, or NULL */
@@ -732,19 +733,13 @@ static int
 agg_begin(sl_ctx *ctx, bool windowed)
 {
 	agg_state *st = calloc(1, sizeof(*st));
-	int64_t wm;
 	int rv;
 
 	if (st == NULL)
 		return agg_nomem(ctx);
 	st->windowed = windowed;
 	rv = agg_parse(ctx, st);
-	if (rv == SL_OK && st->session && sl_watermark(ctx, &wm)) {
-		sl_fail(ctx, "a stream of session windows takes --output-mode "
-			"complete (append mode has tumbling and sliding "
-			"windows)");
-		rv = SL_EUSAGE;
-	}
+
 	if (rv == SL_OK && sl_task_kind_of(ctx) == SL_TASK_MAP)
 		rv = agg_resolve(ctx, st, NULL);
 	if (rv == SL_OK && sl_task_kind_of(ctx) == SL_TASK_REDUCE)
@@ -1132,11 +1127,23 @@ agg_write_row(sl_ctx *ctx, agg_state *st, const unsigned char *k, size_t n,
 	return sl_write(ctx, st->row.p, st->row.len);
 }
 
-/* The open session's row; it is closed. */
+/*
+ * The open session's row; it is closed. In a stream with a watermark
+ * (append mode) the row is written once, when the watermark has passed
+ * the session's end, and its keys leave the state; until then they stay
+ * and the row waits.
+ */
 static int
 win_session_flush(sl_ctx *ctx, agg_state *st)
 {
+	int64_t wm;
+
 	st->sess_open = false;
+	if (sl_watermark(ctx, &wm)) {
+		if (st->sess_last + st->size_ms > wm)
+			return SL_OK;
+		sl_state_cut(ctx, st->sess_mark);
+	}
 	return agg_write_row(ctx, st, (const unsigned char *)st->sess_key.p,
 			     st->sess_key.len, st->sess_start,
 			     st->sess_last + st->size_ms, st->sess_val);
@@ -1169,6 +1176,7 @@ win_session_add(sl_ctx *ctx, agg_state *st, const unsigned char *k,
 		return agg_nomem(ctx);
 	memcpy(st->sess_val, st->val, st->vlen);
 	st->sess_start = st->sess_last = t;
+	st->sess_mark = sl_state_mark(ctx); /* before this key is kept */
 	st->sess_open = true;
 	return SL_OK;
 }

@@ -80,6 +80,7 @@ struct sl_ctx {
 	int deferred;              /* error met by sl_values_next */
 	sl_buf state_acc;          /* a stream's reduce: the key's fold */
 	bool state_drop;           /* the key's reduce: sl_state_drop() */
+	sl_buf *state;             /* a stream's reduce: the new state */
 	sl_task_result *res;       /* the attempt's result (event times) */
 };
 
@@ -174,6 +175,19 @@ void
 sl_state_drop(sl_ctx *ctx)
 {
 	ctx->state_drop = true;
+}
+
+size_t
+sl_state_mark(const sl_ctx *ctx)
+{
+	return ctx->state ? ctx->state->len : 0;
+}
+
+void
+sl_state_cut(sl_ctx *ctx, size_t mark)
+{
+	if (ctx->state && mark <= ctx->state->len)
+		sl_buf_setlen(ctx->state, mark);
 }
 
 int
@@ -1331,15 +1345,17 @@ task_reduce(sl_ctx *ctx, const sl_msg *t, const sl_task_env *env,
 	}
 	if (ctx->job->task_begin && (rv = ctx->job->task_begin(ctx)) != SL_OK)
 		goto out;
+	ctx->state = stream ? &state : NULL;
 	rv = task_reduce_keys(ctx, segs, paths, nruns, stream ? &state : NULL,
 			      env, res);
-	if (rv == SL_OK && stream)
-		rv = task_state_write(ctx, t, &state);
 	if (ctx->job->task_end) {
 		erv = ctx->job->task_end(ctx);
 		if (rv == SL_OK)
 			rv = erv;
 	}
+	/* after task_end, which may still cut the state (sl_state_cut) */
+	if (rv == SL_OK && stream)
+		rv = task_state_write(ctx, t, &state);
 	if (rv == SL_OK)
 		rv = task_flush(ctx);
 out:
@@ -1351,6 +1367,7 @@ out:
 		unlink(res->temp_path.buf);
 	res->records_out = ctx->lines_out - ctx->header_lines;
 	res->bytes_out = ctx->bytes_out;
+	ctx->state = NULL;
 	sl_buf_release(&state);
 	sl_buf_release(&ctx->state_acc);
 	sl_buf_release(&segs[n]);

@@ -185,6 +185,30 @@ check "progress.jsonl: the watermark advances" \
 	"$T/app.ck/progress.jsonl"
 check "append: the first batch writes no row (no watermark yet)" \
 	test "$(cat "$T/app"/batch-0000000001/part-* | grep -vc '^user,')" -eq 0
+# Sessions in append mode: a session is written once the watermark has
+# passed its end (its last event plus the gap), its keys then leave the
+# state: the same rows as the batch run.
+SWIN="window --key user --time ts --window session:5m --agg count,sum:amount"
+mkdir -p "$T/ssrc"
+for f in $(ls "$T/asrc"); do
+	cp "$T/asrc/$f" "$T/ssrc/.$f" && mv "$T/ssrc/.$f" "$T/ssrc/$f"
+	# shellcheck disable=SC2086
+	run_sluice stream $SWIN --source "file:$T/ssrc" --sink "file:$T/ses" \
+		--checkpoint "$T/ses.ck" --trigger once --partitions 2 \
+		--workers 2 --output-mode append --watermark 5m
+done
+expect_rc "sessions, append: exit status" 0
+cat "$T/ses"/batch-*/part-* | grep -v '^user,' | LC_ALL=C sort >"$T/ses.got"
+rm -rf "$T/ses.ref"
+# shellcheck disable=SC2086
+"$SLUICE" run $SWIN "$T/ssrc"/*-d?.csv "$T/ssrc"/*-f1.csv -o "$T/ses.ref" \
+	--partitions 2 --workers 2 2>/dev/null
+cat "$T/ses.ref"/part-* | grep -v '^user,' | LC_ALL=C sort >"$T/ses.want"
+check_eq "sessions, append: each final session once, as a batch run gives it" \
+	"$T/ses.want" "$T/ses.got"
+check "sessions, append: the open sessions wait (state kept)" \
+	test "$(stat -c %s "$T/ses.ck"/state/*/part-00000 \
+		"$T/ses.ck"/state/*/part-00001 | awk '{ n += $1 } END { print n }')" -gt 0
 usage_error "append without --watermark" "go together" stream $AWIN \
 	--source "file:$T/asrc" --sink "file:$T/o" --checkpoint "$T/o.ck" \
 	--output-mode append
