@@ -80,7 +80,7 @@ cli_help(FILE *f)
 			sl__jobs_builtin[i]->summary);
 	fprintf(f, "  %-28s %s\n", "./PATH.so",
 		"a job of your own built against sluice.h");
-	fprintf(f, "\nOptions of run:\n");
+	fprintf(f, "\nOptions of run, submit and stream (some take only one):\n");
 	cli_print_opts(f, cli_run_ids, cli_run_nids);
 	for (i = 0; sl__jobs_builtin[i]; i++) {
 		const sl_job_option *o = sl__jobs_builtin[i]->options;
