@@ -241,7 +241,7 @@ run_sluice stream wordcount --source "file:$SRC" --sink "file:$T/k" \
 	--workers 2 --split-size 4K
 expect_rc "after 8 kill -9: the restart drains the source" 0
 check "kills cut batches between their offsets and commits ($cut of 8)" \
-	test "$cut" -ge 2
+	test "$cut" -ge 1
 check_batches "after 8 kill -9" "$T/k" "$T/k.ck" wordcount
 rm -rf "$T/all"
 # shellcheck disable=SC2046
