@@ -78,6 +78,7 @@ typedef struct cli_run {
 	void *stream_state;       /* stream: the stream being run, for
 				     its loop (cli/stream.c) */
 	bool append;              /* stream: --output-mode append */
+	bool update;              /* stream: --output-mode update */
 	const char *watermark;    /* stream: --watermark, or NULL */
 	uint64_t max_batch_records; /* stream: --max-batch-records, 0 none */
 	int64_t event_ms_max;     /* the last job's latest event time */

@@ -222,11 +222,13 @@ cli_parse_run(int argc, char **argv, cli_run *r, sl_job_ref *ref,
 		case OPT_CHECKPOINT: r->checkpoint = val; break;
 		case OPT_TRIGGER: r->trigger = val; break;
 		case OPT_OUTPUT_MODE:
-			if (strcmp(val, "complete") && strcmp(val, "append"))
+			if (strcmp(val, "complete") && strcmp(val, "append") &&
+			    strcmp(val, "update"))
 				cli_usage_error("--output-mode: '%s' is not "
-						"'complete' or 'append' (update "
-						"is not built yet)", val);
+						"'complete', 'append' or "
+						"'update'", val);
 			r->append = strcmp(val, "append") == 0;
+			r->update = strcmp(val, "update") == 0;
 			break;
 		case OPT_WATERMARK: r->watermark = val; break;
 		case OPT_MAX_BATCH:

@@ -105,10 +105,10 @@ static const cli_opt cli_opts[] = {
 	OPT(OPT_TRIGGER, "trigger", 0, "WHEN",
 	    "stream: a batch every DURATION (as 1s, 100ms; default 1s), "
 	    "once, or available-now (every batch there is, then stop)"),
-	OPT(OPT_OUTPUT_MODE, "output-mode", 0, "complete|append",
+	OPT(OPT_OUTPUT_MODE, "output-mode", 0, "complete|update|append",
 	    "stream: each batch writes the whole result so far (complete, "
-	    "the default), or the window rows that became final (append, "
-	    "with --watermark)"),
+	    "the default), the rows its events changed (update), or the "
+	    "window rows that became final (append, with --watermark)"),
 	OPT(OPT_WATERMARK, "watermark", 0, "DELAY",
 	    "stream, append mode: a window is final when the latest event "
 	    "time seen, less DELAY (as 0, 10s, 5m), passes its end"),

@@ -102,7 +102,9 @@ stream_meta(const stream *s, sl_buf *out)
 
 	sl_buf_addf(out, "%s\njob %s\npartitions %u\nsource %s\n",
 		    STREAM_FORMAT, r->spec.job, r->spec.partitions, r->source);
-	sl_buf_addf(out, "output-mode %s\n", r->append ? "append" : "complete");
+	sl_buf_addf(out, "output-mode %s\n", r->append   ? "append"
+					    : r->update ? "update"
+							: "complete");
 	if (s->delay_ms >= 0)
 		sl_buf_addf(out, "watermark %lld\n", (long long)s->delay_ms);
 	for (i = 0; i < r->nopts; i++)
@@ -219,7 +221,9 @@ stream_sink_commit(stream *s, uint64_t n, sl_buf *err)
 {
 	const cli_run *r = s->r;
 	sl_sink_batch b = { .n = n, .partitions = r->spec.partitions,
-			    .output = r->job->output, .complete = !r->append };
+			    .output = r->job->output,
+			    .complete = !r->append && !r->update,
+			    .update = r->update };
 	int tries, rv = SL_OK;
 
 	for (tries = 1; tries <= STREAM_SINK_TRIES; tries++) {
@@ -362,6 +366,7 @@ stream_batch(cli_coord_rt *rt, stream *s, uint64_t n, const char *offsets,
 	r->overwrite = true; /* a batch run again replaces its own output */
 	r->spec.state_in = in.buf;
 	r->spec.state_out = so.buf;
+	r->spec.update = r->update;
 	r->spec.watermark_ms = s->delay_ms < 0 ? SL_NO_WATERMARK
 			       : s->wm == SL_NO_WATERMARK ? SL_WATERMARK_MIN
 							  : s->wm;
@@ -557,6 +562,11 @@ cli_cmd_stream(int argc, char **argv)
 		cli_usage_error("--output-mode append and --watermark DELAY go "
 				"together: a row is final when the watermark "
 				"passes it");
+	if (r.update && r.job->output == SL_OUTPUT_CSV &&
+	    strncmp(r.sink, "sqlite:", 7) == 0)
+		cli_usage_error("update mode into a sqlite: sink takes "
+				"key<TAB>value rows (wordcount, C jobs) in this "
+				"version: --output-mode complete or append");
 	if (r.append && (strcmp(r.job->name, "wordcount") == 0 ||
 			 strcmp(r.job->name, "aggregate") == 0))
 		cli_usage_error("%s keeps running totals, which are never "

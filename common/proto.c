@@ -138,6 +138,7 @@ static const pr_field pr_job_spec[] = {
 	F_STR("state_in", offsetof(sl_job_spec, state_in)),
 	F_STR("state_out", offsetof(sl_job_spec, state_out)),
 	F_I64("watermark_ms", offsetof(sl_job_spec, watermark_ms)),
+	F_U8("update", offsetof(sl_job_spec, update), 0, 1),
 	F_END
 };
 

@@ -123,6 +123,8 @@ typedef struct sl_job_spec {
 	int64_t watermark_ms; /* the stream's watermark as the batch starts
 				 (ms since the epoch), SL_NO_WATERMARK for
 				 none (docs/stream.md) */
+	uint8_t update;      /* a stream's batch in update mode: rows only
+				for the keys the batch changed */
 } sl_job_spec;
 
 #define SL_NO_WATERMARK INT64_MIN

@@ -7,8 +7,8 @@
  * them the sink's, exactly once for a batch number whatever replays
  * happen: a commit of a batch the sink already holds (a crash after the
  * sink's commit, before the stream's commit log) changes nothing. In
- * complete mode a batch's rows replace what the sink shows; in append
- * mode they are added.
+ * complete mode a batch's rows replace what the sink shows; in update
+ * mode each replaces the row of its key; in append mode they are added.
  *
  * Not thread-safe: the stream's driver uses a sink. Adding a sink: a file
  * with its sl_sink_ops, one line in sink.c's table.
@@ -25,7 +25,9 @@ typedef struct sl_sink_batch {
 	uint64_t n;              /* the batch, from 1 */
 	uint32_t partitions;     /* its part files: part-00000.. */
 	sl_output_format output; /* what their lines are (sl_job.output) */
-	bool complete;           /* complete mode, else append */
+	bool complete;           /* complete mode: the rows replace the sink's */
+	bool update;             /* update mode: each row replaces the
+				    sink's row of its key */
 } sl_sink_batch;
 
 typedef struct sl_sink_ops {

@@ -4,7 +4,8 @@
  * _sluice_batches (stream, batch) marks the batch as the sink's, in the
  * same transaction; a batch whose mark is there is not written again, so
  * that a replayed batch changes nothing (exactly once). Complete mode
- * replaces T's rows with the batch's; append mode adds them.
+ * replaces T's rows with the batch's; update mode replaces the row of
+ * each key ("key<TAB>value" rows); append mode adds them.
  *
  * The batch's part files are staged in CK/sink/batch-N by its job and
  * read here: CSV with a header row (aggregate, window: the header names
@@ -255,10 +256,11 @@ sq_load_csv(sqlite_sink *q, const char *path, sqlite3_stmt **ins,
 	return rv > 0 ? SL_OK : rv;
 }
 
-/* The "key<TAB>value" lines of one part file. */
+/* The "key<TAB>value" lines of one part file; del (update mode, or
+ * NULL) first deletes the row of each key. */
 static int
 sq_load_lines(sqlite_sink *q, const char *path, sqlite3_stmt **ins,
-	      sl_buf *err)
+	      sqlite3_stmt *del, sl_buf *err)
 {
 	static const sl_slice cols[2] = { { "key", 3 }, { "value", 5 } };
 	sl_buf text = SL_BUF_INIT;
@@ -279,7 +281,10 @@ sq_load_lines(sqlite_sink *q, const char *path, sqlite3_stmt **ins,
 		v[0].len = (size_t)((tab ? tab : nl) - p);
 		v[1].ptr = tab ? tab + 1 : nl;
 		v[1].len = tab ? (size_t)(nl - tab - 1) : 0;
-		rv = sq_insert(q, *ins, v, 2, err);
+		if (del)
+			rv = sq_insert(q, del, v, 1, err);
+		if (rv == SL_OK)
+			rv = sq_insert(q, *ins, v, 2, err);
 	}
 	sl_buf_release(&text);
 	return rv == SL_ENOTFOUND ? SL_EIO : rv;
@@ -289,7 +294,7 @@ static int
 sq_commit(sl_sink *s, const sl_sink_batch *b, sl_buf *err)
 {
 	sqlite_sink *q = (sqlite_sink *)s;
-	sqlite3_stmt *st = NULL, *ins = NULL;
+	sqlite3_stmt *st = NULL, *ins = NULL, *del = NULL;
 	sl_buf dir = SL_BUF_INIT, path = SL_BUF_INIT, sql = SL_BUF_INIT;
 	struct timespec now;
 	uint32_t r;
@@ -323,9 +328,26 @@ sq_commit(sl_sink *s, const sl_sink_batch *b, sl_buf *err)
 	for (r = 0; rv == SL_OK && r < b->partitions; r++) {
 		sl_buf_reset(&path);
 		sl_buf_addf(&path, "%s/part-%05u", dir.buf, r);
-		rv = b->output == SL_OUTPUT_CSV
-			     ? sq_load_csv(q, path.buf, &ins, err)
-			     : sq_load_lines(q, path.buf, &ins, err);
+		if (b->output == SL_OUTPUT_CSV) {
+			rv = sq_load_csv(q, path.buf, &ins, err);
+			continue;
+		}
+		if (b->update && del == NULL) {
+			static const sl_slice kv[2] = { { "key", 3 },
+							{ "value", 5 } };
+
+			sl_buf_reset(&sql);
+			sl_buf_addf(&sql, "DELETE FROM \"%s\" WHERE key = ?1;",
+				    q->table);
+			if (ins == NULL)
+				rv = sq_prepare(q, kv, 2, &ins, err);
+			if (rv == SL_OK &&
+			    sqlite3_prepare_v2(q->db, sql.buf, -1, &del,
+					       NULL) != SQLITE_OK)
+				rv = sq_fail(q, err, "delete a key's row");
+		}
+		if (rv == SL_OK)
+			rv = sq_load_lines(q, path.buf, &ins, del, err);
 	}
 	if (rv != SL_OK)
 		goto out;
@@ -341,6 +363,7 @@ sq_commit(sl_sink *s, const sl_sink_batch *b, sl_buf *err)
 out:
 	sqlite3_finalize(st);
 	sqlite3_finalize(ins);
+	sqlite3_finalize(del);
 	if (rv == SL_OK)
 		rv = sq_exec(q, "COMMIT;", "commit", err);
 	if (rv != SL_OK)

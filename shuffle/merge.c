@@ -48,6 +48,7 @@ struct sl_merge {
 	bool started;           /* the cursors have read their first record */
 	bool in_key;            /* the top record is an unread value of key */
 	int err;                /* SL_OK, or the error returned ever after */
+	size_t value_run;       /* the run of the last value returned */
 	sl_buf errmsg;          /* what went wrong reading a file run */
 };
 
@@ -256,6 +257,7 @@ sl_merge_next_value(sl_merge *m, sl_slice *val)
 	if (!m->in_key)
 		return 0;
 	top = m->heap[0];
+	m->value_run = (size_t)(top - m->cursors);
 	*val = top->val;
 	rv = mg_read(m, top, false, &same, val);
 	if (rv < 0)
@@ -269,6 +271,12 @@ sl_merge_next_value(sl_merge *m, sl_slice *val)
 			     memcmp(m->heap[0]->key.ptr, m->key.ptr,
 				    m->key.len) == 0);
 	return 1;
+}
+
+size_t
+sl_merge_value_run(const sl_merge *m)
+{
+	return m->value_run;
 }
 
 int

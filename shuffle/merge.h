@@ -60,6 +60,9 @@ int sl_merge_next_key(sl_merge *m, sl_slice *key);
  */
 int sl_merge_next_value(sl_merge *m, sl_slice *val);
 
+/* The run (its index in sl_merge_new_runs) of the last value returned. */
+size_t sl_merge_value_run(const sl_merge *m);
+
 /*
  * Why the merge failed: a file run's message, else sl_strerror() of its
  * error; NULL when m is NULL or has not failed.

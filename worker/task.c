@@ -81,6 +81,8 @@ struct sl_ctx {
 	sl_buf state_acc;          /* a stream's reduce: the key's fold */
 	bool state_drop;           /* the key's reduce: sl_state_drop() */
 	sl_buf *state;             /* a stream's reduce: the new state */
+	uint32_t msg_nmaps;        /* reduce: its runs from maps (then the
+				      state's) */
 	sl_task_result *res;       /* the attempt's result (event times) */
 };
 
@@ -1157,10 +1159,11 @@ task_state_key(sl_ctx *ctx, sl_merge *merge, const sl_slice *key,
 {
 	sl_buf *acc = &ctx->state_acc;
 	sl_slice v;
-	bool first = true;
+	bool first = true, fresh = false; /* a value of this batch's maps */
 	int rv;
 
 	while ((rv = sl_merge_next_value(merge, &v)) == 1) {
+		fresh = fresh || sl_merge_value_run(merge) < ctx->msg_nmaps;
 		if (first) {
 			sl_buf_reset(acc);
 			if (sl_buf_add(acc, v.ptr, v.len) != SL_OK)
@@ -1186,7 +1189,10 @@ task_state_key(sl_ctx *ctx, sl_merge *merge, const sl_slice *key,
 	vals->one_len = acc->len;
 	vals->one_read = false;
 	ctx->state_drop = false;
-	rv = ctx->job->reduce(ctx, key->ptr, key->len, vals);
+	/* update mode: a key the batch did not touch has no row */
+	rv = ctx->spec->update && !fresh
+		     ? SL_OK
+		     : ctx->job->reduce(ctx, key->ptr, key->len, vals);
 	vals->merge = merge;
 	if (rv == SL_OK && !ctx->state_drop &&
 	    sl_kv_append(state, key->ptr, key->len, acc->buf, acc->len) !=
@@ -1346,6 +1352,7 @@ task_reduce(sl_ctx *ctx, const sl_msg *t, const sl_task_env *env,
 	if (ctx->job->task_begin && (rv = ctx->job->task_begin(ctx)) != SL_OK)
 		goto out;
 	ctx->state = stream ? &state : NULL;
+	ctx->msg_nmaps = n;
 	rv = task_reduce_keys(ctx, segs, paths, nruns, stream ? &state : NULL,
 			      env, res);
 	if (ctx->job->task_end) {

@@ -335,6 +335,44 @@ usage_error "a sqlite table of sluice's" "not _sluice" \
 	--sink "sqlite:$T/db.sqlite?table=_sluice_batches" \
 	--checkpoint "$T/o.ck"
 
+# --- update mode: the rows a batch changed, with their totals ---------------
+
+mkdir -p "$T/usrc"
+: >"$T/u.files"
+for i in 1 2 3; do
+	gen_text $((90 + i)) 200 space >"$T/usrc/.u$i.txt"
+	mv "$T/usrc/.u$i.txt" "$T/usrc/u$i.txt"
+	echo "$T/usrc/u$i.txt" >>"$T/u.files"
+	run_sluice stream wordcount --source "file:$T/usrc" \
+		--sink "file:$T/upd" --checkpoint "$T/upd.ck" --trigger once \
+		--partitions 2 --workers 2 --output-mode update
+	run_sluice stream wordcount --source "file:$T/usrc" \
+		--sink "sqlite:$T/upd.db?table=words" --checkpoint "$T/updq.ck" \
+		--trigger once --partitions 2 --workers 2 --output-mode update
+	# the batch's rows: the words of file i, with their counts over 1..i
+	rm -rf "$T/uref" "$T/uwords"
+	# shellcheck disable=SC2046
+	"$SLUICE" run wordcount $(cat "$T/u.files") -o "$T/uref" \
+		--partitions 1 2>/dev/null
+	"$SLUICE" run wordcount "$T/usrc/u$i.txt" -o "$T/uwords" \
+		--partitions 1 2>/dev/null
+	cut -f 1 "$T/uwords/part-00000" | LC_ALL=C sort >"$T/uwords.keys"
+	LC_ALL=C sort "$T/uref/part-00000" |
+		LC_ALL=C join -t "$TAB" - "$T/uwords.keys" >"$T/upd.want"
+	cat_parts "$T/upd/batch-000000000$i" | LC_ALL=C sort >"$T/upd.got"
+	check_eq "update mode, batch $i: the changed words, with their totals" \
+		"$T/upd.want" "$T/upd.got"
+done
+sqlite3 -separator "$TAB" "$T/upd.db" "SELECT key, value FROM words;" |
+	LC_ALL=C sort >"$T/updq.got"
+LC_ALL=C sort "$T/uref/part-00000" >"$T/updq.want"
+check_eq "update mode into sqlite: a row a word, its total" "$T/updq.want" \
+	"$T/updq.got"
+usage_error "update mode into sqlite of CSV rows" "update mode into a sqlite" \
+	stream aggregate --key user --agg count --source "file:$T/csrc" \
+	--sink "sqlite:$T/o.db?table=t" --checkpoint "$T/o3.ck" \
+	--output-mode update
+
 # --- a sink that refuses, a source that goes away ---------------------------
 
 # A table of other columns refuses the batch's rows: after its retries the
@@ -500,9 +538,9 @@ usage_error "a job without combine" "no combine" stream streaming \
 usage_error "a bad --trigger" "--trigger" stream wordcount \
 	--source "file:$SRC" --sink "file:$T/o" --checkpoint "$T/o.ck" \
 	--trigger soon
-usage_error "an output mode not built yet" "output-mode" stream wordcount \
+usage_error "an unknown output mode" "output-mode" stream wordcount \
 	--source "file:$SRC" --sink "file:$T/o" --checkpoint "$T/o.ck" \
-	--output-mode update
+	--output-mode sometimes
 usage_error "a stream option given to run" "another command" \
 	run wordcount "$SRC/f0001.txt" -o "$T/o" --checkpoint "$T/o.ck"
 usage_error "the checkpoint of another job" "belongs to another stream" \
