@@ -62,6 +62,23 @@ check_batches() {
 	check "$_cb_name: no file in two batches" test ! -s "$T/cb.dup"
 }
 
+# feed_each NAME FROM TO ARGS... : each file of FROM, in name order,
+# appears whole in TO (by rename), then `sluice stream ARGS... --source
+# file:TO --trigger once` runs and must exit 0: a batch a file.
+feed_each() {
+	_fe_name=$1
+	_fe_from=$2
+	_fe_to=$3
+	shift 3
+	mkdir -p "$_fe_to"
+	for _fe_f in $(ls "$_fe_from"); do
+		cp "$_fe_from/$_fe_f" "$_fe_to/.$_fe_f" &&
+			mv "$_fe_to/.$_fe_f" "$_fe_to/$_fe_f"
+		run_sluice stream "$@" --source "file:$_fe_to" --trigger once
+		expect_rc "$_fe_name, the batch of $_fe_f: exit status" 0
+	done
+}
+
 # --- batches, resumed ---------------------------------------------------------
 
 add_files 1 3
@@ -113,14 +130,9 @@ check_batches "window, three batches" "$T/win" "$T/win.ck" $WIN
 # aggregate: running totals (avg from the state's exact sum and count),
 # a batch a file
 AGG="aggregate --key user --agg count,sum:amount,avg:amount,min:amount"
-mkdir -p "$T/gsrc"
-for f in $(ls "$T/csrc"); do
-	cp "$T/csrc/$f" "$T/gsrc/.$f" && mv "$T/gsrc/.$f" "$T/gsrc/$f"
-	# shellcheck disable=SC2086
-	run_sluice stream $AGG --source "file:$T/gsrc" --sink "file:$T/agg" \
-		--checkpoint "$T/agg.ck" --trigger once --partitions 2 --workers 2
-	expect_rc "aggregate as a stream, $f: exit status" 0
-done
+# shellcheck disable=SC2086
+feed_each "aggregate as a stream" "$T/csrc" "$T/gsrc" $AGG \
+	--sink "file:$T/agg" --checkpoint "$T/agg.ck" --partitions 2 --workers 2
 SRC=$T/gsrc
 # shellcheck disable=SC2086
 check_batches "aggregate as a stream" "$T/agg" "$T/agg.ck" $AGG
@@ -189,15 +201,10 @@ check "append: the first batch writes no row (no watermark yet)" \
 # passed its end (its last event plus the gap), its keys then leave the
 # state: the same rows as the batch run.
 SWIN="window --key user --time ts --window session:5m --agg count,sum:amount"
-mkdir -p "$T/ssrc"
-for f in $(ls "$T/asrc"); do
-	cp "$T/asrc/$f" "$T/ssrc/.$f" && mv "$T/ssrc/.$f" "$T/ssrc/$f"
-	# shellcheck disable=SC2086
-	run_sluice stream $SWIN --source "file:$T/ssrc" --sink "file:$T/ses" \
-		--checkpoint "$T/ses.ck" --trigger once --partitions 2 \
-		--workers 2 --output-mode append --watermark 5m
-done
-expect_rc "sessions, append: exit status" 0
+# shellcheck disable=SC2086
+feed_each "sessions, append" "$T/asrc" "$T/ssrc" $SWIN --sink "file:$T/ses" \
+	--checkpoint "$T/ses.ck" --partitions 2 --workers 2 \
+	--output-mode append --watermark 5m
 cat "$T/ses"/batch-*/part-* | grep -v '^user,' | LC_ALL=C sort >"$T/ses.got"
 rm -rf "$T/ses.ref"
 # shellcheck disable=SC2086
@@ -313,16 +320,10 @@ check "sqlite sink: nothing left staged" \
 	test -z "$(ls "$T/sq.ck/sink")"
 
 # Append mode into a table: the rows of the file sink's append test.
-mkdir -p "$T/asrc2"
-for f in $(ls "$T/asrc"); do
-	cp "$T/asrc/$f" "$T/asrc2/.$f" && mv "$T/asrc2/.$f" "$T/asrc2/$f"
-	# shellcheck disable=SC2086
-	run_sluice stream $AWIN --source "file:$T/asrc2" \
-		--sink "sqlite:$T/db.sqlite?table=win" --checkpoint "$T/sqa.ck" \
-		--trigger once --partitions 2 --workers 2 --output-mode append \
-		--watermark 5m
-done
-expect_rc "sqlite sink, append: exit status" 0
+# shellcheck disable=SC2086
+feed_each "sqlite sink, append" "$T/asrc" "$T/asrc2" $AWIN \
+	--sink "sqlite:$T/db.sqlite?table=win" --checkpoint "$T/sqa.ck" \
+	--partitions 2 --workers 2 --output-mode append --watermark 5m
 sqlite3 -csv "$T/db.sqlite" "SELECT * FROM win;" | tr -d '\r' |
 	LC_ALL=C sort >"$T/sqa.got"
 check_eq "sqlite sink, append: each final window once" "$T/app.want" \
