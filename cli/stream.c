@@ -112,7 +112,8 @@ stream_meta(const stream *s, sl_buf *out)
 			    r->opts[i].value);
 }
 
-/* Opens (makes) the checkpoint: the lock, the meta check, the logs. */
+/* Opens the checkpoint (its directory made by the caller): the lock, the
+ * meta check, the logs. */
 static int
 stream_open(stream *s, sl_buf *err)
 {
@@ -121,8 +122,6 @@ stream_open(stream *s, sl_buf *err)
 	size_t i;
 	int rv;
 
-	if ((rv = sl_mkdirs(s->ck, 0755, err)) != SL_OK)
-		goto out;
 	sl_buf_addf(&path, "%s/lock", s->ck);
 	s->lock_fd = open(path.buf, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (s->lock_fd < 0 || flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0) {
