@@ -37,7 +37,7 @@ typedef enum {
 	/* submit and the commands of a cluster (cli/cluster.c) */
 	OPT_COORDINATOR, OPT_WAIT, OPT_JSON, OPT_LISTEN, OPT_STATE, OPT_MAX_RUNNING,
 	/* stream */
-	OPT_SOURCE, OPT_SINK, OPT_CHECKPOINT, OPT_TRIGGER, OPT_OUTPUT_MODE,
+	OPT_STREAM, OPT_SOURCE, OPT_SINK, OPT_CHECKPOINT, OPT_TRIGGER, OPT_OUTPUT_MODE,
 	OPT_WATERMARK, OPT_MAX_BATCH,
 	OPT_COUNT /* options in cli_opts */
 } cli_opt_id;
@@ -70,25 +70,18 @@ typedef struct cli_run {
 	uint32_t min_workers;     /* workers the job waits for (SUBMIT) */
 	sl_coord_config coord;    /* heartbeats, retries, speculation */
 	bool submit;              /* `submit`: to a running coordinator */
-	bool stream;              /* `stream`: micro-batches (cli/stream.c) */
+	bool stream;              /* `stream`, `submit --stream`: a stream
+				     (cli/stream.c) */
 	const char *source;       /* stream: --source */
 	const char *sink;         /* stream: --sink */
 	const char *checkpoint;   /* stream: --checkpoint */
 	const char *trigger;      /* stream: --trigger, NULL for 1s */
-	void *stream_state;       /* stream: the stream being run, for
-				     its loop (cli/stream.c) */
 	bool append;              /* stream: --output-mode append */
 	bool update;              /* stream: --output-mode update */
 	const char *watermark;    /* stream: --watermark, or NULL */
 	uint64_t max_batch_records; /* stream: --max-batch-records, 0 none */
-	int64_t event_ms_max;     /* the last job's latest event time */
-	uint64_t last_records_in; /* the last job's JOB_DONE figures */
-	uint64_t last_records_out;
-	uint64_t last_elapsed_ms;
-	int64_t last_late;        /* its late_records counter */
-	int64_t last_bad;         /* its bad_records counter */
-	uint64_t last_map_ms;     /* its map and reduce stages */
-	uint64_t last_reduce_ms;
+	sl_stream_spec stream_spec; /* stream: the above, checked
+				       (cli_stream_check) */
 	const char *coordinator;  /* submit: its endpoint */
 	bool wait;                /* submit --wait */
 	bool json;                /* submit --json */
@@ -152,9 +145,9 @@ void cli_parse_run(int argc, char **argv, cli_run *r, sl_job_ref *ref,
 typedef struct cli_coord_rt cli_coord_rt;
 
 /*
- * Submits r's job to the coordinator of rt, waits for it, prints its
- * summary (a stream's batch: one line with -v) or error. Returns the
- * exit status.
+ * Submits r's job (or stream) to the coordinator of rt, waits for it,
+ * prints its summary or error; a signal cancels a job, and stops a
+ * stream after its batch in flight. Returns the exit status.
  */
 int cli_job(cli_coord_rt *rt, cli_run *r, sl_local_cluster *lc);
 
@@ -167,6 +160,11 @@ int cli_run_local(cli_run *r, cli_body_fn *body);
 
 /* `sluice stream` (cli/stream.c). */
 int cli_cmd_stream(int argc, char **argv);
+
+/* Checks a stream's options (a usage error exits 2) and fills
+ * r->stream_spec; cli_stream_release() frees it. */
+void cli_stream_check(cli_run *r);
+void cli_stream_release(cli_run *r);
 
 /* Checks the job's options before anything starts: 0 or EXIT_USAGE. */
 int cli_check(const cli_run *r);

@@ -406,6 +406,8 @@ cli_cmd_submit(int argc, char **argv)
 	code = EXIT_USAGE;
 	if (cli_check(&r) != 0)
 		goto out;
+	if (r.stream)
+		cli_stream_check(&r);
 	/* A missing input is found here, before anything is queued (the
 	 * coordinator expands the inputs again when the job starts). */
 	if (sl_input_expand(r.inputs, r.ninputs, &files, &err) != SL_OK) {
@@ -416,7 +418,7 @@ cli_cmd_submit(int argc, char **argv)
 	/* The coordinator and the workers do not run in our directory. */
 	for (i = 0; i < r.ninputs; i++)
 		r.inputs[i] = cli_absolute(r.inputs[i]);
-	output = cli_absolute(r.output);
+	output = cli_absolute(r.stream ? "" : r.output);
 	if (strchr(r.spec.job, '/'))
 		r.spec.job = cli_absolute(r.spec.job);
 	cli_catch_signals();
@@ -435,6 +437,7 @@ cli_cmd_submit(int argc, char **argv)
 	m.u.submit.output_dir = output;
 	m.u.submit.split_size = r.split_size;
 	m.u.submit.overwrite = r.overwrite;
+	m.u.submit.stream = r.stream_spec;
 	if (sl_client_submit(c, &m, &job, &done, &err) != SL_OK) {
 		sl_error("cannot submit the job: %s", err.buf);
 		goto out;
@@ -481,6 +484,7 @@ out:
 			free(r.spec.job);
 	}
 	free(output);
+	cli_stream_release(&r);
 	sl_job_unload(&ref);
 	free(r.inputs);
 	free(r.opts);

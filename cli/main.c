@@ -149,6 +149,11 @@ cli_parse_run(int argc, char **argv, cli_run *r, sl_job_ref *ref,
 	memset(r, 0, sizeof(*r));
 	r->submit = submit;
 	r->stream = mode == CLI_STREAM;
+	/* `submit --stream`: the stream's options are taken, wherever the
+	 * flag is */
+	for (i = 3; submit && i < argc && strcmp(argv[i], "--"); i++)
+		if (strcmp(argv[i], "--stream") == 0)
+			r->stream = true;
 	r->split_size = 64ull << 20;
 	r->spec.max_attempts = 4;
 	r->spec.max_record = 1ull << 30;
@@ -164,7 +169,7 @@ cli_parse_run(int argc, char **argv, cli_run *r, sl_job_ref *ref,
 		}
 		cli_usage_error("'%s' needs a job: sluice %s JOB [options] %s",
 				argv[1], argv[1],
-				r->stream ? "--source URI --sink URI "
+				mode == CLI_STREAM ? "--source URI --sink URI "
 					    "--checkpoint DIR"
 					  : "INPUT... -o OUTDIR");
 	}
@@ -211,7 +216,7 @@ cli_parse_run(int argc, char **argv, cli_run *r, sl_job_ref *ref,
 		     cli_opt_in(o->id, cli_run_only, cli_run_only_n)) ||
 		    (mode != CLI_SUBMIT &&
 		     cli_opt_in(o->id, cli_submit_only, cli_submit_only_n)) ||
-		    (mode != CLI_STREAM &&
+		    (!r->stream &&
 		     cli_opt_in(o->id, cli_stream_only, cli_stream_only_n)))
 			cli_usage_error("--%s applies to another command than "
 					"'sluice %s'", o->name, argv[1]);
@@ -238,6 +243,7 @@ cli_parse_run(int argc, char **argv, cli_run *r, sl_job_ref *ref,
 		case OPT_COORDINATOR: r->coordinator = val; break;
 		case OPT_WAIT: r->wait = true; break;
 		case OPT_JSON: r->json = true; break;
+		case OPT_STREAM: break; /* taken above */
 		case OPT_WORKERS:
 			r->workers = (uint32_t)cli_number(o->name, val, 1, 1024);
 			break;
@@ -558,8 +564,10 @@ cli_catch_signals(void)
 typedef struct cli_wait {
 	sl_local_cluster *lc;     /* local workers, or none */
 	cli_watch watch;
-	bool stream;              /* a stream's batch: a signal stops the
-				     stream after it, not the batch */
+	bool stream;              /* a stream: a signal stops it after its
+				     batch in flight (CANCEL, once) */
+	bool canceled;            /* that CANCEL went */
+	uint64_t job;
 } cli_wait;
 
 static int
@@ -575,6 +583,15 @@ cli_on_wait(void *arg, const sl_msg *m, sl_buf *err)
 		sl_buf_addf(err, "interrupted by signal %d (%s): job canceled",
 			    (int)cli_stop, strsignal(cli_stop));
 		return SL_ECANCELED;
+	}
+	if (cli_stop && !w->canceled) {
+		sl_msg c;
+
+		memset(&c, 0, sizeof(c));
+		c.type = SL_MSG_CANCEL;
+		c.u.cancel.job = w->job;
+		w->canceled = sl_client_send(w->watch.client, &c, err) == SL_OK;
+		sl_buf_reset(err);
 	}
 	if (lc->n == 0)
 		return SL_OK;
@@ -707,12 +724,12 @@ cli_job(cli_coord_rt *rt, cli_run *r, sl_local_cluster *lc)
 	sl_msg m, done;
 	cli_wait w;
 	uint64_t job;
-	uint32_t i;
 	int rv, code = EXIT_JOB;
 
 	memset(&done, 0, sizeof(done));
 	w.lc = lc;
 	w.stream = r->stream;
+	w.canceled = false;
 	cli_watch_init(&w.watch, r->progress && !r->stream, rt->client, 0);
 	memset(&m, 0, sizeof(m));
 	m.type = SL_MSG_SUBMIT;
@@ -723,12 +740,13 @@ cli_job(cli_coord_rt *rt, cli_run *r, sl_local_cluster *lc)
 	m.u.submit.split_size = r->split_size;
 	m.u.submit.overwrite = r->overwrite;
 	m.u.submit.min_workers = r->min_workers;
+	m.u.submit.stream = r->stream_spec;
 	if ((rv = sl_client_submit(rt->client, &m, &job, &done, &err)) !=
 	    SL_OK) {
 		sl_error("cannot submit the job: %s", err.buf);
 		goto out;
 	}
-	w.watch.job = job;
+	w.watch.job = w.job = job;
 	rv = job ? sl_client_wait(rt->client, job, 100, cli_on_wait, &w, &done,
 				  &err)
 		 : SL_OK;
@@ -743,21 +761,6 @@ cli_job(cli_coord_rt *rt, cli_run *r, sl_local_cluster *lc)
 			code = 128 + cli_stop;
 		goto out;
 	}
-	r->event_ms_max = done.u.job_done.event_ms_max;
-	r->last_records_in = done.u.job_done.records_in;
-	r->last_records_out = done.u.job_done.records_out;
-	r->last_elapsed_ms = done.u.job_done.elapsed_ms;
-	r->last_map_ms = done.u.job_done.map_ms;
-	r->last_reduce_ms = done.u.job_done.reduce_ms;
-	r->last_late = r->last_bad = 0;
-	for (i = 0; i < done.u.job_done.ncounters; i++) {
-		const sl_counter *c = &done.u.job_done.counters[i];
-
-		if (strcmp(c->name, "late_records") == 0)
-			r->last_late = c->value;
-		else if (strcmp(c->name, "bad_records") == 0)
-			r->last_bad = c->value;
-	}
 	code = cli_job_done(r, &done);
 out:
 	cli_watch_release(&w.watch);
@@ -769,24 +772,21 @@ out:
 int
 cli_job_done(const cli_run *r, const sl_msg *done)
 {
-	if (done->u.job_done.status == SL_OK && r->stream) {
-		sl_buf c = SL_BUF_INIT;
-		uint32_t i;
+	int status = done->u.job_done.status;
 
-		for (i = 0; i < done->u.job_done.ncounters; i++)
-			sl_buf_addf(&c, ", %s %lld",
-				    done->u.job_done.counters[i].name,
-				    (long long)done->u.job_done.counters[i]
-					    .value);
-		sl_info("batch into %s: %u map and %u reduce tasks, %llu "
-			"records in, %llu out, %.3f s%s", r->output,
-			done->u.job_done.maps, done->u.job_done.reduces,
-			(unsigned long long)done->u.job_done.records_in,
-			(unsigned long long)done->u.job_done.records_out,
-			(double)done->u.job_done.elapsed_ms / 1000.0,
-			c.len ? c.buf : "");
-		sl_buf_release(&c);
+	/* A stream ends by its trigger (once, available-now) or stopped:
+	 * by a signal after its batch in flight, or canceled. */
+	if (r->stream && (status == SL_OK || status == SL_ECANCELED)) {
+		if (cli_stop)
+			sl_info("stream: stopped by signal %d",
+				(int)cli_stop);
+		else if (status == SL_ECANCELED)
+			sl_warn("stream: %s", done->u.job_done.error);
 		return 0;
+	}
+	if (r->stream) {
+		cli_print_error("stream failed: ", done->u.job_done.error);
+		return status == SL_EUSAGE ? EXIT_USAGE : EXIT_JOB;
 	}
 	if (done->u.job_done.status == SL_OK) {
 		cli_summary(r, done);

@@ -89,6 +89,10 @@ static const cli_opt cli_opts[] = {
 	OPT(OPT_MAX_RUNNING, "max-running", 0, "N",
 	    "jobs that run at once, sharing the slots fairly (default 4); "
 	    "the others wait in submission order"),
+	OPT(OPT_STREAM, "stream", 0, NULL,
+	    "submit: a stream (--source, --sink, --checkpoint and the "
+	    "options of 'sluice stream'), which runs on the cluster until "
+	    "'sluice cancel ID'"),
 	OPT(OPT_SOURCE, "source", 0, "URI",
 	    "stream: where events come from: file:DIR (new files of DIR, "
 	    "in name order) or rate:N[,keys=K] (N generated events a "
@@ -103,8 +107,9 @@ static const cli_opt cli_opts[] = {
 	    "stream: offsets, commits and state, to resume exactly once "
 	    "(required)"),
 	OPT(OPT_TRIGGER, "trigger", 0, "WHEN",
-	    "stream: a batch every DURATION (as 1s, 100ms; default 1s), "
-	    "once, or available-now (every batch there is, then stop)"),
+	    "stream: a batch every DURATION (as 1s, 100ms; default 1s; 0: "
+	    "each as soon as the last is done), once, or available-now "
+	    "(every batch there is, then stop)"),
 	OPT(OPT_OUTPUT_MODE, "output-mode", 0, "complete|update|append",
 	    "stream: each batch writes the whole result so far (complete, "
 	    "the default), the rows its events changed (update), or the "
@@ -125,7 +130,7 @@ const cli_opt_id cli_run_ids[] = {
 	OPT_MAX_ATTEMPTS, OPT_HB_INTERVAL, OPT_HB_TIMEOUT, OPT_SPECULATION,
 	OPT_SLOTS, OPT_BIND, OPT_SHUFFLE, OPT_OVERWRITE, OPT_TOP,
 	OPT_VERBOSE, OPT_PROGRESS, OPT_COORDINATOR, OPT_WAIT, OPT_JSON,
-	OPT_SOURCE, OPT_SINK, OPT_CHECKPOINT, OPT_TRIGGER, OPT_OUTPUT_MODE,
+	OPT_STREAM, OPT_SOURCE, OPT_SINK, OPT_CHECKPOINT, OPT_TRIGGER, OPT_OUTPUT_MODE,
 	OPT_WATERMARK, OPT_MAX_BATCH, OPT_HELP,
 };
 const size_t cli_run_nids = SL_ARRAY_LEN(cli_run_ids);
@@ -140,7 +145,7 @@ const cli_opt_id cli_run_only[] = {
 };
 const size_t cli_run_only_n = SL_ARRAY_LEN(cli_run_only);
 const cli_opt_id cli_submit_only[] = {
-	OPT_COORDINATOR, OPT_WAIT, OPT_JSON,
+	OPT_COORDINATOR, OPT_WAIT, OPT_JSON, OPT_STREAM,
 };
 const size_t cli_submit_only_n = SL_ARRAY_LEN(cli_submit_only);
 const cli_opt_id cli_worker_ids[] = {

@@ -230,6 +230,23 @@ static const pr_field pr_none[] = {
 	F_END
 };
 
+static const pr_field pr_stream_spec[] = {
+	F_STR("source", offsetof(sl_stream_spec, source)),
+	F_STR("sink", offsetof(sl_stream_spec, sink)),
+	F_STR("checkpoint", offsetof(sl_stream_spec, checkpoint)),
+	F_U8("trigger", offsetof(sl_stream_spec, trigger), SL_TRIGGER_INTERVAL,
+	     SL_TRIGGER_AVAILABLE),
+	F_U64("interval_ms", offsetof(sl_stream_spec, interval_ms)),
+	F_U8("mode", offsetof(sl_stream_spec, mode), SL_MODE_COMPLETE,
+	     SL_MODE_APPEND),
+	F_INT("delay_ms", PR_I64, offsetof(sl_stream_spec, delay_ms), -1,
+	      INT64_MAX),
+	F_U64("max_batch_records", offsetof(sl_stream_spec, max_batch_records)),
+	F_U8("output", offsetof(sl_stream_spec, output), SL_OUTPUT_LINES,
+	     SL_OUTPUT_CSV),
+	F_END
+};
+
 static const pr_field pr_submit[] = {
 	F_STRUCT("spec", M(submit, spec), pr_job_spec),
 	F_ARRAY("inputs", M(submit, inputs), M(submit, ninputs), &pr_str_elem,
@@ -238,6 +255,7 @@ static const pr_field pr_submit[] = {
 	F_U64_POS("split_size", M(submit, split_size)),
 	F_U8("overwrite", M(submit, overwrite), 0, 1),
 	F_U32("min_workers", M(submit, min_workers)),
+	F_STRUCT("stream", M(submit, stream), pr_stream_spec),
 	F_END
 };
 
@@ -283,6 +301,9 @@ static const pr_field pr_job_info[] = {
 	F_U64("bytes_in", offsetof(sl_job_info, bytes_in)),
 	F_STR("output_dir", offsetof(sl_job_info, output_dir)),
 	F_STR("error", offsetof(sl_job_info, error)),
+	F_U8("stream", offsetof(sl_job_info, stream), 0, 1),
+	F_U64("batches", offsetof(sl_job_info, batches)),
+	F_STR("progress", offsetof(sl_job_info, progress)),
 	F_END
 };
 static const pr_field pr_job_info_elem = F_STRUCT("", 0, pr_job_info);

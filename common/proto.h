@@ -23,7 +23,7 @@
 
 #include "sl_impl.h"
 
-#define SL_PROTO_VERSION 5
+#define SL_PROTO_VERSION 6
 #define SL_PROTO_MAX_STR (64 * 1024)       /* bytes in one string field */
 #define SL_PROTO_MAX_ITEMS (1024 * 1024)   /* elements in one array field */
 #define SL_PROTO_MAX_MSG (64 * 1024 * 1024) /* bytes of one control message */
@@ -127,6 +127,37 @@ typedef struct sl_job_spec {
 				for the keys the batch changed */
 } sl_job_spec;
 
+/* How a stream's batches are triggered (sl_stream_spec.trigger). */
+typedef enum sl_trigger {
+	SL_TRIGGER_INTERVAL = 0, /* a batch every interval, when there is new
+				    input */
+	SL_TRIGGER_ONCE = 1,     /* one batch, then the stream ends */
+	SL_TRIGGER_AVAILABLE = 2, /* batches until nothing is new, then the
+				     stream ends */
+} sl_trigger;
+
+/* Which rows a stream's batch writes (docs/stream.md). */
+typedef enum sl_output_mode {
+	SL_MODE_COMPLETE = 0,    /* every row so far */
+	SL_MODE_UPDATE = 1,      /* the rows of the keys the batch changed */
+	SL_MODE_APPEND = 2,      /* the rows the watermark made final */
+} sl_output_mode;
+
+/* A stream, in a SUBMIT (source "" for a batch job; docs/stream.md). */
+typedef struct sl_stream_spec {
+	char *source;        /* the source's URI */
+	char *sink;          /* the sink's URI */
+	char *checkpoint;    /* the checkpoint directory, absolute */
+	uint8_t trigger;     /* sl_trigger */
+	uint64_t interval_ms; /* SL_TRIGGER_INTERVAL: between batches */
+	uint8_t mode;        /* sl_output_mode */
+	int64_t delay_ms;    /* --watermark: the watermark is the latest
+				event time less this; -1 for none */
+	uint64_t max_batch_records; /* a batch's cap, 0 for none */
+	uint8_t output;      /* sl_output_format of the job's rows, for the
+				sink */
+} sl_stream_spec;
+
 #define SL_NO_WATERMARK INT64_MIN
 #define SL_WATERMARK_MIN (INT64_MIN + 1) /* a stream's watermark before
 					     its first event: passes no
@@ -157,8 +188,13 @@ typedef struct sl_job_info {
 	uint32_t reduces;
 	uint32_t reduces_done;
 	uint64_t bytes_in;      /* of the maps done */
-	char *output_dir;
+	char *output_dir;       /* a stream: its sink's URI */
 	char *error;            /* "" unless it failed */
+	uint8_t stream;         /* 1: a stream (the fields below), 0: a
+				   batch job */
+	uint64_t batches;       /* a stream's batches committed */
+	char *progress;         /* its last batch's progress line (JSON), ""
+				   for none */
 } sl_job_info;
 
 /* How an attempt ended, as the job's attempt log tells it. */
@@ -287,6 +323,7 @@ typedef struct sl_msg {
 			uint8_t overwrite;   /* replace a complete output */
 			uint32_t min_workers; /* start once this many workers
 						 have joined (0: at once) */
+			sl_stream_spec stream; /* a stream's, or source "" */
 		} submit;
 		struct {
 			uint64_t job;

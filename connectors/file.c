@@ -91,6 +91,7 @@ file_close(sl_sink *s)
 const sl_sink_ops sl_sink_file = {
 	.scheme = "file",
 	.syntax = "file:DIR",
+	.path = true,
 	.open = file_open,
 	.batch_dir = file_batch_dir,
 	.commit = file_commit,
@@ -235,6 +236,7 @@ fsrc_close(sl_source *s)
 const sl_source_ops sl_source_file = {
 	.scheme = "file",
 	.syntax = "file:DIR",
+	.path = true,
 	.open = fsrc_open,
 	.plan = fsrc_plan,
 	.inputs = fsrc_inputs,

@@ -3,6 +3,7 @@
  * them; see sink.h.
  */
 #include "sink.h"
+#include "source.h" /* sl_uri_absolute */
 
 #include <string.h>
 
@@ -47,4 +48,24 @@ sl_sink_close(sl_sink *s)
 {
 	if (s)
 		s->ops->close(s);
+}
+
+static bool
+sink_path_scheme(const char *uri)
+{
+	size_t i, n;
+
+	for (i = 0; i < SL_ARRAY_LEN(sink_table); i++) {
+		n = strlen(sink_table[i]->scheme);
+		if (strncmp(uri, sink_table[i]->scheme, n) == 0 &&
+		    uri[n] == ':')
+			return sink_table[i]->path;
+	}
+	return false;
+}
+
+void
+sl_sink_absolute(const char *uri, sl_buf *out)
+{
+	sl_uri_absolute(uri, sink_path_scheme, out);
 }

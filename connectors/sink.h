@@ -33,6 +33,8 @@ typedef struct sl_sink_batch {
 typedef struct sl_sink_ops {
 	const char *scheme;      /* the URI's "scheme:" */
 	const char *syntax;      /* its form, for messages */
+	bool path;               /* where is a file's path (made absolute
+				    for a coordinator elsewhere) */
 	/* where: the URI after "scheme:"; ck: the stream's checkpoint
 	 * directory (its identity, and room for staging) */
 	int (*open)(sl_sink **out, const char *where, const char *ck,
@@ -64,6 +66,9 @@ int sl_sink_commit(sl_sink *s, const sl_sink_batch *b, sl_buf *err);
 
 /* NULL-safe. */
 void sl_sink_close(sl_sink *s);
+
+/* uri with its path absolute when its sink takes a path (out appended). */
+void sl_sink_absolute(const char *uri, sl_buf *out);
 
 extern const sl_sink_ops sl_sink_file, sl_sink_sqlite;
 

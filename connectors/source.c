@@ -4,7 +4,9 @@
  */
 #include "source.h"
 
+#include <limits.h>
 #include <string.h>
+#include <unistd.h>
 
 static const sl_source_ops *const source_table[] = {
 	&sl_source_file,
@@ -67,4 +69,40 @@ sl_source_close(sl_source *s)
 {
 	if (s)
 		s->ops->close(s);
+}
+
+void
+sl_uri_absolute(const char *uri, bool (*path_scheme)(const char *uri),
+		sl_buf *out)
+{
+	const char *where = strchr(uri, ':');
+	char cwd[PATH_MAX];
+
+	if (where && where[1] != '/' && where[1] != '\0' && path_scheme(uri) &&
+	    getcwd(cwd, sizeof(cwd)) != NULL) {
+		sl_buf_add(out, uri, (size_t)(where + 1 - uri));
+		sl_buf_addf(out, "%s/%s", cwd, where + 1);
+		return;
+	}
+	sl_buf_addstr(out, uri);
+}
+
+static bool
+source_path_scheme(const char *uri)
+{
+	size_t i, n;
+
+	for (i = 0; i < SL_ARRAY_LEN(source_table); i++) {
+		n = strlen(source_table[i]->scheme);
+		if (strncmp(uri, source_table[i]->scheme, n) == 0 &&
+		    uri[n] == ':')
+			return source_table[i]->path;
+	}
+	return false;
+}
+
+void
+sl_source_absolute(const char *uri, sl_buf *out)
+{
+	sl_uri_absolute(uri, source_path_scheme, out);
 }

@@ -24,6 +24,8 @@ typedef struct sl_source sl_source;
 typedef struct sl_source_ops {
 	const char *scheme;      /* the URI's "scheme:" */
 	const char *syntax;      /* its form, for messages */
+	bool path;               /* where is a file's path (made absolute
+				    for a coordinator elsewhere) */
 	/* where: the URI after "scheme:"; ck: the checkpoint directory */
 	int (*open)(sl_source **out, const char *where, const char *ck,
 		    sl_buf *err);
@@ -64,6 +66,15 @@ int sl_source_arrivals(sl_source *s, const char *offsets, int64_t *oldest,
 		       int64_t *newest);
 /* NULL-safe. */
 void sl_source_close(sl_source *s);
+
+/* uri with its path absolute (from the current directory) when its
+ * source takes a path, into out (appended); as it is otherwise. */
+void sl_source_absolute(const char *uri, sl_buf *out);
+
+/* The same for any table of connectors: "scheme:where" with where made
+ * absolute when path_scheme says the scheme takes a path. */
+void sl_uri_absolute(const char *uri, bool (*path_scheme)(const char *uri),
+		     sl_buf *out);
 
 extern const sl_source_ops sl_source_file, sl_source_rate;
 

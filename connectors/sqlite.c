@@ -384,6 +384,7 @@ out:
 const sl_sink_ops sl_sink_sqlite = {
 	.scheme = "sqlite",
 	.syntax = "sqlite:PATH?table=T",
+	.path = true,
 	.open = sq_open,
 	.batch_dir = sq_batch_dir,
 	.commit = sq_commit,

@@ -27,6 +27,7 @@
 #include "common/input.h"
 #include "common/proto.h"
 #include "store.h"
+#include "stream.h"
 
 /*
  * A worker that joined. The table (sl_coord.workers) holds the live ones
@@ -60,8 +61,13 @@ typedef struct coord_task_stats {
 	int64_t event_ms_max;    /* map: its latest event time */
 } coord_task_stats;
 
+typedef struct coord_stream coord_stream;
+
 typedef struct coord_job {
 	uint64_t id;
+	coord_stream *stream;    /* the stream whose batch this is, or NULL:
+				    such a job has no client, is not
+				    journaled, and its end steps the stream */
 	sl_buf client;           /* the submitter's ROUTER identity */
 	sl_msg submit;           /* the SUBMIT message (owned) */
 	sl_split_list splits;
@@ -88,6 +94,23 @@ typedef struct coord_job {
 	struct coord_job *next;  /* queue, then the running list */
 } coord_job;
 
+/*
+ * A stream (stream.h): its driver, stepped when it is due and when its
+ * batch job ends. Its id is a job id; clients see it as a job.
+ */
+struct coord_stream {
+	uint64_t id;
+	sl_buf client;           /* the submitter's identity ("" after a
+				    restart: nobody waits) */
+	sl_msg submit;           /* its SUBMIT (owned) */
+	sl_stream *drv;
+	uint64_t due_ms;         /* when to step it (monotonic ms);
+				    UINT64_MAX while its batch runs */
+	uint64_t submitted_wall_ms;
+	uint64_t started_wall_ms;
+	coord_stream *next;
+};
+
 struct sl_coord {
 	sl_coord_config cfg;
 	void *sock;              /* ROUTER */
@@ -98,6 +121,7 @@ struct sl_coord {
 	coord_job *jobs;         /* running, in the order they started */
 	uint32_t njobs;          /* running */
 	coord_job *queue;        /* waiting, in order */
+	coord_stream *streams;   /* running, in the order submitted */
 	sl_job_info *history;    /* jobs that ended, oldest first, at most
 				    COORD_HISTORY (strings owned) */
 	size_t nhistory;
@@ -444,14 +468,14 @@ coord_job_counters(const coord_job *j, coord_task_stats *total)
 				   j->reduces[i].ncounters);
 }
 
-/* Sends JOB_DONE to the submitter. */
+/* The JOB_DONE of a job, with the figures of j when it succeeded (the
+ * counters in total, to release; the rest borrowed). */
 static void
-coord_reply_done(sl_coord *c, const sl_buf *client, uint64_t job, int status,
-		 const char *error, const coord_job *j)
+coord_done_msg(uint64_t job, int status, const char *error,
+	       const coord_job *j, coord_task_stats *total, sl_msg *out)
 {
-	coord_task_stats total = { 0 }; /* only its counters are used */
-	uint32_t i;
 	sl_msg m;
+	uint32_t i;
 
 	memset(&m, 0, sizeof(m));
 	m.type = SL_MSG_JOB_DONE;
@@ -473,7 +497,7 @@ coord_reply_done(sl_coord *c, const sl_buf *client, uint64_t job, int status,
 		}
 		for (i = 0; i < r; i++)
 			m.u.job_done.records_out += j->reduces[i].records_out;
-		coord_job_counters(j, &total);
+		coord_job_counters(j, total);
 		uint64_t end = sl_now_ms(), mid = j->maps_done_ms
 						       ? j->maps_done_ms
 						       : j->start_ms;
@@ -482,9 +506,56 @@ coord_reply_done(sl_coord *c, const sl_buf *client, uint64_t job, int status,
 		m.u.job_done.map_ms = mid - j->start_ms;
 		m.u.job_done.reduce_ms = end - mid;
 	}
-	m.u.job_done.counters = total.counters;
-	m.u.job_done.ncounters = total.ncounters;
+	m.u.job_done.counters = total->counters;
+	m.u.job_done.ncounters = total->ncounters;
+	*out = m;
+}
+
+/* Sends JOB_DONE to the submitter. */
+static void
+coord_reply_done(sl_coord *c, const sl_buf *client, uint64_t job, int status,
+		 const char *error, const coord_job *j)
+{
+	coord_task_stats total = { 0 }; /* only its counters are used */
+	sl_msg m;
+
+	coord_done_msg(job, status, error, j, &total, &m);
 	coord_send(c, client, &m);
+	coord_stats_release(&total);
+}
+
+static void coord_stream_step(sl_coord *c, coord_stream *s,
+			      const sl_msg *done);
+
+/*
+ * Job j ended (j's figures given when it ran): its submitter is told, and
+ * it is journaled; or, a stream's batch, its stream is stepped (not when
+ * the coordinator is stopping: the stream stops with it).
+ */
+static void coord_job_ended(sl_coord *c, const coord_job *j, uint8_t state,
+			    const char *error);
+
+static void
+coord_job_report(sl_coord *c, coord_job *j, int status, const char *error,
+		 bool ran)
+{
+	coord_task_stats total = { 0 }; /* only its counters are used */
+	sl_msg m;
+
+	if (j->stream == NULL) {
+		coord_job_ended(c, j,
+				status == SL_OK		? SL_JOB_SUCCEEDED
+				: status == SL_ECANCELED ? SL_JOB_CANCELED
+							 : SL_JOB_FAILED,
+				status == SL_OK ? "" : error);
+		coord_reply_done(c, &j->client, j->id, status, error,
+				 ran ? j : NULL);
+		return;
+	}
+	if (c->stopping)
+		return;
+	coord_done_msg(j->id, status, error, ran ? j : NULL, &total, &m);
+	coord_stream_step(c, j->stream, &m);
 	coord_stats_release(&total);
 }
 
@@ -553,6 +624,7 @@ coord_info_release(sl_job_info *info)
 	free(info->job);
 	free(info->output_dir);
 	free(info->error);
+	free(info->progress);
 }
 
 /* Keeps a copy of info, what clients may still ask of a job that ended. */
@@ -564,7 +636,8 @@ coord_history_push(sl_coord *c, const sl_job_info *in)
 	info.job = strdup(in->job);
 	info.output_dir = strdup(in->output_dir);
 	info.error = strdup(in->error);
-	if (!info.job || !info.output_dir || !info.error ||
+	info.progress = strdup(in->progress ? in->progress : "");
+	if (!info.job || !info.output_dir || !info.error || !info.progress ||
 	    (c->nhistory == COORD_HISTORY ? SL_OK
 	     : sl_array_grow(&c->history, &c->halloc, c->nhistory + 1,
 			     sizeof(*c->history))) != SL_OK) {
@@ -733,13 +806,8 @@ coord_job_finish(sl_coord *c, coord_job *j, int status, const char *error)
 	sl_info("job %llu %s", (unsigned long long)j->id,
 		status == SL_OK ? "succeeded"
 		: status == SL_ECANCELED ? "canceled" : "failed");
-	coord_job_ended(c, j,
-			  status == SL_OK ? SL_JOB_SUCCEEDED
-			  : status == SL_ECANCELED ? SL_JOB_CANCELED
-						   : SL_JOB_FAILED,
-			  status == SL_OK ? "" : error);
-	coord_reply_done(c, &j->client, j->id, status, error, j);
 	coord_job_unlink(c, j);
+	coord_job_report(c, j, status, status == SL_OK ? "" : error, true);
 	coord_job_free(j);
 	sl_buf_release(&err);
 }
@@ -969,6 +1037,7 @@ coord_on_exchanged(sl_coord *c, coord_worker *w, const sl_msg *m)
 }
 
 static int coord_start_next(sl_coord *c);
+static int coord_streams_due(sl_coord *c);
 
 /*
  * After an event: kills and new attempts go out, an MPI exchange starts
@@ -1010,6 +1079,8 @@ coord_progress(sl_coord *c)
 				break;
 			}
 		}
+		if (coord_streams_due(c) > 0)
+			again = true;
 		if (coord_start_next(c) > 0)
 			again = true;
 	} while (again);
@@ -1118,9 +1189,7 @@ coord_start_next(sl_coord *c)
 		if (rv != SL_OK) {
 			if (err.len == 0)
 				sl_buf_addstr(&err, sl_strerror(rv));
-			coord_job_ended(c, j, SL_JOB_FAILED, err.buf);
-			coord_reply_done(c, &j->client, j->id, rv, err.buf,
-					 NULL);
+			coord_job_report(c, j, rv, err.buf, false);
 			coord_job_free(j);
 			continue;
 		}
@@ -1130,6 +1199,8 @@ coord_start_next(sl_coord *c)
 		*tail = j;
 		c->njobs++;
 		started++;
+		if (j->stream)
+			continue;
 		coord_job_info(j, SL_JOB_RUNNING, NULL, &info);
 		coord_journal(c, &info);
 	}
@@ -1137,13 +1208,249 @@ coord_start_next(sl_coord *c)
 	return started;
 }
 
+/* --- streams ------------------------------------------------------------ */
+
+/* What clients are told of stream s (strings borrowed from s). */
+static void
+coord_stream_info(const coord_stream *s, uint8_t state, const char *error,
+		  sl_job_info *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->id = s->id;
+	out->job = s->submit.u.submit.spec.job;
+	out->state = state;
+	out->submitted_ms = s->submitted_wall_ms;
+	out->started_ms = s->started_wall_ms;
+	out->reduces = s->submit.u.submit.spec.partitions;
+	out->output_dir = s->submit.u.submit.stream.sink;
+	out->error = (char *)(error ? error : "");
+	out->stream = 1;
+	out->batches = s->drv ? sl_stream_batches(s->drv) : 0;
+	out->progress = (char *)(s->drv ? sl_stream_progress(s->drv) : "");
+}
+
+static void
+coord_stream_free(coord_stream *s)
+{
+	sl_stream_close(s->drv);
+	sl_msg_release(&s->submit);
+	sl_buf_release(&s->client);
+	free(s);
+}
+
+/*
+ * Stream s ended (status SL_OK: its trigger's end; SL_ECANCELED: stopped):
+ * journaled, kept for clients, its submitter told; then freed.
+ */
+static void
+coord_stream_end(sl_coord *c, coord_stream *s, int status, const char *error)
+{
+	sl_buf err = SL_BUF_INIT;
+	sl_job_info info;
+	coord_stream **pp;
+	uint8_t state = status == SL_OK		? SL_JOB_SUCCEEDED
+			: status == SL_ECANCELED ? SL_JOB_CANCELED
+						 : SL_JOB_FAILED;
+
+	if (status != SL_OK && status != SL_ECANCELED)
+		sl_error("stream %llu: %s", (unsigned long long)s->id, error);
+	sl_info("stream %llu %s after %llu batch(es)",
+		(unsigned long long)s->id, sl_job_state_name(state),
+		(unsigned long long)(s->drv ? sl_stream_batches(s->drv) : 0));
+	coord_stream_info(s, state, status == SL_OK ? "" : error, &info);
+	info.ended_ms = coord_wall_ms();
+	if (c->store && !c->stopping &&
+	    sl_store_end(c->store, &info, NULL, 0, NULL, 0, &err) != SL_OK)
+		sl_warn("%s", err.buf);
+	coord_history_push(c, &info);
+	if (s->client.len)
+		coord_reply_done(c, &s->client, s->id, status,
+				 status == SL_OK ? "" : error, NULL);
+	for (pp = &c->streams; *pp && *pp != s; pp = &(*pp)->next)
+		;
+	if (*pp)
+		*pp = s->next;
+	coord_stream_free(s);
+	sl_buf_release(&err);
+}
+
+/* Queues the batch job the stream asked for (batch: moved into it). */
+static void
+coord_stream_batch(sl_coord *c, coord_stream *s, sl_msg *batch)
+{
+	coord_job *j = calloc(1, sizeof(*j)), **pp;
+	sl_msg done;
+
+	if (j == NULL) {
+		sl_msg_release(batch);
+		memset(&done, 0, sizeof(done));
+		done.type = SL_MSG_JOB_DONE;
+		done.u.job_done.status = SL_ENOMEM;
+		done.u.job_done.error = "out of memory";
+		coord_stream_step(c, s, &done);
+		return;
+	}
+	j->id = ++c->next_job_id;
+	j->stream = s;
+	j->submit_ms = sl_now_ms();
+	j->submitted_wall_ms = coord_wall_ms();
+	sl_buf_init(&j->client);
+	j->submit = *batch;
+	memset(batch, 0, sizeof(*batch));
+	for (pp = &c->queue; *pp; pp = &(*pp)->next)
+		;
+	*pp = j;
+	s->due_ms = UINT64_MAX;
+}
+
+/* Steps stream s (done: its batch's JOB_DONE, or NULL) and does what it
+ * asks. */
+static void
+coord_stream_step(sl_coord *c, coord_stream *s, const sl_msg *done)
+{
+	sl_buf err = SL_BUF_INIT;
+	uint64_t wait_ms;
+	sl_msg batch;
+	int status;
+
+	switch (sl_stream_step(s->drv, done, &batch, &wait_ms, &status,
+			       &err)) {
+	case SL_STREAM_RUN:
+		coord_stream_batch(c, s, &batch);
+		break;
+	case SL_STREAM_WAIT:
+		/* at least a millisecond: the loop turns in between */
+		s->due_ms = sl_now_ms() + (wait_ms ? wait_ms : 1);
+		break;
+	case SL_STREAM_END:
+		coord_stream_end(c, s, status, err.len ? err.buf
+						       : sl_strerror(status));
+		break;
+	}
+	sl_buf_release(&err);
+}
+
+/* Steps the streams that are due. Returns how many. */
+static int
+coord_streams_due(sl_coord *c)
+{
+	uint64_t now = sl_now_ms();
+	coord_stream *s, *next;
+	int n = 0;
+
+	for (s = c->streams; s; s = next) {
+		next = s->next;
+		if (s->due_ms <= now) {
+			coord_stream_step(c, s, NULL);
+			n++;
+		}
+	}
+	return n;
+}
+
+/* The stream that job id is, or whose batch it is, or NULL. */
+static coord_stream *
+coord_stream_of(const sl_coord *c, uint64_t id)
+{
+	coord_stream *s;
+	coord_job *j;
+
+	for (s = c->streams; s; s = s->next)
+		if (s->id == id)
+			return s;
+	for (j = c->jobs; j; j = j->next)
+		if (j->id == id)
+			return j->stream;
+	for (j = c->queue; j; j = j->next)
+		if (j->id == id)
+			return j->stream;
+	return NULL;
+}
+
+/*
+ * A stream of SUBMIT m (moved) as job id: its checkpoint, source and sink
+ * opened, then stepped at once. SL_OK, or the reason it cannot start
+ * (SL_EUSAGE: a bad URI, a checkpoint of another stream), nothing kept.
+ */
+static int
+coord_stream_start(sl_coord *c, uint64_t id, const sl_buf *client,
+		   sl_msg *m, uint64_t submitted_wall_ms, sl_buf *err)
+{
+	coord_stream *s = calloc(1, sizeof(*s)), **pp;
+	int rv;
+
+	if (s == NULL)
+		return SL_ENOMEM;
+	s->id = id;
+	sl_buf_init(&s->client);
+	if (client)
+		sl_buf_add(&s->client, client->buf, client->len);
+	s->submit = *m;
+	memset(m, 0, sizeof(*m));
+	s->submitted_wall_ms = submitted_wall_ms;
+	if ((rv = sl_stream_open(&s->drv, &s->submit, err)) != SL_OK) {
+		coord_stream_free(s);
+		return rv;
+	}
+	s->started_wall_ms = coord_wall_ms();
+	s->due_ms = sl_now_ms();
+	for (pp = &c->streams; *pp; pp = &(*pp)->next)
+		;
+	*pp = s;
+	sl_info("stream %llu: %s from %s into %s", (unsigned long long)id,
+		s->submit.u.submit.spec.job, s->submit.u.submit.stream.source,
+		s->submit.u.submit.stream.sink);
+	return SL_OK;
+}
+
+/* SUBMIT of a stream: refused at once (JOB_DONE of job 0) when it cannot
+ * start; else journaled, ACCEPTED, and running. */
+static void
+coord_on_submit_stream(sl_coord *c, const sl_buf *peer, sl_msg *m)
+{
+	sl_buf err = SL_BUF_INIT, enc = SL_BUF_INIT;
+	uint64_t id = c->next_job_id + 1, wall = coord_wall_ms();
+	coord_stream *s;
+	sl_job_info info;
+	int rv;
+
+	if ((rv = sl_msg_encode(m, &enc)) != SL_OK ||
+	    (rv = coord_stream_start(c, id, peer, m, wall, &err)) != SL_OK) {
+		coord_reply_done(c, peer, 0, rv, err.len ? err.buf
+						   : sl_strerror(rv), NULL);
+		goto out;
+	}
+	c->next_job_id = id;
+	for (s = c->streams; s->next; s = s->next)
+		;
+	coord_stream_info(s, SL_JOB_RUNNING, NULL, &info);
+	if (c->store &&
+	    sl_store_add(c->store, &info, enc.buf, enc.len, &err) != SL_OK)
+		sl_warn("%s (stream %llu would not resume after a restart)",
+			err.buf, (unsigned long long)id);
+	memset(m, 0, sizeof(*m));
+	m->type = SL_MSG_ACCEPTED;
+	m->u.accepted.job = id;
+	coord_send(c, peer, m);
+	memset(m, 0, sizeof(*m));
+out:
+	sl_buf_release(&err);
+	sl_buf_release(&enc);
+}
+
+/* --- batch jobs ---------------------------------------------------------- */
+
 static void
 coord_on_submit(sl_coord *c, const sl_buf *peer, sl_msg *m)
 {
-	coord_job *j = calloc(1, sizeof(*j)), **pp;
+	coord_job *j, **pp;
 	sl_msg r;
 
-	if (j == NULL) {
+	if (m->u.submit.stream.source && m->u.submit.stream.source[0]) {
+		coord_on_submit_stream(c, peer, m);
+		return;
+	}
+	if ((j = calloc(1, sizeof(*j))) == NULL) {
 		coord_reply_done(c, peer, 0, SL_ENOMEM, "out of memory", NULL);
 		return;
 	}
@@ -1461,12 +1768,16 @@ coord_on_list(sl_coord *c, const sl_buf *peer, uint64_t id)
 	sl_job_info *v;
 	size_t n = 0, i;
 	const coord_job *j;
+	const coord_stream *s;
 	sl_msg m;
 
 	for (j = c->queue; j; j = j->next)
 		n++;
+	for (s = c->streams; s; s = s->next)
+		n++;
 	/* ended jobs first (the oldest ids), then the running ones, then
-	 * the queue: id order, since jobs start in the order submitted */
+	 * the queue: id order, since jobs start in the order submitted;
+	 * then the streams (a stream's batch jobs are the stream's) */
 	if ((v = calloc(c->nhistory + c->njobs + n + 1, sizeof(*v))) ==
 	    NULL) {
 		sl_warn("coordinator: out of memory for a job list");
@@ -1477,11 +1788,14 @@ coord_on_list(sl_coord *c, const sl_buf *peer, uint64_t id)
 		if (id == 0 || c->history[i].id == id)
 			v[n++] = c->history[i];
 	for (j = c->jobs; j; j = j->next)
-		if (id == 0 || j->id == id)
+		if (j->stream == NULL && (id == 0 || j->id == id))
 			coord_job_info(j, SL_JOB_RUNNING, NULL, &v[n++]);
 	for (j = c->queue; j; j = j->next)
-		if (id == 0 || j->id == id)
+		if (j->stream == NULL && (id == 0 || j->id == id))
 			coord_job_info(j, SL_JOB_QUEUED, NULL, &v[n++]);
+	for (s = c->streams; s; s = s->next)
+		if (id == 0 || s->id == id)
+			coord_stream_info(s, SL_JOB_RUNNING, NULL, &v[n++]);
 	memset(&m, 0, sizeof(m));
 	m.type = SL_MSG_JOB_LIST;
 	m.u.job_list.jobs = v;
@@ -1560,6 +1874,7 @@ static void
 coord_on_cancel(sl_coord *c, const sl_buf *peer, uint64_t id)
 {
 	coord_job **pp, *j;
+	coord_stream *s;
 	size_t i;
 	sl_msg m;
 
@@ -1567,6 +1882,15 @@ coord_on_cancel(sl_coord *c, const sl_buf *peer, uint64_t id)
 	m.type = SL_MSG_CANCELED;
 	m.u.canceled.job = id;
 	m.u.canceled.error = "";
+	/* A stream (or its batch) stops once the batch in flight commits. */
+	if ((s = coord_stream_of(c, id)) != NULL) {
+		sl_stream_stop(s->drv);
+		if (s->due_ms != UINT64_MAX)
+			s->due_ms = sl_now_ms(); /* not in a batch: now */
+		sl_info("stream %llu: stopping after the batch in flight",
+			(unsigned long long)s->id);
+		goto reply;
+	}
 	if ((j = coord_running(c, id)) != NULL) {
 		coord_job_finish(c, j, SL_ECANCELED, "job canceled");
 		goto reply;
@@ -1741,11 +2065,15 @@ static void
 coord_arm(sl_coord *c)
 {
 	uint64_t now = sl_now_ms(), due = UINT64_MAX, d;
+	const coord_stream *s;
 	const coord_job *j;
 
 	for (j = c->jobs; j; j = j->next)
 		if ((d = sl_sched_next_due(j->sched, now)) < due)
 			due = d;
+	for (s = c->streams; s; s = s->next)
+		if (s->due_ms < due)
+			due = s->due_ms;
 	sl_loop_timer_in(c->loop, c->due_timer,
 			 due == UINT64_MAX ? UINT64_MAX
 			 : due > now	   ? due - now
@@ -1838,6 +2166,7 @@ coord_load(void *arg, const sl_job_info *info, const void *submit,
 	sl_buf err = SL_BUF_INIT;
 	coord_job *j, **pp;
 	sl_job_info failed;
+	int rv;
 
 	if (info->id > c->next_job_id)
 		c->next_job_id = info->id;
@@ -1857,6 +2186,27 @@ coord_load(void *arg, const sl_job_info *info, const void *submit,
 			failed.error, err.buf);
 		coord_journal(c, &failed);
 		coord_history_push(c, &failed);
+		coord_job_free(j);
+		sl_buf_release(&err);
+		return SL_OK;
+	}
+	if (j->submit.u.submit.stream.source[0]) {
+		/* A stream resumes from its checkpoint. */
+		rv = coord_stream_start(c, info->id, NULL, &j->submit,
+					info->submitted_ms, &err);
+		failed = *info;
+		if (rv == SL_OK)
+			sl_info("stream %llu: resumed from its checkpoint",
+				(unsigned long long)info->id);
+		else {
+			failed.state = SL_JOB_FAILED;
+			failed.ended_ms = coord_wall_ms();
+			failed.error = err.buf;
+			sl_warn("stream %llu cannot resume: %s",
+				(unsigned long long)info->id, err.buf);
+			coord_journal(c, &failed);
+			coord_history_push(c, &failed);
+		}
 		coord_job_free(j);
 		sl_buf_release(&err);
 		return SL_OK;
@@ -1928,6 +2278,7 @@ sl_coord_run(sl_coord *c, sl_buf *err)
 	coord_job *j;
 	int rv;
 
+	coord_settle(c); /* the streams of the store resume */
 	if ((rv = sl_loop_run(c->loop, c->cfg.stop, err)) != SL_OK)
 		return rv;
 	/* Not journaled: a stop is, for the store, a crash; the jobs that
@@ -1936,10 +2287,16 @@ sl_coord_run(sl_coord *c, sl_buf *err)
 	while (c->jobs)
 		coord_job_finish(c, c->jobs, SL_ECANCELED,
 				 "coordinator shut down");
+	/* A stream stops where it is: its checkpoint has what it needs to
+	 * go on at the next start. */
+	while (c->streams)
+		coord_stream_end(c, c->streams, SL_ECANCELED,
+				 "coordinator shut down");
 	while ((j = c->queue) != NULL) {
 		c->queue = j->next;
-		coord_reply_done(c, &j->client, j->id, SL_ECANCELED,
-				 "coordinator shut down", NULL);
+		if (j->stream == NULL)
+			coord_reply_done(c, &j->client, j->id, SL_ECANCELED,
+					 "coordinator shut down", NULL);
 		coord_job_free(j);
 	}
 	coord_send_all(c, SL_MSG_SHUTDOWN, 0);
@@ -1952,6 +2309,7 @@ sl_coord_run(sl_coord *c, sl_buf *err)
 void
 sl_coord_free(sl_coord *c)
 {
+	coord_stream *s;
 	coord_job *j;
 	uint32_t i;
 	int linger = 500;
@@ -1965,6 +2323,10 @@ sl_coord_free(sl_coord *c)
 	while ((j = c->jobs) != NULL) {
 		c->jobs = j->next;
 		coord_job_free(j);
+	}
+	while ((s = c->streams) != NULL) {
+		c->streams = s->next;
+		coord_stream_free(s);
 	}
 	for (i = 0; i < c->nhistory; i++)
 		coord_info_release(&c->history[i]);
