@@ -410,7 +410,8 @@ cli_cmd_submit(int argc, char **argv)
 		cli_stream_check(&r);
 	/* A missing input is found here, before anything is queued (the
 	 * coordinator expands the inputs again when the job starts). */
-	if (sl_input_expand(r.inputs, r.ninputs, &files, &err) != SL_OK) {
+	if (!r.stream &&
+	    sl_input_expand(r.inputs, r.ninputs, &files, &err) != SL_OK) {
 		sl_error("%s", err.buf);
 		goto out; /* code is EXIT_USAGE */
 	}
@@ -526,7 +527,7 @@ cli_duration(const sl_job_info *j)
 static json_t *
 cli_job_json(const sl_job_info *j)
 {
-	return json_pack("{sIsssssIsIsIsisisisisIssss}", "id",
+	json_t *o = json_pack("{sIsssssIsIsIsisisisisIssss}", "id",
 			 (json_int_t)j->id, "job", j->job, "state",
 			 sl_job_state_name(j->state), "submitted_ms",
 			 (json_int_t)j->submitted_ms, "started_ms",
@@ -536,6 +537,19 @@ cli_job_json(const sl_job_info *j)
 			 (int)j->reduces, "reduces_done", (int)j->reduces_done,
 			 "bytes_in", (json_int_t)j->bytes_in, "output_dir",
 			 j->output_dir, "error", j->error);
+
+	/* A stream: its batches, and its last one's progress (as JSON). */
+	if (o && j->stream) {
+		json_t *p = j->progress && j->progress[0]
+				    ? json_loads(j->progress, 0, NULL)
+				    : NULL;
+
+		json_object_set_new(o, "stream", json_true());
+		json_object_set_new(o, "batches", json_integer(
+			(json_int_t)j->batches));
+		json_object_set_new(o, "last_batch", p ? p : json_null());
+	}
+	return o;
 }
 
 /* Prints v (which it frees) on stdout; false when it could not. */
@@ -720,15 +734,25 @@ cli_print_status(const sl_job_info *j, const sl_msg *log, bool json)
 	printf("job        %llu\n", (unsigned long long)j->id);
 	printf("name       %s\n", j->job);
 	printf("state      %s\n", sl_job_state_name(j->state));
-	printf("maps       %u of %u done\n", j->maps_done, j->maps);
-	printf("reduces    %u of %u done\n", j->reduces_done, j->reduces);
-	printf("bytes in   %llu\n", (unsigned long long)j->bytes_in);
+	if (j->stream) {
+		printf("stream     %llu batch(es) committed\n",
+		       (unsigned long long)j->batches);
+		printf("partitions %u\n", j->reduces);
+		if (j->progress && j->progress[0])
+			printf("last batch %s\n", j->progress);
+	} else {
+		printf("maps       %u of %u done\n", j->maps_done, j->maps);
+		printf("reduces    %u of %u done\n", j->reduces_done,
+		       j->reduces);
+		printf("bytes in   %llu\n", (unsigned long long)j->bytes_in);
+	}
 	printf("submitted  %s\n", cli_time(j->submitted_ms, t));
 	printf("started    %s\n", cli_time(j->started_ms, t));
 	printf("ended      %s\n", cli_time(j->ended_ms, t));
 	if (d >= 0)
 		printf("duration   %.1f s\n", d);
-	printf("output     %s\n", j->output_dir);
+	printf("%s %s\n", j->stream ? "sink      " : "output    ",
+	       j->output_dir);
 	if (j->error[0])
 		printf("error      %s\n", j->error);
 	if (log == NULL)

@@ -410,3 +410,83 @@ gen_text() {
 		}
 	}'
 }
+
+# --- streams (test_stream*.sh): files appear in $SRC ---------------------
+
+# add_files FROM TO : files f0FROM..f0TO of text, appearing whole (rename)
+add_files() {
+	_af_i=$1
+	while [ "$_af_i" -le "$2" ]; do
+		gen_text "$_af_i" 400 space >"$T/.tmp"
+		mv "$T/.tmp" "$SRC/$(printf 'f%04d.txt' "$_af_i")"
+		_af_i=$((_af_i + 1))
+	done
+}
+
+# check_batches NAME SINK CK JOB... : every committed batch of SINK is the
+# output of `sluice run JOB...` over the files of batches 1..N of CK's
+# offset log; the manifest lists 1..C once each.
+check_batches() {
+	_cb_name=$1
+	_cb_sink=$2
+	_cb_ck=$3
+	shift 3
+	_cb_bad=
+	: >"$T/cb.files"
+	_cb_n=0
+	for _cb_c in "$_cb_ck"/commits/*; do
+		_cb_n=$((_cb_n + 1))
+		_cb_b=$(basename "$_cb_c")
+		grep '^file ' "$_cb_ck/offsets/$_cb_b" | cut -c 6- |
+			sed "s|^|$SRC/|" >>"$T/cb.files"
+		rm -rf "$T/cb.ref"
+		# shellcheck disable=SC2046
+		"$SLUICE" run "$@" $(cat "$T/cb.files") -o "$T/cb.ref" \
+			--workers 2 --partitions 2 2>"$T/cb.err" ||
+			_cb_bad="$_cb_bad (run of $_cb_b failed)"
+		for _cb_f in "$T/cb.ref"/part-*; do
+			cmp -s "$_cb_f" "$_cb_sink/batch-$_cb_b/${_cb_f##*/}" ||
+				_cb_bad="$_cb_bad batch-$_cb_b/${_cb_f##*/}"
+		done
+		[ -f "$_cb_sink/batch-$_cb_b/_SUCCESS" ] ||
+			_cb_bad="$_cb_bad batch-$_cb_b/_SUCCESS"
+	done
+	if [ -n "$_cb_bad" ]; then
+		fail "$_cb_name" "differ from sluice run:$_cb_bad"
+	elif [ "$_cb_n" -eq 0 ]; then
+		fail "$_cb_name" "no batch committed"
+	else
+		pass "$_cb_name ($_cb_n batches)"
+	fi
+	ls "$_cb_ck/commits" | sed 's/^/batch-/' >"$T/cb.want"
+	check_eq "$_cb_name: the manifest lists the committed batches" \
+		"$T/cb.want" "$_cb_sink/_manifest"
+	sort "$T/cb.files" | uniq -d >"$T/cb.dup"
+	check "$_cb_name: no file in two batches" test ! -s "$T/cb.dup"
+}
+
+# --- clusters (test_cluster.sh, test_stream_cluster.sh): at $EP --------
+
+# poll_for WHAT CMD...: runs CMD every 50 ms until it succeeds, up to 20 s.
+poll_for() {
+	_pf_what=$1
+	shift
+	_pf_n=0
+	until "$@" >/dev/null 2>&1; do
+		_pf_n=$((_pf_n + 1))
+		if [ $_pf_n -gt 400 ]; then
+			fail "wait for $_pf_what" "not within 20 s"
+			return 1
+		fi
+		sleep 0.05
+	done
+}
+
+# A job's state, from `sluice status ID --json`.
+job_state() {
+	"$SLUICE" status "$1" --json --coordinator "$EP" 2>/dev/null |
+		sed -n 's/^  "state": "\([a-z]*\)".*/\1/p'
+}
+state_is() {
+	[ "$(job_state "$1")" = "$2" ]
+}

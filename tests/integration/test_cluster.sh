@@ -20,30 +20,6 @@ gen_text 5 3000 space >"$T/small.txt"
 printf '#!/bin/sh\nsleep 3\nexec cat\n' >"$T/slowcat"
 chmod +x "$T/slowcat"
 
-# poll_for WHAT CMD...: runs CMD every 50 ms until it succeeds, up to 20 s.
-poll_for() {
-	_pf_what=$1
-	shift
-	_pf_n=0
-	until "$@" >/dev/null 2>&1; do
-		_pf_n=$((_pf_n + 1))
-		if [ $_pf_n -gt 400 ]; then
-			fail "wait for $_pf_what" "not within 20 s"
-			return 1
-		fi
-		sleep 0.05
-	done
-}
-
-# A job's state, from `sluice status ID --json`.
-job_state() {
-	"$SLUICE" status "$1" --json --coordinator "$EP" 2>/dev/null |
-		sed -n 's/^  "state": "\([a-z]*\)".*/\1/p'
-}
-state_is() {
-	[ "$(job_state "$1")" = "$2" ]
-}
-
 # --- bad cases before any coordinator runs ---------------------------------
 
 run_sluice jobs --coordinator tcp://127.0.0.1:1
