@@ -81,6 +81,9 @@ typedef struct cli_run {
 	bool update;              /* stream: --output-mode update */
 	const char *watermark;    /* stream: --watermark, or NULL */
 	uint64_t max_batch_records; /* stream: --max-batch-records, 0 none */
+	uint32_t key_columns;     /* the job's CSV rows' leading key
+				     columns (its check's
+				     sl_set_key_columns), 0 for none */
 	int64_t event_ms_max;     /* the last job's latest event time */
 	uint64_t last_records_in; /* the last job's JOB_DONE figures */
 	uint64_t last_records_out;
@@ -168,8 +171,9 @@ int cli_run_local(cli_run *r, cli_body_fn *body);
 /* `sluice stream` (cli/stream.c). */
 int cli_cmd_stream(int argc, char **argv);
 
-/* Checks the job's options before anything starts: 0 or EXIT_USAGE. */
-int cli_check(const cli_run *r);
+/* Checks the job's options before anything starts (and sets
+ * r->key_columns): 0 or EXIT_USAGE. */
+int cli_check(cli_run *r);
 
 /*
  * What a job's JOB_DONE means to the user: its summary (and --top) or its

@@ -799,14 +799,15 @@ cli_job_done(const cli_run *r, const sl_msg *done)
 	return done->u.job_done.status == SL_EUSAGE ? EXIT_USAGE : EXIT_JOB;
 }
 
-/* Checks the job's options before anything starts: 0 or EXIT_USAGE. */
+/* Checks the job's options before anything starts (and sets
+ * r->key_columns): 0 or EXIT_USAGE. */
 int
-cli_check(const cli_run *r)
+cli_check(cli_run *r)
 {
 	sl_buf err = SL_BUF_INIT;
 	int code = 0;
 
-	if (sl_task_check(r->job, &r->spec, &err) != SL_OK) {
+	if (sl_task_check(r->job, &r->spec, &r->key_columns, &err) != SL_OK) {
 		sl_error("%s", err.buf);
 		code = EXIT_USAGE;
 	}

@@ -222,7 +222,8 @@ stream_sink_commit(stream *s, uint64_t n, sl_buf *err)
 	sl_sink_batch b = { .n = n, .partitions = r->spec.partitions,
 			    .output = r->job->output,
 			    .complete = !r->append && !r->update,
-			    .update = r->update };
+			    .update = r->update,
+			    .key_columns = r->key_columns };
 	int tries, rv = SL_OK;
 
 	for (tries = 1; tries <= STREAM_SINK_TRIES; tries++) {
@@ -561,11 +562,6 @@ cli_cmd_stream(int argc, char **argv)
 		cli_usage_error("--output-mode append and --watermark DELAY go "
 				"together: a row is final when the watermark "
 				"passes it");
-	if (r.update && r.job->output == SL_OUTPUT_CSV &&
-	    strncmp(r.sink, "sqlite:", 7) == 0)
-		cli_usage_error("update mode into a sqlite: sink takes "
-				"key<TAB>value rows (wordcount, C jobs) in this "
-				"version: --output-mode complete or append");
 	if (r.append && (strcmp(r.job->name, "wordcount") == 0 ||
 			 strcmp(r.job->name, "aggregate") == 0))
 		cli_usage_error("%s keeps running totals, which are never "
