@@ -37,7 +37,10 @@ extern "C" {
 #endif
 
 /* A job's api_version must equal this (jobs/jobs.c refuses others).
- * 2: sl_dec_avg() writes its text, so an average never overflows. */
+ * 2: sl_dec_avg() writes its text, so an average never overflows.
+ * 3: sl_job.partition_prefix. A new function (sl_set_key_columns)
+ * leaves sl_job as it is, and the version: a job that calls one is
+ * refused at load by a sluice without it, the symbol named. */
 #define SL_API_VERSION 3
 
 /*

@@ -58,7 +58,8 @@ update_each() {
 	mkdir -p "$_ue_src"
 	_ue_files=
 	_ue_ok=0
-	for _ue_f in $(ls "$T/ev"); do
+	for _ue_p in "$T/ev"/*.csv; do
+		_ue_f=${_ue_p##*/}
 		cp "$T/ev/$_ue_f" "$_ue_src/.$_ue_f" &&
 			mv "$_ue_src/.$_ue_f" "$_ue_src/$_ue_f"
 		_ue_files="$_ue_files $_ue_src/$_ue_f"
@@ -249,7 +250,8 @@ JOBARGS="aggregate --key user --agg count,sum:amount,avg:amount"
 mkdir -p "$T/csrc"
 files=
 b=0
-for f in $(ls "$T/ev"); do
+for p in "$T/ev"/*.csv; do
+	f=${p##*/}
 	b=$((b + 1))
 	cp "$T/ev/$f" "$T/csrc/.$f" && mv "$T/csrc/.$f" "$T/csrc/$f"
 	files="$files $T/csrc/$f"
