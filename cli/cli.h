@@ -81,7 +81,8 @@ typedef struct cli_run {
 	const char *watermark;    /* stream: --watermark, or NULL */
 	uint64_t max_batch_records; /* stream: --max-batch-records, 0 none */
 	sl_stream_spec stream_spec; /* stream: the above, checked
-				       (cli_stream_check) */
+				       (cli_stream_check), and the job's
+				       key columns (cli_check) */
 	const char *coordinator;  /* submit: its endpoint */
 	bool wait;                /* submit --wait */
 	bool json;                /* submit --json */
@@ -166,8 +167,9 @@ int cli_cmd_stream(int argc, char **argv);
 void cli_stream_check(cli_run *r);
 void cli_stream_release(cli_run *r);
 
-/* Checks the job's options before anything starts: 0 or EXIT_USAGE. */
-int cli_check(const cli_run *r);
+/* Checks the job's options before anything starts (and sets the key
+ * columns of r->stream_spec): 0 or EXIT_USAGE. */
+int cli_check(cli_run *r);
 
 /*
  * What a job's JOB_DONE means to the user: its summary (and --top) or its

@@ -21,6 +21,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -799,14 +800,16 @@ cli_job_done(const cli_run *r, const sl_msg *done)
 	return done->u.job_done.status == SL_EUSAGE ? EXIT_USAGE : EXIT_JOB;
 }
 
-/* Checks the job's options before anything starts: 0 or EXIT_USAGE. */
+/* Checks the job's options before anything starts (and sets the key
+ * columns of r->stream_spec): 0 or EXIT_USAGE. */
 int
-cli_check(const cli_run *r)
+cli_check(cli_run *r)
 {
 	sl_buf err = SL_BUF_INIT;
 	int code = 0;
 
-	if (sl_task_check(r->job, &r->spec, &err) != SL_OK) {
+	if (sl_task_check(r->job, &r->spec, &r->stream_spec.key_columns,
+			  &err) != SL_OK) {
 		sl_error("%s", err.buf);
 		code = EXIT_USAGE;
 	}
@@ -1202,6 +1205,17 @@ cli_cmd_info(int argc, char **argv)
 int
 main(int argc, char **argv)
 {
+	int fd;
+
+	/* A standard descriptor that is closed would be the next file
+	 * opened (a socket, the job store) and get what is meant for it:
+	 * /dev/null holds its place, read-only for 0 and 1 (writes to a
+	 * closed stdout fail, as a console sink must see), write-only for
+	 * 2. */
+	for (fd = 0; fd <= 2; fd++)
+		if (fcntl(fd, F_GETFD) == -1 &&
+		    open("/dev/null", fd == 2 ? O_WRONLY : O_RDONLY) != fd)
+			return EXIT_JOB;
 	if (argc < 2)
 		cli_usage_error("missing a command: run, submit, coordinator, "
 				"worker, jobs, status, logs, cancel, workers, "

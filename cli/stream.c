@@ -25,9 +25,9 @@ cli_stream_check(cli_run *r)
 {
 	sl_stream_spec *st = &r->stream_spec;
 	sl_buf b = SL_BUF_INIT;
+	uint32_t i;
 	int64_t ms;
 
-	memset(st, 0, sizeof(*st));
 	if (r->job->combine == NULL)
 		cli_usage_error("job '%s' has no combine: a stream keeps its "
 				"state by folding values", r->job->name);
@@ -43,16 +43,24 @@ cli_stream_check(cli_run *r)
 		cli_usage_error("--output-mode append and --watermark DELAY go "
 				"together: a row is final when the watermark "
 				"passes it");
-	if (r->update && r->job->output == SL_OUTPUT_CSV &&
-	    strncmp(r->sink, "sqlite:", 7) == 0)
-		cli_usage_error("update mode into a sqlite: sink takes "
-				"key<TAB>value rows (wordcount, C jobs) in this "
-				"version: --output-mode complete or append");
 	if (r->append && (strcmp(r->job->name, "wordcount") == 0 ||
 			  strcmp(r->job->name, "aggregate") == 0))
 		cli_usage_error("%s keeps running totals, which are never "
 				"final: --output-mode complete (append is for "
 				"windows)", r->job->name);
+	/* A session or count window is made of several of the state's
+	 * keys, and a batch folds only the keys its events touch: its rows
+	 * of such windows would miss their older events. */
+	for (i = 0; r->update && strcmp(r->job->name, "window") == 0 &&
+		    i < r->nopts; i++)
+		if (strcmp(r->opts[i].key, "window") == 0 &&
+		    (strncmp(r->opts[i].value, "session:", 8) == 0 ||
+		     strncmp(r->opts[i].value, "count:", 6) == 0))
+			cli_usage_error("--output-mode update takes tumbling "
+					"and sliding windows: a session or "
+					"count window's row would miss the "
+					"events of earlier batches (use append "
+					"or complete)");
 	st->mode = r->append ? SL_MODE_APPEND
 		   : r->update ? SL_MODE_UPDATE : SL_MODE_COMPLETE;
 	if (r->trigger && strcmp(r->trigger, "available-now") == 0)
@@ -93,7 +101,8 @@ cli_stream_release(cli_run *r)
 	free(r->stream_spec.source);
 	free(r->stream_spec.sink);
 	free(r->stream_spec.checkpoint);
-	memset(&r->stream_spec, 0, sizeof(r->stream_spec));
+	r->stream_spec.source = r->stream_spec.sink = NULL;
+	r->stream_spec.checkpoint = NULL;
 }
 
 int

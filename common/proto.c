@@ -244,6 +244,7 @@ static const pr_field pr_stream_spec[] = {
 	F_U64("max_batch_records", offsetof(sl_stream_spec, max_batch_records)),
 	F_U8("output", offsetof(sl_stream_spec, output), SL_OUTPUT_LINES,
 	     SL_OUTPUT_CSV),
+	F_U32("key_columns", offsetof(sl_stream_spec, key_columns)),
 	F_END
 };
 

@@ -156,6 +156,8 @@ typedef struct sl_stream_spec {
 	uint64_t max_batch_records; /* a batch's cap, 0 for none */
 	uint8_t output;      /* sl_output_format of the job's rows, for the
 				sink */
+	uint32_t key_columns; /* CSV rows: how many leading columns are a
+				 row's key (sl_set_key_columns), 0 for none */
 } sl_stream_spec;
 
 #define SL_NO_WATERMARK INT64_MIN

@@ -10,6 +10,7 @@
 static const sl_sink_ops *const sink_table[] = {
 	&sl_sink_file,
 	&sl_sink_sqlite,
+	&sl_sink_console,
 };
 
 int
@@ -21,8 +22,9 @@ sl_sink_open(sl_sink **out, const char *uri, const char *ck, sl_buf *err)
 	for (i = 0; i < SL_ARRAY_LEN(sink_table); i++) {
 		n = strlen(sink_table[i]->scheme);
 		if (strncmp(uri, sink_table[i]->scheme, n) == 0 &&
-		    uri[n] == ':')
-			return sink_table[i]->open(out, uri + n + 1, ck, err);
+		    (uri[n] == ':' || uri[n] == '\0'))
+			return sink_table[i]->open(out, uri + n + (uri[n] != 0),
+						   ck, err);
 	}
 	sl_buf_addf(err, "unknown sink '%s': one of", uri);
 	for (i = 0; i < SL_ARRAY_LEN(sink_table); i++)

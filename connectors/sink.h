@@ -1,6 +1,7 @@
 /*
  * sink.h - where a stream's batches go: one interface, one file a system
- * (connectors/file.c, connectors/sqlite.c), the table of them in sink.c.
+ * (connectors/file.c, connectors/sqlite.c, connectors/console.c), the
+ * table of them in sink.c.
  *
  * A batch's job writes its part files into the directory the sink names
  * (sl_sink_batch_dir); once the job has succeeded, sl_sink_commit makes
@@ -28,6 +29,10 @@ typedef struct sl_sink_batch {
 	bool complete;           /* complete mode: the rows replace the sink's */
 	bool update;             /* update mode: each row replaces the
 				    sink's row of its key */
+	uint32_t key_columns;    /* CSV rows: how many leading columns are
+				    a row's key (the job's check said so:
+				    sl_set_key_columns), 0 for none; a
+				    "key<TAB>value" line's key is its key */
 } sl_sink_batch;
 
 typedef struct sl_sink_ops {
@@ -50,9 +55,10 @@ struct sl_sink {
 };
 
 /*
- * Opens the sink of uri ("file:DIR", "sqlite:PATH?table=T"). SL_OK and
- * *out; SL_EUSAGE for an unknown scheme or a bad URI, SL_EIO when it
- * cannot be opened, with the reason in err.
+ * Opens the sink of uri ("file:DIR", "sqlite:PATH?table=T", "console"; a
+ * scheme alone is "scheme:"). SL_OK and *out; SL_EUSAGE for an unknown
+ * scheme or a bad URI, SL_EIO when it cannot be opened, with the reason
+ * in err.
  */
 int sl_sink_open(sl_sink **out, const char *uri, const char *ck,
 		 sl_buf *err);
@@ -70,6 +76,6 @@ void sl_sink_close(sl_sink *s);
 /* uri with its path absolute when its sink takes a path (out appended). */
 void sl_sink_absolute(const char *uri, sl_buf *out);
 
-extern const sl_sink_ops sl_sink_file, sl_sink_sqlite;
+extern const sl_sink_ops sl_sink_file, sl_sink_sqlite, sl_sink_console;
 
 #endif

@@ -4,8 +4,13 @@
  * _sluice_batches (stream, batch) marks the batch as the sink's, in the
  * same transaction; a batch whose mark is there is not written again, so
  * that a replayed batch changes nothing (exactly once). Complete mode
- * replaces T's rows with the batch's; update mode replaces the row of
- * each key ("key<TAB>value" rows); append mode adds them.
+ * replaces T's rows with the batch's; append mode adds them; update mode
+ * upserts each row on its key: the key column of "key<TAB>value" rows,
+ * the leading key columns of CSV rows (sl_sink_batch.key_columns, from
+ * the job's check: aggregate's --key columns, a window's and its
+ * window_start and window_end), with a unique index on them,
+ * _sluice_key_T, made when missing (on an existing table too: it fails,
+ * and so does the batch, when rows of one key are there already).
  *
  * The batch's part files are staged in CK/sink/batch-N by its job and
  * read here: CSV with a header row (aggregate, window: the header names
@@ -162,40 +167,127 @@ sq_ident(sl_buf *sql, const char *p, size_t n)
 	sl_buf_addch(sql, '"');
 }
 
-/* The table, if new, and the INSERT statement for its ncols columns. */
+/* What the part files of one commit share: the statement that writes
+ * their rows, made from the first one's columns. */
+typedef struct sq_load {
+	const sl_sink_batch *b;
+	size_t nkey;         /* update mode: the key columns; else 0 */
+	sqlite3_stmt *ins;   /* INSERT (update: upsert) of a row, or NULL */
+	sl_buf cols;         /* the columns of ins, each as "LEN:NAME" */
+} sq_load;
+
+/* Appends the columns cols[0, n), quoted, separated by ", "; with
+ * excluded, each as `"c" = excluded."c"` (an upsert's SET). */
+static void
+sq_idents(sl_buf *sql, const sl_slice *cols, size_t n, bool excluded)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (i)
+			sl_buf_addstr(sql, ", ");
+		sq_ident(sql, cols[i].ptr, cols[i].len);
+		if (excluded) {
+			sl_buf_addstr(sql, " = excluded.");
+			sq_ident(sql, cols[i].ptr, cols[i].len);
+		}
+	}
+}
+
+/*
+ * The table, if new, and the statement that writes a row of its ncols
+ * columns. In update mode, a unique index on the key columns (made on an
+ * existing table too, which fails if rows of one key are there already)
+ * and an upsert: a row replaces the values of its key's row.
+ */
 static int
 sq_prepare(sqlite_sink *q, const sl_slice *cols, size_t ncols,
-	   sqlite3_stmt **ins, sl_buf *err)
+	   size_t nkey, sqlite3_stmt **ins, sl_buf *err)
 {
 	sl_buf sql = SL_BUF_INIT;
 	size_t i;
 	int rv = SL_OK;
 
 	sl_buf_addf(&sql, "CREATE TABLE IF NOT EXISTS \"%s\" (", q->table);
-	for (i = 0; i < ncols; i++) {
-		if (i)
-			sl_buf_addstr(&sql, ", ");
-		sq_ident(&sql, cols[i].ptr, cols[i].len);
-	}
+	sq_idents(&sql, cols, ncols, false);
 	sl_buf_addstr(&sql, ");");
-	if (sq_exec(q, sql.buf, "create the table", err) != SL_OK)
-		rv = SL_EIO;
+	rv = sq_exec(q, sql.buf, "create the table", err);
+	if (rv == SL_OK && nkey) {
+		sl_buf_reset(&sql);
+		sl_buf_addf(&sql, "CREATE UNIQUE INDEX IF NOT EXISTS "
+			    "\"_sluice_key_%s\" ON \"%s\" (", q->table,
+			    q->table);
+		sq_idents(&sql, cols, nkey, false);
+		sl_buf_addstr(&sql, ");");
+		rv = sq_exec(q, sql.buf, "index the table by the rows' key "
+			     "columns (do rows of one key share it already?)",
+			     err);
+	}
 	sl_buf_reset(&sql);
 	sl_buf_addf(&sql, "INSERT INTO \"%s\" (", q->table);
-	for (i = 0; i < ncols; i++) {
-		if (i)
-			sl_buf_addstr(&sql, ", ");
-		sq_ident(&sql, cols[i].ptr, cols[i].len);
-	}
+	sq_idents(&sql, cols, ncols, false);
 	sl_buf_addstr(&sql, ") VALUES (");
 	for (i = 0; i < ncols; i++)
 		sl_buf_addstr(&sql, i ? ", ?" : "?");
-	sl_buf_addstr(&sql, ");");
+	sl_buf_addstr(&sql, ")");
+	if (nkey) {
+		sl_buf_addstr(&sql, " ON CONFLICT (");
+		sq_idents(&sql, cols, nkey, false);
+		sl_buf_addstr(&sql, nkey < ncols ? ") DO UPDATE SET "
+						 : ") DO NOTHING");
+		sq_idents(&sql, cols + nkey, ncols - nkey, true);
+	}
+	sl_buf_addstr(&sql, ";");
 	if (rv == SL_OK &&
 	    sqlite3_prepare_v2(q->db, sql.buf, -1, ins, NULL) != SQLITE_OK)
 		rv = sq_fail(q, err, "insert into the table (do its columns "
 			     "match the job's?)");
 	sl_buf_release(&sql);
+	return rv;
+}
+
+/*
+ * The statement for the rows of a part file of columns cols[0, n): made
+ * for the first part file; the others must have the same columns.
+ */
+static int
+sq_columns(sqlite_sink *q, sq_load *ld, const char *path,
+	   const sl_slice *cols, size_t n, sl_buf *err)
+{
+	sl_buf have = SL_BUF_INIT;
+	size_t i;
+	int rv = SL_OK;
+
+	for (i = 0; i < n; i++) {
+		sl_buf_addf(&have, "%zu:", cols[i].len);
+		sl_buf_add(&have, cols[i].ptr, cols[i].len);
+	}
+	if (ld->ins == NULL) {
+		ld->nkey = 0;
+		if (ld->b->update)
+			ld->nkey = ld->b->output == SL_OUTPUT_CSV
+					   ? ld->b->key_columns : 1;
+		if (ld->nkey > n) {
+			sl_buf_addf(err, "sink: the job's rows have %zu key "
+				    "columns, and '%s' has %zu columns",
+				    ld->nkey, path, n);
+			rv = SL_EIO;
+		} else {
+			rv = sq_prepare(q, cols, n, ld->nkey, &ld->ins, err);
+		}
+		{
+			sl_buf t = ld->cols;
+
+			ld->cols = have;
+			have = t;
+		}
+	} else if (have.len != ld->cols.len ||
+		   memcmp(have.buf, ld->cols.buf, have.len) != 0) {
+		sl_buf_addf(err, "sink: '%s' has other columns than the "
+			    "batch's first part file", path);
+		rv = SL_EIO;
+	}
+	sl_buf_release(&have);
 	return rv;
 }
 
@@ -217,8 +309,7 @@ sq_insert(sqlite_sink *q, sqlite3_stmt *ins, const sl_slice *v, size_t n,
 
 /* The rows of one CSV part file (its header names the columns). */
 static int
-sq_load_csv(sqlite_sink *q, const char *path, sqlite3_stmt **ins,
-	    sl_buf *err)
+sq_load_csv(sqlite_sink *q, const char *path, sq_load *ld, sl_buf *err)
 {
 	const sl_slice *f, *hdr;
 	sl_csv_reader *r = NULL;
@@ -239,8 +330,8 @@ sq_load_csv(sqlite_sink *q, const char *path, sqlite3_stmt **ins,
 	if (nh == 0 || nh > SQLITE_SINK_MAX_COLS) {
 		sl_buf_addf(err, "sink: '%s' has no CSV header", path);
 		rv = SL_EIO;
-	} else if (*ins == NULL) {
-		rv = sq_prepare(q, hdr, nh, ins, err);
+	} else {
+		rv = sq_columns(q, ld, path, hdr, nh, err);
 	}
 	while (rv == SL_OK && (rv = sl_csv_next(r, &f, &n, &raw, &off, err)) ==
 				      1) {
@@ -250,17 +341,15 @@ sq_load_csv(sqlite_sink *q, const char *path, sqlite3_stmt **ins,
 			rv = SL_EIO;
 			break;
 		}
-		rv = sq_insert(q, *ins, f, n, err);
+		rv = sq_insert(q, ld->ins, f, n, err);
 	}
 	sl_csv_close(r);
 	return rv > 0 ? SL_OK : rv;
 }
 
-/* The "key<TAB>value" lines of one part file; del (update mode, or
- * NULL) first deletes the row of each key. */
+/* The "key<TAB>value" lines of one part file (columns key and value). */
 static int
-sq_load_lines(sqlite_sink *q, const char *path, sqlite3_stmt **ins,
-	      sqlite3_stmt *del, sl_buf *err)
+sq_load_lines(sqlite_sink *q, const char *path, sq_load *ld, sl_buf *err)
 {
 	static const sl_slice cols[2] = { { "key", 3 }, { "value", 5 } };
 	sl_buf text = SL_BUF_INIT;
@@ -270,8 +359,8 @@ sq_load_lines(sqlite_sink *q, const char *path, sqlite3_stmt **ins,
 
 	if (rv == SL_ENOTFOUND)
 		sl_buf_addf(err, "sink: no part file '%s'", path);
-	if (rv == SL_OK && *ins == NULL)
-		rv = sq_prepare(q, cols, 2, ins, err);
+	if (rv == SL_OK)
+		rv = sq_columns(q, ld, path, cols, 2, err);
 	for (p = text.buf, end = p + text.len; rv == SL_OK && p < end;
 	     p = nl + 1) {
 		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
@@ -281,10 +370,7 @@ sq_load_lines(sqlite_sink *q, const char *path, sqlite3_stmt **ins,
 		v[0].len = (size_t)((tab ? tab : nl) - p);
 		v[1].ptr = tab ? tab + 1 : nl;
 		v[1].len = tab ? (size_t)(nl - tab - 1) : 0;
-		if (del)
-			rv = sq_insert(q, del, v, 1, err);
-		if (rv == SL_OK)
-			rv = sq_insert(q, *ins, v, 2, err);
+		rv = sq_insert(q, ld->ins, v, 2, err);
 	}
 	sl_buf_release(&text);
 	return rv == SL_ENOTFOUND ? SL_EIO : rv;
@@ -294,12 +380,21 @@ static int
 sq_commit(sl_sink *s, const sl_sink_batch *b, sl_buf *err)
 {
 	sqlite_sink *q = (sqlite_sink *)s;
-	sqlite3_stmt *st = NULL, *ins = NULL, *del = NULL;
+	sqlite3_stmt *st = NULL;
+	sq_load ld = { .b = b, .cols = SL_BUF_INIT };
 	sl_buf dir = SL_BUF_INIT, path = SL_BUF_INIT, sql = SL_BUF_INIT;
 	struct timespec now;
 	uint32_t r;
 	int rv, rc;
 
+	if (b->update && b->output == SL_OUTPUT_CSV && b->key_columns == 0) {
+		sl_buf_addf(err, "sink '%s': update mode replaces the row of "
+			    "each key, and the job's rows have no key columns "
+			    "(its check() does not call sl_set_key_columns; "
+			    "session windows have none): --output-mode "
+			    "complete or append", q->path);
+		return SL_EUSAGE;
+	}
 	if ((rv = sq_exec(q, "BEGIN IMMEDIATE;", "begin a transaction",
 			  err)) != SL_OK)
 		return rv;
@@ -328,26 +423,9 @@ sq_commit(sl_sink *s, const sl_sink_batch *b, sl_buf *err)
 	for (r = 0; rv == SL_OK && r < b->partitions; r++) {
 		sl_buf_reset(&path);
 		sl_buf_addf(&path, "%s/part-%05u", dir.buf, r);
-		if (b->output == SL_OUTPUT_CSV) {
-			rv = sq_load_csv(q, path.buf, &ins, err);
-			continue;
-		}
-		if (b->update && del == NULL) {
-			static const sl_slice kv[2] = { { "key", 3 },
-							{ "value", 5 } };
-
-			sl_buf_reset(&sql);
-			sl_buf_addf(&sql, "DELETE FROM \"%s\" WHERE key = ?1;",
-				    q->table);
-			if (ins == NULL)
-				rv = sq_prepare(q, kv, 2, &ins, err);
-			if (rv == SL_OK &&
-			    sqlite3_prepare_v2(q->db, sql.buf, -1, &del,
-					       NULL) != SQLITE_OK)
-				rv = sq_fail(q, err, "delete a key's row");
-		}
-		if (rv == SL_OK)
-			rv = sq_load_lines(q, path.buf, &ins, del, err);
+		rv = b->output == SL_OUTPUT_CSV
+			     ? sq_load_csv(q, path.buf, &ld, err)
+			     : sq_load_lines(q, path.buf, &ld, err);
 	}
 	if (rv != SL_OK)
 		goto out;
@@ -362,8 +440,8 @@ sq_commit(sl_sink *s, const sl_sink_batch *b, sl_buf *err)
 		rv = sq_fail(q, err, "mark the batch");
 out:
 	sqlite3_finalize(st);
-	sqlite3_finalize(ins);
-	sqlite3_finalize(del);
+	sqlite3_finalize(ld.ins);
+	sl_buf_release(&ld.cols);
 	if (rv == SL_OK)
 		rv = sq_exec(q, "COMMIT;", "commit", err);
 	if (rv != SL_OK)

@@ -1263,8 +1263,11 @@ coord_stream_end(sl_coord *c, coord_stream *s, int status, const char *error)
 	    sl_store_end(c->store, &info, NULL, 0, NULL, 0, &err) != SL_OK)
 		sl_warn("%s", err.buf);
 	coord_history_push(c, &info);
+	/* A usage error is one found before a stream starts (answered by
+	 * coord_on_submit_stream); one that stops it is its failure. */
 	if (s->client.len)
-		coord_reply_done(c, &s->client, s->id, status,
+		coord_reply_done(c, &s->client, s->id,
+				 status == SL_EUSAGE ? SL_EJOB : status,
 				 status == SL_OK ? "" : error, NULL);
 	for (pp = &c->streams; *pp && *pp != s; pp = &(*pp)->next)
 		;

@@ -344,6 +344,7 @@ stream_sink(sl_stream *s, uint64_t *wait_ms, sl_buf *err)
 	sl_sink_batch b = { .n = s->n,
 			    .partitions = s->submit.u.submit.spec.partitions,
 			    .output = s->spec->output,
+			    .key_columns = s->spec->key_columns,
 			    .complete = s->spec->mode == SL_MODE_COMPLETE,
 			    .update = s->spec->mode == SL_MODE_UPDATE };
 	uint64_t t = sl_now_ms();

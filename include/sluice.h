@@ -37,7 +37,10 @@ extern "C" {
 #endif
 
 /* A job's api_version must equal this (jobs/jobs.c refuses others).
- * 2: sl_dec_avg() writes its text, so an average never overflows. */
+ * 2: sl_dec_avg() writes its text, so an average never overflows.
+ * 3: sl_job.partition_prefix. A new function (sl_set_key_columns)
+ * leaves sl_job as it is, and the version: a job that calls one is
+ * refused at load by a sluice without it, the symbol named. */
 #define SL_API_VERSION 3
 
 /*
@@ -230,6 +233,18 @@ void sl_state_drop(sl_ctx *ctx);
  */
 size_t sl_state_mark(const sl_ctx *ctx);
 void sl_state_cut(sl_ctx *ctx, size_t mark);
+
+/*
+ * In check(): the first n columns of the job's CSV rows (.output
+ * SL_OUTPUT_CSV) are a row's key: no two rows of one result share them,
+ * and a stream's row in update mode replaces the row of its key in the
+ * sink (a database upserts on them: docs/stream.md). A job that does not
+ * say so has rows without a key, and such a sink refuses update mode. A
+ * "key<TAB>value" line's key is its key, without this call. No effect
+ * outside check() (its value is computed where the job is submitted, as
+ * check() runs, and carried to the sink as a number).
+ */
+void sl_set_key_columns(sl_ctx *ctx, size_t n);
 
 /*
  * Set the attempt's error message (printf format) and return SL_EJOB,

@@ -779,23 +779,35 @@ agg_task_end(sl_ctx *ctx)
 	return rv;
 }
 
-/* Parses the options: task_begin in a check does nothing more. */
+/*
+ * Both jobs' check: parses the options (task_begin in a check does
+ * nothing more) and says which columns are a row's key: the --key
+ * columns, then window_start and window_end for a window. A session has
+ * none: its start and end move as its events come (an event may join
+ * two sessions), so no columns of its row name it from batch to batch.
+ */
 static int
-agg_check(sl_ctx *ctx)
+agg_check_as(sl_ctx *ctx, bool windowed)
 {
-	int rv = agg_task_begin(ctx);
+	int rv = agg_begin(ctx, windowed);
+	const agg_state *st = sl_task_data(ctx);
 
+	if (rv == SL_OK && !st->session)
+		sl_set_key_columns(ctx, st->nkeys + (windowed ? 2 : 0));
 	agg_task_end(ctx);
 	return rv;
 }
 
 static int
+agg_check(sl_ctx *ctx)
+{
+	return agg_check_as(ctx, false);
+}
+
+static int
 win_check(sl_ctx *ctx)
 {
-	int rv = win_task_begin(ctx);
-
-	agg_task_end(ctx);
-	return rv;
+	return agg_check_as(ctx, true);
 }
 
 /* Appends one key field, 0x00 escaped as 00 FF, ended by 00 01. */

@@ -84,6 +84,8 @@ struct sl_ctx {
 	uint32_t msg_nmaps;        /* reduce: its runs from maps (then the
 				      state's) */
 	sl_task_result *res;       /* the attempt's result (event times) */
+	/* check */
+	uint32_t key_columns;      /* sl_set_key_columns(), 0 for none */
 };
 
 struct sl_values {
@@ -190,6 +192,13 @@ sl_state_cut(sl_ctx *ctx, size_t mark)
 {
 	if (ctx->state && mark <= ctx->state->len)
 		sl_buf_setlen(ctx->state, mark);
+}
+
+void
+sl_set_key_columns(sl_ctx *ctx, size_t n)
+{
+	if (ctx->kind == SL_TASK_CHECK)
+		ctx->key_columns = n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
 }
 
 int
@@ -1439,7 +1448,8 @@ sl_task_run(const sl_msg *t, const sl_task_env *env, sl_task_result *res)
 }
 
 int
-sl_task_check(const sl_job *job, const sl_job_spec *spec, sl_buf *err)
+sl_task_check(const sl_job *job, const sl_job_spec *spec,
+	      uint32_t *key_columns, sl_buf *err)
 {
 	sl_job_ref ref = { job, NULL }; /* no handle: unloading the caller's
 					   job below leaves it loaded */
@@ -1456,6 +1466,8 @@ sl_task_check(const sl_job *job, const sl_job_spec *spec, sl_buf *err)
 				    ref.job->name);
 		rv = SL_EUSAGE;
 	}
+	if (key_columns)
+		*key_columns = rv == SL_OK ? ctx.key_columns : 0;
 	for (i = 0; i < ctx.ncounters; i++)
 		free(ctx.counters[i].name);
 	free(ctx.counters);

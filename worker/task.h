@@ -71,9 +71,13 @@ void sl_task_run(const sl_msg *task, const sl_task_env *env,
  * Runs the job's check() on the submitting host with these options. job:
  * the job spec->job names, already loaded by the caller (and still the
  * caller's), or NULL to load it for the check and unload it after.
- * SL_OK, or SL_EUSAGE (or the loader's error) with the reason in err.
+ * SL_OK and, when key_columns is not NULL, in *key_columns the leading
+ * columns of the job's CSV rows that are a row's key (its check's
+ * sl_set_key_columns(), 0 for none); or SL_EUSAGE (or the loader's
+ * error) with the reason in err.
  */
-int sl_task_check(const sl_job *job, const sl_job_spec *spec, sl_buf *err);
+int sl_task_check(const sl_job *job, const sl_job_spec *spec,
+		  uint32_t *key_columns, sl_buf *err);
 
 /* The final name of partition r in dir: DIR/part-%05u. */
 int sl_part_path(sl_buf *out, const char *dir, uint32_t r);

@@ -317,10 +317,6 @@ sqlite3 -separator "$TAB" "$T/upd.db" "SELECT key, value FROM words;" |
 LC_ALL=C sort "$T/uref/part-00000" >"$T/updq.want"
 check_eq "update mode into sqlite: a row a word, its total" "$T/updq.want" \
 	"$T/updq.got"
-usage_error "update mode into sqlite of CSV rows" "update mode into a sqlite" \
-	stream aggregate --key user --agg count --source "file:$T/csrc" \
-	--sink "sqlite:$T/o.db?table=t" --checkpoint "$T/o3.ck" \
-	--output-mode update
 
 # --- a sink that refuses, a source that goes away ---------------------------
 
