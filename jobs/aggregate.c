@@ -1242,6 +1242,10 @@ win_flush(sl_ctx *ctx, agg_state *st)
 		if (end > wm)
 			return SL_OK;
 		sl_state_cut(ctx, st->open_mark);
+		/* a full count window closes in the reduce of its last
+		 * event, whose key is kept after the reduce: not this one */
+		if (st->count_n)
+			sl_state_drop(ctx);
 	}
 	return agg_write_row(ctx, st, (const unsigned char *)st->open_key.p,
 			     st->open_key.len, st->open_start, end,

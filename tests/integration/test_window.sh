@@ -414,9 +414,10 @@ done
 # --- as a stream --------------------------------------------------------------
 
 # JSON-lines files of events half an hour apart, one of late events, then
-# two far-future events of another user that move the watermark past
+# three far-future events of another user that move the watermark past
 # everything before them: a batch a file. The rows of all batches are
-# those of `sluice run window` over the files but the late one (Kappa).
+# those of `sluice run window` over the files but the late one and the
+# last two, whose windows are still open (Kappa).
 mkdir -p "$T/jstage"
 i=1
 while [ $i -le 4 ]; do
@@ -432,8 +433,10 @@ done
 awk 'BEGIN { for (j = 0; j < 20; j++)
 	printf "{\"user\":\"u1\",\"ts\":%d,\"amount\":1}\n", 1796300000 + j }' \
 	>"$T/jstage/5-late.jsonl"
-printf '{"user":"zz","ts":1796400000}\n' >"$T/jstage/6-f.jsonl"
-printf '{"user":"zz","ts":1796500000}\n' >"$T/jstage/7-f.jsonl"
+for f in 6 7 8; do
+	printf '{"user":"zz","ts":%d}\n' $((1796300000 + f * 100000)) \
+		>"$T/jstage/$f-f.jsonl"
+done
 # stream_vs_batch NAME WINDOW : feeds the files to an append-mode stream
 # with --watermark 0 and compares its rows with the batch run's.
 stream_vs_batch() {
@@ -444,7 +447,7 @@ stream_vs_batch() {
 		--output-mode append --watermark 0
 	cat "$T/js"/batch-*/part-* | grep -v '^user,' | LC_ALL=C sort \
 		>"$T/js.got"
-	"$SLUICE" run window "$T/jsrc"/*-d.jsonl "$T/jsrc"/*-f.jsonl \
+	"$SLUICE" run window "$T/jsrc"/*-d.jsonl "$T/jsrc"/6-f.jsonl \
 		-o "$T/js.ref" --key user --time ts --window "$2" --agg "$AGGS" \
 		--partitions 2 2>/dev/null
 	rows "$T/js.ref" >"$T/js.want"
