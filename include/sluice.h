@@ -177,8 +177,10 @@ typedef struct sl_job {
 	 * then meet in one reduce task, where they come in key order, so
 	 * that reduce() can carry state from key to key (the window job's
 	 * sessions: key fields, then event time). Called in map tasks, on
-	 * their thread, with the task's context (its task data says how
-	 * the job's keys are made).
+	 * their thread, with the task's context, also after task_end (the
+	 * engine partitions its combine table when it drains it): read the
+	 * options (sl_option) to know how the keys are made, not the task
+	 * data, which task_end may have freed.
 	 */
 	size_t (*partition_prefix)(sl_ctx *ctx, const void *key, size_t klen);
 

@@ -5,11 +5,22 @@
  *   sluice run aggregate IN.csv -o OUT --key COL[,COL...] \
  *       --agg count,sum:COL,avg:COL,min:COL,max:COL
  *   sluice run window IN.csv -o OUT --key COL[,COL...] --time COL \
- *       --window tumbling:SIZE|sliding:SIZE,SLIDE --agg ...
+ *       --window tumbling:SIZE|sliding:SIZE,SLIDE|count:N|session:GAP \
+ *       --agg ...
  *
  * Written against include/sluice.h only, as a user's job would be; see
  * docs/aggregate.md and docs/window.md for the semantics (NULLs, number
- * and time syntax, windows, output).
+ * and time syntax, windows, output). The input is CSV or JSON lines: the
+ * engine chooses by file, and task_begin names the columns the job reads
+ * (sl_input_columns), which a JSON-lines file's fields then are.
+ *
+ * Sessions and count windows are made in the reduce, from the events of
+ * a key in time order: the map emits a session's events under the key
+ * columns and the event time, a count window's under the key columns,
+ * the event time, the file name and the byte offset (each event its own
+ * key, so that none is folded into another); partition_prefix keeps a
+ * key's events in one reduce, which carries the key's open window from
+ * key to key (open_*) and writes it when it closes.
  *
  * A window job's key is the aggregate key followed by the window's start
  * (8 bytes, big-endian, sign bit flipped, so that memcmp order is time
