@@ -348,7 +348,7 @@ sl_jsonl_next(sl_jsonl_reader *r, const sl_slice **fields, size_t *nfields,
 	if (r->names == NULL) {
 		sl_buf_addf(err, "JSON-lines input needs the job to name its "
 			    "columns (sl_input_columns)");
-		return SL_EINVAL;
+		return SL_EUSAGE; /* the same on every attempt */
 	}
 	for (;;) {
 		raw->ptr = "";

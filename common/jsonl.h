@@ -77,7 +77,7 @@ void sl_jsonl_header(const sl_jsonl_reader *r, const sl_slice **fields,
  *     an array is not a value (a string, a number or null)";
  *  SL_ETOOBIG  a line longer than max_record at *offset (skipped);
  *  After these two the caller may go on reading.
- *  SL_EINVAL  no columns set (err says so); SL_EIO, SL_ENOMEM: the reader
+ *  SL_EUSAGE  no columns set (err says so); SL_EIO, SL_ENOMEM: the reader
  *     is then only good for sl_jsonl_close.
  */
 int sl_jsonl_next(sl_jsonl_reader *r, const sl_slice **fields,

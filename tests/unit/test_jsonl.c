@@ -203,7 +203,7 @@ test_no_columns_is_an_error(void)
 	size_t n;
 
 	ASSERT_EQ_INT(sl_jsonl_open(&r, path, 0, 8, 100, &err), SL_OK);
-	ASSERT_EQ_INT(sl_jsonl_next(r, &f, &n, &raw, &off, &err), SL_EINVAL);
+	ASSERT_EQ_INT(sl_jsonl_next(r, &f, &n, &raw, &off, &err), SL_EUSAGE);
 	CU_ASSERT(strstr(err.buf, "sl_input_columns") != NULL);
 	sl_jsonl_close(r);
 	sl_buf_release(&err);
