@@ -38,10 +38,12 @@ extern "C" {
 
 /* A job's api_version must equal this (jobs/jobs.c refuses others).
  * 2: sl_dec_avg() writes its text, so an average never overflows.
- * 3: sl_job.partition_prefix. A new function (sl_set_key_columns)
- * leaves sl_job as it is, and the version: a job that calls one is
- * refused at load by a sluice without it, the symbol named. */
-#define SL_API_VERSION 3
+ * 3: sl_job.partition_prefix.
+ * 4: SL_INPUT_CSV reads JSON lines too (sl_input_columns), and
+ *    partition_prefix takes the task's context. (sl_set_key_columns,
+ *    a new function, changes no struct: a job that calls it is refused
+ *    at load by a sluice without it, the symbol named.) */
+#define SL_API_VERSION 4
 
 /*
  * Error codes: SL_OK is 0, the others are negative. SL_ERRNO_MAP makes both
@@ -87,8 +89,12 @@ typedef struct sl_slice {
 /* How the input files are cut into records for map(). */
 typedef enum sl_input_format {
 	SL_INPUT_LINES = 1, /* one record per line, without "\n" or "\r\n" */
-	SL_INPUT_CSV = 2,   /* RFC 4180 rows; the first row of each file is
-	                       the header and is not passed to map() */
+	SL_INPUT_CSV = 2,   /* tables, chosen per file: RFC 4180 rows, the
+	                       first row of each file the header, which is
+	                       not passed to map(); or JSON lines (a file
+	                       whose first byte that is not blank is '{'):
+	                       one object a line, its members read by the
+	                       names the job gives (sl_input_columns) */
 	SL_INPUT_BLOCKS = 3, /* runs of whole lines, up to 256 KiB: one
 	                       record holds one or more lines, each with its
 	                       "\n" or "\r\n" (the last line of a file may
@@ -110,7 +116,9 @@ typedef enum sl_output_format {
 typedef struct sl_record {
 	sl_slice line;         /* the line; BLOCKS: the lines; CSV: the raw
 	                          row */
-	const sl_slice *fields; /* SL_INPUT_CSV: the unquoted fields */
+	const sl_slice *fields; /* SL_INPUT_CSV: the unquoted fields; JSON
+	                          lines: the values of the columns of
+	                          sl_input_columns, in its order */
 	size_t nfields;        /* SL_INPUT_CSV: number of fields */
 	const char *file;      /* the input file's path */
 	uint64_t offset;       /* byte offset of the record in that file */
@@ -171,9 +179,13 @@ typedef struct sl_job {
 	 * partition (at most klen); NULL: the whole key. Keys of one prefix
 	 * then meet in one reduce task, where they come in key order, so
 	 * that reduce() can carry state from key to key (the window job's
-	 * sessions: key fields, then event time).
+	 * sessions: key fields, then event time). Called in map tasks, on
+	 * their thread, with the task's context, also after task_end (the
+	 * engine partitions its combine table when it drains it): read the
+	 * options (sl_option) to know how the keys are made, not the task
+	 * data, which task_end may have freed.
 	 */
-	size_t (*partition_prefix)(const void *key, size_t klen);
+	size_t (*partition_prefix)(sl_ctx *ctx, const void *key, size_t klen);
 
 	/* What the lines of its part files are, for the sinks of a stream
 	 * that read them (a database's columns). */
@@ -286,10 +298,24 @@ uint32_t sl_task_index(sl_ctx *ctx);
 
 /*
  * CSV map tasks: the header row of the current file (valid during the
- * task). Returns SL_OK, or SL_EINVAL when the input is not CSV or no file
- * has been opened yet (in task_begin, the first file is already open).
+ * task); for a JSON-lines file, the names given to sl_input_columns (no
+ * fields until then). Returns SL_OK, or SL_EINVAL when the input is not
+ * SL_INPUT_CSV or no file has been opened yet (in task_begin, the first
+ * file is already open).
  */
 int sl_csv_header(sl_ctx *ctx, const sl_slice **fields, size_t *nfields);
+
+/*
+ * SL_INPUT_CSV map tasks, in task_begin: the columns the job reads, by
+ * name (copied; a name may repeat). A JSON-lines file has no header: its
+ * records' fields are the values of these members of each line's object,
+ * in this order (a string's text, a number's text as written, empty for
+ * null or an absent member; true, false, an array or an object is a bad
+ * record), and sl_csv_header() gives these names. A CSV file is read as
+ * it is. A job that reads a JSON-lines file without naming columns fails
+ * the task. SL_OK, SL_ENOMEM, or SL_EINVAL (not such a map task).
+ */
+int sl_input_columns(sl_ctx *ctx, const char *const *names, size_t n);
 
 /* --- value helpers ------------------------------------------------------ */
 

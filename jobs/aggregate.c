@@ -5,11 +5,22 @@
  *   sluice run aggregate IN.csv -o OUT --key COL[,COL...] \
  *       --agg count,sum:COL,avg:COL,min:COL,max:COL
  *   sluice run window IN.csv -o OUT --key COL[,COL...] --time COL \
- *       --window tumbling:SIZE|sliding:SIZE,SLIDE --agg ...
+ *       --window tumbling:SIZE|sliding:SIZE,SLIDE|count:N|session:GAP \
+ *       --agg ...
  *
  * Written against include/sluice.h only, as a user's job would be; see
  * docs/aggregate.md and docs/window.md for the semantics (NULLs, number
- * and time syntax, windows, output).
+ * and time syntax, windows, output). The input is CSV or JSON lines: the
+ * engine chooses by file, and task_begin names the columns the job reads
+ * (sl_input_columns), which a JSON-lines file's fields then are.
+ *
+ * Sessions and count windows are made in the reduce, from the events of
+ * a key in time order: the map emits a session's events under the key
+ * columns and the event time, a count window's under the key columns,
+ * the event time, the file name and the byte offset (each event its own
+ * key, so that none is folded into another); partition_prefix keeps a
+ * key's events in one reduce, which carries the key's open window from
+ * key to key (open_*) and writes it when it closes.
  *
  * A window job's key is the aggregate key followed by the window's start
  * (8 bytes, big-endian, sign bit flipped, so that memcmp order is time
@@ -60,6 +71,7 @@ extern const sl_job sl__job_window;
 #define AGG_SHOW_MAX 64 /* bytes of a bad value quoted in a message */
 #define AGG_WIN_BYTES 8 /* a window job's key: the window start */
 #define AGG_WIN_MAX 1000 /* windows a sliding window's event may be in */
+#define AGG_COUNT_MAX 1000000000 /* events a count window may have */
 
 __extension__ typedef unsigned __int128 agg_u128;
 
@@ -103,12 +115,15 @@ typedef struct agg_state {
 	int64_t slide_ms;    /* window: between window starts (tumbling:
 				the size) */
 	bool session;        /* window: session:GAP (size_ms is the gap) */
-	agg_bytes sess_key;  /* session, reduce: the open one's key columns */
-	unsigned char *sess_val; /* its folded value */
-	int64_t sess_start;  /* its first event */
-	int64_t sess_last;   /* its last event */
-	size_t sess_mark;    /* a stream's reduce: the state before it */
-	bool sess_open;
+	uint64_t count_n;    /* window: count:N, events a window; else 0 */
+	agg_bytes open_key;  /* session or count window, reduce: the open
+				one's key columns */
+	unsigned char *open_val; /* its folded value */
+	int64_t open_start;  /* its first event */
+	int64_t open_last;   /* its last event */
+	uint64_t open_events; /* count window: its events so far */
+	size_t open_mark;    /* a stream's reduce: the state before it */
+	bool is_open;
 
 	sl_expr *where;      /* --where, or NULL */
 	size_t *where_at;    /* map: header position of each of its columns */
@@ -208,8 +223,8 @@ agg_state_free(agg_state *st)
 	free(st->having_vals);
 	free(st->raw.p);
 	free(st->cells);
-	free(st->sess_key.p);
-	free(st->sess_val);
+	free(st->open_key.p);
+	free(st->open_val);
 	free(st->items);
 	free(st->key_at);
 	free(st->col_at);
@@ -401,7 +416,27 @@ agg_make_names(sl_ctx *ctx, agg_state *st)
 	return SL_OK;
 }
 
-/* --window tumbling:SIZE or sliding:SIZE,SLIDE, and --time, --time-unit. */
+/* --window count:N: N decimal digits, 1 to AGG_COUNT_MAX. */
+static int
+win_parse_count(sl_ctx *ctx, agg_state *st, const char *win)
+{
+	const char *p = win + 6;
+
+	for (st->count_n = 0; *p >= '0' && *p <= '9'; p++) {
+		st->count_n = st->count_n * 10 + (uint64_t)(*p - '0');
+		if (st->count_n > AGG_COUNT_MAX)
+			break;
+	}
+	if (*p == '\0' && p > win + 6 && st->count_n >= 1 &&
+	    st->count_n <= AGG_COUNT_MAX)
+		return SL_OK;
+	sl_fail(ctx, "--window: '%s' is not count:N (N events a window, 1 "
+		"to %d; count windows do not slide)", win, AGG_COUNT_MAX);
+	return SL_EUSAGE;
+}
+
+/* --window tumbling:SIZE, sliding:SIZE,SLIDE, count:N or session:GAP, and
+ * --time, --time-unit. */
 static int
 agg_parse_window(sl_ctx *ctx, agg_state *st)
 {
@@ -412,7 +447,8 @@ agg_parse_window(sl_ctx *ctx, agg_state *st)
 
 	if (win == NULL || col == NULL) {
 		sl_fail(ctx, "window needs --time COL and --window "
-			"tumbling:SIZE, sliding:SIZE,SLIDE or session:GAP");
+			"tumbling:SIZE, sliding:SIZE,SLIDE, count:N or "
+			"session:GAP");
 		return SL_EUSAGE;
 	}
 	if (*col == '\0') {
@@ -428,6 +464,8 @@ agg_parse_window(sl_ctx *ctx, agg_state *st)
 		sl_fail(ctx, "--time-unit: '%s' is not 's' or 'ms'", unit);
 		return SL_EUSAGE;
 	}
+	if (strncmp(win, "count:", 6) == 0)
+		return win_parse_count(ctx, st, win);
 	if (strncmp(win, "session:", 8) == 0) {
 		if (sl_duration_parse(win + 8, &st->size_ms) != SL_OK)
 			goto bad;
@@ -457,8 +495,8 @@ agg_parse_window(sl_ctx *ctx, agg_state *st)
 	return SL_OK;
 bad:
 	sl_fail(ctx, "--window: '%s' is not tumbling:SIZE, "
-		"sliding:SIZE,SLIDE or session:GAP (as 500ms, 10s, 5m, 1h, "
-		"1d)", win);
+		"sliding:SIZE,SLIDE, count:N or session:GAP (as 500ms, 10s, "
+		"5m, 1h, 1d)", win);
 	return SL_EUSAGE;
 }
 
@@ -567,6 +605,36 @@ agg_find(sl_ctx *ctx, const sl_slice *hdr, size_t n, const char *name,
 			return SL_OK;
 	sl_fail(ctx, "unknown column '%s' in --%s", name, opt);
 	return SL_EUSAGE;
+}
+
+/*
+ * The columns a map reads, for JSON-lines files (sl_input_columns): the
+ * keys, the numeric columns, the time, those of --where; the header that
+ * agg_resolve() then finds them in.
+ */
+static int
+agg_input_columns(sl_ctx *ctx, agg_state *st)
+{
+	const char *const *wcols = NULL;
+	size_t nw = st->where ? sl_expr_columns(st->where, &wcols) : 0;
+	const char **names = calloc(st->nkeys + st->ncols + 1 + nw,
+				    sizeof(*names));
+	size_t n = 0, i;
+	int rv;
+
+	if (names == NULL)
+		return agg_nomem(ctx);
+	for (i = 0; i < st->nkeys; i++)
+		names[n++] = st->keys[i];
+	for (i = 0; i < st->ncols; i++)
+		names[n++] = st->cols[i];
+	if (st->windowed)
+		names[n++] = st->time_col;
+	for (i = 0; i < nw; i++)
+		names[n++] = wcols[i];
+	rv = sl_input_columns(ctx, names, n);
+	free(names);
+	return rv == SL_ENOMEM ? agg_nomem(ctx) : rv;
 }
 
 /*
@@ -740,7 +808,8 @@ agg_begin(sl_ctx *ctx, bool windowed)
 	st->windowed = windowed;
 	rv = agg_parse(ctx, st);
 
-	if (rv == SL_OK && sl_task_kind_of(ctx) == SL_TASK_MAP)
+	if (rv == SL_OK && sl_task_kind_of(ctx) == SL_TASK_MAP &&
+	    (rv = agg_input_columns(ctx, st)) == SL_OK)
 		rv = agg_resolve(ctx, st, NULL);
 	if (rv == SL_OK && sl_task_kind_of(ctx) == SL_TASK_REDUCE)
 		rv = agg_write_header(ctx, st);
@@ -764,7 +833,7 @@ win_task_begin(sl_ctx *ctx)
 	return agg_begin(ctx, true);
 }
 
-static int win_session_flush(sl_ctx *ctx, agg_state *st);
+static int win_flush(sl_ctx *ctx, agg_state *st);
 
 static int
 agg_task_end(sl_ctx *ctx)
@@ -772,8 +841,8 @@ agg_task_end(sl_ctx *ctx)
 	agg_state *st = sl_task_data(ctx);
 	int rv = SL_OK;
 
-	if (st && st->sess_open) /* the last session of the reduce */
-		rv = win_session_flush(ctx, st);
+	if (st && st->is_open) /* the last window of the reduce */
+		rv = win_flush(ctx, st);
 	agg_state_free(st);
 	sl_set_task_data(ctx, NULL);
 	return rv;
@@ -834,19 +903,46 @@ win_floor(int64_t a, int64_t b)
 	return a / b - (a % b < 0);
 }
 
+/* Appends u as 8 bytes, big-endian: memcmp order is numeric order. */
+static int
+agg_put_be64(agg_bytes *b, uint64_t u)
+{
+	unsigned char be[8];
+	int k;
+
+	for (k = 0; k < 8; k++)
+		be[k] = (unsigned char)(u >> (56 - 8 * k));
+	return agg_put(b, be, sizeof(be));
+}
+
 /* Emits the row's value under the key columns (the first base bytes of
- * st->key) followed by the time t. */
+ * st->key) followed by the time t (sign bit flipped: time order). */
 static int
 win_emit_at(sl_ctx *ctx, agg_state *st, size_t base, int64_t t)
 {
-	unsigned char be[AGG_WIN_BYTES];
-	uint64_t u = (uint64_t)t ^ ((uint64_t)1 << 63);
-	int k;
-
-	for (k = 0; k < AGG_WIN_BYTES; k++)
-		be[k] = (unsigned char)(u >> (56 - 8 * k));
 	st->key.len = base;
-	if (agg_put(&st->key, be, sizeof(be)))
+	if (agg_put_be64(&st->key, (uint64_t)t ^ ((uint64_t)1 << 63)))
+		return agg_nomem(ctx);
+	return sl_emit(ctx, st->key.p, st->key.len, st->val, st->vlen);
+}
+
+/*
+ * A count window's event: under the key columns, its time, then where it
+ * is in the input (file name as a key field, byte offset), so that every
+ * event is a key of its own (the combine folds none) and the events of a
+ * time come in input order: the order of the files' names, then of the
+ * lines in a file.
+ */
+static int
+win_emit_event(sl_ctx *ctx, agg_state *st, size_t base, int64_t t,
+	       const sl_record *rec)
+{
+	sl_slice file = { rec->file, strlen(rec->file) };
+
+	st->key.len = base;
+	if (agg_put_be64(&st->key, (uint64_t)t ^ ((uint64_t)1 << 63)) ||
+	    agg_put_key_field(&st->key, &file) ||
+	    agg_put_be64(&st->key, rec->offset))
 		return agg_nomem(ctx);
 	return sl_emit(ctx, st->key.p, st->key.len, st->val, st->vlen);
 }
@@ -886,6 +982,12 @@ win_emit(sl_ctx *ctx, agg_state *st, const sl_record *rec)
 		if (late && t + st->size_ms <= wm)
 			return sl_counter_add(ctx, "late_records", 1);
 		return win_emit_at(ctx, st, base, t);
+	}
+	if (st->count_n) { /* and the count windows: late when it would go
+			      before a window written already */
+		if (late && t < wm)
+			return sl_counter_add(ctx, "late_records", 1);
+		return win_emit_event(ctx, st, base, t, rec);
 	}
 	/* The windows [start, start + size) with start a multiple of the
 	 * slide: from the latest down, while the event is still inside;
@@ -1140,25 +1242,68 @@ agg_write_row(sl_ctx *ctx, agg_state *st, const unsigned char *k, size_t n,
 }
 
 /*
- * The open session's row; it is closed. In a stream with a watermark
- * (append mode) the row is written once, when the watermark has passed
- * the session's end, and its keys leave the state; until then they stay
- * and the row waits.
+ * The open window's row, a session's or a count window's; it is closed.
+ * A session ends GAP after its last event; a count window holds the
+ * events [first, last], and ends 1 ms after its last, exclusive as every
+ * window's end. A count window of fewer than N events (the last of its
+ * key) has no row: its events are counted in incomplete_window_records.
+ * In a stream with a watermark (append mode) a row is written once, when
+ * the watermark has passed the window's end, and its keys leave the
+ * state; until then they stay and the row waits (an incomplete count
+ * window waits for more events).
  */
 static int
-win_session_flush(sl_ctx *ctx, agg_state *st)
+win_flush(sl_ctx *ctx, agg_state *st)
 {
-	int64_t wm;
+	int64_t end = st->open_last + (st->count_n ? 1 : st->size_ms), wm;
 
-	st->sess_open = false;
+	st->is_open = false;
+	if (st->count_n && st->open_events < st->count_n)
+		return sl_counter_add(ctx, "incomplete_window_records",
+				      (int64_t)st->open_events);
 	if (sl_watermark(ctx, &wm)) {
-		if (st->sess_last + st->size_ms > wm)
+		if (end > wm)
 			return SL_OK;
-		sl_state_cut(ctx, st->sess_mark);
+		sl_state_cut(ctx, st->open_mark);
+		/* a full count window closes in the reduce of its last
+		 * event, whose key is kept after the reduce: not this one */
+		if (st->count_n)
+			sl_state_drop(ctx);
 	}
-	return agg_write_row(ctx, st, (const unsigned char *)st->sess_key.p,
-			     st->sess_key.len, st->sess_start,
-			     st->sess_last + st->size_ms, st->sess_val);
+	return agg_write_row(ctx, st, (const unsigned char *)st->open_key.p,
+			     st->open_key.len, st->open_start, end,
+			     st->open_val);
+}
+
+/* Whether the open window is of the key columns k[0, n). */
+static bool
+win_open_is(const agg_state *st, const unsigned char *k, size_t n)
+{
+	return st->is_open && st->open_key.len == n &&
+	       memcmp(st->open_key.p, k, n) == 0;
+}
+
+/* Opens a window of key columns k[0, n) with the events at t (folded in
+ * st->val), after closing the open one. */
+static int
+win_open(sl_ctx *ctx, agg_state *st, const unsigned char *k, size_t n,
+	 int64_t t)
+{
+	int rv;
+
+	if (st->is_open && (rv = win_flush(ctx, st)) != SL_OK)
+		return rv;
+	st->open_key.len = 0;
+	if (agg_put(&st->open_key, k, n) ||
+	    (st->open_val == NULL &&
+	     (st->open_val = malloc(st->vlen)) == NULL))
+		return agg_nomem(ctx);
+	memcpy(st->open_val, st->val, st->vlen);
+	st->open_start = st->open_last = t;
+	st->open_events = 1;
+	st->open_mark = sl_state_mark(ctx); /* before this key is kept */
+	st->is_open = true;
+	return SL_OK;
 }
 
 /*
@@ -1171,26 +1316,56 @@ static int
 win_session_add(sl_ctx *ctx, agg_state *st, const unsigned char *k,
 		size_t n, int64_t t)
 {
+	if (!win_open_is(st, k, n) || t - st->open_last >= st->size_ms)
+		return win_open(ctx, st, k, n, t);
+	st->open_last = t;
+	return agg_fold(ctx, st->open_val, st->val, st->vlen);
+}
+
+/*
+ * One event of key columns k[0, n) at time t (its value in st->val), in
+ * the order of keys (key columns, time, place in the input): into the
+ * open count window of its key columns, which is written once it holds
+ * N events; else into a new one.
+ */
+static int
+win_count_add(sl_ctx *ctx, agg_state *st, const unsigned char *k, size_t n,
+	      int64_t t)
+{
 	int rv;
 
-	if (st->sess_open && st->sess_key.len == n &&
-	    memcmp(st->sess_key.p, k, n) == 0 &&
-	    t - st->sess_last < st->size_ms) {
-		st->sess_last = t;
-		return agg_fold(ctx, st->sess_val, st->val, st->vlen);
+	if (!win_open_is(st, k, n)) {
+		rv = win_open(ctx, st, k, n, t);
+	} else {
+		st->open_last = t;
+		st->open_events++;
+		rv = agg_fold(ctx, st->open_val, st->val, st->vlen);
 	}
-	if (st->sess_open && (rv = win_session_flush(ctx, st)) != SL_OK)
-		return rv;
-	st->sess_key.len = 0;
-	if (agg_put(&st->sess_key, k, n) ||
-	    (st->sess_val == NULL &&
-	     (st->sess_val = malloc(st->vlen)) == NULL))
-		return agg_nomem(ctx);
-	memcpy(st->sess_val, st->val, st->vlen);
-	st->sess_start = st->sess_last = t;
-	st->sess_mark = sl_state_mark(ctx); /* before this key is kept */
-	st->sess_open = true;
-	return SL_OK;
+	if (rv == SL_OK && st->open_events == st->count_n)
+		rv = win_flush(ctx, st);
+	return rv;
+}
+
+/*
+ * Bytes of the nkeys key columns that k[0, klen) starts with (each ended
+ * by 00 01, a NUL in it written 00 FF), or SIZE_MAX when it does not hold
+ * that many.
+ */
+static size_t
+agg_key_columns_len(const unsigned char *k, size_t klen, size_t nkeys)
+{
+	const unsigned char *z;
+	size_t i = 0;
+
+	while (nkeys > 0) {
+		z = memchr(k + i, 0, klen - i);
+		if (z == NULL || (size_t)(z - k) + 1 >= klen)
+			return SIZE_MAX;
+		i = (size_t)(z - k) + 2;
+		if (z[1] == 0x01)
+			nkeys--;
+	}
+	return i;
 }
 
 static int
@@ -1218,6 +1393,14 @@ agg_reduce(sl_ctx *ctx, const void *key, size_t klen, sl_values *vals)
 		return SL_OK; /* a key without values has no row */
 	if (!st->windowed)
 		return agg_write_row(ctx, st, k, klen, 0, 0, st->val);
+	if (st->count_n) { /* key columns, time, place in the input */
+		size_t n = agg_key_columns_len(k, klen, st->nkeys);
+
+		if (n == SIZE_MAX || klen - n < AGG_WIN_BYTES)
+			return sl_fail(ctx, "window: a key of %zu bytes is not "
+				       "one of this job", klen);
+		return win_count_add(ctx, st, k, n, win_time(k + n));
+	}
 	if (klen < AGG_WIN_BYTES)
 		return sl_fail(ctx, "window: a key of %zu bytes is not one of "
 			       "this job", klen);
@@ -1236,17 +1419,31 @@ agg_reduce(sl_ctx *ctx, const void *key, size_t klen, sl_values *vals)
 			     t + st->size_ms, st->val);
 }
 
-/* A window job's partition: its key columns, without the time, so that a
- * key's windows (and the events of its sessions) meet in one reduce. */
+/*
+ * A window job's partition: its key columns, without the time, so that a
+ * key's windows (and the events of its sessions and count windows) meet
+ * in one reduce. The engine may call this after task_end (when it drains
+ * the combine table), so the layout is read from the options, not from
+ * the task data: a count window's key goes on past the time.
+ */
 static size_t
-win_partition_prefix(const void *key, size_t klen)
+win_partition_prefix(sl_ctx *ctx, const void *key, size_t klen)
 {
-	(void)key;
+	const char *win = sl_option(ctx, "window"), *keys;
+	size_t n;
+
+	if (win && strncmp(win, "count:", 6) == 0) {
+		keys = sl_option(ctx, "key");
+		n = agg_key_columns_len(key, klen,
+					keys ? agg_count_items(keys) : 1);
+		return n < klen ? n : klen;
+	}
 	return klen >= AGG_WIN_BYTES ? klen - AGG_WIN_BYTES : klen;
 }
 
 static const sl_job_option agg_options[] = {
-	{ "key", "COL[,COL...]", "columns to group by (CSV header names)" },
+	{ "key", "COL[,COL...]", "columns to group by (CSV header or JSON "
+	  "member names)" },
 	{ "agg", "AGG[,AGG...]",
 	  "aggregates: count, sum:COL, avg:COL, min:COL, max:COL" },
 	{ "where", "EXPR", "only the rows where EXPR holds (over the input's "
@@ -1257,14 +1454,16 @@ static const sl_job_option agg_options[] = {
 };
 
 static const sl_job_option win_options[] = {
-	{ "key", "COL[,COL...]", "columns to group by (CSV header names)" },
+	{ "key", "COL[,COL...]", "columns to group by (CSV header or JSON "
+	  "member names)" },
 	{ "time", "COL", "the event time: ISO 8601, or epoch seconds" },
 	{ "time-unit", "s|ms", "epoch numbers in --time are seconds (the "
 	  "default) or milliseconds" },
 	{ "window", "SPEC",
-	  "tumbling:SIZE, sliding:SIZE,SLIDE or session:GAP (as 500ms, 10s, "
-	  "5m, 1h, 1d; windows start at multiples of the slide since the "
-	  "epoch; a session ends GAP after its last event)" },
+	  "tumbling:SIZE, sliding:SIZE,SLIDE, count:N or session:GAP (as "
+	  "500ms, 10s, 5m, 1h, 1d; windows start at multiples of the slide "
+	  "since the epoch; a count window is a key's next N events in time "
+	  "order; a session ends GAP after its last event)" },
 	{ "agg", "AGG[,AGG...]",
 	  "aggregates: count, sum:COL, avg:COL, min:COL, max:COL" },
 	{ "where", "EXPR", "only the rows where EXPR holds (over the input's "

@@ -38,7 +38,9 @@
 
 struct sl_mapout {
 	uint32_t partitions;    /* R, >= 1 */
-	size_t (*prefix)(const void *, size_t); /* partition key, or NULL */
+	size_t (*prefix)(void *, const void *, size_t); /* partition key,
+							   or NULL */
+	void *prefix_arg;       /* its first argument */
 	sl_fold_fn fold;        /* NULL: no combine */
 	void *arg;              /* first argument of fold */
 	sl_combine *table;      /* with fold: the records; NULL until the
@@ -77,16 +79,19 @@ mo_partition(const sl_mapout *m, const void *key, size_t klen)
 
 	if (m->partitions == 1)
 		return 0;
-	if (m->prefix && (n = m->prefix(key, klen)) < klen)
+	if (m->prefix && (n = m->prefix(m->prefix_arg, key, klen)) < klen)
 		klen = n;
 	return (uint32_t)(XXH3_64bits(key, klen) % m->partitions);
 }
 
 void
 sl_mapout_partition_by(sl_mapout *m,
-		       size_t (*prefix)(const void *key, size_t klen))
+		       size_t (*prefix)(void *arg, const void *key,
+					size_t klen),
+		       void *arg)
 {
 	m->prefix = prefix;
+	m->prefix_arg = arg;
 }
 
 int

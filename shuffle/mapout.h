@@ -39,12 +39,14 @@ int sl_mapout_new(sl_mapout **out, uint32_t partitions, sl_fold_fn fold,
 		  void *arg);
 
 /*
- * Partitions by the first prefix(key, klen) bytes of each key (at most
- * klen) instead of the whole key: sl_job.partition_prefix. Before the
- * first add.
+ * Partitions by the first prefix(arg, key, klen) bytes of each key (at
+ * most klen) instead of the whole key: sl_job.partition_prefix. Before
+ * the first add.
  */
 void sl_mapout_partition_by(sl_mapout *m,
-			    size_t (*prefix)(const void *key, size_t klen));
+			    size_t (*prefix)(void *arg, const void *key,
+					     size_t klen),
+			    void *arg);
 
 /*
  * Adds one record, now or, with a fold function, maybe at a later add or

@@ -39,6 +39,7 @@
 #include "cluster/zmsg.h"
 #include "common/csv.h"
 #include "common/input.h"
+#include "common/jsonl.h"
 #include "jobs/jobs.h"
 #include "shuffle/mapout.h"
 #include "shuffle/merge.h"
@@ -71,6 +72,7 @@ struct sl_ctx {
 	size_t budget;             /* reduce: bytes of data it may hold */
 	uint32_t spills;           /* spills so far, for the fault point */
 	sl_csv_reader *csv;        /* CSV input, for the header */
+	sl_jsonl_reader *jsonl;    /* or JSON lines, for its columns */
 	/* reduce */
 	int out_fd;                /* temporary part file, or -1 */
 	sl_buf out;                /* output not yet written */
@@ -376,9 +378,22 @@ sl_task_index(sl_ctx *ctx)
 int
 sl_csv_header(sl_ctx *ctx, const sl_slice **fields, size_t *nfields)
 {
+	if (ctx->jsonl) {
+		sl_jsonl_header(ctx->jsonl, fields, nfields);
+		return SL_OK;
+	}
 	if (ctx->csv == NULL)
 		return SL_EINVAL;
 	return sl_csv_reader_header(ctx->csv, fields, nfields);
+}
+
+int
+sl_input_columns(sl_ctx *ctx, const char *const *names, size_t n)
+{
+	if (ctx->kind != SL_TASK_MAP || ctx->job->input != SL_INPUT_CSV)
+		return SL_EINVAL;
+	/* A CSV file is read by its own header. */
+	return ctx->jsonl ? sl_jsonl_columns(ctx->jsonl, names, n) : SL_OK;
 }
 
 /* --- results ------------------------------------------------------------- */
@@ -625,6 +640,15 @@ task_fold_fn(const sl_job *job)
 						  : task_fold;
 }
 
+/* The job's partition_prefix, with the task's context. */
+static size_t
+task_partition_prefix(void *arg, const void *key, size_t klen)
+{
+	sl_ctx *ctx = arg;
+
+	return ctx->job->partition_prefix(ctx, key, klen);
+}
+
 /* Makes ctx->runs, where the map output goes to disk, if not yet. */
 static int
 task_runs_new(sl_ctx *ctx, const sl_msg *t)
@@ -696,6 +720,7 @@ task_map_records(sl_ctx *ctx, const sl_msg *t, const sl_task_env *env,
 	sl_line_reader *lines = NULL;
 	sl_buf rerr = SL_BUF_INIT;
 	sl_record rec;
+	bool json = false;
 	int rv;
 
 	memset(&rec, 0, sizeof(rec));
@@ -704,7 +729,12 @@ task_map_records(sl_ctx *ctx, const sl_msg *t, const sl_task_env *env,
 		rv = sl_line_reader_open(&lines, t->u.task.path,
 					 t->u.task.start, t->u.task.end,
 					 (size_t)ctx->spec->max_record, &rerr);
-	else
+	else if ((rv = sl_jsonl_detect(t->u.task.path, &json, &rerr)) ==
+		 SL_OK && json) /* docs/input.md, "JSON lines" */
+		rv = sl_jsonl_open(&ctx->jsonl, t->u.task.path,
+				   t->u.task.start, t->u.task.end,
+				   (size_t)ctx->spec->max_record, &rerr);
+	else if (rv == SL_OK)
 		rv = sl_csv_open(&ctx->csv, t->u.task.path, t->u.task.start,
 				 t->u.task.end, (size_t)ctx->spec->max_record,
 				 &rerr);
@@ -722,6 +752,10 @@ task_map_records(sl_ctx *ctx, const sl_msg *t, const sl_task_env *env,
 		else if (job->input == SL_INPUT_BLOCKS)
 			rv = sl_line_reader_lines(lines, &rec.line,
 						  &rec.offset, &rerr);
+		else if (ctx->jsonl)
+			rv = sl_jsonl_next(ctx->jsonl, &rec.fields,
+					   &rec.nfields, &rec.line, &rec.offset,
+					   &rerr);
 		else
 			rv = sl_csv_next(ctx->csv, &rec.fields, &rec.nfields,
 					 &rec.line, &rec.offset, &rerr);
@@ -775,10 +809,13 @@ out:
 	if (rv != SL_OK)
 		rv = task_emit_error(ctx, rv);
 	res->bytes_in = lines ? sl_line_reader_bytes(lines)
-			      : ctx->csv ? sl_csv_bytes_read(ctx->csv) : 0;
+			: ctx->csv ? sl_csv_bytes_read(ctx->csv)
+			: ctx->jsonl ? sl_jsonl_bytes_read(ctx->jsonl) : 0;
 	sl_line_reader_close(lines);
 	sl_csv_close(ctx->csv);
 	ctx->csv = NULL;
+	sl_jsonl_close(ctx->jsonl);
+	ctx->jsonl = NULL;
 	sl_buf_release(&rerr);
 	return rv;
 }
@@ -869,7 +906,7 @@ task_map(sl_ctx *ctx, const sl_msg *t, const sl_task_env *env,
 				ctx)) != SL_OK)
 		return rv;
 	if (ctx->job->partition_prefix)
-		sl_mapout_partition_by(ctx->mo, ctx->job->partition_prefix);
+		sl_mapout_partition_by(ctx->mo, task_partition_prefix, ctx);
 	sl_mapout_watch(ctx->mo, SL_COMBINE_GROW_KEYS / 2, &ctx->emit_slow);
 	res->segs = calloc(r, sizeof(*res->segs));
 	if (res->segs == NULL) {

@@ -465,6 +465,23 @@ check_batches() {
 	check "$_cb_name: no file in two batches" test ! -s "$T/cb.dup"
 }
 
+# feed_each NAME FROM TO ARGS... : each file of FROM, in name order,
+# appears whole in TO (by rename), then `sluice stream ARGS... --source
+# file:TO --trigger once` runs and must exit 0: a batch a file.
+feed_each() {
+	_fe_name=$1
+	_fe_from=$2
+	_fe_to=$3
+	shift 3
+	mkdir -p "$_fe_to"
+	for _fe_f in $(ls "$_fe_from"); do
+		cp "$_fe_from/$_fe_f" "$_fe_to/.$_fe_f" &&
+			mv "$_fe_to/.$_fe_f" "$_fe_to/$_fe_f"
+		run_sluice stream "$@" --source "file:$_fe_to" --trigger once
+		expect_rc "$_fe_name, the batch of $_fe_f: exit status" 0
+	done
+}
+
 # --- clusters (test_cluster.sh, test_stream_cluster.sh): at $EP --------
 
 # poll_for WHAT CMD...: runs CMD every 50 ms until it succeeds, up to 20 s.

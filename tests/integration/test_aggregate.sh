@@ -382,4 +382,123 @@ a,1,$_n38.000000,$_n38
 b,2,-49999999999999999999999999999999999999.000000,-99999999999999999999999999999999999998
 " "$T/avg38/part-00000"
 
+# --- JSON lines -----------------------------------------------------------
+
+# to_jsonl CSV : the rows of CSV as JSON objects, built by sqlite3 with
+# text only (numbers are the CSV's text, so nothing goes through a
+# double): members in an order that changes by row, n sometimes a string
+# ("12"), an empty value sometimes null and sometimes no member at all,
+# and members the job does not read holding arrays and objects.
+to_jsonl() {
+	rm -f "$T/tojson.db"
+	sqlite3 "$T/tojson.db" ".mode csv" ".import $1 r" ".mode list" \
+		"SELECT CASE rowid % 3
+		 WHEN 0 THEN '{\"k\":' || json_quote(k) || ',\"c\":' ||
+			json_quote(c) || ',\"n\":' || CASE WHEN n = '' THEN 'null'
+			ELSE n END || ',\"d\":' || CASE WHEN d = '' THEN 'null'
+			ELSE d END || ',\"note\":' || json_quote(note) || '}'
+		 WHEN 1 THEN '{\"note\":[1,{\"x\":\"}\"}],\"d\":' ||
+			CASE WHEN d = '' THEN '\"\"' ELSE d END || ', \"c\" : ' ||
+			json_quote(c) || CASE WHEN n = '' THEN '' ELSE
+			',\"n\":\"' || n || '\"' END || ',\"k\":' || json_quote(k) ||
+			',\"more\":{\"n\":[true,false,null]}}'
+		 ELSE '{\"k\":' || json_quote(k) || ',\"c\":' || json_quote(c) ||
+			CASE WHEN n = '' THEN '' ELSE ',\"n\":' || n END ||
+			CASE WHEN d = '' THEN '' ELSE ',\"d\":' || d END || '}'
+		 END FROM r ORDER BY rowid;"
+}
+to_jsonl "$T/a.csv" >"$T/a.jsonl"
+to_jsonl "$T/b.csv" >"$T/b.jsonl"
+check "JSON lines: a line a row" test "$(wc -l <"$T/a.jsonl")" -eq 12002
+run_sluice run aggregate "$T/a.jsonl" "$T/b.jsonl" -o "$T/json" --workers 2 \
+	--partitions 3 --key k --agg "$ALL_AGGS"
+agg_case "JSON lines, one key" "$T/json" 3 k "$ALL_AGGS" "$T/a.csv" "$T/b.csv"
+check_same_output "JSON lines: the bytes of the CSV run" "$T/one" "$T/json"
+run_sluice run aggregate "$T/a.jsonl" "$T/b.csv" -o "$T/mixed" --workers 4 \
+	--partitions 3 --split-size 64K --key k --agg "$ALL_AGGS"
+check_same_output "JSON lines and CSV in one job, 4 workers, 64K splits" \
+	"$T/one" "$T/mixed"
+run_sluice run aggregate "$T/a.jsonl" -o "$T/json1" --workers 1 \
+	--partitions 1 --key k,c --agg "$ALL_AGGS" \
+	--where "n > -500 and (c = 'c1' or c = 'c2' or d is null)"
+run_sluice run aggregate "$T/a.csv" -o "$T/csv1" --workers 1 \
+	--partitions 1 --key k,c --agg "$ALL_AGGS" \
+	--where "n > -500 and (c = 'c1' or c = 'c2' or d is null)"
+check_same_output "JSON lines, 1 worker, two keys and --where: as CSV" \
+	"$T/csv1" "$T/json1"
+
+# Numbers are their text: exact, never a double's.
+{
+	i=0
+	while [ $i -lt 10 ]; do
+		echo '{"g":"tenth","v":0.1}'
+		i=$((i + 1))
+	done
+	echo '{"g":"dec","v":12.10}'
+	echo '{"g":"dec","v":-0.000000000000000001}'
+	echo "{\"g\":\"big\",\"v\":$_n38}"
+	echo '{"g":"big","v":-1}'
+	echo '{"g":"str","v":"2.50"}'
+	echo '{"g":"null","v":null}'
+	echo '{"g":"null"}'
+	printf '{"g":"nul\\u0000","v":1}\n'
+	echo '{"g":"","v":1}'
+} >"$T/exact.jsonl"
+run_sluice run aggregate "$T/exact.jsonl" -o "$T/jexact" --partitions 1 \
+	--key g --agg count,sum:v,min:v,max:v
+expect_rc "JSON exact: exit status" 0
+printf ',1,1,1,1\nbig,2,99999999999999999999999999999999999998,-1,%s\ndec,2,12.099999999999999999,-0.000000000000000001,12.10\nnul\000,1,1,1,1\nnull,2,,,\nstr,1,2.50,2.50,2.50\ntenth,10,1.0,0.1,0.1\n' \
+	"$_n38" >"$T/jexact.want"
+tail -n +2 "$T/jexact/part-00000" >"$T/jexact.got"
+check_eq "JSON exact: 0.1 ten times is 1.0, 38 digits, strings, NULLs, a NUL" \
+	"$T/jexact.want" "$T/jexact.got"
+
+# Bad lines: the job fails naming the file, line, byte and why; skipped,
+# they are counted and the rest is as without them.
+cat >"$T/jbad.list" <<'EOF'
+not json	not JSON: invalid token near 'not'
+{"k":"r01","n":1	not JSON: '}' expected near end of file
+["r01",1]	not a JSON object .an array.
+{"k":"r01","n":{"v":1}}	member 'n': an object is not a value
+{"k":"r01","n":[1]}	member 'n': an array is not a value
+{"k":"r01","n":true}	member 'n': true is not a value
+{"k":"r01","k":"r02"}	not JSON: duplicate object key
+{"k":"r01","n":1e5}	column 'n': '1e5' is not a number
+{"k":"r01","n":"x"}	column 'n': 'x' is not a number
+EOF
+off=$(head -n 100 "$T/a.jsonl" | wc -c)
+while IFS='	' read -r bad msg; do
+	{ head -n 100 "$T/a.jsonl"; printf '%s\n' "$bad"
+	  tail -n +101 "$T/a.jsonl"; } >"$T/jbad.jsonl"
+	run_sluice run aggregate "$T/jbad.jsonl" -o "$T/jbad" --partitions 3 \
+		--key k --agg "$ALL_AGGS"
+	expect_rc "JSON bad line '$bad': exit status" 1
+	expect_sluice_error "JSON bad line '$bad': file, line, byte and why" \
+		"jbad.jsonl:101: byte $off: $msg"
+	expect_no_success "JSON bad line '$bad': no output" "$T/jbad"
+done <"$T/jbad.list"
+{ head -n 100 "$T/a.jsonl"; cut -f 1 "$T/jbad.list"
+  tail -n +101 "$T/a.jsonl"; } >"$T/jbad.jsonl"
+run_sluice run aggregate "$T/jbad.jsonl" -o "$T/jskip" --partitions 3 \
+	--key k --agg "$ALL_AGGS" --bad-records skip
+expect_rc "JSON bad lines skipped: exit status" 0
+expect_err "JSON bad lines skipped: counted" "skipped 9 bad records"
+run_sluice run aggregate "$T/a.jsonl" -o "$T/jgood" --partitions 3 \
+	--key k --agg "$ALL_AGGS"
+check_same_output "JSON bad lines skipped: the other rows" "$T/jgood" \
+	"$T/jskip"
+# A CSV file whose header starts with '{' is read as JSON lines and
+# fails; its header name quoted makes it CSV.
+printf '{k},v\na,1\n' >"$T/brace.csv"
+run_sluice run aggregate "$T/brace.csv" -o "$T/brace" --partitions 1 \
+	--key '{k}' --agg sum:v
+expect_sluice_error "a CSV header starting with '{': read as JSON lines" \
+	"brace.csv:1: byte 0: not JSON"
+printf '"{k}",v\na,1\n' >"$T/brace.csv"
+run_sluice run aggregate "$T/brace.csv" -o "$T/brace" --partitions 1 \
+	--key '{k}' --agg sum:v
+check_text "a CSV header starting with '\"{': CSV" '{k},sum_v
+a,1
+' "$T/brace/part-00000"
+
 finish

@@ -570,8 +570,9 @@ test_kv_sort_keeps_longer_varints(void)
 
 /* The partition key of test_a_partition_prefix...: up to the first '/'. */
 static size_t
-slash_prefix(const void *key, size_t klen)
+slash_prefix(void *arg, const void *key, size_t klen)
 {
+	(void)arg;
 	const char *s = memchr(key, '/', klen);
 
 	return s ? (size_t)(s - (const char *)key) : klen;
@@ -594,7 +595,7 @@ run_partition_prefix(sl_fold_fn fold)
 	for (p = 0; p < 5; p++)
 		sl_buf_init(&segs[p]);
 	ASSERT_EQ_INT(sl_mapout_new(&m, 5, fold, NULL), SL_OK);
-	sl_mapout_partition_by(m, slash_prefix);
+	sl_mapout_partition_by(m, slash_prefix, NULL);
 	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		ASSERT_EQ_INT(sl_mapout_add(m, keys[i], strlen(keys[i]), one, 8),
 			      SL_OK);
@@ -607,7 +608,7 @@ run_partition_prefix(sl_fold_fn fold)
 					 &v) == 1; n++) {
 			/* by the prefix's hash, sorted by the whole key */
 			ASSERT_EQ_INT(sl_partition_of(k.ptr,
-						      slash_prefix(k.ptr, k.len),
+						      slash_prefix(NULL, k.ptr, k.len),
 						      5), p);
 			if (prev)
 				CU_ASSERT(sl_key_cmp(prev, prev_len, k.ptr,
