@@ -139,6 +139,7 @@ static const pr_field pr_job_spec[] = {
 	F_STR("state_out", offsetof(sl_job_spec, state_out)),
 	F_I64("watermark_ms", offsetof(sl_job_spec, watermark_ms)),
 	F_U8("update", offsetof(sl_job_spec, update), 0, 1),
+	F_I64("batch_ms", offsetof(sl_job_spec, batch_ms)),
 	F_END
 };
 

@@ -125,6 +125,10 @@ typedef struct sl_job_spec {
 				 none (docs/stream.md) */
 	uint8_t update;      /* a stream's batch in update mode: rows only
 				for the keys the batch changed */
+	int64_t batch_ms;    /* when the job, or the stream's batch, was
+				planned (ms since the epoch): its
+				processing time (sl_batch_time); 0: set by
+				the coordinator as the job starts */
 } sl_job_spec;
 
 /* How a stream's batches are triggered (sl_stream_spec.trigger). */

@@ -1145,6 +1145,8 @@ coord_job_start(sl_coord *c, coord_job *j, sl_buf *err)
 			goto out;
 	j->start_ms = sl_now_ms();
 	j->started_wall_ms = coord_wall_ms();
+	if (j->submit.u.submit.spec.batch_ms == 0) /* its processing time */
+		j->submit.u.submit.spec.batch_ms = (int64_t)j->started_wall_ms;
 	sl_info("job %llu: %zu map tasks, %u reduce tasks",
 		(unsigned long long)j->id, j->splits.n, r);
 out:

@@ -62,6 +62,8 @@ struct sl_stream {
 	sl_buf last;            /* the last committed batch's offsets */
 	size_t nfiles;          /* its input files */
 	uint64_t plan_start;    /* when its plan began (monotonic ms) */
+	int64_t batch_ms;       /* its time (sl_batch_time), logged with its
+				   offsets */
 	uint64_t plan_ms, sink_ms;
 	int64_t next_wm;        /* the watermark after it */
 	stream_figures fig;
@@ -228,6 +230,7 @@ stream_batch(sl_stream *s, sl_msg *batch, sl_buf *err)
 					  output */
 	spec = &batch->u.submit.spec;
 	spec->update = s->spec->mode == SL_MODE_UPDATE;
+	spec->batch_ms = s->batch_ms;
 	spec->watermark_ms = s->spec->delay_ms < 0 ? SL_NO_WATERMARK
 			     : s->ck.wm == SL_NO_WATERMARK ? SL_WATERMARK_MIN
 							   : s->ck.wm;
@@ -429,8 +432,9 @@ stream_plan(sl_stream *s, sl_msg *batch, uint64_t *wait_ms, int *status,
 	}
 	/* The batch's offsets, durably, before anything of it runs. */
 	s->n = s->ck.committed + 1;
-	if ((rv = sl_ck_log_offsets(&s->ck, s->n, s->offsets.buf, err)) !=
-		    SL_OK ||
+	s->batch_ms = stream_wall_ms();
+	if ((rv = sl_ck_log_offsets(&s->ck, s->n, s->batch_ms, s->offsets.buf,
+				    err)) != SL_OK ||
 	    (rv = stream_batch(s, batch, err)) != SL_OK) {
 		*status = rv;
 		return SL_STREAM_END;
@@ -454,7 +458,8 @@ stream_replay(sl_stream *s, sl_msg *batch, uint64_t *wait_ms, int *status,
 	s->replay = true;
 	s->n = s->ck.committed + 1;
 	s->plan_start = sl_now_ms();
-	if ((rv = sl_ck_offsets(&s->ck, s->n, &s->offsets, err)) != SL_OK ||
+	if ((rv = sl_ck_offsets(&s->ck, s->n, &s->batch_ms, &s->offsets,
+				err)) != SL_OK ||
 	    (rv = stream_batch(s, batch, err)) != SL_OK) {
 		*status = rv;
 		return SL_STREAM_END;
@@ -481,7 +486,8 @@ sl_stream_step(sl_stream *s, const sl_msg *done, sl_msg *batch,
 		/* The sink holds the last committed batch, whatever the last
 		 * run's end was. */
 		s->n = s->ck.committed;
-		if ((rv = sl_ck_offsets(&s->ck, s->n, &s->last, err)) != SL_OK) {
+		if ((rv = sl_ck_offsets(&s->ck, s->n, &s->batch_ms, &s->last,
+					err)) != SL_OK) {
 			*status = rv;
 			return SL_STREAM_END;
 		}

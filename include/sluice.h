@@ -233,6 +233,14 @@ int sl_write_header(sl_ctx *ctx, const void *data, size_t len);
  * its row being final (append mode); without it, it stays.
  */
 void sl_event_time(sl_ctx *ctx, int64_t ms);
+
+/*
+ * When the job, or the stream's batch, was planned (ms since the epoch):
+ * the processing time of every record of it, the same for all and, for a
+ * stream's batch, the same again when the batch is replayed (it is in
+ * the offset log), so that processing-time windows stay deterministic.
+ */
+int64_t sl_batch_time(const sl_ctx *ctx);
 int sl_watermark(const sl_ctx *ctx, int64_t *ms);
 void sl_state_drop(sl_ctx *ctx);
 

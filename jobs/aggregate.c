@@ -110,6 +110,8 @@ typedef struct agg_state {
 	bool windowed;       /* the window job */
 	char *time_col;      /* window: --time */
 	size_t time_at;      /* window, map: its header position */
+	bool proc;           /* window: --time proc, processing time (the
+				batch's, sl_batch_time) */
 	sl_time_unit unit;   /* window: --time-unit */
 	int64_t size_ms;     /* window: a window's length */
 	int64_t slide_ms;    /* window: between window starts (tumbling:
@@ -457,6 +459,7 @@ agg_parse_window(sl_ctx *ctx, agg_state *st)
 	}
 	if ((st->time_col = agg_strndup(col, strlen(col))) == NULL)
 		return SL_ENOMEM;
+	st->proc = strcmp(col, "proc") == 0;
 	st->unit = SL_TIME_AUTO;
 	if (unit && strcmp(unit, "ms") == 0)
 		st->unit = SL_TIME_MS;
@@ -628,7 +631,7 @@ agg_input_columns(sl_ctx *ctx, agg_state *st)
 		names[n++] = st->keys[i];
 	for (i = 0; i < st->ncols; i++)
 		names[n++] = st->cols[i];
-	if (st->windowed)
+	if (st->windowed && !st->proc)
 		names[n++] = st->time_col;
 	for (i = 0; i < nw; i++)
 		names[n++] = wcols[i];
@@ -666,7 +669,7 @@ agg_resolve(sl_ctx *ctx, agg_state *st, const char *file)
 		rv = agg_find(ctx, hdr, n, st->keys[i], "key", &st->key_at[i]);
 	for (i = 0; rv == SL_OK && i < st->ncols; i++)
 		rv = agg_find(ctx, hdr, n, st->cols[i], "agg", &st->col_at[i]);
-	if (rv == SL_OK && st->windowed)
+	if (rv == SL_OK && st->windowed && !st->proc)
 		rv = agg_find(ctx, hdr, n, st->time_col, "time", &st->time_at);
 	if (rv == SL_OK && st->where) {
 		const char *const *cols;
@@ -959,9 +962,12 @@ win_emit(sl_ctx *ctx, agg_state *st, const sl_record *rec)
 	size_t base = st->key.len;
 	int64_t t, start, wm = 0;
 	bool late, taken = false, passed = false;
-	int rv;
+	int rv = SL_OK;
 
-	rv = sl_time_parse(f->ptr, f->len, st->unit, &t);
+	if (st->proc)
+		t = sl_batch_time(ctx);
+	else
+		rv = sl_time_parse(f->ptr, f->len, st->unit, &t);
 	if (rv != SL_OK) {
 		bool cut = f->len > AGG_SHOW_MAX;
 
@@ -1456,7 +1462,8 @@ static const sl_job_option agg_options[] = {
 static const sl_job_option win_options[] = {
 	{ "key", "COL[,COL...]", "columns to group by (CSV header or JSON "
 	  "member names)" },
-	{ "time", "COL", "the event time: ISO 8601, or epoch seconds" },
+	{ "time", "COL|proc", "the event time: ISO 8601, or epoch seconds; "
+	  "proc: processing time (the batch's)" },
 	{ "time-unit", "s|ms", "epoch numbers in --time are seconds (the "
 	  "default) or milliseconds" },
 	{ "window", "SPEC",

@@ -152,12 +152,13 @@ sl_ck_logged(const sl_checkpoint *ck)
 }
 
 int
-sl_ck_offsets(const sl_checkpoint *ck, uint64_t n, sl_buf *offsets,
-	      sl_buf *err)
+sl_ck_offsets(const sl_checkpoint *ck, uint64_t n, int64_t *time,
+	      sl_buf *offsets, sl_buf *err)
 {
 	sl_buf path = SL_BUF_INIT, text = SL_BUF_INIT;
 	size_t hl = strlen(SL_CK_FORMAT "\n");
-	int rv;
+	long long t;
+	int used = 0, rv;
 
 	ck_path(ck, &path, "offsets", n);
 	rv = sl_read_file(path.buf, &text, err);
@@ -166,30 +167,35 @@ sl_ck_offsets(const sl_checkpoint *ck, uint64_t n, sl_buf *offsets,
 			    "log but not in the offset log", ck->dir,
 			    (unsigned long long)n);
 		rv = SL_EIO;
-	} else if (rv == SL_OK && (text.len < hl ||
-				   memcmp(text.buf, SL_CK_FORMAT "\n", hl))) {
+	} else if (rv == SL_OK &&
+		   (text.len < hl || memcmp(text.buf, SL_CK_FORMAT "\n", hl) ||
+		    sscanf(text.buf + hl, "batch-time %lld\n%n", &t, &used) !=
+			    1 || used == 0)) {
 		sl_buf_addf(err, "checkpoint '%s': '%s' is not an offset log "
 			    "entry of this version", ck->dir, path.buf);
 		rv = SL_EIO;
 	}
 	sl_buf_reset(offsets);
-	if (rv == SL_OK)
-		sl_buf_addstr(offsets, text.buf + hl);
+	if (rv == SL_OK) {
+		*time = t;
+		sl_buf_addstr(offsets, text.buf + hl + used);
+	}
 	sl_buf_release(&path);
 	sl_buf_release(&text);
 	return rv;
 }
 
 int
-sl_ck_log_offsets(const sl_checkpoint *ck, uint64_t n, const char *offsets,
-		  sl_buf *err)
+sl_ck_log_offsets(const sl_checkpoint *ck, uint64_t n, int64_t time,
+		  const char *offsets, sl_buf *err)
 {
 	sl_buf dir = SL_BUF_INIT, name = SL_BUF_INIT, text = SL_BUF_INIT;
 	int rv;
 
 	ck_path(ck, &dir, "offsets", 0);
 	sl_buf_addf(&name, "%010llu", (unsigned long long)n);
-	sl_buf_addf(&text, "%s\n%s", SL_CK_FORMAT, offsets);
+	sl_buf_addf(&text, "%s\nbatch-time %lld\n%s", SL_CK_FORMAT,
+		    (long long)time, offsets);
 	rv = sl_write_file(dir.buf, name.buf, text.buf, text.len, err);
 	sl_buf_release(&dir);
 	sl_buf_release(&name);

@@ -7,7 +7,8 @@
  *   CK/meta                "sluice-checkpoint 1", then the stream's
  *                          identity (the driver's text, one item a line)
  *   CK/lock                flock'ed while a stream runs on CK
- *   CK/offsets/NNNNNNNNNN  batch N's offsets, before it runs
+ *   CK/offsets/NNNNNNNNNN  batch N's time ("batch-time MS") and offsets,
+ *                          before it runs
  *   CK/commits/NNNNNNNNNN  batch N committed, with the next watermark
  *   CK/state/NNNNNNNNNN/   batch N's state (part-R files, _SUCCESS)
  *   CK/progress.jsonl      a JSON line a committed batch
@@ -47,13 +48,14 @@ void sl_ck_close(sl_checkpoint *ck);
 /* The last batch of the offset log, 0 for none. */
 uint64_t sl_ck_logged(const sl_checkpoint *ck);
 
-/* Batch n's offsets into offsets (replaced). SL_OK, or SL_EIO with the
+/* Batch n's time (when it was planned, ms since the epoch) into *time
+ * and its offsets into offsets (replaced). SL_OK, or SL_EIO with the
  * reason (missing, not of this version). */
-int sl_ck_offsets(const sl_checkpoint *ck, uint64_t n, sl_buf *offsets,
-		  sl_buf *err);
+int sl_ck_offsets(const sl_checkpoint *ck, uint64_t n, int64_t *time,
+		  sl_buf *offsets, sl_buf *err);
 
-/* Logs batch n's offsets, durably. */
-int sl_ck_log_offsets(const sl_checkpoint *ck, uint64_t n,
+/* Logs batch n's time and offsets, durably. */
+int sl_ck_log_offsets(const sl_checkpoint *ck, uint64_t n, int64_t time,
 		      const char *offsets, sl_buf *err);
 
 /* The state directory of batch n (appended to dir); nothing for n 0. */

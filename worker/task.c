@@ -168,6 +168,12 @@ sl_event_time(sl_ctx *ctx, int64_t ms)
 		ctx->res->event_ms_max = ms;
 }
 
+int64_t
+sl_batch_time(const sl_ctx *ctx)
+{
+	return ctx->spec->batch_ms;
+}
+
 int
 sl_watermark(const sl_ctx *ctx, int64_t *ms)
 {

@@ -431,6 +431,38 @@ for bad in rate:0 rate:x rate:10,keys=0 rate:10,k=3 rate:-5; do
 		--sink "file:$T/o" --checkpoint "$T/o2.ck"
 done
 
+# --- processing time: the batch's, logged with its offsets ------------------
+
+# Each batch's rows fall in the window of the time the batch was planned,
+# as CK/offsets/N records it; a batch run again (its commit removed) uses
+# the logged time, so writes the same bytes.
+mkdir -p "$T/psrc"
+printf 'user,amount\nu1,3\nu2,4\nu1,5\n' >"$T/psrc/1.csv"
+PWIN="window --key user --time proc --window tumbling:1s --agg count,sum:amount"
+# shellcheck disable=SC2086
+run_sluice stream $PWIN --source "file:$T/psrc" --sink "file:$T/proc" \
+	--checkpoint "$T/proc.ck" --trigger once --partitions 1 --workers 1
+expect_rc "processing time: exit status" 0
+bt=$(sed -n 's/^batch-time \([0-9]*\)$/\1/p' "$T/proc.ck/offsets/0000000001")
+ws=$(awk -v t="$bt" 'BEGIN { print int(t / 1000) }')
+want_start=$(date -u -d "@$ws" +%Y-%m-%dT%H:%M:%SZ)
+want_end=$(date -u -d "@$((ws + 1))" +%Y-%m-%dT%H:%M:%SZ)
+printf 'user,window_start,window_end,count,sum_amount\nu1,%s,%s,2,8\nu2,%s,%s,1,4\n' \
+	"$want_start" "$want_end" "$want_start" "$want_end" >"$T/proc.want"
+check_eq "processing time: the window of the logged batch time" \
+	"$T/proc.want" "$T/proc/batch-0000000001/part-00000"
+cp "$T/proc/batch-0000000001/part-00000" "$T/proc.first"
+rm "$T/proc.ck/commits/0000000001"
+sleep 1.1 # another window: only the logged time gives the same bytes
+# shellcheck disable=SC2086
+run_sluice stream $PWIN --source "file:$T/psrc" --sink "file:$T/proc" \
+	--checkpoint "$T/proc.ck" --trigger once --partitions 1 --workers 1 -v
+expect_rc "processing time, the batch again: exit status" 0
+expect_err "processing time, the batch again: as logged" \
+	"batch 1 again, as logged"
+check_eq "processing time, the batch again: the same bytes" \
+	"$T/proc.first" "$T/proc/batch-0000000001/part-00000"
+
 # --- SIGTERM: the batch in flight commits, then the stream stops --------------
 
 add_files 50 52
