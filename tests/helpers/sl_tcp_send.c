@@ -175,6 +175,10 @@ main(int argc, char **argv)
 			int timeout = -1;
 			ssize_t n;
 
+			if (off == len && !shut) {
+				shutdown(fd, SHUT_WR);
+				shut = true;
+			}
 			if (off < len && !shut) {
 				if (pause_until > now_ms())
 					timeout = (int)(pause_until - now_ms());
@@ -249,10 +253,6 @@ main(int argc, char **argv)
 					}
 				if (n > 0)
 					off += (size_t)n;
-			}
-			if (off == len && !shut) {
-				shutdown(fd, SHUT_WR);
-				shut = true;
 			}
 		}
 		close(fd);
