@@ -341,8 +341,12 @@ tcp_seg_recover(tcp_source *s, tcp_seg *g, bool sealed, sl_buf *err)
 		off += got;
 	}
 	g->bytes = keep;
+	/* The file's mtime is the kernel's coarse clock: it may be a few ms
+	 * before the first line's arrival, which our clock took. */
 	g->last_ms = (int64_t)st.st_mtim.tv_sec * 1000 +
 		     st.st_mtim.tv_nsec / 1000000;
+	if (g->last_ms < g->first_ms)
+		g->last_ms = g->first_ms;
 	if (sealed) {
 		/* Sealed after a group commit: whole lines only. */
 		if (keep != off) {
@@ -1013,7 +1017,7 @@ tcp_parse_line(const char *p, tcp_seg *g, const char **end)
 
 	if (sscanf(p, "tcp %llu %llu %llu %lld %lld\n%n", &num, &lines, &bytes,
 		   &first, &last, &used) != 5 || used == 0 || p[used - 1] != '\n'
-	    || num == 0 || first < 0 || last < first)
+	    || num == 0 || first < 0 || last < 0)
 		return false;
 	*g = (tcp_seg){ num, lines, bytes, first, last };
 	*end = p + used;
