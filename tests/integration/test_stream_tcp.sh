@@ -169,6 +169,7 @@ done
 # reduce-sleep: a batch lasts long enough for kills to cut some
 SS_ENV=SLUICE_FAULT=reduce-sleep=300
 start_stream k tcp://127.0.0.1:0 "$T/k.ck" "$T/k" --trigger 100ms
+k_port=$(cat "$T/k.ck/source/port")
 for p in 1 2 3; do
 	"$SEND" --reconnect 120 --pace 20,25 "@$T/k.ck/source/port" \
 		<"$T/k.in.$p" >"$T/k.conn.$p" &
@@ -202,6 +203,9 @@ last_batch "$T/k" >"$T/k.got"
 check_once "after 6 kill -9: each acked line counted once, unacked at most once" \
 	"$T/k.got" "$T"/k.conn.1 "$T"/k.conn.2 "$T"/k.conn.3
 check "after the kills, no segment is left" test -z "$(ls -A "$T/k.ck/source/wal")"
+check "every restart listened on the first run's port again (port 0)" test \
+	"$(grep -o 'listening on 127\.0\.0\.1:[0-9]*' "$T/k.err" | sort -u)" = \
+	"listening on 127.0.0.1:$k_port"
 check "the kills left no process behind" \
 	test -z "$(pgrep -f "checkpoint $T/k.ck" || true)"
 
@@ -315,5 +319,24 @@ drain bp "$T/bp.ck" "$T/bp" "tcp://127.0.0.1:0?max-pending=64K"
 last_batch "$T/bp" >"$T/bp.got"
 check_once "backpressure: each acked line counted once" "$T/bp.got" \
 	"$T/bp.conn.9"
+
+# --- a torn last line in the segment being written ----------------------------
+
+# What a kill mid-write leaves: a segment not sealed, ending mid-line. The
+# next start seals it without the torn line (never acknowledged).
+lines 7 100 >"$T/torn.in"
+start_stream torn tcp://127.0.0.1:0 "$T/torn.ck" "$T/torn" --trigger 1h
+"$SEND" "@$T/torn.ck/source/port" <"$T/torn.in" >"$T/torn.conn.7"
+check "torn: 100 lines acknowledged" grep -q '^conn 0 100 100$' "$T/torn.conn.7"
+stop_stream torn
+open_seg=$(ls "$T"/torn.ck/source/wal/*.open 2>/dev/null)
+check "a stop leaves the segment being written unsealed" test -f "$open_seg"
+printf 'p7-torn-line' >>"$open_seg"
+drain torn "$T/torn.ck" "$T/torn"
+expect_err "torn: the torn line is cut, with a warning" \
+	"cut a torn last line of 12 byte\(s\), never acknowledged"
+last_batch "$T/torn" >"$T/torn.got"
+check_once "torn: the acknowledged lines counted once, the torn one not" \
+	"$T/torn.got" "$T/torn.conn.7"
 
 finish
