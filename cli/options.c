@@ -95,14 +95,15 @@ static const cli_opt cli_opts[] = {
 	    "'sluice cancel ID'"),
 	OPT(OPT_SOURCE, "source", 0, "URI",
 	    "stream: where events come from: file:DIR (new files of DIR, "
-	    "in name order) or rate:N[,keys=K] (N generated events a "
-	    "second: key,ts,value)"),
+	    "in name order), rate:N[,keys=K] (N generated events a "
+	    "second: key,ts,value) or tcp://HOST:PORT (lines sent to a "
+	    "loopback port, acknowledged once in the checkpoint)"),
 	OPT(OPT_SINK, "sink", 0, "URI",
 	    "stream: where each batch's result goes: file:DIR or "
 	    "sqlite:PATH?table=T"),
 	OPT(OPT_MAX_BATCH, "max-batch-records", 0, "N",
 	    "stream: events a batch takes at most (rate: source; a file: "
-	    "source takes whole files)"),
+	    "source takes whole files, a tcp: source whole WAL segments)"),
 	OPT(OPT_CHECKPOINT, "checkpoint", 0, "DIR",
 	    "stream: offsets, commits and state, to resume exactly once "
 	    "(required)"),

@@ -11,6 +11,7 @@
 static const sl_source_ops *const source_table[] = {
 	&sl_source_file,
 	&sl_source_rate,
+	&sl_source_tcp,
 };
 
 int

@@ -1,6 +1,6 @@
 /*
  * source.h - where a stream's events come from: one interface, one file
- * a system (connectors/file.c, connectors/rate.c), the table in source.c.
+ * a system (connectors/file.c, rate.c, tcp.c), the table in source.c.
  *
  * A source is replayable: it names what a batch takes by offsets, a text
  * the stream logs durably before the batch runs (CK/offsets/N), and it
@@ -49,7 +49,8 @@ struct sl_source {
 };
 
 /*
- * Opens the source of uri ("file:DIR", "rate:N[,keys=K]"). SL_OK and
+ * Opens the source of uri ("file:DIR", "rate:N[,keys=K]",
+ * "tcp://HOST:PORT"). SL_OK and
  * *out; SL_EUSAGE for an unknown scheme or a bad URI, SL_EIO, with the
  * reason in err.
  */
@@ -76,6 +77,6 @@ void sl_source_absolute(const char *uri, sl_buf *out);
 void sl_uri_absolute(const char *uri, bool (*path_scheme)(const char *uri),
 		     sl_buf *out);
 
-extern const sl_source_ops sl_source_file, sl_source_rate;
+extern const sl_source_ops sl_source_file, sl_source_rate, sl_source_tcp;
 
 #endif
