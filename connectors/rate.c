@@ -126,6 +126,28 @@ rate_parse(const char *offsets, long long *start, unsigned long long *from,
 		      &used) == 3 && offsets[used] == '\0' && *from <= *to;
 }
 
+/* The events whose time has come at now. */
+static unsigned long long
+rate_due(const rate_source *r, int64_t now)
+{
+	return now > r->start
+		       ? (unsigned long long)(now - r->start) * r->per_s / 1000
+		       : 0;
+}
+
+static int
+rate_lag(sl_source *s, const char *offsets, uint64_t *records)
+{
+	rate_source *r = (rate_source *)s;
+	unsigned long long from, to, due = rate_due(r, rate_now_ms());
+	long long start;
+
+	if (!rate_parse(offsets, &start, &from, &to))
+		return SL_ENOTFOUND;
+	*records = due > to ? due - to : 0;
+	return SL_OK;
+}
+
 static int
 rate_plan(sl_source *s, const char *last, uint64_t max_records,
 	  sl_buf *next, sl_buf *err)
@@ -142,8 +164,7 @@ rate_plan(sl_source *s, const char *last, uint64_t max_records,
 		return SL_EIO;
 	}
 	from = to;
-	due = now > start ? (unsigned long long)(now - start) * r->per_s / 1000
-			  : 0;
+	due = rate_due(r, now);
 	if (max_records && due > from + max_records)
 		due = from + max_records;
 	if (due > from)
@@ -257,5 +278,6 @@ const sl_source_ops sl_source_rate = {
 	.inputs = rate_inputs,
 	.done = rate_done,
 	.arrivals = rate_arrivals,
+	.lag = rate_lag,
 	.close = rate_close,
 };

@@ -65,6 +65,14 @@ sl_source_arrivals(sl_source *s, const char *offsets, int64_t *oldest,
 	return s->ops->arrivals(s, offsets, oldest, newest);
 }
 
+int
+sl_source_lag(sl_source *s, const char *offsets, uint64_t *records)
+{
+	if (s->ops->lag == NULL)
+		return SL_ENOTFOUND;
+	return s->ops->lag(s, offsets, records);
+}
+
 void
 sl_source_close(sl_source *s)
 {

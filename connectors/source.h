@@ -41,6 +41,9 @@ typedef struct sl_source_ops {
 	 * epoch), the oldest and the newest, for the stream's latency */
 	int (*arrivals)(sl_source *s, const char *offsets, int64_t *oldest,
 			int64_t *newest);
+	/* optional: the records available after these offsets now, not
+	 * taken yet (how far the stream is behind) */
+	int (*lag)(sl_source *s, const char *offsets, uint64_t *records);
 	void (*close)(sl_source *s);
 } sl_source_ops;
 
@@ -65,6 +68,10 @@ void sl_source_done(sl_source *s, uint64_t n);
  * when the source cannot tell (file:). */
 int sl_source_arrivals(sl_source *s, const char *offsets, int64_t *oldest,
 		       int64_t *newest);
+/* SL_OK and the records that are there after offsets and not taken, or
+ * SL_ENOTFOUND when the source cannot tell. */
+int sl_source_lag(sl_source *s, const char *offsets, uint64_t *records);
+
 /* NULL-safe. */
 void sl_source_close(sl_source *s);
 

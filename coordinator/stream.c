@@ -38,7 +38,7 @@ typedef enum stream_phase { PH_START, PH_PLAN, PH_RUN, PH_SINK } stream_phase;
 /* What the job of the batch in flight reported, for its progress line. */
 typedef struct stream_figures {
 	uint64_t records_in, records_out, elapsed_ms, map_ms, reduce_ms;
-	int64_t late, bad;
+	int64_t late, bad, state_rows;
 } stream_figures;
 
 struct sl_stream {
@@ -270,6 +270,8 @@ stream_ran(sl_stream *s, const sl_msg *done)
 			s->fig.late = c->value;
 		else if (strcmp(c->name, "bad_records") == 0)
 			s->fig.bad = c->value;
+		else if (strcmp(c->name, "state_rows") == 0)
+			s->fig.state_rows = c->value;
 	}
 	s->next_wm = s->ck.wm;
 	if (s->spec->delay_ms >= 0 && ev != SL_NO_WATERMARK &&
@@ -290,13 +292,17 @@ stream_wall_ms(void)
  * The progress line of batch s->n, just committed: what it read and
  * wrote, how long each phase took, the watermark it leaves, its state's
  * size, and for a source that knows when its events arrived the latency
- * from then to the commit (of its newest and oldest events). Appended
- * after the commit: a crash in between loses the line, never doubles it.
+ * from then to the commit: of its newest and oldest events, and p50 and
+ * p99 as if the arrivals spread evenly between (exact for rate:); for a
+ * source that can tell, the records there and not taken yet (its lag).
+ * Appended after the commit: a crash in between loses the line, never
+ * doubles it.
  */
 static void
 stream_progress(sl_stream *s, uint64_t commit_ms)
 {
 	int64_t oldest, newest, now = stream_wall_ms();
+	uint64_t lag, ms = s->fig.elapsed_ms ? s->fig.elapsed_ms : 1;
 	json_t *o;
 	char *line;
 
@@ -309,6 +315,15 @@ stream_progress(sl_stream *s, uint64_t commit_ms)
 		      (json_int_t)s->fig.bad, "state_bytes",
 		      (json_int_t)sl_ck_state_bytes(&s->ck, s->n),
 		      "committed_ms", (json_int_t)now);
+	if (o) {
+		json_object_set_new(o, "state_rows",
+				    json_integer(s->fig.state_rows));
+		json_object_set_new(o, "input_rows_per_s", json_integer(
+			(json_int_t)(s->fig.records_in * 1000 / ms)));
+	}
+	if (o && sl_source_lag(s->source, s->offsets.buf, &lag) == SL_OK)
+		json_object_set_new(o, "source_lag_rows",
+				    json_integer((json_int_t)lag));
 	if (o && s->ck.wm != SL_NO_WATERMARK)
 		json_object_set_new(o, "watermark_ms", json_integer(s->ck.wm));
 	if (o)
@@ -324,6 +339,10 @@ stream_progress(sl_stream *s, uint64_t commit_ms)
 				    json_integer(now - newest));
 		json_object_set_new(o, "latency_max_ms",
 				    json_integer(now - oldest));
+		json_object_set_new(o, "latency_p50_ms", json_integer(
+			now - (oldest + (newest - oldest) / 2)));
+		json_object_set_new(o, "latency_p99_ms", json_integer(
+			now - (oldest + (newest - oldest) / 100)));
 	}
 	line = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	json_decref(o);

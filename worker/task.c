@@ -1351,11 +1351,21 @@ task_state_write(sl_ctx *ctx, const sl_msg *t, const sl_buf *state)
 	sl_buf name = SL_BUF_INIT, err = SL_BUF_INIT;
 	int rv;
 
+	sl_slice k, v;
+	size_t pos = 0;
+	int64_t rows = 0;
+
 	sl_buf_addf(&name, "part-%05u", t->u.task.id.task);
 	rv = sl_write_file(ctx->spec->state_out, name.buf, state->buf,
 			   state->len, &err);
 	if (rv != SL_OK)
 		rv = sl_fail(ctx, "stream state: %s", err.buf);
+	/* its keys, for the batch's progress line */
+	while (rv == SL_OK &&
+	       sl_kv_next(state->buf, state->len, &pos, &k, &v) > 0)
+		rows++;
+	if (rv == SL_OK)
+		rv = sl_counter_add(ctx, "state_rows", rows);
 	sl_buf_release(&name);
 	sl_buf_release(&err);
 	return rv;

@@ -424,6 +424,25 @@ check "rate: progress.jsonl has each batch's event-to-sink latency" \
 			if ($i == "\"latency_min_ms\"") lo = $(i + 1)
 			if ($i == "\"latency_max_ms\"") hi = $(i + 1) }
 		if (lo < 0 || hi < lo) exit 1 }' "$T/rate.ck/progress.jsonl"
+check "rate: p50 and p99 latency between the newest's and the oldest's" \
+	awk -F'[:,}]' '{ lo = hi = p50 = p99 = -1
+		for (i = 1; i < NF; i++) {
+			if ($i == "\"latency_min_ms\"") lo = $(i + 1)
+			if ($i == "\"latency_max_ms\"") hi = $(i + 1)
+			if ($i == "\"latency_p50_ms\"") p50 = $(i + 1)
+			if ($i == "\"latency_p99_ms\"") p99 = $(i + 1) }
+		if (p50 < lo || p99 < p50 || p99 > hi) exit 1 }' \
+	"$T/rate.ck/progress.jsonl"
+# The state's rows are its keys: those of the last batch's output rows.
+check "rate: the state's rows, the lag and the rate in the last line" \
+	awk -v want="$(cat "$T/rate/batch-$last"/part-* | grep -vc '^key,')" \
+	-F'[:,}]' 'END { rows = lag = rate = -1
+		for (i = 1; i < NF; i++) {
+			if ($i == "\"state_rows\"") rows = $(i + 1)
+			if ($i == "\"source_lag_rows\"") lag = $(i + 1)
+			if ($i == "\"input_rows_per_s\"") rate = $(i + 1) }
+		if (rows != want || lag < 0 || rate <= 0) exit 1 }' \
+	"$T/rate.ck/progress.jsonl"
 check "rate: the generated inputs go once committed" \
 	test "$(ls "$T/rate.ck/source" | grep -c '\.csv$')" -le 1
 for bad in rate:0 rate:x rate:10,keys=0 rate:10,k=3 rate:-5; do
