@@ -219,10 +219,14 @@ static sl_kvpair spec_options[] = {
 	{ "lower", "" },
 	{ "sep", "\t\x01\x7f\xff" },
 };
+#define STREAM_TEXT "[\"file:/in\", \"sqlite:/db?table=t\", \"/ck\", " \
+	"2, 250, 2, -1, 10, 1, 3]"
+#define NO_STREAM "[\"\", \"\", \"\", 0, 0, 0, 0, 0, 0, 0]"
+
 #define SPEC_TEXT "[\"wordcount\", [[\"lower\", \"\"], " \
 	"[\"sep\", \"\\x09\\x01\\x7f\\xff\"]], 4294967295, 1, 4, " \
 	"18446744073709551615, 1, 18446744073709551615, \"/scratch/tmp\", " \
-	"\"/ck/state/1\", \"/ck/state/2\", -5, 1]"
+	"\"/ck/state/1\", \"/ck/state/2\", -5, 1, 77]"
 
 static sl_job_spec
 full_spec(void)
@@ -235,7 +239,8 @@ full_spec(void)
 			      .memory = UINT64_MAX, .tmpdir = "/scratch/tmp",
 			      .state_in = "/ck/state/1",
 			      .state_out = "/ck/state/2",
-			      .watermark_ms = -5, .update = 1 };
+			      .watermark_ms = -5, .update = 1,
+			      .batch_ms = 77 };
 }
 
 static void
@@ -258,6 +263,7 @@ assert_full_spec(const sl_job_spec *s)
 	ASSERT_EQ_STR(s->state_out, "/ck/state/2");
 	CU_ASSERT(s->watermark_ms == -5);
 	ASSERT_EQ_INT(s->update, 1);
+	CU_ASSERT(s->batch_ms == 77);
 }
 
 /* ---- round trips ---- */
@@ -270,7 +276,7 @@ test_hello_round_trips(void)
 		.shuffle_endpoint = "tcp://10.0.0.1:5555" } };
 	sl_msg d;
 
-	round_trip(&m, "[5, 1, \"host-01:4242\", 4294967295, 1, "
+	round_trip(&m, "[6, 1, \"host-01:4242\", 4294967295, 1, "
 		   "\"tcp://10.0.0.1:5555\"]", &d);
 	ASSERT_EQ_STR(d.u.hello.name, "host-01:4242");
 	CU_ASSERT(d.u.hello.pid == UINT32_MAX);
@@ -288,7 +294,7 @@ test_worker_lost_round_trips(void)
 		.endpoint = "ipc:///tmp/x/shuffle-1", .why = "no heartbeat" } };
 	sl_msg d;
 
-	round_trip(&m, "[5, 23, 7, 4242, \"host-01:4242\", "
+	round_trip(&m, "[6, 23, 7, 4242, \"host-01:4242\", "
 		   "\"ipc:///tmp/x/shuffle-1\", \"no heartbeat\"]", &d);
 	ASSERT_EQ_INT(d.u.worker_lost.worker, 7);
 	ASSERT_EQ_INT(d.u.worker_lost.pid, 4242);
@@ -298,7 +304,7 @@ test_worker_lost_round_trips(void)
 	sl_msg_release(&d);
 	CU_ASSERT(is_zeroed(&d));
 	/* worker ids start at 1 */
-	expect_bad("[5, 23, 0, 1, \"n\", \"e\", \"w\"]",
+	expect_bad("[6, 23, 0, 1, \"n\", \"e\", \"w\"]",
 		   "WORKER_LOST: field 'worker': 0 is out of range "
 		   "[1, 4294967295]");
 }
@@ -310,7 +316,8 @@ test_client_requests_and_answers_round_trip(void)
 		{ .id = 1, .job = "wordcount", .state = SL_JOB_RUNNING,
 		  .submitted_ms = 1700000000000ull, .started_ms = 2,
 		  .maps = 10, .maps_done = 4, .reduces = 2,
-		  .bytes_in = UINT64_MAX, .output_dir = "/o", .error = "" },
+		  .bytes_in = UINT64_MAX, .output_dir = "/o", .error = "",
+		  .stream = 1, .batches = 3, .progress = "{}" },
 		{ .id = 2, .job = "./x.so", .state = SL_JOB_FAILED,
 		  .error = "map task 0 failed" },
 	};
@@ -325,24 +332,27 @@ test_client_requests_and_answers_round_trip(void)
 	sl_msg cancel = { .type = SL_MSG_CANCEL, .u.cancel.job = 9 };
 	sl_msg d;
 
-	round_trip(&list, "[5, 27, [[1, \"wordcount\", 1, 1700000000000, 2, "
-		   "0, 10, 4, 2, 0, 18446744073709551615, \"/o\", \"\"], "
-		   "[2, \"./x.so\", 3, 0, 0, 0, 0, 0, 0, 0, 0, \"\", "
-		   "\"map task 0 failed\"]]]", &d);
+	round_trip(&list, "[6, 27, [[1, \"wordcount\", 1, 1700000000000, 2, "
+		   "0, 10, 4, 2, 0, 18446744073709551615, \"/o\", \"\", 1, 3, "
+		   "\"{}\"], [2, \"./x.so\", 3, 0, 0, 0, 0, 0, 0, 0, 0, \"\", "
+		   "\"map task 0 failed\", 0, 0, \"\"]]]", &d);
+	ASSERT_EQ_INT(d.u.job_list.jobs[0].stream, 1);
+	ASSERT_EQ_INT(d.u.job_list.jobs[0].batches, 3);
+	ASSERT_EQ_STR(d.u.job_list.jobs[0].progress, "{}");
 	ASSERT_EQ_INT(d.u.job_list.njobs, 2);
 	ASSERT_EQ_STR(d.u.job_list.jobs[0].job, "wordcount");
 	ASSERT_EQ_INT(d.u.job_list.jobs[0].maps_done, 4);
 	ASSERT_EQ_STR(d.u.job_list.jobs[1].error, "map task 0 failed");
 	sl_msg_release(&d);
-	round_trip(&wl, "[5, 41, [[3, \"h:1\", \"tcp://h:2\", 4, 1, 250]]]",
+	round_trip(&wl, "[6, 41, [[3, \"h:1\", \"tcp://h:2\", 4, 1, 250]]]",
 		   &d);
 	ASSERT_EQ_INT(d.u.worker_list.workers[0].silent_ms, 250);
 	sl_msg_release(&d);
-	round_trip(&cancel, "[5, 28, 9]", &d);
+	round_trip(&cancel, "[6, 28, 9]", &d);
 	ASSERT_EQ_INT(d.u.cancel.job, 9);
 	sl_msg_release(&d);
-	expect_bad("[5, 27, [[2, \"j\", 5, 0, 0, 0, 0, 0, 0, 0, 0, \"\", "
-		   "\"\"]]]", "JOB_LIST: field 'jobs[0].state': 5 is out of "
+	expect_bad("[6, 27, [[2, \"j\", 5, 0, 0, 0, 0, 0, 0, 0, 0, \"\", "
+		   "\"\", 0, 0, \"\"]]]", "JOB_LIST: field 'jobs[0].state': 5 is out of "
 		   "range [0, 4]");
 	ASSERT_EQ_STR(sl_job_state_name(SL_JOB_CANCELED), "canceled");
 	ASSERT_EQ_STR(sl_job_state_name(5), "?");
@@ -365,19 +375,19 @@ test_the_attempt_log_messages_round_trip_and_check_ranges(void)
 				      .ncounters = 1 } };
 	sl_msg d;
 
-	round_trip(&req, "[5, 25, 7, 4096]", &d);
+	round_trip(&req, "[6, 25, 7, 4096]", &d);
 	ASSERT_EQ_INT(d.u.log.from, 4096);
 	sl_msg_release(&d);
-	round_trip(&log, "[5, 42, 7, 0, \"\", 4097, [[2, 3, 1, 2, 5, 9, 2, 1, "
+	round_trip(&log, "[6, 42, 7, 0, \"\", 4097, [[2, 3, 1, 2, 5, 9, 2, 1, "
 		   "\"worker lost\"]], [[\"bad_records\", -2]]]", &d);
 	ASSERT_EQ_INT(d.u.job_log.nattempts, 1);
 	ASSERT_EQ_STR(d.u.job_log.attempts[0].error, "worker lost");
 	ASSERT_EQ_INT(d.u.job_log.counters[0].value, -2);
 	sl_msg_release(&d);
-	expect_bad("[5, 42, 7, 0, \"\", 1, [[2, 3, 1, 2, 5, 9, 4, 0, \"\"]], "
+	expect_bad("[6, 42, 7, 0, \"\", 1, [[2, 3, 1, 2, 5, 9, 4, 0, \"\"]], "
 		   "[]]", "JOB_LOG: field 'attempts[0].state': 4 is out of "
 		   "range [0, 3]");
-	expect_bad("[5, 42, 7, 0, \"\", 1, [[0, 3, 1, 2, 5, 9, 1, 0, \"\"]], "
+	expect_bad("[6, 42, 7, 0, \"\", 1, [[0, 3, 1, 2, 5, 9, 1, 0, \"\"]], "
 		   "[]]", "JOB_LOG: field 'attempts[0].kind': 0 is out of "
 		   "range [1, 2]");
 }
@@ -385,8 +395,8 @@ test_the_attempt_log_messages_round_trip_and_check_ranges(void)
 static void
 test_heartbeat_has_the_documented_bytes(void)
 {
-	/* fixarray of 4, version 5, type 2, uint16 300, fixint 5 */
-	static const char want[] = "\x94\x05\x02\xcd\x01\x2c\x05";
+	/* fixarray of 4, version 6, type 2, uint16 300, fixint 5 */
+	static const char want[] = "\x94\x06\x02\xcd\x01\x2c\x05";
 	sl_msg m = { .type = SL_MSG_HEARTBEAT,
 		     .u.heartbeat = { .worker = 300, .running = 5 } };
 	sl_buf out = SL_BUF_INIT;
@@ -395,7 +405,7 @@ test_heartbeat_has_the_documented_bytes(void)
 	ASSERT_EQ_INT(sl_msg_encode(&m, &out), SL_OK);
 	ASSERT_EQ_MEM(out.buf, out.len, want, sizeof(want) - 1);
 	sl_buf_release(&out);
-	round_trip(&m, "[5, 2, 300, 5]", &d);
+	round_trip(&m, "[6, 2, 300, 5]", &d);
 	ASSERT_EQ_INT(d.u.heartbeat.worker, 300);
 	ASSERT_EQ_INT(d.u.heartbeat.running, 5);
 	sl_msg_release(&d);
@@ -417,7 +427,7 @@ test_task_done_round_trips(void)
 		.event_ms_max = INT64_MIN } };
 	sl_msg d;
 
-	round_trip(&m, "[5, 3, [18446744073709551615, 2, 3, 4294967295], "
+	round_trip(&m, "[6, 3, [18446744073709551615, 2, 3, 4294967295], "
 		   "-2147483648, \"map failed at 'x.txt': caf\\xc3\\xa9 "
 		   "\\xe2\\x82\\xac\", [[\"records\", -9223372036854775808], "
 		   "[\"\", 9223372036854775807], [\"b\\xc3\\xa9\", -1]], 1, "
@@ -456,7 +466,7 @@ test_attempt_messages_round_trip(void)
 		sl_msg m = { .type = types[i] };
 
 		m.u.kill.id = (sl_attempt_id){ 9, SL_TASK_MAP, 12, 3 };
-		snprintf(text, sizeof(text), "[5, %d, [9, 1, 12, 3]]", types[i]);
+		snprintf(text, sizeof(text), "[6, %d, [9, 1, 12, 3]]", types[i]);
 		round_trip(&m, text, &d);
 		assert_id(&d.u.kill.id, 9, SL_TASK_MAP, 12, 3);
 		sl_msg_release(&d);
@@ -471,7 +481,7 @@ test_commit_done_round_trips(void)
 		.error = "" } };
 	sl_msg d;
 
-	round_trip(&m, "[5, 5, [1, 2, 0, 0], 2147483647, \"\"]", &d);
+	round_trip(&m, "[6, 5, [1, 2, 0, 0], 2147483647, \"\"]", &d);
 	assert_id(&d.u.commit_done.id, 1, SL_TASK_REDUCE, 0, 0);
 	ASSERT_EQ_INT(d.u.commit_done.status, INT32_MAX);
 	ASSERT_EQ_STR(d.u.commit_done.error, "");
@@ -485,7 +495,7 @@ test_welcome_round_trips(void)
 		.worker = 5, .heartbeat_ms = 1000, .timeout_ms = UINT32_MAX } };
 	sl_msg d;
 
-	round_trip(&m, "[5, 10, 5, 1000, 4294967295]", &d);
+	round_trip(&m, "[6, 10, 5, 1000, 4294967295]", &d);
 	ASSERT_EQ_INT(d.u.welcome.worker, 5);
 	ASSERT_EQ_INT(d.u.welcome.heartbeat_ms, 1000);
 	CU_ASSERT(d.u.welcome.timeout_ms == UINT32_MAX);
@@ -505,7 +515,7 @@ test_task_round_trips_with_every_field(void)
 		.maps = maps, .nmaps = 2, .output_dir = "out/" } };
 	sl_msg d;
 
-	round_trip(&m, "[5, 11, [1, 1, 0, 0], " SPEC_TEXT ", "
+	round_trip(&m, "[6, 11, [1, 1, 0, 0], " SPEC_TEXT ", "
 		   "\"/data/in/\\xc3\\xbc.txt\", 0, 18446744073709551615, "
 		   "[[0, 0, \"ipc:///tmp/sluice-1\"], [4294967295, 7, \"\"]], "
 		   "\"out/\"]", &d);
@@ -534,7 +544,7 @@ test_empty_arrays_and_null_strings_round_trip_as_empty(void)
 			  .max_record = 1 } } };
 	sl_msg d;
 
-	round_trip(&m, "[5, 11, [2, 2, 1, 0], [\"\", [], 1, 0, 1, 1, 0, 0, \"\", \"\", \"\", 0, 0], \"\", "
+	round_trip(&m, "[6, 11, [2, 2, 1, 0], [\"\", [], 1, 0, 1, 1, 0, 0, \"\", \"\", \"\", 0, 0, 0], \"\", "
 		   "0, 0, [], \"\"]", &d);
 	ASSERT_EQ_STR(d.u.task.spec.job, "");
 	CU_ASSERT(d.u.task.spec.options == NULL);
@@ -554,13 +564,13 @@ test_job_end_accepted_and_shutdown_round_trip(void)
 	sl_msg bye = { .type = SL_MSG_SHUTDOWN };
 	sl_msg d;
 
-	round_trip(&end, "[5, 14, 42]", &d);
+	round_trip(&end, "[6, 14, 42]", &d);
 	CU_ASSERT(d.u.job_end.job == 42);
 	sl_msg_release(&d);
-	round_trip(&acc, "[5, 21, 18446744073709551615]", &d);
+	round_trip(&acc, "[6, 21, 18446744073709551615]", &d);
 	CU_ASSERT(d.u.accepted.job == UINT64_MAX);
 	sl_msg_release(&d);
-	round_trip(&bye, "[5, 15]", &d);
+	round_trip(&bye, "[6, 15]", &d);
 	ASSERT_EQ_INT(d.type, SL_MSG_SHUTDOWN);
 	sl_msg_release(&d);
 }
@@ -572,17 +582,25 @@ test_submit_round_trips(void)
 	sl_msg m = { .type = SL_MSG_SUBMIT, .u.submit = {
 		.spec = full_spec(), .inputs = inputs, .ninputs = 3,
 		.output_dir = "/scratch/out", .split_size = 1,
-		.overwrite = 1, .min_workers = UINT32_MAX } };
+		.overwrite = 1, .min_workers = UINT32_MAX,
+		.stream = { "file:/in", "sqlite:/db?table=t", "/ck",
+			    SL_TRIGGER_AVAILABLE, 250, SL_MODE_APPEND, -1, 10,
+			    SL_OUTPUT_CSV, 3 } } };
 	sl_msg d;
 
-	round_trip(&m, "[5, 20, " SPEC_TEXT ", [\"a.txt\", \"dir/\", "
-		   "\"logs/*.csv\"], \"/scratch/out\", 1, 1, 4294967295]", &d);
+	round_trip(&m, "[6, 20, " SPEC_TEXT ", [\"a.txt\", \"dir/\", "
+		   "\"logs/*.csv\"], \"/scratch/out\", 1, 1, 4294967295, "
+		   STREAM_TEXT "]", &d);
 	assert_full_spec(&d.u.submit.spec);
 	ASSERT_EQ_INT(d.u.submit.ninputs, 3);
 	ASSERT_EQ_STR(d.u.submit.inputs[0], "a.txt");
 	ASSERT_EQ_STR(d.u.submit.inputs[1], "dir/");
 	ASSERT_EQ_STR(d.u.submit.inputs[2], "logs/*.csv");
 	ASSERT_EQ_STR(d.u.submit.output_dir, "/scratch/out");
+	ASSERT_EQ_STR(d.u.submit.stream.sink, "sqlite:/db?table=t");
+	ASSERT_EQ_INT(d.u.submit.stream.trigger, SL_TRIGGER_AVAILABLE);
+	ASSERT_EQ_INT(d.u.submit.stream.delay_ms, -1);
+	ASSERT_EQ_INT(d.u.submit.stream.key_columns, 3);
 	CU_ASSERT(d.u.submit.split_size == 1);
 	ASSERT_EQ_INT(d.u.submit.overwrite, 1);
 	CU_ASSERT(d.u.submit.min_workers == UINT32_MAX);
@@ -593,8 +611,8 @@ test_submit_round_trips(void)
 	m.u.submit.split_size = UINT64_MAX;
 	m.u.submit.overwrite = 0;
 	m.u.submit.min_workers = 0;
-	round_trip(&m, "[5, 20, " SPEC_TEXT ", [], \"/scratch/out\", "
-		   "18446744073709551615, 0, 0]", &d);
+	round_trip(&m, "[6, 20, " SPEC_TEXT ", [], \"/scratch/out\", "
+		   "18446744073709551615, 0, 0, " STREAM_TEXT "]", &d);
 	CU_ASSERT(d.u.submit.inputs == NULL);
 	ASSERT_EQ_INT(d.u.submit.ninputs, 0);
 	CU_ASSERT(d.u.submit.split_size == UINT64_MAX);
@@ -614,7 +632,7 @@ test_job_done_round_trips(void)
 		.map_ms = 40, .reduce_ms = 25 } };
 	sl_msg d;
 
-	round_trip(&m, "[5, 22, 7, -1, \"task 'map 3' failed 4 times\", "
+	round_trip(&m, "[6, 22, 7, -1, \"task 'map 3' failed 4 times\", "
 		   "[[\"skipped\", 3]], 10, 4294967295, 123456789012, 2, "
 		   "18446744073709551615, 65536, 1796306400000, 40, 25]", &d);
 	CU_ASSERT(d.u.job_done.job == 7);
@@ -645,7 +663,7 @@ test_fetch_and_fetch_reply_round_trip(void)
 	char text[128];
 	sl_msg d;
 
-	round_trip(&f, "[5, 30, 3, 4, 1, 4294967295, 8589934592, 1048576]", &d);
+	round_trip(&f, "[6, 30, 3, 4, 1, 4294967295, 8589934592, 1048576]", &d);
 	CU_ASSERT(d.u.fetch.job == 3);
 	ASSERT_EQ_INT(d.u.fetch.map, 4);
 	ASSERT_EQ_INT(d.u.fetch.attempt, 1);
@@ -654,7 +672,7 @@ test_fetch_and_fetch_reply_round_trip(void)
 	ASSERT_EQ_INT(d.u.fetch.max_bytes, 1 << 20);
 	sl_msg_release(&d);
 
-	snprintf(text, sizeof(text), "[5, 31, %d, 18446744073709551615, 17]",
+	snprintf(text, sizeof(text), "[6, 31, %d, 18446744073709551615, 17]",
 		 SL_ENOTFOUND);
 	round_trip(&r, text, &d);
 	ASSERT_EQ_INT(d.u.fetch_reply.status, SL_ENOTFOUND);
@@ -677,7 +695,7 @@ test_exchange_and_exchanged_round_trip(void)
 	char text[128];
 	sl_msg d;
 
-	round_trip(&x, "[5, 16, 18446744073709551615, 3, "
+	round_trip(&x, "[6, 16, 18446744073709551615, 3, "
 		   "[[0, 2, \"tcp://10.0.0.2:4000\"], "
 		   "[4294967295, 4294967295, \"\"]]]", &d);
 	CU_ASSERT(d.u.exchange.job == UINT64_MAX);
@@ -692,11 +710,11 @@ test_exchange_and_exchanged_round_trip(void)
 
 	x.u.exchange.maps = NULL;
 	x.u.exchange.nmaps = 0;
-	round_trip(&x, "[5, 16, 18446744073709551615, 3, []]", &d);
+	round_trip(&x, "[6, 16, 18446744073709551615, 3, []]", &d);
 	CU_ASSERT(d.u.exchange.maps == NULL);
 	sl_msg_release(&d);
 
-	snprintf(text, sizeof(text), "[5, 6, 9, %d, \"MPI_Alltoallv failed\", "
+	snprintf(text, sizeof(text), "[6, 6, 9, %d, \"MPI_Alltoallv failed\", "
 		 "2, 4294967295]", SL_EIO);
 	round_trip(&e, text, &d);
 	CU_ASSERT(d.u.exchanged.job == 9);
@@ -819,60 +837,67 @@ static void
 test_wrong_version_and_unknown_types_are_refused(void)
 {
 	expect_bad("[4, 2, 0, 0]", "unsupported protocol version 4 "
-		   "(expected 5)");
+		   "(expected 6)");
 	expect_bad("[0, 2, 0, 0]", "unsupported protocol version 0 "
-		   "(expected 5)");
+		   "(expected 6)");
 	expect_bad("[\"1\", 2, 0, 0]", "version: expected int, got str");
 	expect_bad("[-1, 2, 0, 0]", "version: expected int, got negative int");
-	expect_bad("[5, 99]", "unknown message type 99");
-	expect_bad("[5, 0]", "unknown message type 0");
-	expect_bad("[5, 7]", "unknown message type 7");
-	expect_bad("[5, 18]", "unknown message type 18");
+	expect_bad("[6, 99]", "unknown message type 99");
+	expect_bad("[6, 0]", "unknown message type 0");
+	expect_bad("[6, 7]", "unknown message type 7");
+	expect_bad("[6, 18]", "unknown message type 18");
 	/* 2^32 + 11 must not be taken for 11 (TASK) */
-	expect_bad("[5, 4294967307]", "unknown message type 4294967307");
-	expect_bad("[5, 267]", "unknown message type 267");
-	expect_bad("[5, -1]", "type: expected int, got negative int");
-	expect_bad("[5, nil]", "type: expected int, got nil");
+	expect_bad("[6, 4294967307]", "unknown message type 4294967307");
+	expect_bad("[6, 267]", "unknown message type 267");
+	expect_bad("[6, -1]", "type: expected int, got negative int");
+	expect_bad("[6, nil]", "type: expected int, got nil");
 }
 
 static void
 test_wrong_field_counts_are_refused(void)
 {
-	expect_bad("[5, 2, 0]", "HEARTBEAT: field count 1, expected 2");
-	expect_bad("[5, 2, 0, 0, 0]", "HEARTBEAT: field count 3, expected 2");
-	expect_bad("[5, 15, 0]", "SHUTDOWN: field count 1, expected 0");
-	expect_bad("[5, 13, [1, 1, 0]]",
+	expect_bad("[6, 2, 0]", "HEARTBEAT: field count 1, expected 2");
+	expect_bad("[6, 2, 0, 0, 0]", "HEARTBEAT: field count 3, expected 2");
+	expect_bad("[6, 15, 0]", "SHUTDOWN: field count 1, expected 0");
+	expect_bad("[6, 13, [1, 1, 0]]",
 		   "KILL: field 'id': field count 3, expected 4");
-	expect_bad("[5, 11, [1, 1, 0, 0], [\"wc\", [[\"k\", \"v\", \"x\"]], 1, "
-		   "0, 1, 1, 0, 0, \"\", \"\", \"\", 0, 0], \"\", 0, 0, [], \"\"]",
+	expect_bad("[6, 11, [1, 1, 0, 0], [\"wc\", [[\"k\", \"v\", \"x\"]], 1, "
+		   "0, 1, 1, 0, 0, \"\", \"\", \"\", 0, 0, 0], \"\", 0, 0, [], \"\"]",
 		   "TASK: field 'spec.options[0]': field count 3, expected 2");
 }
 
 static void
 test_wrong_field_types_are_refused(void)
 {
-	expect_bad("[5, 1, 5, 1, 1, \"e\"]",
+	expect_bad("[6, 1, 5, 1, 1, \"e\"]",
 		   "HELLO: field 'name': expected str, got int");
-	expect_bad("[5, 11, [1, 1, 0, 0], [\"wc\", [], 1, 0, 1, 1, 0, 0, \"\", \"\", \"\", 0, 0], 7, 0, 0, [], "
+	expect_bad("[6, 11, [1, 1, 0, 0], [\"wc\", [], 1, 0, 1, 1, 0, 0, \"\", \"\", \"\", 0, 0, 0], 7, 0, 0, [], "
 		   "\"\"]", "TASK: field 'path': expected str, got int");
-	expect_bad("[5, 2, 1.5, 0]",
+	expect_bad("[6, 2, 1.5, 0]",
 		   "HEARTBEAT: field 'worker': expected int, got float");
-	expect_bad("[5, 2, true, 0]",
+	expect_bad("[6, 2, true, 0]",
 		   "HEARTBEAT: field 'worker': expected int, got bool");
-	expect_bad("[5, 2, {1: 2}, 0]",
+	expect_bad("[6, 2, {1: 2}, 0]",
 		   "HEARTBEAT: field 'worker': expected int, got map");
-	expect_bad("[5, 2, \"3\", 0]",
+	expect_bad("[6, 2, \"3\", 0]",
 		   "HEARTBEAT: field 'worker': expected int, got str");
-	expect_bad("[5, 13, 5]", "KILL: field 'id': expected array, got int");
-	expect_bad("[5, 11, [1, 1, 0, 0], [\"wc\", [\"k\"], 1, 0, 1, 1, 0, 0, \"\", \"\", \"\", 0, 0], \"\", 0, "
+	expect_bad("[6, 13, 5]", "KILL: field 'id': expected array, got int");
+	expect_bad("[6, 11, [1, 1, 0, 0], [\"wc\", [\"k\"], 1, 0, 1, 1, 0, 0, \"\", \"\", \"\", 0, 0, 0], \"\", 0, "
 		   "0, [], \"\"]",
 		   "TASK: field 'spec.options[0]': expected array, got str");
-	expect_bad("[5, 11, [1, 1, 0, 0], [\"wc\", [], 1, 0, 1, 1, 0, 0, \"\", \"\", \"\", 0, 0], \"\", 0, 0, "
+	expect_bad("[6, 11, [1, 1, 0, 0], [\"wc\", [], 1, 0, 1, 1, 0, 0, \"\", \"\", \"\", 0, 0, 0], \"\", 0, 0, "
 		   "[[0, 0, \"a\"], [1, 0, 2]], \"\"]",
 		   "TASK: field 'maps[1].endpoint': expected str, got int");
-	expect_bad("[5, 20, [\"wc\", [], 1, 0, 1, 1, 0, 0, \"\", \"\", \"\", 0, 0], [\"a\", \"b\", nil], \"o\", "
-		   "1, 0, 0]", "SUBMIT: field 'inputs[2]': expected str, got nil");
-	expect_bad("[5, 3, [1, 1, 0, 0], 0, \"\", [[\"n\", 1.0]], 0, 0, 0, 0, 0, 0, 0]",
+	expect_bad("[6, 20, [\"wc\", [], 1, 0, 1, 1, 0, 0, \"\", \"\", \"\", 0, 0, 0], [\"a\", \"b\", nil], \"o\", "
+		   "1, 0, 0, " NO_STREAM "]", "SUBMIT: field 'inputs[2]': expected str, got nil");
+	expect_bad("[6, 20, [\"wc\", [], 1, 0, 1, 1, 0, 0, \"\", \"\", \"\", 0, 0, 0], [], \"o\", "
+		   "1, 0, 0, [\"s\", \"k\", \"c\", 0, 0, 0, -2, 0, 0, 0]]",
+		   "SUBMIT: field 'stream.delay_ms': -2 is out of range "
+		   "[-1, 9223372036854775807]");
+	expect_bad("[6, 20, [\"wc\", [], 1, 0, 1, 1, 0, 0, \"\", \"\", \"\", 0, 0, 0], [], \"o\", "
+		   "1, 0, 0, [\"s\", \"k\", \"c\", 3, 0, 0, 0, 0, 0, 0]]",
+		   "SUBMIT: field 'stream.trigger': 3 is out of range [0, 2]");
+	expect_bad("[6, 3, [1, 1, 0, 0], 0, \"\", [[\"n\", 1.0]], 0, 0, 0, 0, 0, 0, 0]",
 		   "TASK_DONE: field 'counters[0].value': expected int, got "
 		   "float");
 }
@@ -881,10 +906,10 @@ static void
 test_bin_and_ext_are_not_taken_for_str_or_int(void)
 {
 	/* HELLO with name as bin8 "A" */
-	static const unsigned char bin[] = { 0x96, 0x05, 0x01, 0xc4, 0x01, 'A',
+	static const unsigned char bin[] = { 0x96, 0x06, 0x01, 0xc4, 0x01, 'A',
 					     0x01, 0x01, 0xa0 };
 	/* HEARTBEAT with worker as fixext1 */
-	static const unsigned char ext[] = { 0x94, 0x05, 0x02, 0xd4, 0x05,
+	static const unsigned char ext[] = { 0x94, 0x06, 0x02, 0xd4, 0x05,
 					     0x07, 0x00 };
 
 	expect_bad_bytes(bin, sizeof(bin),
@@ -896,26 +921,26 @@ test_bin_and_ext_are_not_taken_for_str_or_int(void)
 static void
 test_integers_out_of_range_are_refused(void)
 {
-	expect_bad("[5, 2, 4294967296, 0]", "HEARTBEAT: field 'worker': "
+	expect_bad("[6, 2, 4294967296, 0]", "HEARTBEAT: field 'worker': "
 		   "4294967296 is out of range [0, 4294967295]");
-	expect_bad("[5, 2, -1, 0]", "HEARTBEAT: field 'worker': -1 is out of "
+	expect_bad("[6, 2, -1, 0]", "HEARTBEAT: field 'worker': -1 is out of "
 		   "range [0, 4294967295]");
-	expect_bad("[5, 14, -5]", "JOB_END: field 'job': -5 is out of range "
+	expect_bad("[6, 14, -5]", "JOB_END: field 'job': -5 is out of range "
 		   "[0, 18446744073709551615]");
-	expect_bad("[5, 13, [1, 3, 0, 0]]",
+	expect_bad("[6, 13, [1, 3, 0, 0]]",
 		   "KILL: field 'id.kind': 3 is out of range [1, 2]");
-	expect_bad("[5, 13, [1, 0, 0, 0]]",
+	expect_bad("[6, 13, [1, 0, 0, 0]]",
 		   "KILL: field 'id.kind': 0 is out of range [1, 2]");
 	/* 258 would wrap to 2 (SL_TASK_REDUCE) in a uint8_t */
-	expect_bad("[5, 13, [1, 258, 0, 0]]",
+	expect_bad("[6, 13, [1, 258, 0, 0]]",
 		   "KILL: field 'id.kind': 258 is out of range [1, 2]");
-	expect_bad("[5, 5, [1, 1, 0, 0], 2147483648, \"\"]",
+	expect_bad("[6, 5, [1, 1, 0, 0], 2147483648, \"\"]",
 		   "COMMIT_DONE: field 'status': 2147483648 is out of range "
 		   "[-2147483648, 2147483647]");
-	expect_bad("[5, 5, [1, 1, 0, 0], -2147483649, \"\"]",
+	expect_bad("[6, 5, [1, 1, 0, 0], -2147483649, \"\"]",
 		   "COMMIT_DONE: field 'status': -2147483649 is out of range "
 		   "[-2147483648, 2147483647]");
-	expect_bad("[5, 22, 1, 0, \"\", [[\"c\", 9223372036854775808]], 0, 0, "
+	expect_bad("[6, 22, 1, 0, \"\", [[\"c\", 9223372036854775808]], 0, 0, "
 		   "0, 0, 0, 0, 0, 0, 0]", "JOB_DONE: field 'counters[0].value': "
 		   "9223372036854775808 is out of range [-9223372036854775808, "
 		   "9223372036854775807]");
@@ -924,47 +949,47 @@ test_integers_out_of_range_are_refused(void)
 static void
 test_semantic_limits_are_enforced(void)
 {
-	expect_bad("[5, 1, \"h\", 1, 0, \"\"]", "HELLO: field 'slots': 0 is "
+	expect_bad("[6, 1, \"h\", 1, 0, \"\"]", "HELLO: field 'slots': 0 is "
 		   "out of range [1, 4294967295]");
-	expect_bad("[5, 20, [\"wc\", [], 0, 0, 1, 1, 0, 0, \"\", \"\", \"\", 0, 0], [], \"o\", 1, 0, 0]",
+	expect_bad("[6, 20, [\"wc\", [], 0, 0, 1, 1, 0, 0, \"\", \"\", \"\", 0, 0, 0], [], \"o\", 1, 0, 0, " NO_STREAM "]",
 		   "SUBMIT: field 'spec.partitions': 0 is out of range "
 		   "[1, 4294967295]");
-	expect_bad("[5, 20, [\"wc\", [], 1, 2, 1, 1, 0, 0, \"\", \"\", \"\", 0, 0], [], \"o\", 1, 0, 0]",
+	expect_bad("[6, 20, [\"wc\", [], 1, 2, 1, 1, 0, 0, \"\", \"\", \"\", 0, 0, 0], [], \"o\", 1, 0, 0, " NO_STREAM "]",
 		   "SUBMIT: field 'spec.bad_records': 2 is out of range "
 		   "[0, 1]");
-	expect_bad("[5, 20, [\"wc\", [], 1, 0, 0, 1, 0, 0, \"\", \"\", \"\", 0, 0], [], \"o\", 1, 0, 0]",
+	expect_bad("[6, 20, [\"wc\", [], 1, 0, 0, 1, 0, 0, \"\", \"\", \"\", 0, 0, 0], [], \"o\", 1, 0, 0, " NO_STREAM "]",
 		   "SUBMIT: field 'spec.max_attempts': 0 is out of range "
 		   "[1, 4294967295]");
-	expect_bad("[5, 20, [\"wc\", [], 1, 0, 1, 0, 0, 0, \"\", \"\", \"\", 0, 0], [], \"o\", 1, 0, 0]",
+	expect_bad("[6, 20, [\"wc\", [], 1, 0, 1, 0, 0, 0, \"\", \"\", \"\", 0, 0, 0], [], \"o\", 1, 0, 0, " NO_STREAM "]",
 		   "SUBMIT: field 'spec.max_record': 0 is out of range "
 		   "[1, 18446744073709551615]");
-	expect_bad("[5, 20, [\"wc\", [], 1, 0, 1], [], \"o\", 1, 0, 0]",
-		   "SUBMIT: field 'spec': field count 5, expected 13");
-	expect_bad("[5, 20, [\"wc\", [], 1, 0, 1, 1, 0, 0, \"\", \"\", \"\", 0, 0], [], \"o\", 0, 0, 0]",
+	expect_bad("[6, 20, [\"wc\", [], 1, 0, 1], [], \"o\", 1, 0, 0, " NO_STREAM "]",
+		   "SUBMIT: field 'spec': field count 5, expected 14");
+	expect_bad("[6, 20, [\"wc\", [], 1, 0, 1, 1, 0, 0, \"\", \"\", \"\", 0, 0, 0], [], \"o\", 0, 0, 0, " NO_STREAM "]",
 		   "SUBMIT: field 'split_size': 0 is out of range "
 		   "[1, 18446744073709551615]");
-	expect_bad("[5, 20, [\"wc\", [], 1, 0, 1, 1, 0, 0, \"\", \"\", \"\", 0, 0], [], \"o\", 1, 2, 0]",
+	expect_bad("[6, 20, [\"wc\", [], 1, 0, 1, 1, 0, 0, \"\", \"\", \"\", 0, 0, 0], [], \"o\", 1, 2, 0, " NO_STREAM "]",
 		   "SUBMIT: field 'overwrite': 2 is out of range [0, 1]");
-	expect_bad("[5, 20, [\"wc\", [], 1, 0, 1, 1, 2, 0, \"\", \"\", \"\", 0, 0], [], \"o\", 1, 0, 0]",
+	expect_bad("[6, 20, [\"wc\", [], 1, 0, 1, 1, 2, 0, \"\", \"\", \"\", 0, 0, 0], [], \"o\", 1, 0, 0, " NO_STREAM "]",
 		   "SUBMIT: field 'spec.shuffle': 2 is out of range [0, 1]");
-	expect_bad("[5, 20, [\"wc\", [], 1, 0, 1, 1, 0, 0, \"\", \"\", \"\", 0, 0], [], \"o\", 1, 0, -1]",
+	expect_bad("[6, 20, [\"wc\", [], 1, 0, 1, 1, 0, 0, \"\", \"\", \"\", 0, 0, 0], [], \"o\", 1, 0, -1, " NO_STREAM "]",
 		   "SUBMIT: field 'min_workers': -1 is out of range "
 		   "[0, 4294967295]");
-	expect_bad("[5, 16, 1, 0, []]", "EXCHANGE: field 'partitions': 0 is "
+	expect_bad("[6, 16, 1, 0, []]", "EXCHANGE: field 'partitions': 0 is "
 		   "out of range [1, 4294967295]");
-	expect_bad("[5, 16, 1, 1, [[0, 0]]]",
+	expect_bad("[6, 16, 1, 1, [[0, 0]]]",
 		   "EXCHANGE: field 'maps[0]': field count 2, expected 3");
-	expect_bad("[5, 6, 1, 0, \"\", 0]",
+	expect_bad("[6, 6, 1, 0, \"\", 0]",
 		   "EXCHANGED: field count 4, expected 5");
 }
 
 static void
 test_strings_with_nul_are_refused(void)
 {
-	expect_bad("[5, 1, \"a\\x00b\", 1, 1, \"\"]",
+	expect_bad("[6, 1, \"a\\x00b\", 1, 1, \"\"]",
 		   "HELLO: field 'name': string contains a NUL byte");
-	expect_bad("[5, 20, [\"wc\", [], 1, 0, 1, 1, 0, 0, \"\", \"\", \"\", 0, 0], [\"\\x00\"], \"o\", "
-		   "1, 0, 0]",
+	expect_bad("[6, 20, [\"wc\", [], 1, 0, 1, 1, 0, 0, \"\", \"\", \"\", 0, 0, 0], [\"\\x00\"], \"o\", "
+		   "1, 0, 0, " NO_STREAM "]",
 		   "SUBMIT: field 'inputs[0]': string contains a NUL byte");
 }
 
@@ -974,7 +999,7 @@ test_huge_counts_fail_fast_without_allocating(void)
 	static const unsigned char arr32[] = { 0xdd, 0x80, 0x00, 0x00, 0x00 };
 	static const unsigned char map32[] = { 0xdf, 0xff, 0xff, 0xff, 0xff };
 	/* HEARTBEAT whose worker field claims 2^31 elements, then 1 byte */
-	static const unsigned char inner[] = { 0x94, 0x05, 0x02, 0xdd, 0x80,
+	static const unsigned char inner[] = { 0x94, 0x06, 0x02, 0xdd, 0x80,
 					       0x00, 0x00, 0x00, 0x00 };
 	/* str32 claiming 4 GiB */
 	static const unsigned char str32[] = { 0x92, 0x01, 0xdb, 0xff, 0xff,
@@ -992,13 +1017,13 @@ test_huge_counts_fail_fast_without_allocating(void)
 static void
 test_too_many_objects_in_all_are_refused(void)
 {
-	/* [5, 2, [nil x (8 Mi + 1)], 0]: 8 MiB, but an object a byte */
+	/* [6, 2, [nil x (8 Mi + 1)], 0]: 8 MiB, but an object a byte */
 	size_t n = 8u * SL_PROTO_MAX_ITEMS + 1, len = 3 + 5 + n + 1;
 	unsigned char *b = calloc(1, len);
 	char want[64];
 
 	b[0] = 0x94;
-	b[1] = 0x05;
+	b[1] = 0x06;
 	b[2] = 0x02;
 	b[3] = 0xdd;
 	b[4] = (unsigned char)(n >> 24);
@@ -1019,11 +1044,11 @@ test_nesting_is_limited_before_msgpack_sees_it(void)
 	int i;
 
 	/* depth 8 passes the scan and fails as a field */
-	expect_bad("[5, 2, [[[[[[[1]]]]]]], 0]",
+	expect_bad("[6, 2, [[[[[[[1]]]]]]], 0]",
 		   "HEARTBEAT: field 'worker': expected int, got array");
-	expect_bad("[5, 2, [[[[[[[[1]]]]]]]], 0]", "nested deeper than 8");
+	expect_bad("[6, 2, [[[[[[[[1]]]]]]]], 0]", "nested deeper than 8");
 	/* deeper than msgpack-c's own stack (32), which reports no memory */
-	strcpy(text, "[5, 2, ");
+	strcpy(text, "[6, 2, ");
 	for (i = 0; i < 40; i++)
 		strcat(text, "[");
 	strcat(text, "1");
@@ -1052,11 +1077,11 @@ static void
 test_a_failure_after_allocations_leaks_nothing(void)
 {
 	/* path and maps[0] are copied before output_dir fails */
-	expect_bad("[5, 11, [1, 1, 0, 0], [\"wc\", [[\"k\", \"v\"]], 1, 0, 1, 1, 0, 0, \"\", \"\", \"\", 0, 0], "
+	expect_bad("[6, 11, [1, 1, 0, 0], [\"wc\", [[\"k\", \"v\"]], 1, 0, 1, 1, 0, 0, \"\", \"\", \"\", 0, 0, 0], "
 		   "\"in.txt\", 0, 10, [[0, 0, \"tcp://a:1\"]], 5]",
 		   "TASK: field 'output_dir': expected str, got int");
 	/* the second map output fails after the first was copied */
-	expect_bad("[5, 11, [1, 1, 0, 0], [\"wc\", [], 1, 0, 1, 1, 0, 0, \"\", \"\", \"\", 0, 0], \"\", 0, 0, "
+	expect_bad("[6, 11, [1, 1, 0, 0], [\"wc\", [], 1, 0, 1, 1, 0, 0, \"\", \"\", \"\", 0, 0, 0], \"\", 0, 0, "
 		   "[[0, 0, \"tcp://a:1\"], [1, -1, \"b\"]], \"o\"]",
 		   "TASK: field 'maps[1].attempt': -1 is out of range "
 		   "[0, 4294967295]");
@@ -1193,7 +1218,7 @@ test_encode_appends_to_what_the_buffer_holds(void)
 
 	sl_buf_addstr(&out, "xy");
 	ASSERT_EQ_INT(sl_msg_encode(&m, &out), SL_OK);
-	ASSERT_EQ_MEM(out.buf, out.len, "xy\x93\x05\x0e\xcd\x01\x2c", 8);
+	ASSERT_EQ_MEM(out.buf, out.len, "xy\x93\x06\x0e\xcd\x01\x2c", 8);
 	ASSERT_EQ_INT(sl_msg_decode(out.buf + 2, out.len - 2, &d, NULL), SL_OK);
 	CU_ASSERT(d.u.job_end.job == 300);
 	sl_msg_release(&d);
