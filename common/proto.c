@@ -139,6 +139,7 @@ static const pr_field pr_job_spec[] = {
 	F_STR("state_out", offsetof(sl_job_spec, state_out)),
 	F_I64("watermark_ms", offsetof(sl_job_spec, watermark_ms)),
 	F_U8("update", offsetof(sl_job_spec, update), 0, 1),
+	F_STR("late_dir", offsetof(sl_job_spec, late_dir)),
 	F_END
 };
 
@@ -245,6 +246,9 @@ static const pr_field pr_stream_spec[] = {
 	F_U8("output", offsetof(sl_stream_spec, output), SL_OUTPUT_LINES,
 	     SL_OUTPUT_CSV),
 	F_U32("key_columns", offsetof(sl_stream_spec, key_columns)),
+	F_STR("late_sink", offsetof(sl_stream_spec, late_sink)),
+	F_U8("late_output", offsetof(sl_stream_spec, late_output),
+	     SL_OUTPUT_LINES, SL_OUTPUT_CSV),
 	F_END
 };
 

@@ -222,7 +222,7 @@ static sl_kvpair spec_options[] = {
 #define SPEC_TEXT "[\"wordcount\", [[\"lower\", \"\"], " \
 	"[\"sep\", \"\\x09\\x01\\x7f\\xff\"]], 4294967295, 1, 4, " \
 	"18446744073709551615, 1, 18446744073709551615, \"/scratch/tmp\", " \
-	"\"/ck/state/1\", \"/ck/state/2\", -5, 1]"
+	"\"/ck/state/1\", \"/ck/state/2\", -5, 1, \"/ck/late/batch-2\"]"
 
 static sl_job_spec
 full_spec(void)
@@ -235,7 +235,8 @@ full_spec(void)
 			      .memory = UINT64_MAX, .tmpdir = "/scratch/tmp",
 			      .state_in = "/ck/state/1",
 			      .state_out = "/ck/state/2",
-			      .watermark_ms = -5, .update = 1 };
+			      .watermark_ms = -5, .update = 1,
+			      .late_dir = "/ck/late/batch-2" };
 }
 
 static void
@@ -258,6 +259,7 @@ assert_full_spec(const sl_job_spec *s)
 	ASSERT_EQ_STR(s->state_out, "/ck/state/2");
 	CU_ASSERT(s->watermark_ms == -5);
 	ASSERT_EQ_INT(s->update, 1);
+	ASSERT_EQ_STR(s->late_dir, "/ck/late/batch-2");
 }
 
 /* ---- round trips ---- */
