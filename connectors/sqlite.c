@@ -14,7 +14,10 @@
  *
  * The batch's part files are staged in CK/sink/batch-N by its job and
  * read here: CSV with a header row (aggregate, window: the header names
- * T's columns) or "key<TAB>value" lines (columns key and value). T is
+ * T's columns; a late sink's parts: the input's header) or
+ * "key<TAB>value" lines (columns key and value). An empty CSV part has
+ * no rows (a late sink's part of no late event of a JSON-lines input);
+ * one of JSON lines (its late events) is refused: no columns for it. T is
  * made on the first commit, every column without a type: values are
  * stored as the text the job wrote, so exact decimals stay exact (cast
  * in queries: CAST(sum_amount AS REAL)). The stream's identity in
