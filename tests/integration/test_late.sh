@@ -205,6 +205,45 @@ check "kill -9, sqlite late sink: each committed batch marked once" \
 check "the kills left no process behind" \
 	test -z "$(pgrep -f "checkpoint $T/[ks]ck" || true)"
 
+# --- on a cluster: `sluice submit --stream --late` ------------------------------
+
+SLUICE_STATE=$T/state
+export SLUICE_STATE
+: >"$T/ep"
+"$SLUICE" coordinator --listen tcp://127.0.0.1:0 >"$T/ep" 2>"$T/coord.err" &
+COORD=$!
+poll_for "the coordinator's endpoint" test -s "$T/ep"
+EP=$(cat "$T/ep")
+"$SLUICE" worker --connect "$EP" --slots 2 --bind none 2>"$T/w.err" &
+WK=$!
+mkdir -p "$T/csrc"
+# relative URIs, made absolute where the command line is parsed
+# shellcheck disable=SC2086
+(cd "$T" && "$SLUICE" submit $WIN --stream --source file:csrc \
+	--sink file:cres --checkpoint cck --trigger 50ms --partitions 2 \
+	--split-size 2K --output-mode append --watermark 5m \
+	--late sink:file:clate --coordinator "$EP" >"$T/id" 2>"$T/submit.err")
+check "submit --stream --late: exit status 0" test $? -eq 0
+committed() {
+	[ "$(ls "$T/cck/commits" 2>/dev/null | wc -l)" -ge "$1" ]
+}
+k=0
+for f in $(ls "$T/stage"); do
+	k=$((k + 1))
+	cp "$T/stage/$f" "$T/csrc/.$f" && mv "$T/csrc/.$f" "$T/csrc/$f"
+	poll_for "the cluster's batch $k" committed $k
+done
+"$SLUICE" cancel "$(cat "$T/id")" --coordinator "$EP" >/dev/null 2>&1
+late_ref "$T/cck" "$T/csrc" "$T/cwant"
+file_late_got "$T/clate" "$T/cgot"
+batches "$T/cwant" "$T/cwant.all"
+batches "$T/cgot" "$T/cgot.all"
+check_eq "on a cluster: batch by batch, exactly the late rows, once" \
+	"$T/cwant.all" "$T/cgot.all"
+check "on a cluster: there are late events to find" test -s "$T/cwant.all"
+kill "$WK" "$COORD" 2>/dev/null
+wait "$WK" "$COORD" 2>/dev/null
+
 # --- count and drop: counted, nothing kept -------------------------------------
 
 for how in count drop; do
