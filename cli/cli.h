@@ -38,7 +38,7 @@ typedef enum {
 	OPT_COORDINATOR, OPT_WAIT, OPT_JSON, OPT_LISTEN, OPT_STATE, OPT_MAX_RUNNING,
 	/* stream */
 	OPT_STREAM, OPT_SOURCE, OPT_SINK, OPT_CHECKPOINT, OPT_TRIGGER, OPT_OUTPUT_MODE,
-	OPT_WATERMARK, OPT_MAX_BATCH,
+	OPT_WATERMARK, OPT_MAX_BATCH, OPT_LATE,
 	OPT_COUNT /* options in cli_opts */
 } cli_opt_id;
 
@@ -80,6 +80,7 @@ typedef struct cli_run {
 	bool update;              /* stream: --output-mode update */
 	const char *watermark;    /* stream: --watermark, or NULL */
 	uint64_t max_batch_records; /* stream: --max-batch-records, 0 none */
+	const char *late;         /* stream: --late, or NULL (count) */
 	sl_stream_spec stream_spec; /* stream: the above, checked
 				       (cli_stream_check), and the job's
 				       key columns (cli_check) */

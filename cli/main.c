@@ -237,6 +237,7 @@ cli_parse_run(int argc, char **argv, cli_run *r, sl_job_ref *ref,
 			r->update = strcmp(val, "update") == 0;
 			break;
 		case OPT_WATERMARK: r->watermark = val; break;
+		case OPT_LATE: r->late = val; break;
 		case OPT_MAX_BATCH:
 			r->max_batch_records = cli_number(o->name, val, 1,
 							  UINT64_MAX / 2);

@@ -118,6 +118,10 @@ static const cli_opt cli_opts[] = {
 	OPT(OPT_WATERMARK, "watermark", 0, "DELAY",
 	    "stream, append mode: a window is final when the latest event "
 	    "time seen, less DELAY (as 0, 10s, 5m), passes its end"),
+	OPT(OPT_LATE, "late", 0, "count|drop|sink:URI",
+	    "stream, append mode: an event whose windows the watermark has "
+	    "passed is counted (count, the default; drop is the same), or "
+	    "counted and written as it came to the sink URI, once"),
 };
 
 _Static_assert(SL_ARRAY_LEN(cli_opts) == OPT_COUNT,
@@ -132,12 +136,12 @@ const cli_opt_id cli_run_ids[] = {
 	OPT_SLOTS, OPT_BIND, OPT_SHUFFLE, OPT_OVERWRITE, OPT_TOP,
 	OPT_VERBOSE, OPT_PROGRESS, OPT_COORDINATOR, OPT_WAIT, OPT_JSON,
 	OPT_STREAM, OPT_SOURCE, OPT_SINK, OPT_CHECKPOINT, OPT_TRIGGER, OPT_OUTPUT_MODE,
-	OPT_WATERMARK, OPT_MAX_BATCH, OPT_HELP,
+	OPT_WATERMARK, OPT_MAX_BATCH, OPT_LATE, OPT_HELP,
 };
 const size_t cli_run_nids = SL_ARRAY_LEN(cli_run_ids);
 const cli_opt_id cli_stream_only[] = {
 	OPT_SOURCE, OPT_SINK, OPT_CHECKPOINT, OPT_TRIGGER, OPT_OUTPUT_MODE,
-	OPT_WATERMARK, OPT_MAX_BATCH,
+	OPT_WATERMARK, OPT_MAX_BATCH, OPT_LATE,
 };
 const size_t cli_stream_only_n = SL_ARRAY_LEN(cli_stream_only);
 const cli_opt_id cli_run_only[] = {

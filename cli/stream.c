@@ -8,7 +8,8 @@
  *
  *   sluice stream JOB [job options] --source URI --sink URI \
  *       --checkpoint CK [--trigger 1s|0|once|available-now]
- *       [--output-mode complete|update | --output-mode append --watermark D]
+ *       [--output-mode complete|update | --output-mode append --watermark D
+ *        [--late count|drop|sink:URI]]
  */
 #include "cli.h"
 
@@ -19,6 +20,39 @@
 #include "cluster/mpi.h"
 #include "connectors/sink.h"
 #include "connectors/source.h"
+
+/*
+ * --late: count (the default) and drop (its other name: a late event is
+ * never dropped silently) count late events only; sink:URI also writes
+ * them to that sink. Late events exist only in append mode, where a
+ * window's row is final: --late without it is refused.
+ */
+static void
+cli_stream_late(cli_run *r, sl_stream_spec *st)
+{
+	sl_buf b = SL_BUF_INIT;
+
+	if (r->late == NULL)
+		return;
+	if (!r->append)
+		cli_usage_error("--late: only --output-mode append (with "
+				"--watermark) has late events");
+	if (strcmp(r->late, "count") == 0 || strcmp(r->late, "drop") == 0)
+		return;
+	if (strncmp(r->late, "sink:", 5) != 0 || r->late[5] == '\0')
+		cli_usage_error("--late: '%s' is not count, drop or sink:URI",
+				r->late);
+	sl_sink_absolute(r->late + 5, &b);
+	if (strcmp(b.buf, st->sink) == 0)
+		cli_usage_error("--late: the late events need a sink of their "
+				"own, not the stream's ('%s')", r->late + 5);
+	if (strcmp(b.buf, "console") == 0 && strcmp(st->sink, "console") == 0)
+		cli_usage_error("--late: sink:console beside --sink console "
+				"would mix the two on standard output");
+	st->late_sink = sl_buf_detach(&b, NULL);
+	st->late_output = r->job->input == SL_INPUT_CSV ? SL_OUTPUT_CSV
+						       : SL_OUTPUT_LINES;
+}
 
 void
 cli_stream_check(cli_run *r)
@@ -82,6 +116,7 @@ cli_stream_check(cli_run *r)
 	st->source = sl_buf_detach(&b, NULL);
 	sl_sink_absolute(r->sink, &b);
 	st->sink = sl_buf_detach(&b, NULL);
+	cli_stream_late(r, st);
 	if (r->checkpoint[0] != '/') {
 		char cwd[4096];
 
@@ -91,7 +126,8 @@ cli_stream_check(cli_run *r)
 	}
 	sl_buf_addstr(&b, r->checkpoint);
 	st->checkpoint = sl_buf_detach(&b, NULL);
-	if (!st->source || !st->sink || !st->checkpoint)
+	if (!st->source || !st->sink || !st->checkpoint ||
+	    (r->late && strncmp(r->late, "sink:", 5) == 0 && !st->late_sink))
 		cli_usage_error("out of memory");
 }
 
@@ -101,8 +137,9 @@ cli_stream_release(cli_run *r)
 	free(r->stream_spec.source);
 	free(r->stream_spec.sink);
 	free(r->stream_spec.checkpoint);
+	free(r->stream_spec.late_sink);
 	r->stream_spec.source = r->stream_spec.sink = NULL;
-	r->stream_spec.checkpoint = NULL;
+	r->stream_spec.checkpoint = r->stream_spec.late_sink = NULL;
 }
 
 int

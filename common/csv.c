@@ -58,6 +58,8 @@ struct sl_csv_reader {
 	sl_slice *hdr_fields; /* the header's fields, pointing into hdr */
 	size_t hdr_n;         /* header fields; 0 for an empty file */
 	uint64_t hdr_off;     /* file offset of the header, UINT64_MAX if none */
+	sl_buf hdr_raw;       /* the header record's bytes (no BOM, no line
+				 end) */
 };
 
 /* Number of '"' in p[0, n): a plain loop, which compilers vectorise. */
@@ -415,6 +417,8 @@ csv_read_header(sl_csv_reader *r, sl_buf *err)
 		rs += 3;
 		rlen -= 3;
 	}
+	if (rv == 1 && sl_buf_add(&r->hdr_raw, r->buf + rs, rlen) != SL_OK)
+		rv = SL_ENOMEM;
 	if (rv == 1)
 		rv = csv_parse(r, r->buf + rs, rlen, err);
 	if (rv == SL_OK)
@@ -483,6 +487,7 @@ sl_csv_open(sl_csv_reader **rp, const char *path, uint64_t start,
 	r->fd = -1;
 	sl_buf_init(&r->unq);
 	sl_buf_init(&r->hdr);
+	sl_buf_init(&r->hdr_raw);
 	r->max_record = max_record;
 	r->cap_max = max_record > SIZE_MAX - 2 ? SIZE_MAX : max_record + 2;
 	if (r->cap_max < CSV_BUF_SIZE)
@@ -525,6 +530,13 @@ sl_csv_reader_header(sl_csv_reader *r, const sl_slice **fields,
 	return SL_OK;
 }
 
+void
+sl_csv_reader_header_raw(sl_csv_reader *r, sl_slice *raw)
+{
+	raw->ptr = r->hdr_raw.buf;
+	raw->len = r->hdr_raw.len;
+}
+
 uint64_t
 sl_csv_bytes_read(sl_csv_reader *r)
 {
@@ -544,5 +556,6 @@ sl_csv_close(sl_csv_reader *r)
 	free(r->hdr_fields);
 	sl_buf_release(&r->unq);
 	sl_buf_release(&r->hdr);
+	sl_buf_release(&r->hdr_raw);
 	free(r);
 }

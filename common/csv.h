@@ -84,6 +84,13 @@ int sl_csv_reader_header(sl_csv_reader *r, const sl_slice **fields,
 			 size_t *nfields);
 
 /*
+ * The header record's bytes as in the file, without a BOM and the line
+ * end (empty for an empty file): valid until sl_csv_close. For a copy of
+ * some of the file's rows under its header (late events).
+ */
+void sl_csv_reader_header_raw(sl_csv_reader *r, sl_slice *raw);
+
+/*
  * Bytes of the file consumed by the split so far: from its first record
  * to the end of the last one read. Once every split of a file has been
  * read to its end (0), these add up to the file's size.

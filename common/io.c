@@ -88,24 +88,18 @@ sl_file_short(const char *path, int fd, uint64_t end, sl_buf *err)
 }
 
 int
-sl_write_file(const char *dir, const char *name, const void *data,
-	      size_t len, sl_buf *err)
+sl_file_commit(int fd, const char *tmp, const char *dir, const char *name,
+	       sl_buf *err)
 {
-	sl_buf path = SL_BUF_INIT, tmp = SL_BUF_INIT;
-	int fd, dfd, rv = SL_OK;
+	sl_buf path = SL_BUF_INIT;
+	int dfd, rv = SL_OK;
 
 	sl_buf_addf(&path, "%s/%s", dir, name);
-	/* a name of its own: two writers of one file (two attempts of a
-	 * task) do not share a temporary */
-	sl_buf_addf(&tmp, "%s/.%s.XXXXXX", dir, name);
-	fd = mkstemp(tmp.buf);
-	if (fd < 0 || fcntl(fd, F_SETFD, FD_CLOEXEC) != 0 ||
-	    fchmod(fd, 0644) != 0 ||
-	    sl_write_all(fd, data, len) != SL_OK || fsync(fd) != 0)
+	if (fsync(fd) != 0)
 		rv = SL_EIO;
-	if (fd >= 0 && close(fd) != 0)
+	if (close(fd) != 0)
 		rv = SL_EIO;
-	if (rv == SL_OK && rename(tmp.buf, path.buf) != 0)
+	if (rv == SL_OK && rename(tmp, path.buf) != 0)
 		rv = SL_EIO;
 	if (rv == SL_OK && (dfd = open(dir, O_RDONLY | O_DIRECTORY |
 				       O_CLOEXEC)) >= 0) {
@@ -116,10 +110,35 @@ sl_write_file(const char *dir, const char *name, const void *data,
 	if (rv != SL_OK) {
 		sl_buf_addf(err, "cannot write '%s': %s", path.buf,
 			    strerror(errno));
-		if (fd >= 0)
-			unlink(tmp.buf);
+		unlink(tmp);
 	}
 	sl_buf_release(&path);
+	return rv;
+}
+
+int
+sl_write_file(const char *dir, const char *name, const void *data,
+	      size_t len, sl_buf *err)
+{
+	sl_buf tmp = SL_BUF_INIT;
+	int fd, rv = SL_OK;
+
+	/* a name of its own: two writers of one file (two attempts of a
+	 * task) do not share a temporary */
+	sl_buf_addf(&tmp, "%s/.%s.XXXXXX", dir, name);
+	fd = mkstemp(tmp.buf);
+	if (fd < 0 || fcntl(fd, F_SETFD, FD_CLOEXEC) != 0 ||
+	    fchmod(fd, 0644) != 0 || sl_write_all(fd, data, len) != SL_OK) {
+		sl_buf_addf(err, "cannot write '%s/%s': %s", dir, name,
+			    strerror(errno));
+		if (fd >= 0) {
+			close(fd);
+			unlink(tmp.buf);
+		}
+		rv = SL_EIO;
+	} else {
+		rv = sl_file_commit(fd, tmp.buf, dir, name, err);
+	}
 	sl_buf_release(&tmp);
 	return rv;
 }

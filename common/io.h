@@ -70,6 +70,15 @@ int sl_write_file(const char *dir, const char *name, const void *data,
 		  size_t len, struct sl_buf *err);
 
 /*
+ * The end of a durable write of dir/name through a temporary file tmp
+ * (in dir) open as fd: fd fsync'ed and closed, tmp renamed to dir/name,
+ * dir fsync'ed. fd is closed either way. SL_OK, or SL_EIO with "cannot
+ * write 'dir/name': reason" appended to err, tmp removed.
+ */
+int sl_file_commit(int fd, const char *tmp, const char *dir,
+		   const char *name, struct sl_buf *err);
+
+/*
  * The whole file at path into out (reset first). SL_OK; SL_ENOTFOUND when
  * it does not exist (err untouched); SL_EIO with the reason in err.
  */

@@ -140,6 +140,7 @@ static const pr_field pr_job_spec[] = {
 	F_I64("watermark_ms", offsetof(sl_job_spec, watermark_ms)),
 	F_U8("update", offsetof(sl_job_spec, update), 0, 1),
 	F_I64("batch_ms", offsetof(sl_job_spec, batch_ms)),
+	F_STR("late_dir", offsetof(sl_job_spec, late_dir)),
 	F_END
 };
 
@@ -246,6 +247,9 @@ static const pr_field pr_stream_spec[] = {
 	F_U8("output", offsetof(sl_stream_spec, output), SL_OUTPUT_LINES,
 	     SL_OUTPUT_CSV),
 	F_U32("key_columns", offsetof(sl_stream_spec, key_columns)),
+	F_STR("late_sink", offsetof(sl_stream_spec, late_sink)),
+	F_U8("late_output", offsetof(sl_stream_spec, late_output),
+	     SL_OUTPUT_LINES, SL_OUTPUT_CSV),
 	F_END
 };
 

@@ -129,6 +129,10 @@ typedef struct sl_job_spec {
 				planned (ms since the epoch): its
 				processing time (sl_batch_time); 0: set by
 				the coordinator as the job starts */
+	char *late_dir;      /* a stream's batch with a late sink: where
+				each map task commits its late records
+				(sl_emit_late) as part-MMMMM, M its split;
+				"" for none */
 } sl_job_spec;
 
 /* How a stream's batches are triggered (sl_stream_spec.trigger). */
@@ -162,6 +166,13 @@ typedef struct sl_stream_spec {
 				sink */
 	uint32_t key_columns; /* CSV rows: how many leading columns are a
 				 row's key (sl_set_key_columns), 0 for none */
+	char *late_sink;     /* --late sink:URI: the URI of the sink of the
+				late records, "" for none (--late count or
+				drop: counted only) */
+	uint8_t late_output; /* sl_output_format of the late records, for
+				that sink: CSV for a job of SL_INPUT_CSV
+				(each part under its input's header), else
+				lines */
 } sl_stream_spec;
 
 #define SL_NO_WATERMARK INT64_MIN

@@ -14,7 +14,10 @@
  *
  * The batch's part files are staged in CK/sink/batch-N by its job and
  * read here: CSV with a header row (aggregate, window: the header names
- * T's columns) or "key<TAB>value" lines (columns key and value). T is
+ * T's columns; a late sink's parts: the input's header) or
+ * "key<TAB>value" lines (columns key and value). An empty CSV part has
+ * no rows (a late sink's part of no late event of a JSON-lines input);
+ * one of JSON lines (its late events) is refused: no columns for it. T is
  * made on the first commit, every column without a type: values are
  * stored as the text the job wrote, so exact decimals stay exact (cast
  * in queries: CAST(sum_amount AS REAL)). The stream's identity in
@@ -32,6 +35,7 @@
 
 #include "common/csv.h"
 #include "common/io.h"
+#include "common/jsonl.h"
 #include "common/procdir.h"
 
 #define SQLITE_SINK_MAX_COLS 1000
@@ -307,7 +311,9 @@ sq_insert(sqlite_sink *q, sqlite3_stmt *ins, const sl_slice *v, size_t n,
 	return SL_OK;
 }
 
-/* The rows of one CSV part file (its header names the columns). */
+/* The rows of one CSV part file (its header names the columns); an
+ * empty file has none (a map task's late events: none in its split of a
+ * JSON-lines file). */
 static int
 sq_load_csv(sqlite_sink *q, const char *path, sq_load *ld, sl_buf *err)
 {
@@ -317,10 +323,21 @@ sq_load_csv(sqlite_sink *q, const char *path, sq_load *ld, sl_buf *err)
 	sl_slice raw;
 	uint64_t off;
 	size_t n, nh;
+	bool json = false;
 	int rv;
 
 	if (stat(path, &st) != 0) {
 		sl_buf_addf(err, "sink: cannot read '%s'", path);
+		return SL_EIO;
+	}
+	if (st.st_size == 0)
+		return SL_OK;
+	if ((rv = sl_jsonl_detect(path, &json, err)) != SL_OK)
+		return rv;
+	if (json) {
+		sl_buf_addf(err, "sink: '%s' holds JSON lines (the late events "
+			    "of a JSON-lines input), not CSV rows: take a "
+			    "file: sink for them", path);
 		return SL_EIO;
 	}
 	if ((rv = sl_csv_open(&r, path, 0, (uint64_t)st.st_size, SIZE_MAX / 2,

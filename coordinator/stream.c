@@ -11,12 +11,21 @@
  *           available-now); else batch N's offsets go to the offset log
  *           and its job runs;
  *   RUN     its job ran: on success the next watermark is reckoned;
- *   SINK    the sink takes batch N (tried 4 times, 0.1, 0.2 and 0.4 s
- *           apart), then N goes to the commit log with the watermark,
- *           batch N-1's state goes, the progress line is written.
+ *   SINK    the sink takes batch N, then the late sink (--late
+ *           sink:URI) its late events (both tried 4 times, 0.1, 0.2 and
+ *           0.4 s apart), then N goes to the commit log with the
+ *           watermark, batch N-1's state goes, the progress line is
+ *           written.
+ *
+ * Late events: each map task of batch N writes those of its split into
+ * the late sink's directory for N (sl_emit_late, worker/task.c), one
+ * part file a map task, committed by the attempt that succeeds; the
+ * driver only makes and clears that directory and hands it to the late
+ * sink, as it does the sink's: it reads no record.
  */
 #include "stream.h"
 
+#include <dirent.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +57,8 @@ struct sl_stream {
 	const sl_stream_spec *spec; /* its stream part */
 	sl_source *source;
 	sl_sink *sink;
+	sl_sink *late;          /* --late sink:URI's, or NULL */
+	uint32_t late_parts;    /* batch n's late part files: its map tasks */
 	sl_checkpoint ck;
 	stream_phase phase;
 	bool stop;              /* sl_stream_stop */
@@ -85,9 +96,25 @@ stream_identity(const sl_msg *m, sl_buf *out)
 	sl_buf_addf(out, "output-mode %s\n", modes[st->mode]);
 	if (st->delay_ms >= 0)
 		sl_buf_addf(out, "watermark %lld\n", (long long)st->delay_ms);
+	/* Not its URI, as not the sink's: but a late sink's batches are
+	 * all of the stream's or none. */
+	if (st->late_sink && st->late_sink[0])
+		sl_buf_addstr(out, "late sink\n");
 	for (i = 0; i < spec->noptions; i++)
 		sl_buf_addf(out, "option %s=%s\n", spec->options[i].key,
 			    spec->options[i].value);
+}
+
+/* err, an error of the late sink, said to be one. */
+static void
+stream_late_error(sl_buf *err)
+{
+	sl_buf b = SL_BUF_INIT;
+
+	sl_buf_addf(&b, "--late: %s", err->buf);
+	sl_buf_reset(err);
+	sl_buf_addstr(err, b.buf);
+	sl_buf_release(&b);
 }
 
 int
@@ -121,6 +148,16 @@ sl_stream_open(sl_stream **out, const sl_msg *m, sl_buf *err)
 	    (rv = sl_ck_open(&s->ck, s->spec->checkpoint, id.buf, err)) !=
 		    SL_OK)
 		goto fail;
+	if (s->spec->late_sink[0]) {
+		sl_buf_reset(&id);
+		sl_ck_late_dir(&s->ck, &id);
+		if ((rv = sl_mkdirs(id.buf, 0755, err)) != SL_OK ||
+		    (rv = sl_sink_open(&s->late, s->spec->late_sink, id.buf,
+				       err)) != SL_OK) {
+			stream_late_error(err);
+			goto fail;
+		}
+	}
 	sl_buf_release(&id);
 	*out = s;
 	return SL_OK;
@@ -136,6 +173,7 @@ sl_stream_close(sl_stream *s)
 	if (s == NULL)
 		return;
 	sl_sink_close(s->sink);
+	sl_sink_close(s->late);
 	sl_source_close(s->source);
 	sl_ck_close(&s->ck);
 	sl_msg_release(&s->submit);
@@ -188,6 +226,7 @@ stream_clear(sl_msg *m)
 	free(st->source);
 	free(st->sink);
 	free(st->checkpoint);
+	free(st->late_sink);
 	memset(st, 0, sizeof(*st));
 	for (i = 0; i < m->u.submit.ninputs; i++)
 		free(m->u.submit.inputs[i]);
@@ -199,12 +238,15 @@ stream_clear(sl_msg *m)
 /*
  * Batch s->n's SUBMIT, into *batch: the stream's job over the files of
  * its offsets, its part files into the sink's directory for it, its
- * state from batch n-1's into batch n's, with the watermark so far.
+ * state from batch n-1's into batch n's, with the watermark so far; its
+ * late events into the late sink's directory for it, emptied first (a
+ * batch not committed: what an earlier run of it left there).
  */
 static int
 stream_batch(sl_stream *s, sl_msg *batch, sl_buf *err)
 {
 	sl_buf dir = SL_BUF_INIT, in = SL_BUF_INIT, so = SL_BUF_INIT;
+	sl_buf late = SL_BUF_INIT;
 	sl_strlist files = { 0 };
 	sl_job_spec *spec;
 	int rv;
@@ -216,6 +258,12 @@ stream_batch(sl_stream *s, sl_msg *batch, sl_buf *err)
 	sl_sink_batch_dir(s->sink, s->n, &dir);
 	sl_ck_state_dir(&s->ck, s->n - 1, &in);
 	sl_ck_state_dir(&s->ck, s->n, &so);
+	if (s->late) {
+		sl_sink_batch_dir(s->late, s->n, &late);
+		if ((rv = sl_rmtree(late.buf, err)) != SL_OK ||
+		    (rv = sl_mkdirs(late.buf, 0755, err)) != SL_OK)
+			goto out;
+	}
 	if ((rv = sl_mkdirs(so.buf, 0755, err)) != SL_OK ||
 	    (rv = sl_msg_decode(s->proto.buf, s->proto.len, batch, err)) !=
 		    SL_OK)
@@ -236,7 +284,8 @@ stream_batch(sl_stream *s, sl_msg *batch, sl_buf *err)
 							   : s->ck.wm;
 	if (stream_set(&batch->u.submit.output_dir, dir.buf) != SL_OK ||
 	    stream_set(&spec->state_in, in.len ? in.buf : "") != SL_OK ||
-	    stream_set(&spec->state_out, so.buf) != SL_OK)
+	    stream_set(&spec->state_out, so.buf) != SL_OK ||
+	    stream_set(&spec->late_dir, late.len ? late.buf : "") != SL_OK)
 		rv = SL_ENOMEM;
 out:
 	if (rv != SL_OK)
@@ -245,6 +294,7 @@ out:
 	sl_buf_release(&dir);
 	sl_buf_release(&in);
 	sl_buf_release(&so);
+	sl_buf_release(&late);
 	return rv;
 }
 
@@ -263,6 +313,7 @@ stream_ran(sl_stream *s, const sl_msg *done)
 		.map_ms = done->u.job_done.map_ms,
 		.reduce_ms = done->u.job_done.reduce_ms,
 	};
+	s->late_parts = done->u.job_done.maps;
 	for (i = 0; i < done->u.job_done.ncounters; i++) {
 		const sl_counter *c = &done->u.job_done.counters[i];
 
@@ -358,8 +409,60 @@ stream_progress(sl_stream *s, uint64_t commit_ms)
 	sl_info("stream: %s", s->progress.buf);
 }
 
-/* The sink takes batch s->n: SL_OK; or the error, with *wait_ms before
- * the next try, or 0 after the last. */
+/*
+ * The late part files of batch s->n in the late sink's directory
+ * (part-NNNNN), for a batch committed before this start: its map tasks
+ * are not known now. A listing: no record is read.
+ */
+static uint32_t
+stream_late_listed(sl_stream *s)
+{
+	sl_buf dir = SL_BUF_INIT;
+	struct dirent *e;
+	uint32_t n = 0;
+	DIR *d;
+
+	sl_sink_batch_dir(s->late, s->n, &dir);
+	d = opendir(dir.buf);
+	while (d && (e = readdir(d)) != NULL)
+		n += strncmp(e->d_name, "part-", 5) == 0 &&
+		     strspn(e->d_name + 5, "0123456789") ==
+			     strlen(e->d_name + 5) &&
+		     e->d_name[5] != '\0';
+	if (d)
+		closedir(d);
+	sl_buf_release(&dir);
+	return n;
+}
+
+/*
+ * The late sink takes batch s->n's late events: the part file of each
+ * map task, in the form of its input (docs/stream.md, "Late events").
+ * The attempts' temporary files go first (a copy that lost leaves its
+ * own there).
+ */
+static int
+stream_late_commit(sl_stream *s, sl_buf *err)
+{
+	sl_sink_batch b = { .n = s->n, .partitions = s->late_parts,
+			    .output = s->spec->late_output };
+	sl_buf tmp = SL_BUF_INIT, why = SL_BUF_INIT;
+	int rv;
+
+	sl_sink_batch_dir(s->late, s->n, &tmp);
+	sl_buf_addstr(&tmp, "/_temporary");
+	if (sl_rmtree(tmp.buf, &why) != SL_OK)
+		sl_warn("stream: %s", why.buf);
+	if ((rv = sl_sink_commit(s->late, &b, err)) != SL_OK)
+		stream_late_error(err);
+	sl_buf_release(&tmp);
+	sl_buf_release(&why);
+	return rv;
+}
+
+/* The sink takes batch s->n, then the late sink its late events: SL_OK;
+ * or the error, with *wait_ms before the next try, or 0 after the last
+ * (a try is of both: a sink holding the batch already changes nothing). */
 static int
 stream_sink(sl_stream *s, uint64_t *wait_ms, sl_buf *err)
 {
@@ -373,7 +476,8 @@ stream_sink(sl_stream *s, uint64_t *wait_ms, sl_buf *err)
 	int rv;
 
 	sl_buf_reset(err);
-	if ((rv = sl_sink_commit(s->sink, &b, err)) == SL_OK) {
+	if ((rv = sl_sink_commit(s->sink, &b, err)) == SL_OK &&
+	    (s->late == NULL || (rv = stream_late_commit(s, err)) == SL_OK)) {
 		s->sink_ms = sl_now_ms() - t;
 		return SL_OK;
 	}
@@ -510,6 +614,8 @@ sl_stream_step(sl_stream *s, const sl_msg *done, sl_msg *batch,
 			*status = rv;
 			return SL_STREAM_END;
 		}
+		if (s->late)
+			s->late_parts = stream_late_listed(s);
 		s->again = true;
 		s->tries = 0;
 		s->phase = PH_SINK;

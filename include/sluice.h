@@ -42,7 +42,8 @@ extern "C" {
  * 4: SL_INPUT_CSV reads JSON lines too (sl_input_columns), and
  *    partition_prefix takes the task's context. (sl_set_key_columns,
  *    a new function, changes no struct: a job that calls it is refused
- *    at load by a sluice without it, the symbol named.) */
+ *    at load by a sluice without it, the symbol named; so with
+ *    sl_emit_late.) */
 #define SL_API_VERSION 4
 
 /*
@@ -243,6 +244,21 @@ void sl_event_time(sl_ctx *ctx, int64_t ms);
 int64_t sl_batch_time(const sl_ctx *ctx);
 int sl_watermark(const sl_ctx *ctx, int64_t *ms);
 void sl_state_drop(sl_ctx *ctx);
+
+/*
+ * In map: rec, the record map() was given, is late: the windows it
+ * belongs to are final already (the watermark has passed them), and it
+ * goes into none. The engine counts it in the counter "late_records"
+ * and, for a stream with --late sink:URI, writes it to that sink as it
+ * came (rec->line, then "\n" unless it ends with one), once: the map
+ * task's late records of a batch are one part file of the late sink's
+ * batch, committed by the attempt that succeeds, under the header row
+ * of its input file when that is CSV (docs/stream.md, "Late events").
+ * A job that drops a late record without this call loses it silently:
+ * call it instead. SL_OK, SL_ENOMEM, or SL_EJOB (a write failed, or
+ * outside a map task) with the message set; map() returns it.
+ */
+int sl_emit_late(sl_ctx *ctx, const sl_record *rec);
 
 /*
  * A stream's reduce, for rows made of several keys (sessions): the keys

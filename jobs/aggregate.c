@@ -986,13 +986,13 @@ win_emit(sl_ctx *ctx, agg_state *st, const sl_record *rec)
 	late = sl_watermark(ctx, &wm);
 	if (st->session) { /* the reduce makes the sessions */
 		if (late && t + st->size_ms <= wm)
-			return sl_counter_add(ctx, "late_records", 1);
+			return sl_emit_late(ctx, rec);
 		return win_emit_at(ctx, st, base, t);
 	}
 	if (st->count_n) { /* and the count windows: late when it would go
 			      before a window written already */
 		if (late && t < wm)
-			return sl_counter_add(ctx, "late_records", 1);
+			return sl_emit_late(ctx, rec);
 		return win_emit_event(ctx, st, base, t, rec);
 	}
 	/* The windows [start, start + size) with start a multiple of the
@@ -1011,7 +1011,7 @@ win_emit(sl_ctx *ctx, agg_state *st, const sl_record *rec)
 	}
 	/* late: no window left to take it (not an event between windows) */
 	if (!taken && passed)
-		return sl_counter_add(ctx, "late_records", 1);
+		return sl_emit_late(ctx, rec);
 	return SL_OK;
 }
 

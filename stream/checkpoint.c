@@ -247,6 +247,12 @@ out:
 	return rv;
 }
 
+void
+sl_ck_late_dir(const sl_checkpoint *ck, sl_buf *dir)
+{
+	ck_path(ck, dir, "late", 0);
+}
+
 uint64_t
 sl_ck_state_bytes(const sl_checkpoint *ck, uint64_t n)
 {

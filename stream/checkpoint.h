@@ -12,6 +12,8 @@
  *   CK/commits/NNNNNNNNNN  batch N committed, with the next watermark
  *   CK/state/NNNNNNNNNN/   batch N's state (part-R files, _SUCCESS)
  *   CK/progress.jsonl      a JSON line a committed batch
+ *   CK/late/               the late sink's checkpoint directory (its
+ *                          identity and staging: --late sink:URI)
  *
  * Every file is written under a temporary name, fsync'ed, renamed into
  * place and its directory fsync'ed (sl_write_file). Not thread-safe: one
@@ -68,6 +70,11 @@ void sl_ck_state_dir(const sl_checkpoint *ck, uint64_t n, sl_buf *dir);
  * logged). ck->committed and ck->wm follow.
  */
 int sl_ck_commit(sl_checkpoint *ck, uint64_t n, int64_t wm, sl_buf *err);
+
+/* CK/late, the directory the late sink of the stream is opened with as
+ * its checkpoint (appended to dir): its identity in a database and its
+ * staging, apart from the stream's sink's. */
+void sl_ck_late_dir(const sl_checkpoint *ck, sl_buf *dir);
 
 /* The bytes of batch n's state. */
 uint64_t sl_ck_state_bytes(const sl_checkpoint *ck, uint64_t n);

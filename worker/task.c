@@ -19,6 +19,15 @@
  * a run file as it arrives, one FETCH reply at a time, so it never holds
  * such a segment whole; the merge reads file runs a block at a time.
  * Spill files of an attempt are removed when it ends, success or not.
+ *
+ * Late events (sl_emit_late): a stream's map task with a late sink
+ * writes the late records of its split, as they came, into a temporary
+ * file of its attempt, LATE/_temporary/part-M.jobJ-aA, and the attempt
+ * that succeeds renames it to LATE/part-M (durably): every attempt of a
+ * map writes the same bytes (the batch and its watermark are fixed), so
+ * that a second success (a speculative copy, a map run again for a lost
+ * output) puts the same file in place; a failed or killed attempt
+ * removes its own. Memory: TASK_LATE_FLUSH bytes.
  */
 #include "task.h"
 
@@ -47,6 +56,7 @@
 #include "shuffle/spill.h"
 
 #define TASK_OUT_FLUSH (1 << 20)        /* reduce output write size */
+#define TASK_LATE_FLUSH (1 << 20)       /* late events' write size */
 #define TASK_FETCH_CHUNK (4u << 20)     /* bytes asked for in one FETCH */
 #define TASK_MEMORY_MIN ((uint64_t)64 << 20) /* least default budget */
 
@@ -73,6 +83,10 @@ struct sl_ctx {
 	uint32_t spills;           /* spills so far, for the fault point */
 	sl_csv_reader *csv;        /* CSV input, for the header */
 	sl_jsonl_reader *jsonl;    /* or JSON lines, for its columns */
+	int late_fd;               /* a stream's map with a late sink: the
+				      attempt's temporary late file, or -1 */
+	sl_buf late;               /* late events not yet written to it */
+	sl_buf late_tmp;           /* its name */
 	/* reduce */
 	int out_fd;                /* temporary part file, or -1 */
 	sl_buf out;                /* output not yet written */
@@ -187,6 +201,35 @@ void
 sl_state_drop(sl_ctx *ctx)
 {
 	ctx->state_drop = true;
+}
+
+/* Writes the late events held back to the attempt's late file. */
+static int
+task_late_flush(sl_ctx *ctx)
+{
+	if (sl_write_all(ctx->late_fd, ctx->late.buf, ctx->late.len) != SL_OK)
+		return sl_fail(ctx, "cannot write '%s': %s", ctx->late_tmp.buf,
+			       strerror(errno));
+	sl_buf_reset(&ctx->late);
+	return SL_OK;
+}
+
+int
+sl_emit_late(sl_ctx *ctx, const sl_record *rec)
+{
+	const sl_slice *l = &rec->line;
+	int rv;
+
+	if (ctx->kind != SL_TASK_MAP)
+		return sl_fail(ctx, "sl_emit_late() outside a map task");
+	if ((rv = sl_counter_add(ctx, "late_records", 1)) != SL_OK ||
+	    ctx->late_fd < 0)
+		return rv;
+	if (sl_buf_add(&ctx->late, l->ptr, l->len) != SL_OK ||
+	    ((l->len == 0 || l->ptr[l->len - 1] != '\n') &&
+	     sl_buf_addch(&ctx->late, '\n') != SL_OK))
+		return SL_ENOMEM;
+	return ctx->late.len >= TASK_LATE_FLUSH ? task_late_flush(ctx) : SL_OK;
 }
 
 size_t
@@ -717,6 +760,75 @@ task_map_check(sl_ctx *ctx)
 	return SL_OK;
 }
 
+/*
+ * A stream's map with a late sink: the attempt's late file, created, its
+ * first line the header of a CSV input file as it came (so that a late
+ * part is a CSV file as its input was); nothing for another stream.
+ */
+static int
+task_late_open(sl_ctx *ctx, const sl_msg *t)
+{
+	const char *dir = ctx->spec->late_dir;
+	const sl_attempt_id *id = &t->u.task.id;
+	sl_slice hdr = { NULL, 0 };
+
+	if (dir == NULL || dir[0] == '\0')
+		return SL_OK;
+	sl_buf_addf(&ctx->late_tmp, "%s/_temporary", dir);
+	if (mkdir(ctx->late_tmp.buf, 0755) != 0 && errno != EEXIST)
+		return sl_fail(ctx, "cannot create '%s': %s",
+			       ctx->late_tmp.buf, strerror(errno));
+	sl_buf_addf(&ctx->late_tmp, "/part-%05u.job%llu-a%u", id->task,
+		    (unsigned long long)id->job, id->attempt);
+	ctx->late_fd = open(ctx->late_tmp.buf,
+			    O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (ctx->late_fd < 0)
+		return sl_fail(ctx, "cannot create '%s': %s",
+			       ctx->late_tmp.buf, strerror(errno));
+	if (ctx->csv)
+		sl_csv_reader_header_raw(ctx->csv, &hdr);
+	if (hdr.len && (sl_buf_add(&ctx->late, hdr.ptr, hdr.len) != SL_OK ||
+			sl_buf_addch(&ctx->late, '\n') != SL_OK))
+		return SL_ENOMEM;
+	return SL_OK;
+}
+
+/*
+ * The end of the attempt's late file: on success (rv SL_OK) its rename
+ * to LATE/part-M, durably; else its removal. Returns rv, or the error of
+ * the commit.
+ */
+static int
+task_late_end(sl_ctx *ctx, const sl_msg *t, int rv)
+{
+	sl_buf name = SL_BUF_INIT, err = SL_BUF_INIT;
+	int fd = ctx->late_fd;
+
+	ctx->late_fd = -1;
+	if (fd < 0)
+		goto out;
+	if (rv == SL_OK && ctx->late.len) {
+		ctx->late_fd = fd;
+		rv = task_late_flush(ctx);
+		ctx->late_fd = -1;
+	}
+	if (rv != SL_OK) {
+		close(fd);
+		unlink(ctx->late_tmp.buf);
+		goto out;
+	}
+	sl_buf_addf(&name, "part-%05u", t->u.task.id.task);
+	if ((rv = sl_file_commit(fd, ctx->late_tmp.buf, ctx->spec->late_dir,
+				 name.buf, &err)) != SL_OK)
+		rv = sl_fail(ctx, "late events: %s", err.buf);
+out:
+	sl_buf_release(&ctx->late);
+	sl_buf_release(&ctx->late_tmp);
+	sl_buf_release(&name);
+	sl_buf_release(&err);
+	return rv;
+}
+
 /* Reads the split and calls map() for each record. */
 static int
 task_map_records(sl_ctx *ctx, const sl_msg *t, const sl_task_env *env,
@@ -748,7 +860,8 @@ task_map_records(sl_ctx *ctx, const sl_msg *t, const sl_task_env *env,
 		sl_fail(ctx, "%s", rerr.buf);
 		goto out;
 	}
-	if (job->task_begin && (rv = job->task_begin(ctx)) != SL_OK)
+	if ((rv = task_late_open(ctx, t)) != SL_OK ||
+	    (job->task_begin && (rv = job->task_begin(ctx)) != SL_OK))
 		goto out;
 	for (;;) {
 		sl_buf_reset(&rerr);
@@ -944,6 +1057,8 @@ task_map(sl_ctx *ctx, const sl_msg *t, const sl_task_env *env,
 	for (i = 0; i < r; i++)
 		res->bytes_out += res->segs[i].len;
 out:
+	/* last: a failure before leaves no late part of this attempt */
+	rv = task_late_end(ctx, t, rv);
 	sl_mapout_free(ctx->mo);
 	ctx->mo = NULL;
 	if (ctx->runs) {
@@ -1467,8 +1582,11 @@ task_ctx_init(sl_ctx *ctx, const sl_job *job, sl_task_kind kind,
 	ctx->error = error;
 	ctx->emit_slow = kind != SL_TASK_MAP;
 	ctx->out_fd = -1;
+	ctx->late_fd = -1;
 	sl_buf_init(&ctx->out);
 	sl_buf_init(&ctx->state_acc);
+	sl_buf_init(&ctx->late);
+	sl_buf_init(&ctx->late_tmp);
 }
 
 void

@@ -537,6 +537,33 @@ test_a_leading_bom_is_dropped_from_the_header_only(void)
 }
 
 static void
+test_the_header_record_is_kept_as_it_came(void)
+{
+	const char csv[] = "\xEF\xBB\xBF\"a,b\",\"c\"\"d\"\r\n1,2\n";
+	const char want[] = "\"a,b\",\"c\"\"d\"";
+	sl_buf err = SL_BUF_INIT;
+	sl_csv_reader *r = NULL;
+	sl_slice raw;
+	const char *path = tmp_file(csv, sizeof(csv) - 1);
+
+	/* from a split that starts past the header too */
+	CU_ASSERT_EQUAL_FATAL(sl_csv_open(&r, path, 20, sizeof(csv) - 1,
+					  100, &err), SL_OK);
+	sl_csv_reader_header_raw(r, &raw);
+	ASSERT_EQ_MEM(raw.ptr, raw.len, want, sizeof(want) - 1);
+	sl_csv_close(r);
+	r = NULL;
+	unit_tdir_remove();
+	path = tmp_file("", 0);
+	CU_ASSERT_EQUAL_FATAL(sl_csv_open(&r, path, 0, 0, 100, &err), SL_OK);
+	sl_csv_reader_header_raw(r, &raw);
+	CU_ASSERT_EQUAL(raw.len, 0);
+	sl_csv_close(r);
+	unit_tdir_remove();
+	sl_buf_release(&err);
+}
+
+static void
 test_every_split_size_of_a_small_file_reads_each_record_once(void)
 {
 	uint64_t seed;
@@ -681,6 +708,8 @@ static const unit_case cases[] = {
 	  test_a_split_reads_the_record_that_starts_in_it_past_its_end },
 	{ "a leading BOM is dropped from the header only",
 	  test_a_leading_bom_is_dropped_from_the_header_only },
+	{ "the header record is kept as it came",
+	  test_the_header_record_is_kept_as_it_came },
 	{ "every split size of a small file reads each record once",
 	  test_every_split_size_of_a_small_file_reads_each_record_once },
 	{ "splits agree on malformed records too",

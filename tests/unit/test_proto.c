@@ -220,13 +220,13 @@ static sl_kvpair spec_options[] = {
 	{ "sep", "\t\x01\x7f\xff" },
 };
 #define STREAM_TEXT "[\"file:/in\", \"sqlite:/db?table=t\", \"/ck\", " \
-	"2, 250, 2, -1, 10, 1, 3]"
-#define NO_STREAM "[\"\", \"\", \"\", 0, 0, 0, 0, 0, 0, 0]"
+	"2, 250, 2, -1, 10, 1, 3, \"file:/late\", 1]"
+#define NO_STREAM "[\"\", \"\", \"\", 0, 0, 0, 0, 0, 0, 0, \"\", 0]"
 
 #define SPEC_TEXT "[\"wordcount\", [[\"lower\", \"\"], " \
 	"[\"sep\", \"\\x09\\x01\\x7f\\xff\"]], 4294967295, 1, 4, " \
 	"18446744073709551615, 1, 18446744073709551615, \"/scratch/tmp\", " \
-	"\"/ck/state/1\", \"/ck/state/2\", -5, 1, 77]"
+	"\"/ck/state/1\", \"/ck/state/2\", -5, 1, 77, \"/ck/late/batch-2\"]"
 
 static sl_job_spec
 full_spec(void)
@@ -240,7 +240,7 @@ full_spec(void)
 			      .state_in = "/ck/state/1",
 			      .state_out = "/ck/state/2",
 			      .watermark_ms = -5, .update = 1,
-			      .batch_ms = 77 };
+			      .batch_ms = 77, .late_dir = "/ck/late/batch-2" };
 }
 
 static void
@@ -264,6 +264,7 @@ assert_full_spec(const sl_job_spec *s)
 	CU_ASSERT(s->watermark_ms == -5);
 	ASSERT_EQ_INT(s->update, 1);
 	CU_ASSERT(s->batch_ms == 77);
+	ASSERT_EQ_STR(s->late_dir, "/ck/late/batch-2");
 }
 
 /* ---- round trips ---- */
@@ -544,7 +545,7 @@ test_empty_arrays_and_null_strings_round_trip_as_empty(void)
 			  .max_record = 1 } } };
 	sl_msg d;
 
-	round_trip(&m, "[6, 11, [2, 2, 1, 0], [\"\", [], 1, 0, 1, 1, 0, 0, \"\", \"\", \"\", 0, 0, 0], \"\", "
+	round_trip(&m, "[6, 11, [2, 2, 1, 0], [\"\", [], 1, 0, 1, 1, 0, 0, \"\", \"\", \"\", 0, 0, 0, \"\"], \"\", "
 		   "0, 0, [], \"\"]", &d);
 	ASSERT_EQ_STR(d.u.task.spec.job, "");
 	CU_ASSERT(d.u.task.spec.options == NULL);
@@ -585,7 +586,7 @@ test_submit_round_trips(void)
 		.overwrite = 1, .min_workers = UINT32_MAX,
 		.stream = { "file:/in", "sqlite:/db?table=t", "/ck",
 			    SL_TRIGGER_AVAILABLE, 250, SL_MODE_APPEND, -1, 10,
-			    SL_OUTPUT_CSV, 3 } } };
+			    SL_OUTPUT_CSV, 3, "file:/late", SL_OUTPUT_CSV } } };
 	sl_msg d;
 
 	round_trip(&m, "[6, 20, " SPEC_TEXT ", [\"a.txt\", \"dir/\", "
@@ -862,7 +863,7 @@ test_wrong_field_counts_are_refused(void)
 	expect_bad("[6, 13, [1, 1, 0]]",
 		   "KILL: field 'id': field count 3, expected 4");
 	expect_bad("[6, 11, [1, 1, 0, 0], [\"wc\", [[\"k\", \"v\", \"x\"]], 1, "
-		   "0, 1, 1, 0, 0, \"\", \"\", \"\", 0, 0, 0], \"\", 0, 0, [], \"\"]",
+		   "0, 1, 1, 0, 0, \"\", \"\", \"\", 0, 0, 0, \"\"], \"\", 0, 0, [], \"\"]",
 		   "TASK: field 'spec.options[0]': field count 3, expected 2");
 }
 
@@ -871,7 +872,7 @@ test_wrong_field_types_are_refused(void)
 {
 	expect_bad("[6, 1, 5, 1, 1, \"e\"]",
 		   "HELLO: field 'name': expected str, got int");
-	expect_bad("[6, 11, [1, 1, 0, 0], [\"wc\", [], 1, 0, 1, 1, 0, 0, \"\", \"\", \"\", 0, 0, 0], 7, 0, 0, [], "
+	expect_bad("[6, 11, [1, 1, 0, 0], [\"wc\", [], 1, 0, 1, 1, 0, 0, \"\", \"\", \"\", 0, 0, 0, \"\"], 7, 0, 0, [], "
 		   "\"\"]", "TASK: field 'path': expected str, got int");
 	expect_bad("[6, 2, 1.5, 0]",
 		   "HEARTBEAT: field 'worker': expected int, got float");
@@ -882,20 +883,20 @@ test_wrong_field_types_are_refused(void)
 	expect_bad("[6, 2, \"3\", 0]",
 		   "HEARTBEAT: field 'worker': expected int, got str");
 	expect_bad("[6, 13, 5]", "KILL: field 'id': expected array, got int");
-	expect_bad("[6, 11, [1, 1, 0, 0], [\"wc\", [\"k\"], 1, 0, 1, 1, 0, 0, \"\", \"\", \"\", 0, 0, 0], \"\", 0, "
+	expect_bad("[6, 11, [1, 1, 0, 0], [\"wc\", [\"k\"], 1, 0, 1, 1, 0, 0, \"\", \"\", \"\", 0, 0, 0, \"\"], \"\", 0, "
 		   "0, [], \"\"]",
 		   "TASK: field 'spec.options[0]': expected array, got str");
-	expect_bad("[6, 11, [1, 1, 0, 0], [\"wc\", [], 1, 0, 1, 1, 0, 0, \"\", \"\", \"\", 0, 0, 0], \"\", 0, 0, "
+	expect_bad("[6, 11, [1, 1, 0, 0], [\"wc\", [], 1, 0, 1, 1, 0, 0, \"\", \"\", \"\", 0, 0, 0, \"\"], \"\", 0, 0, "
 		   "[[0, 0, \"a\"], [1, 0, 2]], \"\"]",
 		   "TASK: field 'maps[1].endpoint': expected str, got int");
-	expect_bad("[6, 20, [\"wc\", [], 1, 0, 1, 1, 0, 0, \"\", \"\", \"\", 0, 0, 0], [\"a\", \"b\", nil], \"o\", "
+	expect_bad("[6, 20, [\"wc\", [], 1, 0, 1, 1, 0, 0, \"\", \"\", \"\", 0, 0, 0, \"\"], [\"a\", \"b\", nil], \"o\", "
 		   "1, 0, 0, " NO_STREAM "]", "SUBMIT: field 'inputs[2]': expected str, got nil");
-	expect_bad("[6, 20, [\"wc\", [], 1, 0, 1, 1, 0, 0, \"\", \"\", \"\", 0, 0, 0], [], \"o\", "
-		   "1, 0, 0, [\"s\", \"k\", \"c\", 0, 0, 0, -2, 0, 0, 0]]",
+	expect_bad("[6, 20, [\"wc\", [], 1, 0, 1, 1, 0, 0, \"\", \"\", \"\", 0, 0, 0, \"\"], [], \"o\", "
+		   "1, 0, 0, [\"s\", \"k\", \"c\", 0, 0, 0, -2, 0, 0, 0, \"\", 0]]",
 		   "SUBMIT: field 'stream.delay_ms': -2 is out of range "
 		   "[-1, 9223372036854775807]");
-	expect_bad("[6, 20, [\"wc\", [], 1, 0, 1, 1, 0, 0, \"\", \"\", \"\", 0, 0, 0], [], \"o\", "
-		   "1, 0, 0, [\"s\", \"k\", \"c\", 3, 0, 0, 0, 0, 0, 0]]",
+	expect_bad("[6, 20, [\"wc\", [], 1, 0, 1, 1, 0, 0, \"\", \"\", \"\", 0, 0, 0, \"\"], [], \"o\", "
+		   "1, 0, 0, [\"s\", \"k\", \"c\", 3, 0, 0, 0, 0, 0, 0, \"\", 0]]",
 		   "SUBMIT: field 'stream.trigger': 3 is out of range [0, 2]");
 	expect_bad("[6, 3, [1, 1, 0, 0], 0, \"\", [[\"n\", 1.0]], 0, 0, 0, 0, 0, 0, 0]",
 		   "TASK_DONE: field 'counters[0].value': expected int, got "
@@ -951,28 +952,28 @@ test_semantic_limits_are_enforced(void)
 {
 	expect_bad("[6, 1, \"h\", 1, 0, \"\"]", "HELLO: field 'slots': 0 is "
 		   "out of range [1, 4294967295]");
-	expect_bad("[6, 20, [\"wc\", [], 0, 0, 1, 1, 0, 0, \"\", \"\", \"\", 0, 0, 0], [], \"o\", 1, 0, 0, " NO_STREAM "]",
+	expect_bad("[6, 20, [\"wc\", [], 0, 0, 1, 1, 0, 0, \"\", \"\", \"\", 0, 0, 0, \"\"], [], \"o\", 1, 0, 0, " NO_STREAM "]",
 		   "SUBMIT: field 'spec.partitions': 0 is out of range "
 		   "[1, 4294967295]");
-	expect_bad("[6, 20, [\"wc\", [], 1, 2, 1, 1, 0, 0, \"\", \"\", \"\", 0, 0, 0], [], \"o\", 1, 0, 0, " NO_STREAM "]",
+	expect_bad("[6, 20, [\"wc\", [], 1, 2, 1, 1, 0, 0, \"\", \"\", \"\", 0, 0, 0, \"\"], [], \"o\", 1, 0, 0, " NO_STREAM "]",
 		   "SUBMIT: field 'spec.bad_records': 2 is out of range "
 		   "[0, 1]");
-	expect_bad("[6, 20, [\"wc\", [], 1, 0, 0, 1, 0, 0, \"\", \"\", \"\", 0, 0, 0], [], \"o\", 1, 0, 0, " NO_STREAM "]",
+	expect_bad("[6, 20, [\"wc\", [], 1, 0, 0, 1, 0, 0, \"\", \"\", \"\", 0, 0, 0, \"\"], [], \"o\", 1, 0, 0, " NO_STREAM "]",
 		   "SUBMIT: field 'spec.max_attempts': 0 is out of range "
 		   "[1, 4294967295]");
-	expect_bad("[6, 20, [\"wc\", [], 1, 0, 1, 0, 0, 0, \"\", \"\", \"\", 0, 0, 0], [], \"o\", 1, 0, 0, " NO_STREAM "]",
+	expect_bad("[6, 20, [\"wc\", [], 1, 0, 1, 0, 0, 0, \"\", \"\", \"\", 0, 0, 0, \"\"], [], \"o\", 1, 0, 0, " NO_STREAM "]",
 		   "SUBMIT: field 'spec.max_record': 0 is out of range "
 		   "[1, 18446744073709551615]");
 	expect_bad("[6, 20, [\"wc\", [], 1, 0, 1], [], \"o\", 1, 0, 0, " NO_STREAM "]",
-		   "SUBMIT: field 'spec': field count 5, expected 14");
-	expect_bad("[6, 20, [\"wc\", [], 1, 0, 1, 1, 0, 0, \"\", \"\", \"\", 0, 0, 0], [], \"o\", 0, 0, 0, " NO_STREAM "]",
+		   "SUBMIT: field 'spec': field count 5, expected 15");
+	expect_bad("[6, 20, [\"wc\", [], 1, 0, 1, 1, 0, 0, \"\", \"\", \"\", 0, 0, 0, \"\"], [], \"o\", 0, 0, 0, " NO_STREAM "]",
 		   "SUBMIT: field 'split_size': 0 is out of range "
 		   "[1, 18446744073709551615]");
-	expect_bad("[6, 20, [\"wc\", [], 1, 0, 1, 1, 0, 0, \"\", \"\", \"\", 0, 0, 0], [], \"o\", 1, 2, 0, " NO_STREAM "]",
+	expect_bad("[6, 20, [\"wc\", [], 1, 0, 1, 1, 0, 0, \"\", \"\", \"\", 0, 0, 0, \"\"], [], \"o\", 1, 2, 0, " NO_STREAM "]",
 		   "SUBMIT: field 'overwrite': 2 is out of range [0, 1]");
-	expect_bad("[6, 20, [\"wc\", [], 1, 0, 1, 1, 2, 0, \"\", \"\", \"\", 0, 0, 0], [], \"o\", 1, 0, 0, " NO_STREAM "]",
+	expect_bad("[6, 20, [\"wc\", [], 1, 0, 1, 1, 2, 0, \"\", \"\", \"\", 0, 0, 0, \"\"], [], \"o\", 1, 0, 0, " NO_STREAM "]",
 		   "SUBMIT: field 'spec.shuffle': 2 is out of range [0, 1]");
-	expect_bad("[6, 20, [\"wc\", [], 1, 0, 1, 1, 0, 0, \"\", \"\", \"\", 0, 0, 0], [], \"o\", 1, 0, -1, " NO_STREAM "]",
+	expect_bad("[6, 20, [\"wc\", [], 1, 0, 1, 1, 0, 0, \"\", \"\", \"\", 0, 0, 0, \"\"], [], \"o\", 1, 0, -1, " NO_STREAM "]",
 		   "SUBMIT: field 'min_workers': -1 is out of range "
 		   "[0, 4294967295]");
 	expect_bad("[6, 16, 1, 0, []]", "EXCHANGE: field 'partitions': 0 is "
@@ -988,7 +989,7 @@ test_strings_with_nul_are_refused(void)
 {
 	expect_bad("[6, 1, \"a\\x00b\", 1, 1, \"\"]",
 		   "HELLO: field 'name': string contains a NUL byte");
-	expect_bad("[6, 20, [\"wc\", [], 1, 0, 1, 1, 0, 0, \"\", \"\", \"\", 0, 0, 0], [\"\\x00\"], \"o\", "
+	expect_bad("[6, 20, [\"wc\", [], 1, 0, 1, 1, 0, 0, \"\", \"\", \"\", 0, 0, 0, \"\"], [\"\\x00\"], \"o\", "
 		   "1, 0, 0, " NO_STREAM "]",
 		   "SUBMIT: field 'inputs[0]': string contains a NUL byte");
 }
@@ -1077,11 +1078,11 @@ static void
 test_a_failure_after_allocations_leaks_nothing(void)
 {
 	/* path and maps[0] are copied before output_dir fails */
-	expect_bad("[6, 11, [1, 1, 0, 0], [\"wc\", [[\"k\", \"v\"]], 1, 0, 1, 1, 0, 0, \"\", \"\", \"\", 0, 0, 0], "
+	expect_bad("[6, 11, [1, 1, 0, 0], [\"wc\", [[\"k\", \"v\"]], 1, 0, 1, 1, 0, 0, \"\", \"\", \"\", 0, 0, 0, \"\"], "
 		   "\"in.txt\", 0, 10, [[0, 0, \"tcp://a:1\"]], 5]",
 		   "TASK: field 'output_dir': expected str, got int");
 	/* the second map output fails after the first was copied */
-	expect_bad("[6, 11, [1, 1, 0, 0], [\"wc\", [], 1, 0, 1, 1, 0, 0, \"\", \"\", \"\", 0, 0, 0], \"\", 0, 0, "
+	expect_bad("[6, 11, [1, 1, 0, 0], [\"wc\", [], 1, 0, 1, 1, 0, 0, \"\", \"\", \"\", 0, 0, 0, \"\"], \"\", 0, 0, "
 		   "[[0, 0, \"tcp://a:1\"], [1, -1, \"b\"]], \"o\"]",
 		   "TASK: field 'maps[1].attempt': -1 is out of range "
 		   "[0, 4294967295]");
