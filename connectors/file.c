@@ -3,9 +3,21 @@
  *
  * The source, "file:DIR": the regular files of DIR whose names do not
  * start with '.' or '_' (a writer's temporary names: files are expected
- * to appear whole, by rename), in name order; a batch's offsets are its
- * files' names ("file NAME" lines), and the next batch takes the names
- * that sort after the last one, at most FILE_MAX_FILES.
+ * to appear whole, by rename, and not to change), in name order. A
+ * batch's offsets are byte ranges of files, a line each, "range FROM TO
+ * SIZE MTIME NAME": bytes [FROM, TO) of DIR/NAME, which had SIZE bytes
+ * and was modified at MTIME (ns since the epoch) when the batch was
+ * planned (the name last: it may hold spaces). The next batch goes on
+ * in the last range's file when it stopped short of its end, then takes
+ * the names that sort after it, at most FILE_MAX_FILES of them; with
+ * --max-batch-records N at most N lines in all, cut where a line ends
+ * (plan() reads the files from where it goes on, up to the N-th '\n':
+ * about the bytes the batch will read; without a cap it reads nothing,
+ * a range is a whole file). A file whose size or time is not the logged
+ * one, when a batch goes on in it or runs again, fails the stream
+ * (SL_EINVAL): its bytes may not be the batch's. "file NAME", the line
+ * of checkpoints written before ranges, is still read: the whole file,
+ * nothing checked.
  *
  * The sink, "file:DIR": batch N's part files
  * in DIR/batch-N (the Hadoop layout, committed by the job's renames),
