@@ -102,8 +102,9 @@ static const cli_opt cli_opts[] = {
 	    "stream: where each batch's result goes: file:DIR or "
 	    "sqlite:PATH?table=T"),
 	OPT(OPT_MAX_BATCH, "max-batch-records", 0, "N",
-	    "stream: events a batch takes at most (rate: source; a file: "
-	    "source takes whole files, a tcp: source whole WAL segments)"),
+	    "stream: events a batch takes at most (rate: events; file: "
+	    "lines, a big file then spans batches; tcp: whole WAL "
+	    "segments)"),
 	OPT(OPT_CHECKPOINT, "checkpoint", 0, "DIR",
 	    "stream: offsets, commits and state, to resume exactly once "
 	    "(required)"),

@@ -301,13 +301,13 @@ fail:
 
 /* --- splits ------------------------------------------------------------ */
 
-static int
-in_split_add(sl_split_list *l, size_t *alloc, const char *path,
-	     uint64_t start, uint64_t end)
+int
+sl_split_list_add(sl_split_list *l, const char *path, uint64_t start,
+		  uint64_t end)
 {
 	char *copy;
 
-	if (sl_array_grow(&l->v, alloc, l->n + 1, sizeof(*l->v)) != SL_OK)
+	if (sl_array_grow(&l->v, &l->alloc, l->n + 1, sizeof(*l->v)) != SL_OK)
 		return SL_ENOMEM;
 	copy = strdup(path);
 	if (copy == NULL)
@@ -320,11 +320,11 @@ in_split_add(sl_split_list *l, size_t *alloc, const char *path,
 }
 
 int
-sl_input_plan(const sl_strlist *files, uint64_t split_size,
-	      sl_split_list *out, struct sl_buf *err)
+sl_input_plan(const sl_strlist *files, const sl_range *ranges,
+	      uint64_t split_size, sl_split_list *out, struct sl_buf *err)
 {
-	size_t i, alloc = 0;
-	uint64_t size, off, len;
+	size_t i;
+	uint64_t size, off, end, len;
 	struct stat st;
 	int rv, e;
 
@@ -344,10 +344,27 @@ sl_input_plan(const sl_strlist *files, uint64_t split_size,
 			goto fail;
 		}
 		size = (uint64_t)st.st_size;
-		for (off = 0; off < size; off += len) {
-			len = size - off < split_size ? size - off : split_size;
-			rv = in_split_add(out, &alloc, files->v[i], off,
-					  off + len);
+		off = ranges ? ranges[i].start : 0;
+		end = ranges ? ranges[i].end : size;
+		if (off > end) {
+			rv = in_fail(err, SL_EINVAL, "the range [%llu, %llu) "
+				     "of '%s' ends before it starts",
+				     (unsigned long long)off,
+				     (unsigned long long)end, files->v[i]);
+			goto fail;
+		}
+		if (end > size) {
+			rv = in_fail(err, SL_EIO, "'%s' is %llu bytes, short "
+				     "of byte %llu where its range ends: the "
+				     "file changed", files->v[i],
+				     (unsigned long long)size,
+				     (unsigned long long)end);
+			goto fail;
+		}
+		for (; off < end; off += len) {
+			len = end - off < split_size ? end - off : split_size;
+			rv = sl_split_list_add(out, files->v[i], off,
+					       off + len);
 			if (rv != SL_OK)
 				goto fail;
 		}
@@ -368,6 +385,7 @@ sl_split_list_release(sl_split_list *l)
 	free(l->v);
 	l->v = NULL;
 	l->n = 0;
+	l->alloc = 0;
 }
 
 /* --- line reader ------------------------------------------------------- */

@@ -3,8 +3,9 @@
  *
  *   sl_input_expand()   INPUT arguments of `sluice run` -> sorted list of
  *                       regular files (files, directories, glob patterns)
- *   sl_input_plan()     files -> splits of at most split_size bytes; the
- *                       index of a split is the index of its map task
+ *   sl_input_plan()     files (or byte ranges of them) -> splits of at
+ *                       most split_size bytes; the index of a split is
+ *                       the index of its map task
  *   sl_line_reader_*    the lines of one split, read in large blocks
  *   sl_line_number()    line number of a byte offset, for error messages
  *   sl_parse_size()     "64M" -> 67108864
@@ -79,22 +80,43 @@ typedef struct sl_split {
 } sl_split;
 
 typedef struct sl_split_list {
-	sl_split *v; /* the splits, v[0..n) */
-	size_t n;    /* number of splits */
+	sl_split *v;  /* the splits, v[0..n) */
+	size_t n;     /* number of splits */
+	size_t alloc; /* slots allocated at v */
 } sl_split_list;
 
-#define SL_SPLIT_LIST_INIT { NULL, 0 }
+#define SL_SPLIT_LIST_INIT { NULL, 0, 0 }
+
+/* Append the split [start, end) of a copy of path. SL_OK or SL_ENOMEM
+ * (the list unchanged). */
+int sl_split_list_add(sl_split_list *l, const char *path, uint64_t start,
+		      uint64_t end);
+
+/* Bytes [start, end) of an input file: the part of a file that a
+ * stream's batch takes (a SUBMIT's ranges). */
+typedef struct sl_range {
+	uint64_t start; /* first byte */
+	uint64_t end;   /* one past the last byte */
+} sl_range;
 
 /*
  * Cut each file into splits of split_size bytes (the last one of a file
- * shorter); an empty file gives no split. Splits are in file order, then
- * by offset: the index of a split is the index of its map task. Sizes are
- * taken with stat(2) now. `out` must be empty.
- * Errors (out is left empty): SL_EINVAL (split_size 0), SL_ENOTFOUND or
- * SL_EIO (stat failed: cannot open 'x': ...), SL_ENOMEM.
+ * shorter); an empty file gives no split. With ranges (NULL: whole
+ * files), file i is only its bytes [ranges[i].start, ranges[i].end),
+ * cut the same way from ranges[i].start: the range's ends must be where
+ * lines start (the line and CSV readers give a record to the split that
+ * holds its first byte, so a range whose start follows a '\n' and whose
+ * end follows one holds exactly its lines). Splits are in file order,
+ * then by offset: the index of a split is the index of its map task.
+ * Sizes are taken with stat(2) now. `out` must be empty.
+ * Errors (out is left empty): SL_EINVAL (split_size 0; a range whose
+ * start is after its end), SL_ENOTFOUND or SL_EIO (stat failed: cannot
+ * open 'x': ...; a file shorter than its range's end: it changed),
+ * SL_ENOMEM.
  */
-int sl_input_plan(const sl_strlist *files, uint64_t split_size,
-		  sl_split_list *out, struct sl_buf *err);
+int sl_input_plan(const sl_strlist *files, const sl_range *ranges,
+		  uint64_t split_size, sl_split_list *out,
+		  struct sl_buf *err);
 /* Free the paths and the array; leaves an empty list. */
 void sl_split_list_release(sl_split_list *l);
 

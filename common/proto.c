@@ -253,10 +253,19 @@ static const pr_field pr_stream_spec[] = {
 	F_END
 };
 
+static const pr_field pr_range[] = {
+	F_U64("start", offsetof(sl_range, start)),
+	F_U64("end", offsetof(sl_range, end)),
+	F_END
+};
+static const pr_field pr_range_elem = F_STRUCT("", 0, pr_range);
+
 static const pr_field pr_submit[] = {
 	F_STRUCT("spec", M(submit, spec), pr_job_spec),
 	F_ARRAY("inputs", M(submit, inputs), M(submit, ninputs), &pr_str_elem,
 		char *),
+	F_ARRAY("ranges", M(submit, ranges), M(submit, nranges),
+		&pr_range_elem, sl_range),
 	F_STR("output_dir", M(submit, output_dir)),
 	F_U64_POS("split_size", M(submit, split_size)),
 	F_U8("overwrite", M(submit, overwrite), 0, 1),

@@ -22,6 +22,7 @@
 #define SL_PROTO_H
 
 #include "sl_impl.h"
+#include "input.h" /* sl_range */
 
 #define SL_PROTO_VERSION 6
 #define SL_PROTO_MAX_STR (64 * 1024)       /* bytes in one string field */
@@ -335,6 +336,11 @@ typedef struct sl_msg {
 			sl_job_spec spec;
 			char **inputs;       /* files, directories or globs */
 			uint32_t ninputs;
+			sl_range *ranges;    /* none: whole inputs; or one an
+						input, which is then a file:
+						its bytes [start, end) (a
+						stream's batch) */
+			uint32_t nranges;    /* 0 or ninputs */
 			char *output_dir;
 			uint64_t split_size; /* bytes, >= 1 */
 			uint8_t overwrite;   /* replace a complete output */

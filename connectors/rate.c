@@ -191,13 +191,13 @@ rate_path(const rate_source *r, uint64_t n, sl_buf *path)
 }
 
 static int
-rate_inputs(sl_source *s, uint64_t n, const char *offsets, sl_strlist *files,
-	    sl_buf *err)
+rate_inputs(sl_source *s, uint64_t n, const char *offsets,
+	    sl_split_list *splits, sl_buf *err)
 {
 	rate_source *r = (rate_source *)s;
 	sl_buf path = SL_BUF_INIT, tmp = SL_BUF_INIT;
 	unsigned long long from, to, i;
-	long long start;
+	long long start, bytes;
 	FILE *f;
 	int rv = SL_OK;
 
@@ -220,13 +220,14 @@ rate_inputs(sl_source *s, uint64_t n, const char *offsets, sl_strlist *files,
 			(unsigned long long)rate_key(i, r->keys),
 			start + (long long)(i * 1000 / r->per_s), i % 1000);
 	/* made again from the offsets after a crash: no fsync */
-	if (fclose(f) != 0 || rename(tmp.buf, path.buf) != 0) {
+	bytes = ftell(f);
+	if (fclose(f) != 0 || bytes < 0 || rename(tmp.buf, path.buf) != 0) {
 		sl_buf_addf(err, "cannot write '%s': %s", path.buf,
 			    strerror(errno));
 		rv = SL_EIO;
 		goto out;
 	}
-	rv = sl_strlist_add(files, path.buf);
+	rv = sl_split_list_add(splits, path.buf, 0, (uint64_t)bytes);
 out:
 	if (rv != SL_OK)
 		unlink(tmp.buf);

@@ -44,9 +44,9 @@ sl_source_plan(sl_source *s, const char *last, uint64_t max_records,
 
 int
 sl_source_inputs(sl_source *s, uint64_t n, const char *offsets,
-		 sl_strlist *files, sl_buf *err)
+		 sl_split_list *splits, sl_buf *err)
 {
-	return s->ops->inputs(s, n, offsets, files, err);
+	return s->ops->inputs(s, n, offsets, splits, err);
 }
 
 void

@@ -4,10 +4,11 @@
  *
  * A source is replayable: it names what a batch takes by offsets, a text
  * the stream logs durably before the batch runs (CK/offsets/N), and it
- * can give the batch's input files again from those offsets alone, as
- * the same bytes, after any crash. plan() says what comes after the last
- * batch's offsets; inputs() gives the files of a batch's offsets (made
- * if need be); done() lets go of what inputs() made, once the batch is
+ * can give the batch's input again from those offsets alone, as the
+ * same bytes, after any crash. plan() says what comes after the last
+ * batch's offsets; inputs() gives the input of a batch's offsets as
+ * byte ranges of files (made if need be), each range's ends where lines
+ * start; done() lets go of what inputs() made, once the batch is
  * committed.
  *
  * Not thread-safe: the stream's driver uses a source. Adding a source: a
@@ -17,7 +18,7 @@
 #define SL_SOURCE_H
 
 #include "sl_impl.h"
-#include "common/input.h" /* sl_strlist */
+#include "common/input.h" /* sl_split_list */
 
 typedef struct sl_source sl_source;
 
@@ -30,12 +31,16 @@ typedef struct sl_source_ops {
 	int (*open)(sl_source **out, const char *where, const char *ck,
 		    sl_buf *err);
 	/* the offsets after last ("" for the first batch) into next, left
-	 * empty when nothing is new; max_records caps a batch (0: none) */
+	 * empty when nothing is new; max_records caps a batch (0: none).
+	 * SL_EIO: the source cannot be reached now (a stream that runs on
+	 * waits for it); another error ends the stream (SL_EINVAL: the
+	 * source is no longer what the offsets say) */
 	int (*plan)(sl_source *s, const char *last, uint64_t max_records,
 		    sl_buf *next, sl_buf *err);
-	/* the input files of batch n of these offsets, into files */
+	/* the input of batch n of these offsets, into splits (appended):
+	 * files and their byte ranges, to be read as a batch job's splits */
 	int (*inputs)(sl_source *s, uint64_t n, const char *offsets,
-		      sl_strlist *files, sl_buf *err);
+		      sl_split_list *splits, sl_buf *err);
 	void (*done)(sl_source *s, uint64_t n);
 	/* optional: when the events of these offsets arrived (ms since the
 	 * epoch), the oldest and the newest, for the stream's latency */
@@ -62,7 +67,7 @@ int sl_source_open(sl_source **out, const char *uri, const char *ck,
 int sl_source_plan(sl_source *s, const char *last, uint64_t max_records,
 		   sl_buf *next, sl_buf *err);
 int sl_source_inputs(sl_source *s, uint64_t n, const char *offsets,
-		     sl_strlist *files, sl_buf *err);
+		     sl_split_list *splits, sl_buf *err);
 void sl_source_done(sl_source *s, uint64_t n);
 /* SL_OK and the arrival times of the offsets' events, or SL_ENOTFOUND
  * when the source cannot tell (file:). */

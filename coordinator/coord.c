@@ -1087,6 +1087,35 @@ coord_progress(sl_coord *c)
 	sl_buf_release(&msg);
 }
 
+/*
+ * The input files of SUBMIT s, into files: its inputs expanded (files,
+ * directories, globs); or, when it gives ranges (a stream's batch, each
+ * a part of one file), its inputs as they are, one a range, in order.
+ */
+static int
+coord_job_inputs(const sl_msg *s, sl_strlist *files, sl_buf *err)
+{
+	uint32_t i;
+	int rv = SL_OK;
+
+	if (s->u.submit.nranges == 0) {
+		rv = sl_input_expand(s->u.submit.inputs, s->u.submit.ninputs,
+				     files, err);
+		/* a missing input is found before anything runs: a usage
+		 * error, like a bad option */
+		return rv == SL_ENOTFOUND ? SL_EUSAGE : rv;
+	}
+	if (s->u.submit.nranges != s->u.submit.ninputs) {
+		sl_buf_addf(err, "a job of %u inputs with %u ranges: one a "
+			    "file, or none", s->u.submit.ninputs,
+			    s->u.submit.nranges);
+		return SL_EUSAGE;
+	}
+	for (i = 0; i < s->u.submit.ninputs && rv == SL_OK; i++)
+		rv = sl_strlist_add(files, s->u.submit.inputs[i]);
+	return rv;
+}
+
 /* Plans and starts a queued job; refuses it (JOB_DONE) when it cannot. */
 static int
 coord_job_start(sl_coord *c, coord_job *j, sl_buf *err)
@@ -1100,18 +1129,15 @@ coord_job_start(sl_coord *c, coord_job *j, sl_buf *err)
 	/* The job's options were checked by the client that submitted it
 	 * (its check() is user code: a crash there must cost only that
 	 * submission, not the coordinator); a task whose job refuses them
-	 * fails on its worker. A missing input is found before anything runs: a usage error,
-	 * like a bad option. */
-	if ((rv = sl_input_expand(s->u.submit.inputs, s->u.submit.ninputs,
-				  &files, err)) != SL_OK) {
-		if (rv == SL_ENOTFOUND)
-			rv = SL_EUSAGE;
+	 * fails on its worker. */
+	if ((rv = coord_job_inputs(s, &files, err)) != SL_OK)
 		goto out;
-	}
 	if ((rv = coord_check_inputs(s->u.submit.output_dir, &files,
 				     err)) != SL_OK)
 		goto out;
-	if ((rv = sl_input_plan(&files, s->u.submit.split_size, &j->splits,
+	if ((rv = sl_input_plan(&files, s->u.submit.nranges ?
+					s->u.submit.ranges : NULL,
+				s->u.submit.split_size, &j->splits,
 				err)) != SL_OK)
 		goto out;
 	/* Each reduce TASK lists every map output, in one array field. */

@@ -231,28 +231,59 @@ stream_clear(sl_msg *m)
 	for (i = 0; i < m->u.submit.ninputs; i++)
 		free(m->u.submit.inputs[i]);
 	free(m->u.submit.inputs);
+	free(m->u.submit.ranges);
 	m->u.submit.inputs = NULL;
 	m->u.submit.ninputs = 0;
+	m->u.submit.ranges = NULL;
+	m->u.submit.nranges = 0;
+}
+
+/* The batch's input, splits, made the SUBMIT's inputs and their byte
+ * ranges (the paths moved out of splits). */
+static int
+stream_inputs(sl_msg *batch, sl_split_list *splits, sl_buf *err)
+{
+	size_t i, n = splits->n;
+
+	if (n > SL_PROTO_MAX_ITEMS) {
+		sl_buf_addf(err, "a batch of %zu input files, more than the "
+			    "%u a job may have", n,
+			    (unsigned)SL_PROTO_MAX_ITEMS);
+		return SL_EINVAL;
+	}
+	batch->u.submit.inputs = calloc(n ? n : 1, sizeof(char *));
+	batch->u.submit.ranges = calloc(n ? n : 1, sizeof(sl_range));
+	if (!batch->u.submit.inputs || !batch->u.submit.ranges)
+		return SL_ENOMEM; /* the caller releases the message */
+	for (i = 0; i < n; i++) {
+		batch->u.submit.inputs[i] = splits->v[i].path;
+		splits->v[i].path = NULL;
+		batch->u.submit.ranges[i] = (sl_range){ splits->v[i].start,
+							splits->v[i].end };
+	}
+	batch->u.submit.ninputs = batch->u.submit.nranges = (uint32_t)n;
+	return SL_OK;
 }
 
 /*
- * Batch s->n's SUBMIT, into *batch: the stream's job over the files of
- * its offsets, its part files into the sink's directory for it, its
- * state from batch n-1's into batch n's, with the watermark so far; its
- * late events into the late sink's directory for it, emptied first (a
- * batch not committed: what an earlier run of it left there).
+ * Batch s->n's SUBMIT, into *batch: the stream's job over the files (or
+ * the parts of files) of its offsets, its part files into the sink's
+ * directory for it, its state from batch n-1's into batch n's, with the
+ * watermark so far; its late events into the late sink's directory for
+ * it, emptied first (a batch not committed: what an earlier run of it
+ * left there).
  */
 static int
 stream_batch(sl_stream *s, sl_msg *batch, sl_buf *err)
 {
 	sl_buf dir = SL_BUF_INIT, in = SL_BUF_INIT, so = SL_BUF_INIT;
 	sl_buf late = SL_BUF_INIT;
-	sl_strlist files = { 0 };
+	sl_split_list splits = SL_SPLIT_LIST_INIT;
 	sl_job_spec *spec;
 	int rv;
 
 	memset(batch, 0, sizeof(*batch));
-	if ((rv = sl_source_inputs(s->source, s->n, s->offsets.buf, &files,
+	if ((rv = sl_source_inputs(s->source, s->n, s->offsets.buf, &splits,
 				   err)) != SL_OK)
 		goto out;
 	sl_sink_batch_dir(s->sink, s->n, &dir);
@@ -268,12 +299,10 @@ stream_batch(sl_stream *s, sl_msg *batch, sl_buf *err)
 	    (rv = sl_msg_decode(s->proto.buf, s->proto.len, batch, err)) !=
 		    SL_OK)
 		goto out;
-	s->nfiles = files.n;
+	s->nfiles = splits.n;
 	stream_clear(batch);
-	batch->u.submit.inputs = files.v; /* the batch's now */
-	batch->u.submit.ninputs = (uint32_t)files.n;
-	files.v = NULL;
-	files.n = 0;
+	if ((rv = stream_inputs(batch, &splits, err)) != SL_OK)
+		goto out;
 	batch->u.submit.overwrite = 1; /* a batch run again replaces its own
 					  output */
 	spec = &batch->u.submit.spec;
@@ -290,7 +319,7 @@ stream_batch(sl_stream *s, sl_msg *batch, sl_buf *err)
 out:
 	if (rv != SL_OK)
 		sl_msg_release(batch);
-	sl_strlist_release(&files);
+	sl_split_list_release(&splits);
 	sl_buf_release(&dir);
 	sl_buf_release(&in);
 	sl_buf_release(&so);
@@ -529,9 +558,10 @@ stream_plan(sl_stream *s, sl_msg *batch, uint64_t *wait_ms, int *status,
 	if ((rv = sl_source_plan(s->source, s->last.buf,
 				 s->spec->max_batch_records, &s->offsets,
 				 err)) != SL_OK) {
-		/* A source that is away may come back: a stream that runs on
-		 * waits for it, saying so once. */
-		if (ends) {
+		/* A source that is away (SL_EIO) may come back: a stream that
+		 * runs on waits for it, saying so once. Another error (a
+		 * file changed that a batch took part of) does not mend. */
+		if (ends || rv != SL_EIO) {
 			*status = rv;
 			return SL_STREAM_END;
 		}

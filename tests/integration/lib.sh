@@ -424,24 +424,39 @@ add_files() {
 }
 
 # check_batches NAME SINK CK JOB... : every committed batch of SINK is the
-# output of `sluice run JOB...` over the files of batches 1..N of CK's
-# offset log; the manifest lists 1..C once each.
+# output of `sluice run JOB...` over the input of batches 1..N of CK's
+# offset log: whole files ("file NAME", "range" lines to a file's end)
+# and, for a file taken in part, its bytes up to where the last range
+# ends (a copy of that prefix); the manifest lists 1..C once each; no
+# file, no byte in two batches, none skipped (each range of a file
+# starts where its last one ended).
 check_batches() {
 	_cb_name=$1
 	_cb_sink=$2
 	_cb_ck=$3
 	shift 3
 	_cb_bad=
-	: >"$T/cb.files"
+	: >"$T/cb.offs"
 	_cb_n=0
 	for _cb_c in "$_cb_ck"/commits/*; do
 		_cb_n=$((_cb_n + 1))
 		_cb_b=$(basename "$_cb_c")
-		grep '^file ' "$_cb_ck/offsets/$_cb_b" | cut -c 6- |
-			sed "s|^|$SRC/|" >>"$T/cb.files"
-		rm -rf "$T/cb.ref"
-		# shellcheck disable=SC2046
-		"$SLUICE" run "$@" $(cat "$T/cb.files") -o "$T/cb.ref" \
+		grep -E '^(file|range) ' "$_cb_ck/offsets/$_cb_b" >>"$T/cb.offs"
+		rm -rf "$T/cb.ref" "$T/cb.in"
+		mkdir -p "$T/cb.in"
+		_cb_files=
+		for _cb_p in $(cb_parts "$T/cb.offs"); do
+			_cb_f=${_cb_p%:*}
+			if [ "${_cb_p##*:}" = all ]; then
+				_cb_files="$_cb_files $SRC/$_cb_f"
+			else
+				head -c "${_cb_p##*:}" "$SRC/$_cb_f" \
+					>"$T/cb.in/$_cb_f"
+				_cb_files="$_cb_files $T/cb.in/$_cb_f"
+			fi
+		done
+		# shellcheck disable=SC2086
+		"$SLUICE" run "$@" $_cb_files -o "$T/cb.ref" \
 			--workers 2 --partitions 2 2>"$T/cb.err" ||
 			_cb_bad="$_cb_bad (run of $_cb_b failed)"
 		for _cb_f in "$T/cb.ref"/part-*; do
@@ -461,8 +476,26 @@ check_batches() {
 	ls "$_cb_ck/commits" | sed 's/^/batch-/' >"$T/cb.want"
 	check_eq "$_cb_name: the manifest lists the committed batches" \
 		"$T/cb.want" "$_cb_sink/_manifest"
-	sort "$T/cb.files" | uniq -d >"$T/cb.dup"
-	check "$_cb_name: no file in two batches" test ! -s "$T/cb.dup"
+	check "$_cb_name: no file, no byte in two batches, none skipped" \
+		cb_parts "$T/cb.offs" --check
+}
+
+# cb_parts OFFSETS [--check]: the files of the offset lines in OFFSETS,
+# in order, one a line as NAME:all (whole so far) or NAME:BYTES (its
+# first BYTES bytes so far); with --check, fails unless each file's
+# ranges follow each other from byte 0 and no whole file comes twice.
+cb_parts() {
+	awk -v check="${2:-}" '
+	$1 == "file" { n = substr($0, 6); if (n in to) bad = 1
+		to[n] = -1; if (!(n in seen)) order[++k] = n; seen[n] = 1 }
+	$1 == "range" { n = $6
+		if (((n in to) ? to[n] : 0) != $2 || $2 > $3 || $3 > $4) bad = 1
+		to[n] = $3; size[n] = $4
+		if (!(n in seen)) order[++k] = n; seen[n] = 1 }
+	END { if (check != "") exit bad
+		for (i = 1; i <= k; i++) { n = order[i]
+			print n ":" (to[n] < 0 || to[n] == size[n] ? "all" : to[n]) } }
+	' "$1"
 }
 
 # feed_each NAME FROM TO ARGS... : each file of FROM, in name order,

@@ -99,7 +99,7 @@ check "after the restart the stream runs" state_is "$ID" running
 all_taken() { # every file of $SRC is in a committed batch
 	[ "$(cat "$T/ck/commits"/* >/dev/null 2>&1 &&
 		for c in "$T/ck/commits"/*; do
-			grep -c '^file ' "$T/ck/offsets/$(basename "$c")"
+			grep -c '^range ' "$T/ck/offsets/$(basename "$c")"
 		done | awk '{ n += $1 } END { print n + 0 }')" -eq 15 ]
 }
 poll_for "every file in a committed batch" all_taken

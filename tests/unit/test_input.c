@@ -385,7 +385,7 @@ test_plan_cuts_files_in_order_and_skips_empty_ones(void)
 	sl_strlist_add(&files, unit_tpath("b"));
 	sl_strlist_add(&files, unit_tpath("c"));
 
-	ASSERT_EQ_INT(sl_input_plan(&files, 4, &sp, &err), SL_OK);
+	ASSERT_EQ_INT(sl_input_plan(&files, NULL, 4, &sp, &err), SL_OK);
 	ASSERT_EQ_INT(sp.n, 4);
 	if (sp.n == 4) {
 		ASSERT_EQ_STR(sp.v[0].path, unit_tpath("a"));
@@ -403,7 +403,7 @@ test_plan_cuts_files_in_order_and_skips_empty_ones(void)
 	sl_split_list_release(&sp);
 
 	/* One split per file when split_size is larger than every file. */
-	ASSERT_EQ_INT(sl_input_plan(&files, UINT64_MAX, &sp, &err), SL_OK);
+	ASSERT_EQ_INT(sl_input_plan(&files, NULL, UINT64_MAX, &sp, &err), SL_OK);
 	ASSERT_EQ_INT(sp.n, 2);
 	if (sp.n == 2) {
 		ASSERT_EQ_INT(sp.v[0].end, 10);
@@ -417,7 +417,7 @@ test_plan_cuts_files_in_order_and_skips_empty_ones(void)
 	/* Only empty files: no split, no error. */
 	sl_strlist_release(&files);
 	sl_strlist_add(&files, unit_tpath("b"));
-	ASSERT_EQ_INT(sl_input_plan(&files, 1, &sp, &err), SL_OK);
+	ASSERT_EQ_INT(sl_input_plan(&files, NULL, 1, &sp, &err), SL_OK);
 	ASSERT_EQ_INT(sp.n, 0);
 	sl_strlist_release(&files);
 	sl_buf_release(&err);
@@ -434,12 +434,12 @@ test_plan_refuses_a_zero_split_size_and_a_missing_file(void)
 	unit_tdir_make();
 	unit_write_file(unit_tpath("a"), "0123456789", 10);
 	sl_strlist_add(&files, unit_tpath("a"));
-	ASSERT_EQ_INT(sl_input_plan(&files, 0, &sp, &err), SL_EINVAL);
+	ASSERT_EQ_INT(sl_input_plan(&files, NULL, 0, &sp, &err), SL_EINVAL);
 	ASSERT_EQ_STR(err.buf, "split size must not be 0");
 
 	sl_buf_reset(&err);
 	sl_strlist_add(&files, unit_tpath("gone"));
-	ASSERT_EQ_INT(sl_input_plan(&files, 3, &sp, &err), SL_ENOTFOUND);
+	ASSERT_EQ_INT(sl_input_plan(&files, NULL, 3, &sp, &err), SL_ENOTFOUND);
 	sl_buf_addf(&want, "cannot open '%s': No such file or directory",
 		    unit_tpath("gone"));
 	ASSERT_EQ_STR(err.buf, want.buf);
@@ -448,6 +448,84 @@ test_plan_refuses_a_zero_split_size_and_a_missing_file(void)
 	sl_strlist_release(&files);
 	sl_buf_release(&want);
 	sl_buf_release(&err);
+	unit_tdir_remove();
+}
+
+/*
+ * A file's byte ranges cut at line starts, each planned into splits of
+ * every size: reading a range's splits gives exactly the range's lines,
+ * and the ranges together every line of the file once.
+ */
+static void
+test_plan_of_ranges_reads_exactly_their_lines(void)
+{
+	static const char data[] = "l1\nline2\r\nx\n\nthe last";
+	static const sl_range cut[] = { { 0, 3 }, { 3, 10 }, { 10, 12 },
+					{ 12, 13 }, { 13, 21 }, { 21, 21 } };
+	sl_strlist files = SL_STRLIST_INIT;
+	sl_split_list sp = SL_SPLIT_LIST_INIT;
+	sl_buf err = SL_BUF_INIT, got = SL_BUF_INIT;
+	sl_line_reader *r;
+	sl_range bad;
+	sl_slice line;
+	uint64_t split, off;
+	size_t i, k;
+
+	unit_tdir_make();
+	unit_write_file(unit_tpath("a"), data, sizeof(data) - 1);
+	for (i = 0; i < SL_ARRAY_LEN(cut); i++)
+		sl_strlist_add(&files, unit_tpath("a"));
+	for (split = 1; split <= 22; split++) {
+		sl_buf_reset(&got);
+		ASSERT_EQ_INT(sl_input_plan(&files, cut, split, &sp, &err),
+			      SL_OK);
+		for (k = 0; k < sp.n; k++) {
+			/* a split never leaves its range */
+			for (i = 0; i < SL_ARRAY_LEN(cut) &&
+				    !(sp.v[k].start >= cut[i].start &&
+				      sp.v[k].end <= cut[i].end); i++)
+				;
+			CU_ASSERT(i < SL_ARRAY_LEN(cut));
+			ASSERT_EQ_INT(sl_line_reader_open(&r, sp.v[k].path,
+							  sp.v[k].start,
+							  sp.v[k].end, 100,
+							  &err), SL_OK);
+			while (sl_line_reader_next(r, &line, &off, &err) == 1)
+				sl_buf_addf(&got, "%llu:%.*s|",
+					    (unsigned long long)off,
+					    (int)line.len, line.ptr);
+			sl_line_reader_close(r);
+		}
+		ASSERT_EQ_STR(got.buf, "0:l1|3:line2|10:x|12:|13:the last|");
+		sl_split_list_release(&sp);
+	}
+	/* One range alone: its lines only. */
+	sl_strlist_release(&files);
+	sl_strlist_add(&files, unit_tpath("a"));
+	ASSERT_EQ_INT(sl_input_plan(&files, &cut[1], 64, &sp, &err), SL_OK);
+	ASSERT_EQ_INT(sp.n, 1);
+	ASSERT_EQ_INT(sl_line_reader_open(&r, sp.v[0].path, sp.v[0].start,
+					  sp.v[0].end, 100, &err), SL_OK);
+	ASSERT_EQ_INT(sl_line_reader_next(r, &line, &off, &err), 1);
+	ASSERT_EQ_INT(off, 3);
+	ASSERT_EQ_INT(sl_line_reader_next(r, &line, &off, &err), 0);
+	sl_line_reader_close(r);
+	sl_split_list_release(&sp);
+	ASSERT_EQ_STR(err.buf, "");
+
+	/* A file shorter than its range (it changed), a range backwards. */
+	bad = (sl_range){ 3, 22 };
+	ASSERT_EQ_INT(sl_input_plan(&files, &bad, 4, &sp, &err), SL_EIO);
+	CU_ASSERT(strstr(err.buf, "is 21 bytes, short of byte 22 where its "
+			 "range ends: the file changed") != NULL);
+	ASSERT_EQ_INT(sp.n, 0);
+	sl_buf_reset(&err);
+	bad = (sl_range){ 5, 4 };
+	ASSERT_EQ_INT(sl_input_plan(&files, &bad, 4, &sp, &err), SL_EINVAL);
+	CU_ASSERT(strstr(err.buf, "ends before it starts") != NULL);
+	sl_strlist_release(&files);
+	sl_buf_release(&err);
+	sl_buf_release(&got);
 	unit_tdir_remove();
 }
 
@@ -501,7 +579,7 @@ splits_match(const char *path, const char *data, size_t n, uint64_t split_size,
 	int rv;
 
 	if (sl_strlist_add(&files, path) != SL_OK ||
-	    sl_input_plan(&files, split_size, &sp, &err) != SL_OK)
+	    sl_input_plan(&files, NULL, split_size, &sp, &err) != SL_OK)
 		ok = false;
 	for (i = 0; ok && i < sp.n; i++) {
 		rv = sl__line_reader_open_buf(&r, path, sp.v[i].start,
@@ -1333,6 +1411,8 @@ static const unit_case cases[] = {
 	  test_plan_cuts_files_in_order_and_skips_empty_ones },
 	{ "plan: a zero split size and a missing file are refused",
 	  test_plan_refuses_a_zero_split_size_and_a_missing_file },
+	{ "plan: byte ranges of a file give exactly their lines",
+	  test_plan_of_ranges_reads_exactly_their_lines },
 	{ "splits of a small file give each line once, at every split size",
 	  test_splits_of_a_small_file_give_each_line_once },
 	{ "splits of a bigger file give each line once",

@@ -580,8 +580,10 @@ static void
 test_submit_round_trips(void)
 {
 	char *inputs[] = { "a.txt", "dir/", "logs/*.csv" };
+	sl_range ranges[] = { { 0, 10 }, { 5, 5 }, { 1, 2 } };
 	sl_msg m = { .type = SL_MSG_SUBMIT, .u.submit = {
 		.spec = full_spec(), .inputs = inputs, .ninputs = 3,
+		.ranges = ranges, .nranges = 3,
 		.output_dir = "/scratch/out", .split_size = 1,
 		.overwrite = 1, .min_workers = UINT32_MAX,
 		.stream = { "file:/in", "sqlite:/db?table=t", "/ck",
@@ -590,13 +592,17 @@ test_submit_round_trips(void)
 	sl_msg d;
 
 	round_trip(&m, "[6, 20, " SPEC_TEXT ", [\"a.txt\", \"dir/\", "
-		   "\"logs/*.csv\"], \"/scratch/out\", 1, 1, 4294967295, "
+		   "\"logs/*.csv\"], [[0, 10], [5, 5], [1, 2]], \"/scratch/out\", 1, 1, "
+		   "4294967295, "
 		   STREAM_TEXT "]", &d);
 	assert_full_spec(&d.u.submit.spec);
 	ASSERT_EQ_INT(d.u.submit.ninputs, 3);
 	ASSERT_EQ_STR(d.u.submit.inputs[0], "a.txt");
 	ASSERT_EQ_STR(d.u.submit.inputs[1], "dir/");
 	ASSERT_EQ_STR(d.u.submit.inputs[2], "logs/*.csv");
+	ASSERT_EQ_INT(d.u.submit.nranges, 3);
+	CU_ASSERT(d.u.submit.ranges[0].end == 10 &&
+		  d.u.submit.ranges[2].start == 1);
 	ASSERT_EQ_STR(d.u.submit.output_dir, "/scratch/out");
 	ASSERT_EQ_STR(d.u.submit.stream.sink, "sqlite:/db?table=t");
 	ASSERT_EQ_INT(d.u.submit.stream.trigger, SL_TRIGGER_AVAILABLE);
@@ -609,10 +615,12 @@ test_submit_round_trips(void)
 
 	m.u.submit.ninputs = 0;
 	m.u.submit.inputs = NULL;
+	m.u.submit.nranges = 0;
+	m.u.submit.ranges = NULL;
 	m.u.submit.split_size = UINT64_MAX;
 	m.u.submit.overwrite = 0;
 	m.u.submit.min_workers = 0;
-	round_trip(&m, "[6, 20, " SPEC_TEXT ", [], \"/scratch/out\", "
+	round_trip(&m, "[6, 20, " SPEC_TEXT ", [], [], \"/scratch/out\", "
 		   "18446744073709551615, 0, 0, " STREAM_TEXT "]", &d);
 	CU_ASSERT(d.u.submit.inputs == NULL);
 	ASSERT_EQ_INT(d.u.submit.ninputs, 0);
@@ -889,13 +897,13 @@ test_wrong_field_types_are_refused(void)
 	expect_bad("[6, 11, [1, 1, 0, 0], [\"wc\", [], 1, 0, 1, 1, 0, 0, \"\", \"\", \"\", 0, 0, 0, \"\"], \"\", 0, 0, "
 		   "[[0, 0, \"a\"], [1, 0, 2]], \"\"]",
 		   "TASK: field 'maps[1].endpoint': expected str, got int");
-	expect_bad("[6, 20, [\"wc\", [], 1, 0, 1, 1, 0, 0, \"\", \"\", \"\", 0, 0, 0, \"\"], [\"a\", \"b\", nil], \"o\", "
+	expect_bad("[6, 20, [\"wc\", [], 1, 0, 1, 1, 0, 0, \"\", \"\", \"\", 0, 0, 0, \"\"], [\"a\", \"b\", nil], [], \"o\", "
 		   "1, 0, 0, " NO_STREAM "]", "SUBMIT: field 'inputs[2]': expected str, got nil");
-	expect_bad("[6, 20, [\"wc\", [], 1, 0, 1, 1, 0, 0, \"\", \"\", \"\", 0, 0, 0, \"\"], [], \"o\", "
+	expect_bad("[6, 20, [\"wc\", [], 1, 0, 1, 1, 0, 0, \"\", \"\", \"\", 0, 0, 0, \"\"], [], [], \"o\", "
 		   "1, 0, 0, [\"s\", \"k\", \"c\", 0, 0, 0, -2, 0, 0, 0, \"\", 0]]",
 		   "SUBMIT: field 'stream.delay_ms': -2 is out of range "
 		   "[-1, 9223372036854775807]");
-	expect_bad("[6, 20, [\"wc\", [], 1, 0, 1, 1, 0, 0, \"\", \"\", \"\", 0, 0, 0, \"\"], [], \"o\", "
+	expect_bad("[6, 20, [\"wc\", [], 1, 0, 1, 1, 0, 0, \"\", \"\", \"\", 0, 0, 0, \"\"], [], [], \"o\", "
 		   "1, 0, 0, [\"s\", \"k\", \"c\", 3, 0, 0, 0, 0, 0, 0, \"\", 0]]",
 		   "SUBMIT: field 'stream.trigger': 3 is out of range [0, 2]");
 	expect_bad("[6, 3, [1, 1, 0, 0], 0, \"\", [[\"n\", 1.0]], 0, 0, 0, 0, 0, 0, 0]",
@@ -952,28 +960,28 @@ test_semantic_limits_are_enforced(void)
 {
 	expect_bad("[6, 1, \"h\", 1, 0, \"\"]", "HELLO: field 'slots': 0 is "
 		   "out of range [1, 4294967295]");
-	expect_bad("[6, 20, [\"wc\", [], 0, 0, 1, 1, 0, 0, \"\", \"\", \"\", 0, 0, 0, \"\"], [], \"o\", 1, 0, 0, " NO_STREAM "]",
+	expect_bad("[6, 20, [\"wc\", [], 0, 0, 1, 1, 0, 0, \"\", \"\", \"\", 0, 0, 0, \"\"], [], [], \"o\", 1, 0, 0, " NO_STREAM "]",
 		   "SUBMIT: field 'spec.partitions': 0 is out of range "
 		   "[1, 4294967295]");
-	expect_bad("[6, 20, [\"wc\", [], 1, 2, 1, 1, 0, 0, \"\", \"\", \"\", 0, 0, 0, \"\"], [], \"o\", 1, 0, 0, " NO_STREAM "]",
+	expect_bad("[6, 20, [\"wc\", [], 1, 2, 1, 1, 0, 0, \"\", \"\", \"\", 0, 0, 0, \"\"], [], [], \"o\", 1, 0, 0, " NO_STREAM "]",
 		   "SUBMIT: field 'spec.bad_records': 2 is out of range "
 		   "[0, 1]");
-	expect_bad("[6, 20, [\"wc\", [], 1, 0, 0, 1, 0, 0, \"\", \"\", \"\", 0, 0, 0, \"\"], [], \"o\", 1, 0, 0, " NO_STREAM "]",
+	expect_bad("[6, 20, [\"wc\", [], 1, 0, 0, 1, 0, 0, \"\", \"\", \"\", 0, 0, 0, \"\"], [], [], \"o\", 1, 0, 0, " NO_STREAM "]",
 		   "SUBMIT: field 'spec.max_attempts': 0 is out of range "
 		   "[1, 4294967295]");
-	expect_bad("[6, 20, [\"wc\", [], 1, 0, 1, 0, 0, 0, \"\", \"\", \"\", 0, 0, 0, \"\"], [], \"o\", 1, 0, 0, " NO_STREAM "]",
+	expect_bad("[6, 20, [\"wc\", [], 1, 0, 1, 0, 0, 0, \"\", \"\", \"\", 0, 0, 0, \"\"], [], [], \"o\", 1, 0, 0, " NO_STREAM "]",
 		   "SUBMIT: field 'spec.max_record': 0 is out of range "
 		   "[1, 18446744073709551615]");
-	expect_bad("[6, 20, [\"wc\", [], 1, 0, 1], [], \"o\", 1, 0, 0, " NO_STREAM "]",
+	expect_bad("[6, 20, [\"wc\", [], 1, 0, 1], [], [], \"o\", 1, 0, 0, " NO_STREAM "]",
 		   "SUBMIT: field 'spec': field count 5, expected 15");
-	expect_bad("[6, 20, [\"wc\", [], 1, 0, 1, 1, 0, 0, \"\", \"\", \"\", 0, 0, 0, \"\"], [], \"o\", 0, 0, 0, " NO_STREAM "]",
+	expect_bad("[6, 20, [\"wc\", [], 1, 0, 1, 1, 0, 0, \"\", \"\", \"\", 0, 0, 0, \"\"], [], [], \"o\", 0, 0, 0, " NO_STREAM "]",
 		   "SUBMIT: field 'split_size': 0 is out of range "
 		   "[1, 18446744073709551615]");
-	expect_bad("[6, 20, [\"wc\", [], 1, 0, 1, 1, 0, 0, \"\", \"\", \"\", 0, 0, 0, \"\"], [], \"o\", 1, 2, 0, " NO_STREAM "]",
+	expect_bad("[6, 20, [\"wc\", [], 1, 0, 1, 1, 0, 0, \"\", \"\", \"\", 0, 0, 0, \"\"], [], [], \"o\", 1, 2, 0, " NO_STREAM "]",
 		   "SUBMIT: field 'overwrite': 2 is out of range [0, 1]");
-	expect_bad("[6, 20, [\"wc\", [], 1, 0, 1, 1, 2, 0, \"\", \"\", \"\", 0, 0, 0, \"\"], [], \"o\", 1, 0, 0, " NO_STREAM "]",
+	expect_bad("[6, 20, [\"wc\", [], 1, 0, 1, 1, 2, 0, \"\", \"\", \"\", 0, 0, 0, \"\"], [], [], \"o\", 1, 0, 0, " NO_STREAM "]",
 		   "SUBMIT: field 'spec.shuffle': 2 is out of range [0, 1]");
-	expect_bad("[6, 20, [\"wc\", [], 1, 0, 1, 1, 0, 0, \"\", \"\", \"\", 0, 0, 0, \"\"], [], \"o\", 1, 0, -1, " NO_STREAM "]",
+	expect_bad("[6, 20, [\"wc\", [], 1, 0, 1, 1, 0, 0, \"\", \"\", \"\", 0, 0, 0, \"\"], [], [], \"o\", 1, 0, -1, " NO_STREAM "]",
 		   "SUBMIT: field 'min_workers': -1 is out of range "
 		   "[0, 4294967295]");
 	expect_bad("[6, 16, 1, 0, []]", "EXCHANGE: field 'partitions': 0 is "
@@ -989,7 +997,7 @@ test_strings_with_nul_are_refused(void)
 {
 	expect_bad("[6, 1, \"a\\x00b\", 1, 1, \"\"]",
 		   "HELLO: field 'name': string contains a NUL byte");
-	expect_bad("[6, 20, [\"wc\", [], 1, 0, 1, 1, 0, 0, \"\", \"\", \"\", 0, 0, 0, \"\"], [\"\\x00\"], \"o\", "
+	expect_bad("[6, 20, [\"wc\", [], 1, 0, 1, 1, 0, 0, \"\", \"\", \"\", 0, 0, 0, \"\"], [\"\\x00\"], [], \"o\", "
 		   "1, 0, 0, " NO_STREAM "]",
 		   "SUBMIT: field 'inputs[0]': string contains a NUL byte");
 }
