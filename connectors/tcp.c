@@ -1141,7 +1141,7 @@ out:
 static int
 tcp_input(tcp_source *s, const tcp_seg *g, void *arg, sl_buf *err)
 {
-	sl_strlist *files = arg;
+	sl_split_list *splits = arg;
 	sl_buf path = SL_BUF_INIT;
 	struct stat st;
 	int rv = SL_EIO;
@@ -1155,21 +1155,22 @@ tcp_input(tcp_source *s, const tcp_seg *g, void *arg, sl_buf *err)
 			    "offsets say %llu: the write-ahead log was changed",
 			    s->uri, path.buf, (long long)st.st_size,
 			    (unsigned long long)g->bytes);
-	else if ((rv = sl_strlist_add(files, path.buf)) != SL_OK)
+	else if ((rv = sl_split_list_add(splits, path.buf, 0, g->bytes)) !=
+		 SL_OK)
 		sl_buf_addstr(err, "out of memory");
 	sl_buf_release(&path);
 	return rv;
 }
 
 static int
-tcp_inputs(sl_source *src, uint64_t n, const char *offsets, sl_strlist *files,
-	   sl_buf *err)
+tcp_inputs(sl_source *src, uint64_t n, const char *offsets,
+	   sl_split_list *splits, sl_buf *err)
 {
 	tcp_source *s = (tcp_source *)src;
 	uint64_t max_num;
 	int rv;
 
-	if ((rv = tcp_walk(s, offsets, &max_num, tcp_input, files, err)) !=
+	if ((rv = tcp_walk(s, offsets, &max_num, tcp_input, splits, err)) !=
 	    SL_OK)
 		return rv;
 	if (sl_array_grow(&s->batches, &s->abatches, s->nbatches + 1,

@@ -168,11 +168,18 @@ sl_ck_offsets(const sl_checkpoint *ck, uint64_t n, int64_t *time,
 			    (unsigned long long)n);
 		rv = SL_EIO;
 	} else if (rv == SL_OK &&
-		   (text.len < hl || memcmp(text.buf, SL_CK_FORMAT "\n", hl) ||
-		    sscanf(text.buf + hl, "batch-time %lld\n%n", &t, &used) !=
-			    1 || used == 0)) {
+		   (text.len < hl || memcmp(text.buf, SL_CK_FORMAT "\n", hl))) {
 		sl_buf_addf(err, "checkpoint '%s': '%s' is not an offset log "
 			    "entry of this version", ck->dir, path.buf);
+		rv = SL_EIO;
+	}
+	/* An entry of before batch times has none: 0, the job's start. */
+	t = 0;
+	if (rv == SL_OK && strncmp(text.buf + hl, "batch-time ", 11) == 0 &&
+	    (sscanf(text.buf + hl, "batch-time %lld\n%n", &t, &used) != 1 ||
+	     used == 0)) {
+		sl_buf_addf(err, "checkpoint '%s': '%s': a bad batch-time line",
+			    ck->dir, path.buf);
 		rv = SL_EIO;
 	}
 	sl_buf_reset(offsets);

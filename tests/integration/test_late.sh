@@ -38,7 +38,9 @@ late_ref() {
 	mkdir -p "$3"
 	_lr_max=none
 	for _lr_n in $(ls "$1/commits"); do
-		_lr_files=$(sed -n 's/^file //p' "$1/offsets/$_lr_n" |
+		# whole files (no --max-batch-records): their names
+		_lr_files=$(sed -n 's/^range [0-9]* [0-9]* [0-9]* [0-9]* //p' \
+			"$1/offsets/$_lr_n" |
 			sed "s|^|$2/|")
 		# shellcheck disable=SC2086
 		_lr_max=$(awk -F, -v max="$_lr_max" -v d=$DELAY \
@@ -187,7 +189,7 @@ batches "$T/kgot" "$T/kgot.all"
 check_eq "kill -9, file late sink: batch by batch, exactly the late rows, once" \
 	"$T/kwant.all" "$T/kgot.all"
 check "kill -9, file late sink: every file taken" \
-	test "$(cat "$T/kck"/offsets/* | grep -c '^file ')" -eq 10
+	test "$(cat "$T/kck"/offsets/* | grep -c '^range ')" -eq 10
 
 late_kills "kill -9, sqlite late sink" "sink:sqlite:$T/klate.db?table=late" \
 	"$T/sck" "$T/ssrc"
